@@ -1,0 +1,48 @@
+# flexTracker — the two commands a newcomer needs are `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+
+.PHONY: install run test lint format worker migrate demo bench clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+# Local settings for development: DEBUG on, SQLite. Real environment variables win over this file.
+.env:
+	cp .env.example .env
+
+install: $(VENV)/.installed .env
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py load_demo
+
+# Serves the site and the background worker together; Ctrl-C stops both.
+run: demo
+	@trap 'kill 0' INT TERM EXIT; \
+	$(PY) manage.py qcluster & \
+	$(PY) manage.py runserver 0.0.0.0:$(PORT)
+
+worker: install
+	$(PY) manage.py qcluster
+
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) .pytest_cache db.sqlite3

@@ -1,0 +1,49 @@
+"""One hierarchy of typed errors with API.md's stable codes.
+
+Services raise these whatever the channel (API, events, files, queues); the API's exception
+handler renders them in the envelope, and batch/file channels report them per record.
+"""
+
+from typing import ClassVar
+
+
+class ApiError(Exception):
+    status: ClassVar[int] = 400
+    severity: ClassVar[str] = "hard"
+    default_code: ClassVar[str] = "BAD_REQUEST"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        fields: dict[str, list[str]] | None = None,
+        details: dict | None = None,
+    ):
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+        self.fields = fields or {}
+        self.details = details or {}
+
+
+class MissingData(ApiError):
+    """A required field is absent or empty: code MISSING_<ENTITY>_DATA."""
+
+    status = 400
+
+
+class InvalidData(ApiError):
+    """A value is present but wrong: code INVALID_<ENTITY>_DATA."""
+
+    status = 422
+
+
+class NotFound(ApiError):
+    status = 404
+    default_code = "ORDER_NOT_FOUND"
+
+
+class Conflict(ApiError):
+    status = 409
+    default_code = "IDEMPOTENCY_CONFLICT"

@@ -1,0 +1,47 @@
+"""Reads about merchants. Every console query starts from `merchants_visible_to`."""
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+
+from merchants.models import BrandingTemplate, Membership, MembershipRole, Merchant
+
+
+def user_sees_all_merchants(user: AbstractBaseUser | AnonymousUser) -> bool:
+    return user.is_active and user.has_perm("merchants.access_all_merchants")
+
+
+def merchants_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Merchant]:
+    if user_sees_all_merchants(user):
+        return Merchant.objects.all()
+    if not user.is_authenticated or not user.is_active:
+        return Merchant.objects.none()
+    return Merchant.objects.filter(memberships__user=user)
+
+
+def membership_roles(user: AbstractBaseUser | AnonymousUser) -> set[str]:
+    if not user.is_authenticated:
+        return set()
+    return set(Membership.objects.filter(user=user).values_list("role", flat=True))
+
+
+def user_is_merchant_admin(user: AbstractBaseUser | AnonymousUser) -> bool:
+    return MembershipRole.ADMIN in membership_roles(user)
+
+
+def merchant_get_by_public_id(merchant_id: str) -> Merchant | None:
+    return Merchant.objects.filter(merchant_id=merchant_id, is_active=True).first()
+
+
+def branding_template_for(merchant: Merchant, name: str | None) -> BrandingTemplate:
+    """The named template, else the merchant's default, else our built-in look (unsaved)."""
+    templates = {t.name: t for t in merchant.templates.all()}
+    if name and name in templates:
+        return templates[name]
+    default = next((t for t in templates.values() if t.is_default), None)
+    return default or BrandingTemplate(merchant=merchant, name="default", is_default=True)
+
+
+def notification_triggers(merchant: Merchant, channel: str) -> list[str]:
+    return list(
+        merchant.notification_rules.filter(channel=channel).values_list("trigger", flat=True)
+    )

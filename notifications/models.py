@@ -1,0 +1,113 @@
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from merchants.models import Merchant
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", _("Customer email")
+    SMS = "sms", _("Customer SMS")
+    STAFF_EMAIL = "staff_email", _("Staff alert email")
+    SLACK = "slack", _("Slack")
+    TEAMS = "teams", _("Microsoft Teams")
+    WEBHOOK = "webhook", _("Merchant webhook")
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting to send")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Gave up")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Notification(models.Model):
+    """The outbox: one row per message to send, created in the transaction of its cause.
+
+    `dedupe_key` names the cause (e.g. "shipment:42:delivered"); with channel and recipient it is
+    unique, so the same message is never created twice.
+    """
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="notifications")
+    # Named by string: notifications must not import the orders app (import direction).
+    order = models.ForeignKey(
+        "orders.Order", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    shipment = models.ForeignKey(
+        "orders.Shipment", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    recipient = models.CharField(max_length=1000)
+    trigger = models.CharField(max_length=64)
+    dedupe_key = models.CharField(max_length=200)
+    payload = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=16, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=1000, blank=True)
+    provider_message_id = models.CharField(max_length=200, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "channel", "recipient", "dedupe_key"],
+                name="notification_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status="pending"),
+                name="notification_due_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} → {self.recipient} ({self.trigger})"
+
+
+class NotificationAttempt(models.Model):
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="attempt_log"
+    )
+    attempted_at = models.DateTimeField(auto_now_add=True)
+    succeeded = models.BooleanField()
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["-attempted_at"]
+
+    def __str__(self) -> str:
+        return f"{self.attempted_at:%Y-%m-%d %H:%M:%S} {'ok' if self.succeeded else 'failed'}"
+
+
+class WebhookEndpoint(models.Model):
+    """A merchant's subscription to our outbound webhooks (API.md /webhooks)."""
+
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, related_name="webhook_endpoints"
+    )
+    url = models.URLField(max_length=2000)
+    event_types = models.JSONField(default=list)
+    # Needed in clear to sign deliveries; shown to the merchant once, at creation.
+    secret = models.CharField(max_length=100, editable=False)
+    is_active = models.BooleanField(default=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.url

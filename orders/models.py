@@ -1,0 +1,368 @@
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from merchants.models import Merchant
+from tracking.carriers.vocabulary import CarrierCode, EventSource, Status, StatusDetail
+
+
+class OrderStatus(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    PARTIALLY_SHIPPED = "partially_shipped", _("Partially shipped")
+    SHIPPED = "shipped", _("Shipped")
+    PARTIALLY_DELIVERED = "partially_delivered", _("Partially delivered")
+    DELIVERED = "delivered", _("Delivered")
+    CANCELLED = "cancelled", _("Cancelled")
+    EXCEPTION = "exception", _("Exception")
+
+
+class Address(models.Model):
+    """Address fields shared by orders and trackers (an abstract base, no table of its own)."""
+
+    street1 = models.CharField(max_length=200, blank=True)
+    street2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=100, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    country_code = models.CharField(max_length=2, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Order(Address):
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="orders")
+    order_id = models.CharField(_("order ID"), max_length=100)
+    order_date = models.DateTimeField(null=True, blank=True)
+    customer_name = models.CharField(max_length=200, blank=True)
+    customer_email = models.EmailField(max_length=254, blank=True)  # stored lower-case
+    customer_phone = models.CharField(max_length=32, blank=True)
+    customer_phone_digits = models.CharField(max_length=32, blank=True, editable=False)
+    locale = models.CharField(max_length=16, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    order_value = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    group_id = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=24, choices=OrderStatus.choices, default="received")
+    # A shipment or cancellation arrived before the order itself (API.md "out of order").
+    is_placeholder = models.BooleanField(default=False)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "order_id"], name="order_unique"),
+            models.CheckConstraint(condition=~Q(order_id=""), name="order_id_not_empty"),
+            models.CheckConstraint(
+                condition=Q(order_value__isnull=True) | Q(order_value__gte=0),
+                name="order_value_not_negative",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["merchant", "customer_email"], name="order_email_idx"),
+            models.Index(fields=["merchant", "customer_phone_digits"], name="order_phone_idx"),
+            models.Index(fields=["merchant", "-updated_at"], name="order_updated_idx"),
+            models.Index(fields=["merchant", "status"], name="order_status_idx"),
+            models.Index(fields=["merchant", "group_id"], name="order_group_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.order_id
+
+
+class LineItem(models.Model):
+    """Per-item quantities are counters kept by the services; the database keeps them coherent."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="line_items")
+    item_id = models.CharField(_("item ID"), max_length=100)
+    name = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    image_url = models.URLField(max_length=1000, blank=True)
+    price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    position = models.PositiveIntegerField(default=0)
+    quantity_ordered = models.PositiveIntegerField()
+    quantity_shipped = models.PositiveIntegerField(default=0)
+    quantity_cancelled = models.PositiveIntegerField(default=0)
+    # Backordered units are among those awaiting shipment (API.md).
+    quantity_backordered = models.PositiveIntegerField(default=0)
+    backorder_expected_date = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "item_id"], name="line_item_unique"),
+            models.CheckConstraint(condition=Q(quantity_ordered__gte=0), name="ordered_gte_0"),
+            models.CheckConstraint(condition=Q(quantity_shipped__gte=0), name="shipped_gte_0"),
+            models.CheckConstraint(condition=Q(quantity_cancelled__gte=0), name="cancelled_gte_0"),
+            models.CheckConstraint(
+                condition=Q(quantity_backordered__gte=0), name="backordered_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(price__isnull=True) | Q(price__gte=0), name="price_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity_ordered__gte=F("quantity_shipped") + F("quantity_cancelled")),
+                name="not_more_than_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    quantity_backordered__lte=F("quantity_ordered")
+                    - F("quantity_shipped")
+                    - F("quantity_cancelled")
+                ),
+                name="backordered_within_awaiting",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} × {self.quantity_ordered}"
+
+    @property
+    def quantity_awaiting_shipment(self) -> int:
+        return self.quantity_ordered - self.quantity_shipped - self.quantity_cancelled
+
+
+class Shipment(models.Model):
+    """A package followed with its carrier; also the tracked object behind an API tracker."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="shipments")
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.CASCADE, related_name="shipments"
+    )
+    carrier = models.CharField(max_length=16, choices=CarrierCode.choices)
+    tracking_number = models.CharField(max_length=100)  # normalized: no spaces, upper-case
+    service = models.CharField(max_length=100, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    estimated_delivery_date = models.DateField(null=True, blank=True)
+    estimated_delivery_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.UNKNOWN)
+    status_detail = models.CharField(
+        max_length=32, choices=StatusDetail.choices, default=StatusDetail.UNKNOWN
+    )
+    status_description = models.CharField(max_length=500, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    is_delayed = models.BooleanField(default=False)
+    origin_city = models.CharField(max_length=100, blank=True)
+    origin_state = models.CharField(max_length=100, blank=True)
+    origin_country = models.CharField(max_length=2, blank=True)
+    destination_city = models.CharField(max_length=100, blank=True)
+    destination_state = models.CharField(max_length=100, blank=True)
+    destination_postal_code = models.CharField(max_length=20, blank=True)
+    destination_country = models.CharField(max_length=2, blank=True)
+    # Freshness (TRACKING.md): when we asked, when we will ask next, where the news came from.
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    last_update_source = models.CharField(max_length=16, choices=EventSource.choices, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    next_check_at = models.DateTimeField(null=True, blank=True)
+    consecutive_check_failures = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "carrier", "tracking_number"], name="shipment_unique"
+            ),
+            models.CheckConstraint(
+                condition=~Q(tracking_number=""), name="tracking_number_not_empty"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tracking_number"], name="shipment_tracking_number_idx"),
+            models.Index(
+                fields=["next_check_at"],
+                condition=Q(next_check_at__isnull=False),
+                name="shipment_due_idx",
+            ),
+            models.Index(fields=["merchant", "-updated_at"], name="shipment_updated_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_carrier_display()} {self.tracking_number}"
+
+
+class ShipmentItem(models.Model):
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="items")
+    line_item = models.ForeignKey(LineItem, on_delete=models.CASCADE, related_name="shipment_items")
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shipment", "line_item"], name="shipment_item_unique"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="shipment_item_qty_gte_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line_item.item_id} × {self.quantity}"
+
+
+class ItemCancellation(models.Model):
+    """History of cancelled units; LineItem.quantity_cancelled is their sum."""
+
+    line_item = models.ForeignKey(LineItem, on_delete=models.CASCADE, related_name="cancellations")
+    quantity = models.PositiveIntegerField()
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="cancellation_qty_gte_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} cancelled"
+
+
+class ItemBackorder(models.Model):
+    """History of backorder notices; LineItem keeps the current backordered quantity and date."""
+
+    line_item = models.ForeignKey(LineItem, on_delete=models.CASCADE, related_name="backorders")
+    quantity = models.PositiveIntegerField()
+    expected_date = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="backorder_qty_gte_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} backordered"
+
+
+class TrackerType(models.TextChoices):
+    SHIPPING = "shipping", _("Shipping")
+    DELIVERY = "delivery", _("Local delivery")
+    PICKUP = "pickup", _("Pickup")
+
+
+class Tracker(Address):
+    """API.md trackers: something shipped outside the OMS flow (own vans, a local courier)."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="trackers")
+    external_id = models.CharField(_("tracker external ID"), max_length=100)
+    shipment = models.ForeignKey(
+        Shipment, null=True, blank=True, on_delete=models.SET_NULL, related_name="trackers"
+    )
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="trackers"
+    )
+    tracking_number = models.CharField(max_length=100, blank=True)
+    provider = models.CharField(max_length=100, blank=True)
+    type = models.CharField(max_length=16, choices=TrackerType.choices, default="shipping")
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.UNKNOWN)
+    group_id = models.CharField(max_length=100, blank=True)
+    order_attributes = models.JSONField(default=dict, blank=True)
+    order_value = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    pickup_starts_at = models.DateTimeField(null=True, blank=True)
+    pickup_ends_at = models.DateTimeField(null=True, blank=True)
+    delivery_starts_at = models.DateTimeField(null=True, blank=True)
+    delivery_ends_at = models.DateTimeField(null=True, blank=True)
+    contact_name = models.CharField(max_length=200, blank=True)
+    contact_phone = models.CharField(max_length=32, blank=True)
+    contact_email = models.EmailField(blank=True)
+    apartment_number = models.CharField(max_length=50, blank=True)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    pickup_instructions = models.TextField(blank=True)
+    delivery_instructions = models.TextField(blank=True)
+    barcodes = models.JSONField(default=list, blank=True)
+    items = models.JSONField(default=list, blank=True)
+    locale = models.CharField(max_length=16, blank=True)
+    created_date = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "external_id"], name="tracker_unique"),
+            models.CheckConstraint(
+                condition=Q(order_value__isnull=True) | Q(order_value__gte=0),
+                name="tracker_order_value_not_negative",
+            ),
+        ]
+        indexes = [models.Index(fields=["merchant", "group_id"], name="tracker_group_idx")]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class InboundChannel(models.TextChoices):
+    API = "api", _("API")
+    FILE = "file", _("File drop / SFTP")
+    QUEUE = "queue", _("Message queue")
+    SHOPIFY = "shopify", _("Shopify")
+
+
+class InboundOutcome(models.TextChoices):
+    RECEIVED = "received", _("Received, not processed yet")
+    ACCEPTED = "accepted", _("Accepted")
+    REJECTED = "rejected", _("Rejected (bad data)")
+    FAILED = "failed", _("Failed (our error)")
+
+
+class InboundMessage(models.Model):
+    """Every message an OMS sent us, kept raw with its outcome so nothing is lost (API.md)."""
+
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, related_name="inbound_messages"
+    )
+    channel = models.CharField(max_length=16, choices=InboundChannel.choices)
+    method = models.CharField(max_length=8, blank=True)
+    path = models.CharField(max_length=1000, blank=True)
+    content_type = models.CharField(max_length=200, blank=True)
+    body = models.BinaryField()
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    request_hash = models.CharField(max_length=64, blank=True)
+    order_ref = models.CharField(_("order ID"), max_length=100, blank=True)
+    outcome = models.CharField(
+        max_length=16, choices=InboundOutcome.choices, default=InboundOutcome.RECEIVED
+    )
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    replay_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="inbound_idempotency_key_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["merchant", "-received_at"], name="inbound_recent_idx"),
+            models.Index(fields=["merchant", "order_ref"], name="inbound_order_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} → {self.outcome}"
+
+
+class ProcessedEvent(models.Model):
+    """An `/events` eventId the merchant sent and we applied; a repeat is a no-op (API.md)."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    event_id = models.CharField(max_length=200)
+    inbound_message = models.ForeignKey(
+        InboundMessage, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    response_status = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "event_id"], name="processed_event_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.event_id

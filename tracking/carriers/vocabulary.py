@@ -1,0 +1,111 @@
+"""The normalized tracking model of TRACKING.md: every layer above the carrier adapters speaks it.
+
+TextChoices here are plain enums with labels (no model, no database): the pure carrier library and
+every app import them from this one place.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Status(models.TextChoices):
+    UNKNOWN = "unknown", _("Unknown")
+    PRE_TRANSIT = "pre_transit", _("Label created")
+    IN_TRANSIT = "in_transit", _("In transit")
+    OUT_FOR_DELIVERY = "out_for_delivery", _("Out for delivery")
+    AVAILABLE_FOR_PICKUP = "available_for_pickup", _("Ready for pickup")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED_ATTEMPT = "failed_attempt", _("Delivery attempted")
+    EXCEPTION = "exception", _("Exception")
+    RETURN_TO_SENDER = "return_to_sender", _("Returning to sender")
+    CANCELLED = "cancelled", _("Cancelled")
+    EXPIRED = "expired", _("Tracking expired")
+
+
+TERMINAL_STATUSES = frozenset(
+    {Status.DELIVERED, Status.RETURN_TO_SENDER, Status.CANCELLED, Status.EXPIRED}
+)
+
+# TRACKING.md's "customer notification by default" column (failed_attempt and exception are the
+# merchant's choice, so off until chosen).
+DEFAULT_CUSTOMER_NOTIFICATION_STATUSES = (
+    Status.PRE_TRANSIT,
+    Status.IN_TRANSIT,
+    Status.OUT_FOR_DELIVERY,
+    Status.AVAILABLE_FOR_PICKUP,
+    Status.DELIVERED,
+    Status.RETURN_TO_SENDER,
+    Status.CANCELLED,
+)
+
+# Statuses that always raise a staff alert.
+STAFF_ALERT_STATUSES = frozenset(
+    {Status.EXCEPTION, Status.FAILED_ATTEMPT, Status.RETURN_TO_SENDER, Status.EXPIRED}
+)
+
+
+class StatusDetail(models.TextChoices):
+    LABEL_CREATED = "label_created", _("Label created")
+    PICKUP_SCHEDULED = "pickup_scheduled", _("Pickup scheduled")
+    PICKED_UP = "picked_up", _("Picked up")
+    ACCEPTED = "accepted", _("Accepted by the carrier")
+    ARRIVED_AT_FACILITY = "arrived_at_facility", _("Arrived at facility")
+    DEPARTED_FACILITY = "departed_facility", _("Departed facility")
+    IN_TRANSIT = "in_transit", _("In transit")
+    CUSTOMS_PROCESSING = "customs_processing", _("Customs processing")
+    CUSTOMS_HOLD = "customs_hold", _("Held in customs")
+    OUT_FOR_DELIVERY = "out_for_delivery", _("Out for delivery")
+    DELIVERY_ATTEMPTED = "delivery_attempted", _("Delivery attempted")
+    AVAILABLE_FOR_PICKUP = "available_for_pickup", _("Ready for pickup")
+    DELIVERED = "delivered", _("Delivered")
+    DELIVERED_TO_AGENT = "delivered_to_agent", _("Delivered to an agent")
+    ADDRESS_ISSUE = "address_issue", _("Address problem")
+    RECIPIENT_NOT_AVAILABLE = "recipient_not_available", _("Recipient not available")
+    BUSINESS_CLOSED = "business_closed", _("Business closed")
+    WEATHER_DELAY = "weather_delay", _("Weather delay")
+    MECHANICAL_DELAY = "mechanical_delay", _("Mechanical delay")
+    REFUSED = "refused", _("Refused by recipient")
+    DAMAGED = "damaged", _("Damaged")
+    LOST = "lost", _("Lost")
+    RETURN_TO_SENDER = "return_to_sender", _("Returning to sender")
+    RETURNED = "returned", _("Returned to sender")
+    CANCELLED = "cancelled", _("Cancelled")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class EventType(models.TextChoices):
+    LABEL = "LABEL"
+    PICKUP = "PICKUP"
+    TRANSIT = "TRANSIT"
+    CUSTOMS = "CUSTOMS"
+    DELIVERY_ATTEMPT = "DELIVERY_ATTEMPT"
+    DELIVERY = "DELIVERY"
+    EXCEPTION = "EXCEPTION"
+    RETURN = "RETURN"
+
+
+class ExceptionCode(models.TextChoices):
+    RECIPIENT_NOT_AVAILABLE = "001", "RECIPIENT_NOT_AVAILABLE"
+    INCORRECT_ADDRESS = "002", "INCORRECT_ADDRESS"
+    BUSINESS_CLOSED = "003", "BUSINESS_CLOSED"
+    WEATHER_DELAY = "004", "WEATHER_DELAY"
+    MECHANICAL_DELAY = "005", "MECHANICAL_DELAY"
+    CUSTOMS_HOLD = "006", "CUSTOMS_HOLD"
+    REFUSED_BY_RECIPIENT = "007", "REFUSED_BY_RECIPIENT"
+    DAMAGED_PACKAGE = "008", "DAMAGED_PACKAGE"
+
+
+class CarrierCode(models.TextChoices):
+    UPS = "ups", "UPS"
+    FEDEX = "fedex", "FedEx"
+    USPS = "usps", "USPS"
+    DHL = "dhl", "DHL"
+    CANADA_POST = "canada_post", "Canada Post"
+    SANDBOX = "sandbox", _("Sandbox (simulated)")
+    OTHER = "other", _("Other carrier")
+
+
+class EventSource(models.TextChoices):
+    POLL = "poll", _("Carrier poll")
+    PUSH = "push", _("Carrier push")
+    MERCHANT = "merchant", _("Reported by the merchant")
