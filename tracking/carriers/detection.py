@@ -69,7 +69,9 @@ def dhl_mod7(payload: str) -> int:
 
 def s10_mod11(payload: str) -> int:
     """UPU S10: weights 8,6,4,2,3,5,9,7 on the 8 serial digits; 11 - (sum mod 11); 10->0, 11->5."""
-    check = 11 - _weighted_sum(payload, (7, 9, 5, 3, 2, 4, 6, 8)) % 11  # 8,6,4,... from the left
+    weights = (8, 6, 4, 2, 3, 5, 9, 7)
+    total = sum(_value(char) * weight for char, weight in zip(payload, weights, strict=True))
+    check = 11 - total % 11
     return {10: 0, 11: 5}.get(check, check)
 
 
@@ -82,8 +84,9 @@ IDENTCODE_MOD10 = mod10((4, 9))  # Deutsche Post Identcode weights, used by DHL 
 # it is not a probability. Letters plus a check digit (1Z..., AA123456789US, SBX...) are practically
 # unique. A numeric prefix or an unusual length plus a check digit (IMpb 92..., FedEx 96..., DHL
 # 00340434..., FedEx 34 digits) comes next, then a distinctive prefix without a published check
-# digit (JJD, GM). A bare length plus a mod-10/11 check lets ~1 in 10 random numbers through, so a
-# 12-digit number may be FedEx Express or DHL Paket; mod 7 on 10-11 digits lets 1 in 7 through.
+# digit (JJD, GM). A bare length plus a check digit lets ~1 in 10 random numbers through, so a
+# 12-digit number may be FedEx Express or DHL Paket; DHL's mod 7 ranks last because 10-11 digits
+# is also the length of phone, order and freight numbers.
 # Consolidators (FedEx SmartPost, DHL eCommerce, UPS Mail Innovations) hand parcels to USPS under
 # an ordinary AI 92/93 IMpb, so their reading ranks below USPS, which tracks every IMpb whoever
 # printed it. A carrier wins when its best score beats every other carrier's best by CLEAR_MARGIN;
@@ -94,10 +97,10 @@ LETTERS = 1.0  # letters + check digit
 PREFIXED = 0.9  # numeric prefix + check digit
 LONG = 0.8  # unusual length (or a single letter) + check digit
 UNCHECKED = 0.7  # distinctive prefix, no published check digit
-LENGTH = 0.5  # only a length + a mod-10/11 check digit
+LENGTH = 0.5  # only a length + a check digit
 CONSOLIDATOR = 0.5  # a consolidator's reading of a USPS IMpb
 REGIONAL = 0.45  # DHL Paket's 12 digits: FedEx Express's shape, rarer in our market
-MOD7 = 0.4  # a length + mod 7
+MOD7 = 0.4  # 10-11 digits + mod 7
 CLEAR_MARGIN = 0.2
 
 # ISO 3166-1 alpha-2: the last two letters of an S10 number name the issuing postal operator.
@@ -134,7 +137,15 @@ class _Format:
     routed: bool  # also read behind a USPS "420 + ZIP" routing prefix
 
 
-def _format(name, carrier, pattern, check_digit, score, *, routed=False) -> _Format:
+def _format(
+    name: str,
+    carrier: str,
+    pattern: str,
+    check_digit: CheckDigit | None,
+    score: float,
+    *,
+    routed: bool = False,
+) -> _Format:
     regex = pattern.replace(">", ")").replace("<", "(?P<payload>").replace("#", "(?P<check>[0-9])")
     return _Format(name, carrier, re.compile(regex, re.ASCII), check_digit, score, routed)
 
