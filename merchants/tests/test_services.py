@@ -119,7 +119,7 @@ def test_merchant_text_loses_scripts_styles_and_unsafe_links():
     clean = sanitize_rich_text(html)
     # then
     assert clean == (
-        "<p>Hi <b>there</b><a rel=\"noopener noreferrer nofollow\">bad</a> "
+        '<p>Hi <b>there</b><a rel="noopener noreferrer nofollow">bad</a> '
         '<a href="https://ok.example" rel="noopener noreferrer nofollow">ok</a><span>s</span></p>'
     )
 

@@ -30,7 +30,9 @@ def order_input(order_id: str = "1001", **overrides) -> OrderInput:
 
 
 def create_order(merchant: Merchant, order_id: str = "1001", **overrides) -> Order:
-    return order_create_or_update(merchant=merchant, data=order_input(order_id, **overrides)).instance
+    return order_create_or_update(
+        merchant=merchant, data=order_input(order_id, **overrides)
+    ).instance
 
 
 def ship(merchant: Merchant, order_id: str, tracking_number: str, *items: tuple[str, int], **kw):

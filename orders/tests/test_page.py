@@ -38,7 +38,9 @@ def test_the_page_never_shows_the_customers_email_phone_or_street(client, mercha
         assert private not in html
 
 
-def test_an_unknown_order_and_another_merchants_order_look_the_same(client, merchant, other_merchant):
+def test_an_unknown_order_and_another_merchants_order_look_the_same(
+    client, merchant, other_merchant
+):
     # given
     create_order(other_merchant, "1001")
     # when

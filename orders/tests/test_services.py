@@ -210,7 +210,7 @@ def test_concurrent_identical_shipments_create_one_row_and_count_once(merchant):
         try:
             barrier.wait()
             ship(merchant, "1001", "SBXDELIVERED0001", ("MUG", 2))
-        except Exception as error:  # noqa: BLE001 - collected for the assertion below
+        except Exception as error:
             errors.append(error)
         finally:
             connection.close()
@@ -238,7 +238,7 @@ def test_concurrent_identical_orders_create_one_order(merchant):
         try:
             barrier.wait()
             create_order(merchant, "RACE-1")
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             errors.append(error)
         finally:
             connection.close()
