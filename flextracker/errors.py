@@ -26,6 +26,19 @@ class ApiError(Exception):
         self.fields = fields or {}
         self.details = details or {}
 
+    def body(self) -> dict:
+        """API.md's error envelope."""
+        return {
+            "success": False,
+            "error": {
+                "code": self.code,
+                "message": self.message,
+                "severity": self.severity,
+                "details": self.details,
+                "fields": self.fields,
+            },
+        }
+
 
 class MissingData(ApiError):
     """A required field is absent or empty: code MISSING_<ENTITY>_DATA."""

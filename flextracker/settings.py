@@ -49,6 +49,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "flextracker.api.ApiBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -116,6 +117,25 @@ Q_CLUSTER = {
     "poll": 1,
 }
 
+# --- Carriers (TRACKING.md "Configuration"): unset credentials mean "not tracked" ---------------
+CARRIER_CREDENTIALS = {
+    "ups": {"client_id": env("UPS_CLIENT_ID", default=""),
+            "secret": env("UPS_CLIENT_SECRET", default=""),
+            "base_url": env("UPS_API_BASE_URL", default="https://onlinetools.ups.com")},
+    "fedex": {"client_id": env("FEDEX_CLIENT_ID", default=""),
+              "secret": env("FEDEX_CLIENT_SECRET", default=""),
+              "base_url": env("FEDEX_API_BASE_URL", default="https://apis.fedex.com")},
+    "usps": {"client_id": env("USPS_CLIENT_ID", default=""),
+             "secret": env("USPS_CLIENT_SECRET", default=""),
+             "base_url": env("USPS_API_BASE_URL", default="https://apis.usps.com")},
+    "dhl": {"client_id": "", "secret": env("DHL_API_KEY", default=""),
+            "base_url": env("DHL_API_BASE_URL", default="https://api-eu.dhl.com")},
+    "canada_post": {"client_id": env("CANADA_POST_USERNAME", default=""),
+                    "secret": env("CANADA_POST_PASSWORD", default=""),
+                    "base_url": env("CANADA_POST_API_BASE_URL", default="https://soa-gw.canadapost.ca")},
+}  # fmt: skip
+SANDBOX_MINUTES_PER_STEP = env.float("SANDBOX_MINUTES_PER_STEP", default=10.0)
+
 # --- Security: safe production defaults, each overridable from the environment ---------------
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
@@ -162,7 +182,17 @@ STORAGES = {
 # --- API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": ["flextracker.api.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["flextracker.api.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api_key": env("API_RATE_LIMIT", default="1000/min")},
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "flextracker.api.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "COERCE_DECIMAL_TO_STRING": False,
 }
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # API.md: bodies over 1 MiB are refused (413)
 SPECTACULAR_SETTINGS = {
     "TITLE": "flexTracker eCommerce Notification API",
     "VERSION": "1.0.0",

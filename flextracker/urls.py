@@ -1,10 +1,17 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path, re_path
+from django.views import defaults
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from flextracker.api import django_error_json
 from orders import views as order_views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", include("orders.api.urls")),
+    re_path(r"^api/", lambda request: django_error_json(request, 404)),
     path(
         "console/templates/<int:template_id>/preview/",
         order_views.branding_template_preview,
@@ -13,3 +20,15 @@ urlpatterns = [
     path("branding/<int:template_id>/logo.png", order_views.branding_logo, name="branding_logo"),
     path("orders/<str:merchant_id>/<path:order_id>", order_views.order_page, name="order_page"),
 ]
+
+
+def handler404(request, exception):
+    if request.path.startswith("/api/"):
+        return django_error_json(request, 404)
+    return defaults.page_not_found(request, exception)
+
+
+def handler500(request):
+    if request.path.startswith("/api/"):
+        return django_error_json(request, 500)
+    return defaults.server_error(request)

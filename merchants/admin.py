@@ -13,6 +13,7 @@ from merchants.models import (
     COLOR_FIELDS,
     ApiKey,
     BrandingTemplate,
+    CarrierAccount,
     DeliveryProvider,
     Membership,
     MembershipRole,
@@ -329,6 +330,25 @@ class BrandingTemplateAdmin(MerchantScopedAdmin):
         # The page belongs to the orders app; linking by URL name keeps imports one-way.
         url = reverse("branding_template_preview", args=[template.pk])
         return format_html('<a href="{}" target="_blank">{}</a>', url, _("Preview page"))
+
+
+@admin.register(CarrierAccount)
+class CarrierAccountAdmin(MerchantScopedAdmin):
+    """A merchant's own carrier credentials (platform credentials come from the environment)."""
+
+    editable_by_merchant_admins = True
+    list_display = ["merchant", "carrier", "client_id", "requests_per_minute", "is_active"]
+    list_filter = ["carrier", ("merchant", admin.RelatedOnlyFieldListFilter)]
+    fields = [
+        "merchant", "carrier", "client_id", "secret", "base_url", "requests_per_minute",
+        "is_active",
+    ]  # fmt: skip
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "secret":
+            field.widget = admin.widgets.AdminTextInputWidget(attrs={"type": "password"})
+        return field
 
 
 @admin.register(Membership)

@@ -1,9 +1,11 @@
 """Reads about merchants. Every console query starts from `merchants_visible_to`."""
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
 from merchants.models import BrandingTemplate, Membership, MembershipRole, Merchant
+from tracking.carriers.vocabulary import CarrierCode
 
 
 def user_sees_all_merchants(user: AbstractBaseUser | AnonymousUser) -> bool:
@@ -45,3 +47,11 @@ def notification_triggers(merchant: Merchant, channel: str) -> list[str]:
     return list(
         merchant.notification_rules.filter(channel=channel).values_list("trigger", flat=True)
     )
+
+
+def tracked_carriers(merchant: Merchant) -> set[str]:
+    """The carriers we can poll for this merchant: the sandbox, the merchant's own accounts, and
+    those with platform credentials. Shipments on the others show what the OMS sent."""
+    platform = {code for code, account in settings.CARRIER_CREDENTIALS.items() if account["secret"]}
+    own = set(merchant.carrier_accounts.filter(is_active=True).values_list("carrier", flat=True))
+    return {CarrierCode.SANDBOX.value} | platform | own

@@ -1,9 +1,13 @@
 """Reads of orders and shipments, always scoped by the merchant and prefetched for the caller."""
 
-from django.db.models import Prefetch, QuerySet
+import re
+from datetime import datetime
+
+from django.db.models import Prefetch, Q, QuerySet
 
 from merchants.models import Merchant
 from orders.models import Order, Shipment, ShipmentItem
+from tracking.carriers.detection import normalize_tracking_number
 
 
 def order_queryset_with_details(merchant: Merchant) -> QuerySet[Order]:
@@ -12,8 +16,10 @@ def order_queryset_with_details(merchant: Merchant) -> QuerySet[Order]:
         Prefetch("items", queryset=ShipmentItem.objects.select_related("line_item")),
         "events",
     )
-    return Order.objects.filter(merchant=merchant).prefetch_related(
-        "line_items", Prefetch("shipments", queryset=shipments)
+    return (
+        Order.objects.filter(merchant=merchant)
+        .select_related("merchant")
+        .prefetch_related("line_items", Prefetch("shipments", queryset=shipments))
     )
 
 
@@ -23,3 +29,32 @@ def order_get_for_merchant(merchant: Merchant, order_id: str) -> Order | None:
 
 def order_latest_for_merchant(merchant: Merchant) -> Order | None:
     return order_queryset_with_details(merchant).filter(is_placeholder=False).first()
+
+
+def order_search(
+    merchant: Merchant,
+    *,
+    search: str = "",
+    status: str = "",
+    updated_after: datetime | None = None,
+) -> QuerySet[Order]:
+    """API.md's list filters. `search` matches an order id, tracking number, email or phone
+    exactly (normalized), or a part of the customer's name."""
+    orders = order_queryset_with_details(merchant).order_by("-updated_at", "-pk")
+    if status:
+        orders = orders.filter(status=status)
+    if updated_after:
+        orders = orders.filter(updated_at__gt=updated_after)
+    if search := search.strip():
+        matches = (
+            Q(order_id=search)
+            | Q(shipments__tracking_number=normalize_tracking_number(search))
+            | Q(customer_email=search.lower())
+            | Q(customer_name__icontains=search)
+        )
+        digits = re.sub(r"\D", "", search)
+        if len(digits) >= 7:
+            matches |= Q(customer_phone_digits__endswith=digits[-10:])
+        ids = Order.objects.filter(merchant=merchant).filter(matches).values("pk")
+        orders = orders.filter(pk__in=ids)
+    return orders

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from flextracker.errors import InvalidData, NotFound
 from merchants.models import Merchant
+from merchants.selectors import tracked_carriers
 from orders.models import (
     ItemBackorder,
     ItemCancellation,
@@ -27,6 +28,7 @@ from tracking.carriers.detection import detect_carrier, normalize_tracking_numbe
 from tracking.carriers.vocabulary import CarrierCode, Status
 
 WARNING_ORDER_NOT_YET_RECEIVED = "ORDER_NOT_YET_RECEIVED"
+WARNING_CARRIER_NOT_TRACKED = "CARRIER_NOT_TRACKED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,11 +220,21 @@ def shipment_confirm(*, merchant: Merchant, order_id: str, data: ShipmentInput) 
     shipment.estimated_delivery_date = (
         data.estimated_delivery_date or shipment.estimated_delivery_date
     )
-    if created:
+    if carrier not in tracked_carriers(merchant):
+        warnings.append(_carrier_not_tracked_warning(carrier))
+    elif created:
         shipment.next_check_at = timezone.now()  # ask the carrier at the next poll round
     shipment.save()
     order_refresh_status(order)
     return Outcome(shipment, created, warnings)
+
+
+def _carrier_not_tracked_warning(carrier: str) -> dict[str, str]:
+    return {
+        "code": WARNING_CARRIER_NOT_TRACKED,
+        "message": f"We cannot poll {carrier} for this merchant; the tracking page shows the"
+        " shipment as sent, with the carrier's own tracking link.",
+    }
 
 
 def _order_not_yet_received_warning(order_id: str) -> dict[str, str]:

@@ -3,7 +3,7 @@ from django.contrib import admin
 from merchants.admin import MerchantScopedAdmin
 from orders.admin import ReadOnlyInline
 from orders.models import Shipment
-from tracking.models import CarrierAccount, TrackingEvent
+from tracking.models import TrackingEvent
 
 
 class TrackingEventInline(ReadOnlyInline):
@@ -34,22 +34,3 @@ class ShipmentAdmin(MerchantScopedAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
-
-
-@admin.register(CarrierAccount)
-class CarrierAccountAdmin(MerchantScopedAdmin):
-    """A merchant's own carrier credentials (platform credentials come from the environment)."""
-
-    editable_by_merchant_admins = True
-    list_display = ["merchant", "carrier", "client_id", "requests_per_minute", "is_active"]
-    list_filter = ["carrier", ("merchant", admin.RelatedOnlyFieldListFilter)]
-    fields = [
-        "merchant", "carrier", "client_id", "secret", "base_url", "requests_per_minute",
-        "is_active",
-    ]  # fmt: skip
-
-    def formfield_for_dbfield(self, db_field, request, **kwargs):
-        field = super().formfield_for_dbfield(db_field, request, **kwargs)
-        if db_field.name == "secret":
-            field.widget = admin.widgets.AdminTextInputWidget(attrs={"type": "password"})
-        return field

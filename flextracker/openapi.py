@@ -1,0 +1,119 @@
+"""OpenAPI documentation helpers: every endpoint lists its envelope, examples and each error code
+it can answer with, so an OMS developer can integrate from /api/docs/ alone."""
+
+from collections import defaultdict
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+
+from flextracker.api import ErrorEnvelopeSerializer, enveloped
+
+ERRORS = {
+    "UNAUTHORIZED": (401, "Missing, unknown or revoked API key."),
+    "MALFORMED_JSON": (400, "The body is not valid JSON."),
+    "MISSING_ORDER_DATA": (400, "A required field is absent or empty."),
+    "MISSING_SHIPMENT_DATA": (400, "A required field is absent or empty."),
+    "MISSING_TRACKER_DATA": (400, "A required field is absent or empty."),
+    "MISSING_EVENT_DATA": (400, "A required field is absent or empty."),
+    "INVALID_ORDER_DATA": (422, "A value is present but wrong."),
+    "INVALID_SHIPMENT_DATA": (
+        422,
+        "A value is present but wrong (e.g. shipping more than ordered).",
+    ),
+    "INVALID_TRACKER_DATA": (422, "A value is present but wrong."),
+    "INVALID_EVENT_DATA": (422, "A value is present but wrong."),
+    "ORDER_NOT_FOUND": (404, "No such order for this merchant."),
+    "TRACKING_NOT_FOUND": (404, "No such tracking number for this merchant."),
+    "NOT_FOUND": (404, "No such object for this merchant."),
+    "IDEMPOTENCY_CONFLICT": (409, "Idempotency-Key reused with another body, or still running."),
+    "PAYLOAD_TOO_LARGE": (413, "Body over 1 MiB, or a batch over its limit."),
+    "RATE_LIMITED": (429, "Over the key's rate; see Retry-After."),
+    "INTERNAL_SERVER_ERROR": (500, "Unexpected failure; retry later."),
+    "SERVICE_UNAVAILABLE": (503, "A dependency is down; retry later."),
+}
+EVERY_REQUEST = ("UNAUTHORIZED", "RATE_LIMITED", "INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE")
+EVERY_POST = ("MALFORMED_JSON", "IDEMPOTENCY_CONFLICT", "PAYLOAD_TOO_LARGE")
+
+FIELD_EXAMPLES = {
+    "MISSING_ORDER_DATA": {"lineItems": ["This field is required."]},
+    "INVALID_ORDER_DATA": {"lineItems[0].quantity": ["Ensure this value is greater than or equal to 1."]},
+    "INVALID_SHIPMENT_DATA": {
+        "items[0].quantity": ["Only 1 of SKU-1 can be in this shipment (ordered 2, shipped 1, cancelled 0)."]
+    },
+    "MISSING_SHIPMENT_DATA": {"trackingNumber": ["This field is required."]},
+}  # fmt: skip
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Optional. The same key and body within 24 h replays the first answer (with "
+    "header `Idempotent-Replayed: true`) and changes nothing; another body is a 409.",
+)
+
+
+def _error_example(code: str) -> OpenApiExample:
+    status, message = ERRORS[code]
+    details = {"retryAfter": 42} if code == "RATE_LIMITED" else {}
+    return OpenApiExample(
+        code,
+        value={
+            "success": False,
+            "error": {
+                "code": code,
+                "message": message,
+                "severity": "transient" if status in (429, 500, 503) else "hard",
+                "details": details,
+                "fields": FIELD_EXAMPLES.get(code, {}),
+            },
+        },
+        response_only=True,
+        status_codes=[str(status)],
+    )
+
+
+def error_responses(codes: tuple[str, ...]) -> dict[int, OpenApiResponse]:
+    by_status = defaultdict(list)
+    for code in dict.fromkeys(codes):
+        by_status[ERRORS[code][0]].append(code)
+    return {
+        status: OpenApiResponse(
+            ErrorEnvelopeSerializer,
+            description=" · ".join(f"`{code}`: {ERRORS[code][1]}" for code in status_codes),
+            examples=[_error_example(code) for code in status_codes],
+        )
+        for status, status_codes in by_status.items()
+    }
+
+
+def documented(
+    *,
+    summary: str,
+    responses: dict[int, type],
+    errors: tuple[str, ...] = (),
+    request=None,
+    many: bool = False,
+    paginated: bool = False,
+    examples: list[OpenApiExample] = (),
+    parameters: list[OpenApiParameter] = (),
+    description: str = "",
+    tags: list[str] | None = None,
+    operation_id: str | None = None,
+):
+    """extend_schema for one operation: success envelopes, errors, examples, idempotency."""
+    post = request is not None
+    all_errors = EVERY_REQUEST + (EVERY_POST if post else ()) + errors
+    success = {
+        status: enveloped(serializer, many=many, paginated=paginated)
+        for status, serializer in responses.items()
+    }
+    return extend_schema(
+        summary=summary,
+        description=description,
+        request=request,
+        responses={**success, **error_responses(all_errors)},
+        examples=list(examples),
+        parameters=[*parameters, *([IDEMPOTENCY_KEY] if post else [])],
+        tags=tags,
+        operation_id=operation_id,
+    )

@@ -1,0 +1,66 @@
+"""Base views: every POST of an OMS message is logged raw, idempotent, and answered in the
+envelope; handlers only validate, call one service and say what to answer."""
+
+from typing import ClassVar
+
+from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from flextracker.api import api_error_for, error_response, success, validation_error
+from merchants.models import Merchant
+from orders.inbound import Failure, Result, inbound_process, inbound_receive, inbound_record_failure
+from orders.models import InboundMessage
+
+
+class MerchantApi(APIView):
+    """Authenticated by API key; `entity` names the error codes (MISSING_<ENTITY>_DATA …)."""
+
+    permission_classes = [IsAuthenticated]
+    entity: ClassVar[str] = "ORDER"
+    not_found_code: ClassVar[str] = "ORDER_NOT_FOUND"
+
+    def merchant(self) -> Merchant:
+        return self.request.user.merchant
+
+    def validated(self, serializer_class: type[serializers.Serializer], data) -> dict:
+        serializer = serializer_class(data=data)
+        if not serializer.is_valid():
+            raise validation_error(serializer.errors, self.entity)
+        return serializer.validated_data
+
+
+class InboundApi(MerchantApi):
+    """A POST carrying an OMS message. Subclasses define `handle(merchant, payload, **kwargs)`."""
+
+    def post(self, request, **kwargs) -> Response:
+        received = inbound_receive(
+            merchant=self.merchant(),
+            method=request.method,
+            path=request.path,
+            body=request.body,
+            content_type=request.content_type or "",
+            idempotency_key=request.headers.get("Idempotency-Key"),
+        )
+        if isinstance(received, InboundMessage):
+            received = self._process(received, kwargs)
+        return self.answer(received)
+
+    def _process(self, message: InboundMessage, kwargs: dict) -> Result | Failure:
+        try:
+            return inbound_process(message, lambda m, payload: self.handle(m, payload, **kwargs))
+        except Exception as exc:
+            error = api_error_for(exc, self)
+            inbound_record_failure(message, error)
+            return Failure(error)
+
+    @staticmethod
+    def answer(outcome: Result | Failure) -> Response:
+        if isinstance(outcome, Failure):
+            response = error_response(outcome.error)
+        else:
+            response = success(outcome.data, status=outcome.status, warnings=outcome.warnings)
+        if outcome.replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response

@@ -1,0 +1,278 @@
+"""API.md's JSON shapes (camelCase). Input serializers validate shape and never write; output
+serializers render models prepared by the selectors."""
+
+from rest_framework import serializers
+
+from orders.models import Order
+from orders.services import ItemQuantity, LineItemInput, OrderInput, ShipmentInput
+from tracking.carriers.vocabulary import CarrierCode
+
+TEXT = {"allow_blank": True, "required": False, "default": ""}
+
+
+class CustomerInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200, **TEXT)
+    email = serializers.EmailField(max_length=254, **TEXT)
+    phone = serializers.CharField(max_length=32, **TEXT)
+
+
+class AddressInput(serializers.Serializer):
+    street1 = serializers.CharField(max_length=200, **TEXT)
+    street2 = serializers.CharField(max_length=200, **TEXT)
+    city = serializers.CharField(max_length=100, **TEXT)
+    state = serializers.CharField(max_length=100, **TEXT)
+    postalCode = serializers.CharField(max_length=20, **TEXT)
+    countryCode = serializers.RegexField(
+        r"^[A-Za-z]{2}$", help_text="ISO 3166-1 alpha-2, e.g. US.", **TEXT
+    )
+
+
+class LineItemInputSerializer(serializers.Serializer):
+    itemId = serializers.CharField(max_length=100)
+    name = serializers.CharField(max_length=300)
+    description = serializers.CharField(max_length=5000, **TEXT)
+    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    price = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=0, required=False, allow_null=True
+    )
+    imageUrl = serializers.URLField(max_length=1000, **TEXT)
+
+
+def _unique_item_ids(items: list[dict]) -> list[dict]:
+    seen = set()
+    for item in items:
+        if item["itemId"] in seen:
+            raise serializers.ValidationError(f"itemId {item['itemId']} appears twice.")
+        seen.add(item["itemId"])
+    return items
+
+
+class OrderInputSerializer(serializers.Serializer):
+    orderId = serializers.CharField(max_length=100)
+    orderDate = serializers.DateTimeField(required=False, allow_null=True)
+    customer = CustomerInput(required=False)
+    shippingAddress = AddressInput(required=False)
+    locale = serializers.CharField(max_length=16, **TEXT)
+    currency = serializers.RegexField(r"^[A-Za-z]{3}$", help_text="ISO 4217, e.g. USD.", **TEXT)
+    orderValue = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=0, required=False, allow_null=True
+    )
+    lineItems = LineItemInputSerializer(many=True, allow_empty=False)
+    attributes = serializers.DictField(required=False, default=dict)
+
+    def validate_lineItems(self, items):
+        return _unique_item_ids(items)
+
+    @staticmethod
+    def to_input(data: dict) -> OrderInput:
+        customer = data.get("customer", {})
+        address = data.get("shippingAddress", {})
+        return OrderInput(
+            order_id=data["orderId"],
+            order_date=data.get("orderDate"),
+            customer_name=customer.get("name", ""),
+            customer_email=customer.get("email", ""),
+            customer_phone=customer.get("phone", ""),
+            shipping_address={
+                "street1": address.get("street1", ""),
+                "street2": address.get("street2", ""),
+                "city": address.get("city", ""),
+                "state": address.get("state", ""),
+                "postal_code": address.get("postalCode", ""),
+                "country_code": address.get("countryCode", "").upper(),
+            },
+            locale=data["locale"],
+            currency=data["currency"].upper(),
+            order_value=data.get("orderValue"),
+            attributes=data["attributes"],
+            line_items=[
+                LineItemInput(
+                    item_id=item["itemId"],
+                    name=item["name"],
+                    quantity=item["quantity"],
+                    description=item["description"],
+                    price=item.get("price"),
+                    image_url=item["imageUrl"],
+                )
+                for item in data["lineItems"]
+            ],
+        )
+
+
+class ItemQuantityInput(serializers.Serializer):
+    itemId = serializers.CharField(max_length=100)
+    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+
+
+class BackorderItemInput(ItemQuantityInput):
+    expectedDate = serializers.DateField(required=False, allow_null=True)
+
+
+def item_quantities(items: list[dict]) -> list[ItemQuantity]:
+    return [
+        ItemQuantity(item["itemId"], item["quantity"], item.get("expectedDate")) for item in items
+    ]
+
+
+class ShipmentInputSerializer(serializers.Serializer):
+    trackingNumber = serializers.CharField(max_length=100)
+    carrier = serializers.ChoiceField(
+        choices=CarrierCode.values,
+        required=False,
+        allow_blank=True,
+        help_text="Optional: detected from the tracking number when absent.",
+    )
+    service = serializers.CharField(max_length=100, **TEXT)
+    shippedAt = serializers.DateTimeField(required=False, allow_null=True)
+    estimatedDelivery = serializers.DateField(required=False, allow_null=True)
+    items = ItemQuantityInput(many=True, allow_empty=False)
+
+    def validate_items(self, items):
+        return _unique_item_ids(items)
+
+    @staticmethod
+    def to_input(data: dict) -> ShipmentInput:
+        return ShipmentInput(
+            tracking_number=data["trackingNumber"],
+            carrier=data.get("carrier", ""),
+            service=data["service"],
+            shipped_at=data.get("shippedAt"),
+            estimated_delivery_date=data.get("estimatedDelivery"),
+            items=item_quantities(data["items"]),
+        )
+
+
+class CancellationInputSerializer(serializers.Serializer):
+    items = ItemQuantityInput(
+        many=True, required=False, allow_empty=False, help_text="Absent: the whole order."
+    )
+    reason = serializers.CharField(max_length=500, **TEXT)
+
+    def validate_items(self, items):
+        return _unique_item_ids(items)
+
+
+class BackorderInputSerializer(serializers.Serializer):
+    items = BackorderItemInput(many=True, allow_empty=False)
+
+    def validate_items(self, items):
+        return _unique_item_ids(items)
+
+
+# --- Output ----------------------------------------------------------------------------------
+
+
+class LocationSerializer(serializers.Serializer):
+    city = serializers.CharField()
+    state = serializers.CharField()
+    postalCode = serializers.CharField(required=False)
+    country = serializers.CharField()
+
+
+class TrackingEventOutputSerializer(serializers.Serializer):
+    eventId = serializers.CharField()
+    timestamp = serializers.DateTimeField()
+    status = serializers.CharField()
+    statusDetail = serializers.CharField()
+    eventType = serializers.CharField()
+    description = serializers.CharField()
+    location = LocationSerializer()
+    exceptionCode = serializers.CharField(allow_null=True)
+    exceptionReason = serializers.CharField(allow_null=True)
+    recipient = serializers.CharField(allow_null=True)
+    signatureUrl = serializers.CharField(allow_null=True)
+    source = serializers.ChoiceField(choices=["poll", "push", "merchant"])
+    carrierCode = serializers.CharField()
+    carrierDescription = serializers.CharField()
+
+
+class ShipmentItemOutputSerializer(serializers.Serializer):
+    itemId = serializers.CharField()
+    name = serializers.CharField()
+    quantity = serializers.IntegerField()
+
+
+class TrackingOutputSerializer(serializers.Serializer):
+    """API.md's tracking object."""
+
+    trackingNumber = serializers.CharField()
+    carrier = serializers.CharField()
+    carrierName = serializers.CharField()
+    service = serializers.CharField()
+    status = serializers.CharField()
+    statusDetail = serializers.CharField()
+    statusDescription = serializers.CharField()
+    estimatedDelivery = serializers.CharField(
+        allow_null=True, help_text="A date (YYYY-MM-DD), or a date-time when the carrier gives one."
+    )
+    deliveredAt = serializers.DateTimeField(allow_null=True)
+    delayed = serializers.BooleanField()
+    origin = LocationSerializer()
+    destination = LocationSerializer()
+    carrierTrackingUrl = serializers.CharField()
+    tracked = serializers.BooleanField(
+        help_text="False for carriers we cannot poll: the shipment shows what the OMS sent."
+    )
+    lastUpdated = serializers.DateTimeField()
+    lastCheckedAt = serializers.DateTimeField(allow_null=True)
+    nextCheckAt = serializers.DateTimeField(allow_null=True)
+    updateSource = serializers.CharField(allow_null=True)
+    orderId = serializers.CharField(allow_null=True)
+    items = ShipmentItemOutputSerializer(many=True)
+    events = TrackingEventOutputSerializer(many=True)
+
+
+class LineItemOutputSerializer(serializers.Serializer):
+    itemId = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    imageUrl = serializers.CharField()
+    quantityOrdered = serializers.IntegerField()
+    quantityShipped = serializers.IntegerField()
+    quantityDelivered = serializers.IntegerField()
+    quantityCancelled = serializers.IntegerField()
+    quantityBackordered = serializers.IntegerField()
+    quantityAwaitingShipment = serializers.IntegerField()
+    expectedDate = serializers.DateField(allow_null=True)
+
+
+class CustomerOutput(serializers.Serializer):
+    name = serializers.CharField()
+    email = serializers.CharField()
+    phone = serializers.CharField()
+
+
+class AddressOutput(serializers.Serializer):
+    street1 = serializers.CharField()
+    street2 = serializers.CharField()
+    city = serializers.CharField()
+    state = serializers.CharField()
+    postalCode = serializers.CharField()
+    countryCode = serializers.CharField()
+
+
+class OrderLinksSerializer(serializers.Serializer):
+    trackingPage = serializers.URLField()
+
+
+class OrderOutputSerializer(serializers.Serializer):
+    orderId = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=[value for value, _label in Order._meta.get_field("status").choices]
+    )
+    orderDate = serializers.DateTimeField(allow_null=True)
+    placeholder = serializers.BooleanField(
+        help_text="True while only shipments or cancellations have arrived for this order."
+    )
+    customer = CustomerOutput()
+    shippingAddress = AddressOutput()
+    locale = serializers.CharField()
+    currency = serializers.CharField()
+    orderValue = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    attributes = serializers.DictField()
+    lineItems = LineItemOutputSerializer(many=True)
+    shipments = TrackingOutputSerializer(many=True)
+    links = OrderLinksSerializer()
+    createdAt = serializers.DateTimeField()
+    updatedAt = serializers.DateTimeField()

@@ -1,0 +1,191 @@
+"""The inbound message log and idempotency: every authenticated message is stored raw before it
+is processed, its outcome recorded in the same transaction as its effect, and it can be replayed.
+
+Idempotency keys follow Stripe (RELIABILITY.md): per merchant, bound to a hash of method, path and
+body, kept 24 h; the same key and body replays the stored answer, another body is a 409, and a key
+whose first request is still running is a 409 too.
+"""
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from flextracker.errors import ApiError, Conflict
+from merchants.models import Merchant
+from orders.models import InboundChannel, InboundMessage, InboundOutcome
+
+logger = logging.getLogger(__name__)
+
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+# A message still "received" after this long died with its worker; its effect rolled back with it.
+IN_FLIGHT_TIMEOUT = timedelta(minutes=2)
+
+
+@dataclass(slots=True)
+class Result:
+    """What processing a message answered: HTTP status, the envelope's data and warnings."""
+
+    status: int
+    data: object = None
+    warnings: list[dict[str, str]] = field(default_factory=list)
+    replayed: bool = False
+
+    def body(self) -> dict:
+        return {"success": True, "data": self.data, "warnings": self.warnings}
+
+
+@dataclass(slots=True)
+class Failure:
+    error: ApiError
+    replayed: bool = False
+
+
+Handler = Callable[[Merchant, object], Result]
+
+
+def request_hash(method: str, path: str, body: bytes) -> str:
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
+
+
+def parse_json(body: bytes) -> object:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ApiError("The body is not valid JSON.", code="MALFORMED_JSON") from error
+
+
+def _order_ref(payload: object) -> str:
+    return str(payload.get("orderId", ""))[:100] if isinstance(payload, dict) else ""
+
+
+def inbound_receive(
+    *,
+    merchant: Merchant,
+    method: str,
+    path: str,
+    body: bytes,
+    content_type: str = "",
+    idempotency_key: str | None = None,
+    channel: str = InboundChannel.API,
+) -> InboundMessage | Result | Failure:
+    """Stores the message (committed at once, so it is never lost) — or, for a repeated
+    idempotency key, returns the stored answer or the conflict instead."""
+    digest = request_hash(method, path, body)
+    if idempotency_key:
+        earlier = _idempotent_answer(merchant, idempotency_key, digest)
+        if earlier is not None:
+            return earlier
+    values = {
+        "merchant": merchant, "channel": channel, "method": method, "path": path[:1000],
+        "content_type": content_type[:200], "body": body, "request_hash": digest,
+        "idempotency_key": idempotency_key or None,
+    }  # fmt: skip
+    try:
+        with transaction.atomic():
+            return InboundMessage.objects.create(**values)
+    except IntegrityError:
+        # Another request with this key got in first: its answer, or "still running".
+        return _idempotent_answer(merchant, idempotency_key, digest) or _in_flight()
+
+
+def _idempotent_answer(merchant: Merchant, key: str, digest: str) -> Result | Failure | None:
+    earlier = InboundMessage.objects.filter(merchant=merchant, idempotency_key=key).first()
+    if earlier is None:
+        return None
+    now = timezone.now()
+    if now - earlier.received_at > IDEMPOTENCY_WINDOW:
+        earlier.idempotency_key = None  # expired: the key is free again
+        earlier.save(update_fields=["idempotency_key"])
+        return None
+    if earlier.request_hash != digest:
+        return Failure(
+            Conflict(
+                "This Idempotency-Key was used with a different request.",
+                code="IDEMPOTENCY_CONFLICT",
+            )
+        )
+    if earlier.outcome in (InboundOutcome.ACCEPTED, InboundOutcome.REJECTED):
+        return _stored_answer(earlier)
+    if earlier.outcome == InboundOutcome.RECEIVED and now - earlier.received_at < IN_FLIGHT_TIMEOUT:
+        return _in_flight()
+    # Failed on our side, or abandoned by a dead worker: free the key so the retry runs again.
+    earlier.idempotency_key = None
+    earlier.save(update_fields=["idempotency_key"])
+    return None
+
+
+def _in_flight() -> Failure:
+    return Failure(
+        Conflict(
+            "A request with this Idempotency-Key is still being processed; retry shortly.",
+            code="IDEMPOTENCY_CONFLICT",
+        )
+    )
+
+
+def _stored_answer(message: InboundMessage) -> Result | Failure:
+    body = message.response_body or {}
+    if body.get("success"):
+        return Result(message.response_status, body["data"], body["warnings"], replayed=True)
+    error = body.get("error", {})
+    api_error = ApiError(
+        error.get("message", ""),
+        code=error.get("code"),
+        fields=error.get("fields"),
+        details=error.get("details"),
+    )
+    api_error.status = message.response_status
+    return Failure(api_error, replayed=True)
+
+
+def inbound_process(message: InboundMessage, handler: Handler) -> Result | Failure:
+    """Runs `handler` on the stored body; its effect and the recorded outcome commit together."""
+    try:
+        with transaction.atomic():
+            payload = parse_json(bytes(message.body))
+            message.order_ref = _order_ref(payload)
+            result = handler(message.merchant, payload)
+            _record(message, InboundOutcome.ACCEPTED, result.status, result.body())
+        return result
+    except ApiError as error:
+        _record(message, InboundOutcome.REJECTED, error.status, error.body(), error.code)
+        return Failure(error)
+
+
+def inbound_record_failure(message: InboundMessage, error: ApiError) -> None:
+    """Our own failure (5xx): recorded so staff see it; the key stays retryable."""
+    _record(message, InboundOutcome.FAILED, error.status, error.body(), error.code)
+
+
+def _record(message, outcome: str, status: int, body: dict, error_code: str = "") -> None:
+    message.outcome = outcome
+    message.response_status = status
+    message.response_body = body
+    message.error_code = error_code
+    message.processed_at = timezone.now()
+    message.save(
+        update_fields=[
+            "outcome", "response_status", "response_body", "error_code", "processed_at",
+            "order_ref",
+        ]
+    )  # fmt: skip
+
+
+def inbound_replay(message: InboundMessage) -> Result | Failure:
+    """Processes a stored message again (after staff fixed the merchant's data), through the same
+    endpoint code that first handled it."""
+    from django.urls import resolve  # resolved at call time: the URLconf imports this module
+
+    match = resolve(message.path)
+    view = match.func.view_class()
+    message.replay_count += 1
+    message.save(update_fields=["replay_count"])
+    return inbound_process(
+        message, lambda merchant, payload: view.handle(merchant, payload, **match.kwargs)
+    )

@@ -1,0 +1,28 @@
+"""Customer links (API.md): the address of an order's tracking page, signed so that a merchant's
+"verify the customer" setting lets our own links through."""
+
+from urllib.parse import quote, urlencode
+
+from django.conf import settings
+from django.core import signing
+
+from orders.models import Order
+
+_signer = signing.Signer(salt="flextracker.tracking-page")
+
+
+def tracking_page_token(merchant_id: str, order_id: str) -> str:
+    return _signer.signature(f"{merchant_id}\n{order_id}")
+
+
+def tracking_page_token_is_valid(merchant_id: str, order_id: str, token: str) -> bool:
+    return signing.constant_time_compare(tracking_page_token(merchant_id, order_id), token)
+
+
+def tracking_page_url(order: Order) -> str:
+    merchant_id = order.merchant.merchant_id
+    query = urlencode({"t": tracking_page_token(merchant_id, order.order_id)})
+    return (
+        f"{settings.PUBLIC_BASE_URL}/orders/{quote(merchant_id)}/"
+        f"{quote(order.order_id, safe='')}?{query}"
+    )
