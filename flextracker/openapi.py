@@ -36,12 +36,16 @@ EVERY_POST = ("MALFORMED_JSON", "IDEMPOTENCY_CONFLICT", "PAYLOAD_TOO_LARGE")
 
 FIELD_EXAMPLES = {
     "MISSING_ORDER_DATA": {"lineItems": ["This field is required."]},
-    "INVALID_ORDER_DATA": {"lineItems[0].quantity": ["Ensure this value is greater than or equal to 1."]},
+    "INVALID_ORDER_DATA": {
+        "lineItems[0].quantity": ["Ensure this value is greater than or equal to 1."]
+    },
     "INVALID_SHIPMENT_DATA": {
-        "items[0].quantity": ["Only 1 of SKU-1 can be in this shipment (ordered 2, shipped 1, cancelled 0)."]
+        "items[0].quantity": [
+            "Only 1 of SKU-1 can be in this shipment (ordered 2, shipped 1, cancelled 0)."
+        ]
     },
     "MISSING_SHIPMENT_DATA": {"trackingNumber": ["This field is required."]},
-}  # fmt: skip
+}
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",

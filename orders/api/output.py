@@ -55,7 +55,9 @@ def shipment_json(shipment: Shipment, *, tracked: set[str]) -> dict:
         "status": shipment.status,
         "statusDetail": shipment.status_detail,
         "statusDescription": shipment.status_description or Status(shipment.status).label,
-        "estimatedDelivery": iso(shipment.estimated_delivery_at or shipment.estimated_delivery_date),
+        "estimatedDelivery": iso(
+            shipment.estimated_delivery_at or shipment.estimated_delivery_date
+        ),
         "deliveredAt": iso(shipment.delivered_at),
         "delayed": shipment.is_delayed,
         "origin": {"city": shipment.origin_city, "state": shipment.origin_state,
