@@ -1,7 +1,11 @@
 """Fixtures shared by every app's tests."""
 
-import pytest
+import json
 
+import pytest
+from django.core.cache import cache
+
+from merchants.services import api_key_issue
 from merchants.tests.factories import MerchantFactory
 
 
@@ -13,3 +17,40 @@ def merchant(db):
 @pytest.fixture
 def other_merchant(db):
     return MerchantFactory(merchant_id="OTH-02-54321", name="Other Shop")
+
+
+class ApiCaller:
+    """The Django test client speaking to the API as an OMS would, with a merchant's key."""
+
+    def __init__(self, client, raw_key: str):
+        self.client = client
+        self.raw_key = raw_key
+
+    def _headers(self, headers: dict) -> dict:
+        return {"HTTP_AUTHORIZATION": f"Bearer {self.raw_key}", **headers}
+
+    def post(self, path: str, body=None, *, raw: bytes | None = None, **headers):
+        data = raw if raw is not None else json.dumps(body)
+        return self.client.post(
+            path, data, content_type="application/json", **self._headers(headers)
+        )
+
+    def get(self, path: str, params=None, **headers):
+        return self.client.get(path, params or {}, **self._headers(headers))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()  # rate-limit counters must not leak between tests
+
+
+@pytest.fixture
+def api(client, merchant):
+    _api_key, raw_key = api_key_issue(merchant=merchant, name="oms")
+    return ApiCaller(client, raw_key)
+
+
+@pytest.fixture
+def other_api(client, other_merchant):
+    _api_key, raw_key = api_key_issue(merchant=other_merchant, name="oms")
+    return ApiCaller(client, raw_key)

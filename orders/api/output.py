@@ -54,7 +54,7 @@ def shipment_json(shipment: Shipment, *, tracked: set[str]) -> dict:
         "service": shipment.service,
         "status": shipment.status,
         "statusDetail": shipment.status_detail,
-        "statusDescription": shipment.status_description or Status(shipment.status).label,
+        "statusDescription": shipment.status_description or str(Status(shipment.status).label),
         "estimatedDelivery": iso(
             shipment.estimated_delivery_at or shipment.estimated_delivery_date
         ),
