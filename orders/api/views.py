@@ -19,7 +19,7 @@ from orders.api.serializers import (
     TrackingOutputSerializer,
     item_quantities,
 )
-from orders.inbound import Result
+from orders.services.inbound import Result
 from orders.models import OrderStatus, Shipment
 from orders.selectors import order_get_for_merchant, order_search
 from orders.services import (

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from flextracker.api import ApiKeyRateThrottle, api_error_for
 from merchants.services import api_key_issue, api_key_revoke
-from orders.inbound import inbound_replay
+from orders.services.inbound import inbound_replay
 from orders.models import InboundMessage, LineItem, Order, Shipment
 
 pytestmark = pytest.mark.django_db
