@@ -124,7 +124,7 @@ class Migration(migrations.Migration):
                 ('event_id', models.CharField(max_length=200)),
                 ('response_status', models.PositiveSmallIntegerField()),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('inbound_message', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='orders.services.inboundmessage')),
+                ('inbound_message', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='orders.inboundmessage')),
                 ('merchant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='merchants.merchant')),
             ],
         ),
