@@ -60,3 +60,8 @@ class NotFound(ApiError):
 class Conflict(ApiError):
     status = 409
     default_code = "IDEMPOTENCY_CONFLICT"
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+    default_code = "PAYLOAD_TOO_LARGE"

@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("orders.api.urls")),
+    path("api/v1/", include("tracking.api.urls")),
     re_path(r"^api/", lambda request: django_error_json(request, 404)),
     path(
         "console/templates/<int:template_id>/preview/",

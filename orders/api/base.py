@@ -10,8 +10,14 @@ from rest_framework.views import APIView
 
 from flextracker.api import api_error_for, error_response, success, validation_error
 from merchants.models import Merchant
-from orders.services.inbound import Failure, Result, inbound_process, inbound_receive, inbound_record_failure
 from orders.models import InboundMessage
+from orders.services.inbound import (
+    Failure,
+    Result,
+    inbound_process,
+    inbound_receive,
+    inbound_record_failure,
+)
 
 
 class MerchantApi(APIView):

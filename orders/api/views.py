@@ -19,7 +19,6 @@ from orders.api.serializers import (
     TrackingOutputSerializer,
     item_quantities,
 )
-from orders.services.inbound import Result
 from orders.models import OrderStatus, Shipment
 from orders.selectors import order_get_for_merchant, order_search
 from orders.services import (
@@ -28,6 +27,7 @@ from orders.services import (
     order_create_or_update,
     shipment_confirm,
 )
+from orders.services.inbound import Result
 
 
 def order_result(merchant: Merchant, order_id: str, status: int, warnings=()) -> Result:

@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 
 from flextracker.api import ApiKeyRateThrottle, api_error_for
 from merchants.services import api_key_issue, api_key_revoke
-from orders.services.inbound import inbound_replay
 from orders.models import InboundMessage, LineItem, Order, Shipment
+from orders.services.inbound import inbound_replay
 
 pytestmark = pytest.mark.django_db
 

@@ -109,3 +109,57 @@ class EventSource(models.TextChoices):
     POLL = "poll", _("Carrier poll")
     PUSH = "push", _("Carrier push")
     MERCHANT = "merchant", _("Reported by the merchant")
+
+
+# What a status means when a reporter gives no finer detail.
+DEFAULT_STATUS_DETAIL = {
+    Status.UNKNOWN: StatusDetail.UNKNOWN,
+    Status.PRE_TRANSIT: StatusDetail.LABEL_CREATED,
+    Status.IN_TRANSIT: StatusDetail.IN_TRANSIT,
+    Status.OUT_FOR_DELIVERY: StatusDetail.OUT_FOR_DELIVERY,
+    Status.AVAILABLE_FOR_PICKUP: StatusDetail.AVAILABLE_FOR_PICKUP,
+    Status.DELIVERED: StatusDetail.DELIVERED,
+    Status.FAILED_ATTEMPT: StatusDetail.DELIVERY_ATTEMPTED,
+    Status.EXCEPTION: StatusDetail.UNKNOWN,
+    Status.RETURN_TO_SENDER: StatusDetail.RETURN_TO_SENDER,
+    Status.CANCELLED: StatusDetail.CANCELLED,
+    Status.EXPIRED: StatusDetail.UNKNOWN,
+}
+
+# The coarse eventType of a status; some details refine it (customs, pickups).
+EVENT_TYPE_BY_STATUS = {
+    Status.UNKNOWN: EventType.TRANSIT,
+    Status.PRE_TRANSIT: EventType.LABEL,
+    Status.IN_TRANSIT: EventType.TRANSIT,
+    Status.OUT_FOR_DELIVERY: EventType.TRANSIT,
+    Status.AVAILABLE_FOR_PICKUP: EventType.TRANSIT,
+    Status.DELIVERED: EventType.DELIVERY,
+    Status.FAILED_ATTEMPT: EventType.DELIVERY_ATTEMPT,
+    Status.EXCEPTION: EventType.EXCEPTION,
+    Status.RETURN_TO_SENDER: EventType.RETURN,
+    Status.CANCELLED: EventType.LABEL,
+    Status.EXPIRED: EventType.EXCEPTION,
+}
+EVENT_TYPE_BY_DETAIL = {
+    StatusDetail.PICKED_UP: EventType.PICKUP,
+    StatusDetail.ACCEPTED: EventType.PICKUP,
+    StatusDetail.PICKUP_SCHEDULED: EventType.PICKUP,
+    StatusDetail.CUSTOMS_PROCESSING: EventType.CUSTOMS,
+    StatusDetail.CUSTOMS_HOLD: EventType.CUSTOMS,
+}
+
+# TRACKING.md's exception codes and the details they name.
+EXCEPTION_CODE_BY_DETAIL = {
+    StatusDetail.RECIPIENT_NOT_AVAILABLE: ExceptionCode.RECIPIENT_NOT_AVAILABLE,
+    StatusDetail.ADDRESS_ISSUE: ExceptionCode.INCORRECT_ADDRESS,
+    StatusDetail.BUSINESS_CLOSED: ExceptionCode.BUSINESS_CLOSED,
+    StatusDetail.WEATHER_DELAY: ExceptionCode.WEATHER_DELAY,
+    StatusDetail.MECHANICAL_DELAY: ExceptionCode.MECHANICAL_DELAY,
+    StatusDetail.CUSTOMS_HOLD: ExceptionCode.CUSTOMS_HOLD,
+    StatusDetail.REFUSED: ExceptionCode.REFUSED_BY_RECIPIENT,
+    StatusDetail.DAMAGED: ExceptionCode.DAMAGED_PACKAGE,
+}
+
+
+def event_type_for(status: str, status_detail: str) -> str:
+    return EVENT_TYPE_BY_DETAIL.get(status_detail) or EVENT_TYPE_BY_STATUS[Status(status)]

@@ -1,0 +1,301 @@
+"""Tracking endpoints of API.md: a shipment by number, many at once, the event feed, and events
+the merchant reports for carriers we cannot poll."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema_view
+from rest_framework import serializers
+
+from flextracker.api import EnvelopePagination, EnvelopePaginationParameters, success
+from flextracker.errors import NotFound, PayloadTooLarge
+from flextracker.openapi import documented
+from merchants.models import Merchant
+from merchants.selectors import tracked_carriers
+from orders.api.base import InboundApi, MerchantApi
+from orders.api.output import event_json, shipment_json
+from orders.api.serializers import TrackingEventOutputSerializer, TrackingOutputSerializer
+from orders.services.inbound import Result
+from tracking.carriers.detection import normalize_tracking_number
+from tracking.carriers.events import CarrierEvent, Location
+from tracking.carriers.vocabulary import (
+    DEFAULT_STATUS_DETAIL,
+    EXCEPTION_CODE_BY_DETAIL,
+    CarrierCode,
+    EventSource,
+    EventType,
+    ExceptionCode,
+    Status,
+    StatusDetail,
+    event_type_for,
+)
+from tracking.selectors import shipment_get_by_number, shipments_by_numbers, tracking_events_list
+from tracking.services import shipment_apply_events
+
+MAX_BATCH_NUMBERS = 100
+MAX_REPORTED_EVENTS = 500
+TAGS = ["Tracking"]
+CARRIER_PARAMETER = OpenApiParameter(
+    "carrier", str, enum=CarrierCode.values, description="When several carriers share a number."
+)
+
+
+def _not_found(tracking_number: str) -> NotFound:
+    return NotFound(f"Tracking number {tracking_number} was not found.", code="TRACKING_NOT_FOUND")
+
+
+@extend_schema_view(
+    get=documented(
+        summary="A shipment's tracking: status, estimated delivery, events newest first",
+        responses={200: TrackingOutputSerializer},
+        errors=("TRACKING_NOT_FOUND",),
+        parameters=[CARRIER_PARAMETER],
+        tags=TAGS,
+        operation_id="tracking_get",
+    )
+)
+class TrackingDetailApi(MerchantApi):
+    not_found_code = "TRACKING_NOT_FOUND"
+
+    def get(self, request, tracking_number: str):
+        merchant = self.merchant()
+        shipment = shipment_get_by_number(
+            merchant, tracking_number, request.query_params.get("carrier", "")
+        )
+        if shipment is None:
+            raise _not_found(tracking_number)
+        return success(shipment_json(shipment, tracked=tracked_carriers(merchant)))
+
+
+class TrackingBatchInput(serializers.Serializer):
+    trackingNumbers = serializers.ListField(
+        child=serializers.CharField(max_length=100), allow_empty=False
+    )
+
+
+class TrackingBatchItem(serializers.Serializer):
+    trackingNumber = serializers.CharField()
+    success = serializers.BooleanField()
+    data = TrackingOutputSerializer(required=False)
+    error = serializers.DictField(required=False)
+
+
+@extend_schema_view(
+    post=documented(
+        summary="Many tracking numbers at once (up to 100), answered in order",
+        description="Each item has `success` and either `data` (the tracking object) or "
+        "`error` (`TRACKING_NOT_FOUND`). More than 100 numbers is a 413.",
+        request=TrackingBatchInput,
+        responses={200: TrackingBatchItem},
+        many=True,
+        errors=("MISSING_TRACKER_DATA", "INVALID_TRACKER_DATA"),
+        examples=[
+            OpenApiExample(
+                "Two numbers",
+                request_only=True,
+                value={"trackingNumbers": ["1Z5R89390357567127", "SBXDELIVERED0001"]},
+            )
+        ],
+        tags=TAGS,
+        operation_id="tracking_batch",
+    )
+)
+class TrackingBatchApi(InboundApi):
+    entity = "TRACKER"
+
+    def handle(self, merchant: Merchant, payload) -> Result:
+        if (
+            isinstance(payload, dict)
+            and len(payload.get("trackingNumbers") or []) > MAX_BATCH_NUMBERS
+        ):
+            raise PayloadTooLarge(f"At most {MAX_BATCH_NUMBERS} tracking numbers per request.")
+        numbers = self.validated(TrackingBatchInput, payload)["trackingNumbers"]
+        found = shipments_by_numbers(merchant, numbers)
+        tracked = tracked_carriers(merchant)
+        return Result(200, [_batch_item(n, found, tracked) for n in numbers])
+
+
+def _batch_item(number: str, found: dict, tracked: set[str]) -> dict:
+    shipment = found.get(normalize_tracking_number(number))
+    if shipment is None:
+        return {
+            "trackingNumber": number,
+            "success": False,
+            "error": _not_found(number).body()["error"],
+        }
+    return {
+        "trackingNumber": number,
+        "success": True,
+        "data": shipment_json(shipment, tracked=tracked),
+    }
+
+
+class EventsListQuery(serializers.Serializer):
+    trackingNumbers = serializers.CharField(required=False, help_text="Comma-separated.")
+    orderIds = serializers.CharField(required=False, help_text="Comma-separated.")
+    status = serializers.ChoiceField(choices=Status.values, required=False)
+    eventType = serializers.ChoiceField(choices=EventType.values, required=False)
+    after = serializers.DateTimeField(required=False)
+    before = serializers.DateTimeField(required=False)
+
+
+class ListedEventSerializer(TrackingEventOutputSerializer):
+    trackingNumber = serializers.CharField()
+    orderId = serializers.CharField(allow_null=True)
+
+
+def _split(raw: str | None) -> list[str]:
+    return [part.strip() for part in (raw or "").split(",") if part.strip()]
+
+
+@extend_schema_view(
+    get=documented(
+        summary="Tracking events across shipments, newest first",
+        responses={200: ListedEventSerializer},
+        many=True,
+        paginated=True,
+        errors=("INVALID_EVENT_DATA",),
+        parameters=[EventsListQuery, EnvelopePaginationParameters],
+        tags=TAGS,
+        operation_id="tracking_events_list",
+    )
+)
+class TrackingEventsListApi(MerchantApi):
+    entity = "EVENT"
+
+    def get(self, request):
+        query = self.validated(EventsListQuery, request.query_params)
+        events = tracking_events_list(
+            self.merchant(),
+            tracking_numbers=_split(query.get("trackingNumbers")),
+            order_ids=_split(query.get("orderIds")),
+            status=query.get("status", ""),
+            event_type=query.get("eventType", ""),
+            after=query.get("after"),
+            before=query.get("before"),
+        )
+        paginator = EnvelopePagination()
+        page = paginator.paginate_queryset(events, request)
+        return success([_listed_event(event) for event in page], meta=paginator.meta())
+
+
+def _listed_event(event) -> dict:
+    order = event.shipment.order
+    return {
+        **event_json(event),
+        "trackingNumber": event.shipment.tracking_number,
+        "orderId": order.order_id if order else None,
+    }
+
+
+class ReportedLocation(serializers.Serializer):
+    city = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    state = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    postalCode = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+    country = serializers.RegexField(r"^[A-Za-z]{2}$", required=False, allow_blank=True, default="")
+
+
+class ReportedEvent(serializers.Serializer):
+    timestamp = serializers.DateTimeField()
+    status = serializers.ChoiceField(choices=Status.values)
+    statusDetail = serializers.ChoiceField(choices=StatusDetail.values, required=False)
+    description = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, default=""
+    )
+    location = ReportedLocation(required=False)
+    exceptionCode = serializers.ChoiceField(
+        choices=ExceptionCode.values, required=False, allow_null=True, allow_blank=True
+    )
+    recipient = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    signatureUrl = serializers.URLField(
+        max_length=1000, required=False, allow_blank=True, default=""
+    )
+
+    def validate_timestamp(self, value):
+        if value > timezone.now() + timedelta(days=1):
+            raise serializers.ValidationError("A tracking event cannot be more than a day ahead.")
+        return value
+
+
+class ReportedEventsInput(serializers.Serializer):
+    events = ReportedEvent(many=True, allow_empty=False, max_length=MAX_REPORTED_EVENTS)
+
+
+def reported_event(data: dict) -> CarrierEvent:
+    """A merchant's own event, in TRACKING.md's vocabulary, as a normalized event."""
+    status = data["status"]
+    detail = data.get("statusDetail") or DEFAULT_STATUS_DETAIL[Status(status)]
+    exception_code = data.get("exceptionCode") or ""
+    if not exception_code and status in (Status.FAILED_ATTEMPT, Status.EXCEPTION):
+        exception_code = EXCEPTION_CODE_BY_DETAIL.get(detail, "")
+    location = data.get("location", {})
+    return CarrierEvent(
+        occurred_at=data["timestamp"],
+        status=status,
+        status_detail=detail,
+        event_type=event_type_for(status, detail),
+        description=data["description"] or str(StatusDetail(detail).label),
+        location=Location(
+            city=location.get("city", ""),
+            state=location.get("state", ""),
+            postal_code=location.get("postalCode", ""),
+            country=location.get("country", "").upper(),
+        ),
+        exception_code=exception_code,
+        recipient=data["recipient"],
+        signature_url=data["signatureUrl"],
+        raw_code=status,
+        raw_description=data["description"],
+        raw=_jsonable(data),
+    )
+
+
+def _jsonable(data: dict) -> dict:
+    return {key: value.isoformat() if key == "timestamp" else value for key, value in data.items()}
+
+
+@extend_schema_view(
+    post=documented(
+        summary="Report events yourself (own fleet, LTL, carriers we cannot poll)",
+        description="Events in TRACKING.md's vocabulary go through the same deduplication and "
+        "never-backwards rule as carrier events: a repeat is a no-op, a late older event is "
+        "stored without moving the status. Up to 500 events per request. When several carriers "
+        "share the number, the newest shipment is meant.",
+        request=ReportedEventsInput,
+        responses={200: TrackingOutputSerializer},
+        errors=("MISSING_EVENT_DATA", "INVALID_EVENT_DATA", "TRACKING_NOT_FOUND"),
+        examples=[
+            OpenApiExample(
+                "Delivered by our own van",
+                request_only=True,
+                value={
+                    "events": [
+                        {
+                            "timestamp": "2026-11-21T16:30:00Z",
+                            "status": "delivered",
+                            "statusDetail": "delivered",
+                            "description": "Left at front door",
+                            "location": {"city": "Austin", "state": "TX", "country": "US"},
+                            "recipient": "J. Doe",
+                        }
+                    ]
+                },
+            )
+        ],
+        tags=TAGS,
+        operation_id="tracking_events_report",
+    )
+)
+class TrackingReportApi(InboundApi):
+    entity = "EVENT"
+    not_found_code = "TRACKING_NOT_FOUND"
+
+    def handle(self, merchant: Merchant, payload, tracking_number: str) -> Result:
+        shipment = shipment_get_by_number(merchant, tracking_number)
+        if shipment is None:
+            raise _not_found(tracking_number)
+        data = self.validated(ReportedEventsInput, payload)
+        events = [reported_event(event) for event in data["events"]]
+        shipment_apply_events(shipment_id=shipment.pk, events=events, source=EventSource.MERCHANT)
+        refreshed = shipment_get_by_number(merchant, shipment.tracking_number, shipment.carrier)
+        return Result(200, shipment_json(refreshed, tracked=tracked_carriers(merchant)))

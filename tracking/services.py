@@ -1,0 +1,99 @@
+"""Applying tracking news to a shipment: the one path for polls, pushes and merchant reports."""
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from orders.models import Shipment
+from orders.services import order_refresh_status
+from tracking.carriers.events import CarrierEvent
+from tracking.carriers.vocabulary import Status
+from tracking.models import TrackingEvent
+
+
+@dataclass(slots=True)
+class Applied:
+    shipment: Shipment
+    new_events: list[TrackingEvent] = field(default_factory=list)
+    previous_status: str = Status.UNKNOWN
+
+    @property
+    def status_changed(self) -> bool:
+        return self.shipment.status != self.previous_status
+
+
+def event_dedupe_key(event: CarrierEvent) -> str:
+    """What makes a scan the same scan: its time, code, status, place and text."""
+    parts = (
+        event.occurred_at.isoformat(), event.raw_code, event.status, event.status_detail,
+        event.location.city, event.location.state, event.location.postal_code,
+        event.location.country, event.description,
+    )  # fmt: skip
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _event_row(shipment: Shipment, event: CarrierEvent, source: str, key: str) -> TrackingEvent:
+    return TrackingEvent(
+        shipment=shipment,
+        occurred_at=event.occurred_at,
+        status=event.status,
+        status_detail=event.status_detail,
+        event_type=event.event_type,
+        description=event.description[:500],
+        city=event.location.city[:100],
+        state=event.location.state[:100],
+        postal_code=event.location.postal_code[:20],
+        country=event.location.country[:2],
+        exception_code=event.exception_code,
+        recipient=event.recipient[:200],
+        signature_url=event.signature_url[:1000],
+        source=source,
+        raw_code=event.raw_code[:64],
+        raw_description=event.raw_description[:500],
+        raw=event.raw,
+        dedupe_key=key,
+    )
+
+
+@transaction.atomic
+def shipment_apply_events(
+    *, shipment_id: int, events: Sequence[CarrierEvent], source: str
+) -> Applied:
+    """Stores the events not seen before; the newest event by carrier time sets the status.
+
+    A duplicate is a no-op, and an older event arriving late is stored but never moves the
+    status backwards (TRACKING.md).
+    """
+    shipment = Shipment.objects.select_for_update().get(pk=shipment_id)
+    applied = Applied(shipment, previous_status=shipment.status)
+    by_key = {event_dedupe_key(event): event for event in events}
+    known = set(
+        TrackingEvent.objects.filter(shipment=shipment, dedupe_key__in=by_key).values_list(
+            "dedupe_key", flat=True
+        )
+    )
+    fresh = [(key, event) for key, event in by_key.items() if key not in known]
+    if not fresh:
+        return applied
+    applied.new_events = TrackingEvent.objects.bulk_create(
+        _event_row(shipment, event, source, key) for key, event in fresh
+    )
+    newest = max((event for _key, event in fresh), key=lambda event: event.occurred_at)
+    if shipment.last_event_at is None or newest.occurred_at >= shipment.last_event_at:
+        _take_status(shipment, newest, source)
+        shipment.save()
+        if applied.status_changed and shipment.order_id:
+            order_refresh_status(shipment.order)
+    return applied
+
+
+def _take_status(shipment: Shipment, event: CarrierEvent, source: str) -> None:
+    shipment.status = event.status
+    shipment.status_detail = event.status_detail
+    shipment.status_description = event.description[:500]
+    shipment.last_event_at = event.occurred_at
+    shipment.last_update_source = source
+    if event.status == Status.DELIVERED:
+        shipment.delivered_at = event.occurred_at
