@@ -1,6 +1,8 @@
 from django.urls import path
 
-from orders.api import views
+from orders.api import events, views
+from orders.api.trackers import TrackerDetailApi, TrackersApi
+from orders.api.webhooks import WebhookDetailApi, WebhooksApi
 
 # Order ids may contain "/", so they are `path` segments; the endpoints under an order come first.
 urlpatterns = [
@@ -13,4 +15,10 @@ urlpatterns = [
     ),
     path("orders/<path:order_id>/backorders", views.BackordersApi.as_view(), name="api-backorders"),
     path("orders/<path:order_id>", views.OrderDetailApi.as_view(), name="api-order"),
+    path("events", events.EventsApi.as_view(), name="api-events"),
+    path("events/batch", events.EventsBatchApi.as_view(), name="api-events-batch"),
+    path("trackers", TrackersApi.as_view(), name="api-trackers"),
+    path("trackers/<path:tracker_external_id>", TrackerDetailApi.as_view(), name="api-tracker"),
+    path("webhooks", WebhooksApi.as_view(), name="api-webhooks"),
+    path("webhooks/<str:webhook_id>", WebhookDetailApi.as_view(), name="api-webhook"),
 ]

@@ -1,0 +1,181 @@
+"""POST /events and /events/batch: one envelope for every channel (API.md). Each event is handed
+to the same handler as its own endpoint; its eventId is remembered with its effect, so a repeat
+is a no-op."""
+
+from django.db import IntegrityError, transaction
+from drf_spectacular.utils import OpenApiExample, extend_schema_view
+from rest_framework import serializers
+
+from flextracker.api import api_error_for
+from flextracker.errors import ApiError, PayloadTooLarge
+from flextracker.openapi import documented
+from merchants.models import Merchant
+from orders.api.base import InboundApi
+from orders.api.views import BackordersApi, CancellationsApi, OrdersApi, ShipmentsApi
+from orders.models import ProcessedEvent
+from orders.services.inbound import Result
+
+MAX_BATCH_EVENTS = 500
+WARNING_DUPLICATE_EVENT = "DUPLICATE_EVENT"
+
+# type → (the endpoint whose handler applies it, whether it addresses an existing order)
+HANDLERS = {
+    "order.created": (OrdersApi, False),
+    "shipment.confirmed": (ShipmentsApi, True),
+    "order.cancelled": (CancellationsApi, True),
+    "items.backordered": (BackordersApi, True),
+}
+
+
+class EventInput(serializers.Serializer):
+    eventId = serializers.CharField(max_length=200, help_text="Unique per merchant.")
+    type = serializers.ChoiceField(choices=list(HANDLERS))
+    occurredAt = serializers.DateTimeField(required=False)
+    data = serializers.DictField(
+        help_text="The body of the matching endpoint, with `orderId`.", allow_empty=False
+    )
+
+
+class EventOrderRef(serializers.Serializer):
+    orderId = serializers.CharField(max_length=100)
+
+
+def _prefixed(error: ApiError, prefix: str) -> ApiError:
+    """The inner endpoint's field paths, seen from the envelope (`data.lineItems[0].quantity`)."""
+    error.fields = {f"{prefix}.{path}": messages for path, messages in error.fields.items()}
+    return error
+
+
+class EventApplier(InboundApi):
+    entity = "EVENT"
+
+    def apply(self, merchant: Merchant, payload) -> Result:
+        """One event, all or nothing: its effect and its eventId commit together."""
+        event = self.validated(EventInput, payload)
+        view_class, needs_order = HANDLERS[event["type"]]
+        kwargs = {}
+        if needs_order:
+            kwargs["order_id"] = self.validated(EventOrderRef, event["data"])["orderId"]
+        with transaction.atomic():
+            if not _remember(merchant, event["eventId"]):
+                return Result(200, {"eventId": event["eventId"], "type": event["type"]},
+                              [_duplicate_warning(event["eventId"])])  # fmt: skip
+            try:
+                return view_class().handle(merchant, event["data"], **kwargs)
+            except ApiError as error:
+                raise _prefixed(error, "data") from error
+
+
+def _remember(merchant: Merchant, event_id: str) -> bool:
+    """Records the eventId; False when it was already applied."""
+    try:
+        with transaction.atomic():
+            ProcessedEvent.objects.create(merchant=merchant, event_id=event_id, response_status=200)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _duplicate_warning(event_id: str) -> dict[str, str]:
+    return {
+        "code": WARNING_DUPLICATE_EVENT,
+        "message": f"Event {event_id} was already applied; nothing changed.",
+    }
+
+
+ORDER_CREATED = {
+    "eventId": "oms-msg-881", "type": "order.created", "occurredAt": "2026-11-20T15:04:05Z",
+    "data": {"orderId": "12345",
+             "lineItems": [{"itemId": "SKU-1", "name": "Blue Mug", "quantity": 2}]},
+}  # fmt: skip
+SHIPMENT_CONFIRMED = {
+    "eventId": "oms-msg-882", "type": "shipment.confirmed", "occurredAt": "2026-11-21T10:00:00Z",
+    "data": {"orderId": "12345", "trackingNumber": "1Z5R89390357567127", "carrier": "ups",
+             "items": [{"itemId": "SKU-1", "quantity": 1}]},
+}  # fmt: skip
+
+
+class EventAnswerSerializer(serializers.Serializer):
+    """What the matching endpoint answers: the order, or the tracking object of a shipment."""
+
+
+class EventResultSerializer(serializers.Serializer):
+    eventId = serializers.CharField(allow_null=True)
+    status = serializers.IntegerField(help_text="The HTTP status this event would have had alone.")
+    success = serializers.BooleanField()
+    data = serializers.JSONField(required=False)
+    error = serializers.DictField(required=False)
+    warnings = serializers.ListField(child=serializers.DictField())
+
+
+class EventBatchInput(serializers.Serializer):
+    events = serializers.ListField(child=serializers.JSONField(), allow_empty=False)
+
+
+@extend_schema_view(
+    post=documented(
+        summary="One event in the envelope every channel uses",
+        description="`data` is the body of the matching endpoint with `orderId`; the answer is "
+        "that endpoint's. An `eventId` already applied is a 200 no-op with warning "
+        "`DUPLICATE_EVENT`; a rejected event may be sent again with the same id once fixed.",
+        request=EventInput,
+        responses={200: EventAnswerSerializer, 201: EventAnswerSerializer},
+        errors=(
+            "MISSING_EVENT_DATA",
+            "INVALID_EVENT_DATA",
+            "MISSING_ORDER_DATA",
+            "INVALID_ORDER_DATA",
+            "INVALID_SHIPMENT_DATA",
+            "ORDER_NOT_FOUND",
+        ),
+        examples=[
+            OpenApiExample("order.created", request_only=True, value=ORDER_CREATED),
+            OpenApiExample("shipment.confirmed", request_only=True, value=SHIPMENT_CONFIRMED),
+        ],
+        tags=["Events"],
+        operation_id="event_post",
+    )
+)
+class EventsApi(EventApplier):
+    def handle(self, merchant: Merchant, payload) -> Result:
+        return self.apply(merchant, payload)
+
+
+@extend_schema_view(
+    post=documented(
+        summary="Up to 500 events at once; 207 with one result per event, in order",
+        description="Each event is applied on its own: one bad event never rejects the others. "
+        "More than 500 events is a 413.",
+        request=EventBatchInput,
+        responses={207: EventResultSerializer},
+        many=True,
+        errors=("MISSING_EVENT_DATA", "INVALID_EVENT_DATA"),
+        examples=[
+            OpenApiExample(
+                "Two events",
+                request_only=True,
+                value={"events": [ORDER_CREATED, SHIPMENT_CONFIRMED]},
+            )
+        ],
+        tags=["Events"],
+        operation_id="event_batch",
+    )
+)
+class EventsBatchApi(EventApplier):
+    def handle(self, merchant: Merchant, payload) -> Result:
+        if isinstance(payload, dict) and len(payload.get("events") or []) > MAX_BATCH_EVENTS:
+            raise PayloadTooLarge(f"At most {MAX_BATCH_EVENTS} events per batch.")
+        events = self.validated(EventBatchInput, payload)["events"]
+        return Result(207, [self._one(merchant, event) for event in events])
+
+    def _one(self, merchant: Merchant, event) -> dict:
+        event_id = event.get("eventId") if isinstance(event, dict) else None
+        try:
+            with transaction.atomic():
+                result = self.apply(merchant, event)
+        except Exception as exc:  # one event's failure must not stop the others
+            error = api_error_for(exc, self)
+            return {"eventId": event_id, "status": error.status, "success": False,
+                    "error": error.body()["error"], "warnings": []}  # fmt: skip
+        return {"eventId": event_id, "status": result.status, "success": True,
+                "data": result.data, "warnings": result.warnings}  # fmt: skip
