@@ -1,8 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from merchants.admin import MerchantScopedAdmin
-from orders.models import InboundMessage, LineItem, Order
+from orders.models import InboundMessage, InboundOutcome, LineItem, Order
+from orders.services.inbound import Failure, inbound_replay
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -56,6 +57,8 @@ class InboundMessageAdmin(MerchantScopedAdmin):
     ]  # fmt: skip
     exclude = ["body", "request_hash"]
     show_full_result_count = False
+    actions = ["replay_selected"]
+    editable_by_merchant_admins = True
 
     @admin.display(description=_("body"))
     def body_text(self, message: InboundMessage) -> str:
@@ -64,5 +67,30 @@ class InboundMessageAdmin(MerchantScopedAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # the log is what proves nothing was lost
+
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_replay_permission(self, request) -> bool:
+        # Replaying changes the merchant's data: flexEngage staff and merchant admins, not agents.
+        return MerchantScopedAdmin.has_change_permission(self, request)
+
+    @admin.action(
+        description=_("Replay selected messages (after fixing the merchant's data)"),
+        permissions=["replay"],
+    )
+    def replay_selected(self, request, queryset):
+        for message in queryset.exclude(outcome=InboundOutcome.ACCEPTED).select_related("merchant"):
+            outcome = inbound_replay(message)
+            if isinstance(outcome, Failure):
+                text = _("Message %(id)s rejected again: %(code)s — %(message)s") % {
+                    "id": message.pk, "code": outcome.error.code, "message": outcome.error.message,
+                }  # fmt: skip
+                self.message_user(request, text, messages.WARNING)
+            else:
+                self.message_user(request, _("Message %s accepted.") % message.pk, messages.SUCCESS)
+        if skipped := queryset.filter(outcome=InboundOutcome.ACCEPTED).count():
+            text = _("%d accepted message(s) skipped: replaying would apply them twice.") % skipped
+            self.message_user(request, text, messages.INFO)
