@@ -76,6 +76,10 @@ def _remember(merchant: Merchant, event_id: str) -> bool:
     return True
 
 
+def _longer_than(value, limit: int) -> bool:
+    return isinstance(value, list) and len(value) > limit
+
+
 def _duplicate_warning(event_id: str) -> dict[str, str]:
     return {
         "code": WARNING_DUPLICATE_EVENT,
@@ -163,7 +167,7 @@ class EventsApi(EventApplier):
 )
 class EventsBatchApi(EventApplier):
     def handle(self, merchant: Merchant, payload) -> Result:
-        if isinstance(payload, dict) and len(payload.get("events") or []) > MAX_BATCH_EVENTS:
+        if isinstance(payload, dict) and _longer_than(payload.get("events"), MAX_BATCH_EVENTS):
             raise PayloadTooLarge(f"At most {MAX_BATCH_EVENTS} events per batch.")
         events = self.validated(EventBatchInput, payload)["events"]
         return Result(207, [self._one(merchant, event) for event in events])

@@ -131,3 +131,10 @@ def test_event_ids_are_per_merchant(api, other_api, merchant, other_merchant):
     theirs = other_api.post("/api/v1/events", ORDER_CREATED)
     assert theirs.status_code == 201 and theirs.json()["warnings"] == []
     assert Order.objects.filter(merchant=other_merchant).exists()
+
+
+@pytest.mark.parametrize("events", [12345.6, "all of them", {"a": 1}, None])
+def test_a_batch_whose_events_are_not_a_list_is_explained(api, events):
+    response = api.post("/api/v1/events/batch", {"events": events})
+    assert response.status_code in (400, 422)
+    assert response.json()["error"]["code"] in ("MISSING_EVENT_DATA", "INVALID_EVENT_DATA")

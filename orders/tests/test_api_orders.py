@@ -450,3 +450,14 @@ def test_concurrent_identical_posts_create_one_order(merchant):
         thread.join()
     assert sorted(statuses) == [200] * 5 + [201]
     assert Order.objects.filter(merchant=merchant, order_id="12345").count() == 1
+
+
+def test_unknown_api_urls_answer_in_the_envelope_even_without_a_csrf_token(merchant):
+    # given: a client that enforces CSRF as browsers and real HTTP clients meet it
+    client = Client(enforce_csrf_checks=True)
+    # when
+    response = client.post(
+        "/api/v1/orders/a%0Ab/cancellations", "{}", content_type="application/json"
+    )
+    # then
+    assert response.status_code == 404 and _error(response)["code"] == "NOT_FOUND"

@@ -104,10 +104,8 @@ class TrackingBatchApi(InboundApi):
     entity = "TRACKER"
 
     def handle(self, merchant: Merchant, payload) -> Result:
-        if (
-            isinstance(payload, dict)
-            and len(payload.get("trackingNumbers") or []) > MAX_BATCH_NUMBERS
-        ):
+        numbers = payload.get("trackingNumbers") if isinstance(payload, dict) else None
+        if isinstance(numbers, list) and len(numbers) > MAX_BATCH_NUMBERS:
             raise PayloadTooLarge(f"At most {MAX_BATCH_NUMBERS} tracking numbers per request.")
         numbers = self.validated(TrackingBatchInput, payload)["trackingNumbers"]
         found = shipments_by_numbers(merchant, numbers)

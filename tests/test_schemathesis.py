@@ -1,0 +1,36 @@
+"""Property-based checks of the whole API against its own OpenAPI schema (schemathesis): no
+server errors, and every answer matches what /api/schema/ documents.
+
+Excluded on purpose: the checks that a value of another JSON type is refused. DRF parses
+leniently ("2" for 2, 0 for "0"), as Stripe does; wrong values are still refused (own tests).
+"""
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
+
+from flextracker.wsgi import application
+from merchants.services import api_key_issue
+
+
+@pytest.fixture
+def api_schema(db):
+    return schemathesis.openapi.from_wsgi("/api/schema/", application)
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@pytest.fixture
+def auth_headers(merchant):
+    _api_key, raw_key = api_key_issue(merchant=merchant)
+    return {"Authorization": f"Bearer {raw_key}"}
+
+
+@schema.parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+def test_every_endpoint_answers_as_documented(case, auth_headers):
+    case.call_and_validate(
+        headers=auth_headers, excluded_checks=[negative_data_rejection, positive_data_acceptance]
+    )
