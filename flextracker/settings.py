@@ -59,7 +59,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-ROOT_URLCONF = "flextracker.urls"
+# Benchmarks mount their "floor" endpoint beside ours (bench/floor_urls.py); nothing else should.
+ROOT_URLCONF = env("ROOT_URLCONF", default="flextracker.urls")
 WSGI_APPLICATION = "flextracker.wsgi.application"
 
 TEMPLATES = [
