@@ -1,17 +1,18 @@
 """The orders endpoints of API.md, through real HTTP requests to the Django test client."""
 
+import json
 import threading
 from urllib.parse import quote
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from flextracker.api import ApiKeyRateThrottle, api_error_for
 from merchants.services import api_key_issue, api_key_revoke
 from orders.models import InboundMessage, LineItem, Order, Shipment
-from orders.services.inbound import inbound_replay
+from orders.services.inbound import inbound_replay, request_hash
 
 pytestmark = pytest.mark.django_db
 
@@ -461,3 +462,37 @@ def test_unknown_api_urls_answer_in_the_envelope_even_without_a_csrf_token(merch
     )
     # then
     assert response.status_code == 404 and _error(response)["code"] == "NOT_FOUND"
+
+
+def test_a_key_whose_first_request_is_still_running_is_409(api, merchant):
+    # given: the first request with this key was received and is still being processed
+    body = json.dumps(ORDER).encode()
+    InboundMessage.objects.create(
+        merchant=merchant, channel="api", method="POST", path="/api/v1/orders", body=body,
+        idempotency_key="k-1", request_hash=request_hash("POST", "/api/v1/orders", body),
+    )  # fmt: skip
+    # when
+    response = api.post("/api/v1/orders", raw=body, HTTP_IDEMPOTENCY_KEY="k-1")
+    # then
+    error = _error(response)
+    assert (response.status_code, error["code"]) == (409, "IDEMPOTENCY_CONFLICT")
+    assert "still being processed" in error["message"]
+    assert not Order.objects.exists()
+
+
+def test_a_database_outage_is_a_transient_503():
+    error = api_error_for(OperationalError("could not connect to server"))
+    assert (error.status, error.code, error.severity) == (503, "SERVICE_UNAVAILABLE", "transient")
+    assert "could not connect" not in str(error.body())
+
+
+def test_a_cancellation_before_its_order_is_kept_and_applied_when_the_order_arrives(api):
+    # when
+    early = api.post("/api/v1/orders/EARLY-1/cancellations", {"reason": "fraud"})
+    created = api.post("/api/v1/orders", {**ORDER, "orderId": "EARLY-1"})
+    # then
+    assert early.status_code == 200
+    assert [w["code"] for w in early.json()["warnings"]] == ["ORDER_NOT_YET_RECEIVED"]
+    data = created.json()["data"]
+    assert data["status"] == "cancelled" and data["placeholder"] is False
+    assert [i["quantityCancelled"] for i in data["lineItems"]] == [2, 1]
