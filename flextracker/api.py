@@ -228,6 +228,8 @@ class EnvelopePagination(BasePagination):
         self.limit = min(_positive_int(request.query_params.get("limit"), 25, "limit"), 100)
         self.total = queryset.count()
         start = (self.page - 1) * self.limit
+        if start >= self.total:
+            return []  # past the end: no query with an absurd offset
         return list(queryset[start : start + self.limit])
 
     def meta(self) -> dict:

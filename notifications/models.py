@@ -1,3 +1,5 @@
+import secrets
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -90,11 +92,34 @@ class NotificationAttempt(models.Model):
         return f"{self.attempted_at:%Y-%m-%d %H:%M:%S} {'ok' if self.succeeded else 'failed'}"
 
 
+class WebhookEventType(models.TextChoices):
+    """API.md "Outbound webhooks": what a merchant can subscribe to."""
+
+    ORDER_CREATED = "order.created", _("Order created")
+    ORDER_CANCELLED = "order.cancelled", _("Order cancelled")
+    SHIPMENT_CREATED = "shipment.created", _("Shipment created")
+    TRACKING_UPDATED = "tracking.updated", _("Tracking updated")
+    TRACKING_OUT_FOR_DELIVERY = "tracking.out_for_delivery", _("Out for delivery")
+    TRACKING_DELIVERED = "tracking.delivered", _("Delivered")
+    TRACKING_AVAILABLE_FOR_PICKUP = "tracking.available_for_pickup", _("Available for pickup")
+    TRACKING_EXCEPTION = "tracking.exception", _("Exception")
+    TRACKING_DELAYED = "tracking.delayed", _("Delayed")
+    TRACKING_RETURNED = "tracking.returned", _("Returned")
+
+
+def webhook_public_id() -> str:
+    return f"whk_{secrets.token_hex(12)}"
+
+
 class WebhookEndpoint(models.Model):
     """A merchant's subscription to our outbound webhooks (API.md /webhooks)."""
 
     merchant = models.ForeignKey(
         Merchant, on_delete=models.CASCADE, related_name="webhook_endpoints"
+    )
+    # The `{id}` of /api/v1/webhooks/{id}: not the row id, which would count subscriptions.
+    public_id = models.CharField(
+        max_length=40, unique=True, editable=False, default=webhook_public_id
     )
     url = models.URLField(max_length=2000)
     event_types = models.JSONField(default=list)
@@ -107,7 +132,11 @@ class WebhookEndpoint(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One subscription per URL and merchant: a retried POST cannot double every delivery.
+            models.UniqueConstraint(fields=["merchant", "url"], name="webhook_endpoint_unique_url"),
+        ]
 
     def __str__(self) -> str:
         return self.url

@@ -1,9 +1,19 @@
+import json
+
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from merchants.admin import MerchantScopedAdmin
 from orders.models import InboundMessage, InboundOutcome, LineItem, Order
 from orders.services.inbound import Failure, inbound_replay
+
+
+def _without_secrets(value):
+    if isinstance(value, dict):
+        return {k: "(hidden)" if k == "secret" else _without_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_secrets(item) for item in value]
+    return value
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -52,13 +62,18 @@ class InboundMessageAdmin(MerchantScopedAdmin):
     list_select_related = ["merchant"]
     readonly_fields = [
         "merchant", "channel", "method", "path", "content_type", "body_text", "idempotency_key",
-        "order_ref", "outcome", "response_status", "response_body", "error_code", "received_at",
+        "order_ref", "outcome", "response_status", "response_shown", "error_code", "received_at",
         "processed_at", "replay_count",
     ]  # fmt: skip
-    exclude = ["body", "request_hash"]
+    exclude = ["body", "request_hash", "response_body"]
     show_full_result_count = False
     actions = ["replay_selected"]
     editable_by_merchant_admins = True
+
+    @admin.display(description=_("response"))
+    def response_shown(self, message: InboundMessage) -> str:
+        """The stored answer, with secrets it handed out (webhook signing secrets) hidden."""
+        return json.dumps(_without_secrets(message.response_body), indent=2, ensure_ascii=False)
 
     @admin.display(description=_("body"))
     def body_text(self, message: InboundMessage) -> str:

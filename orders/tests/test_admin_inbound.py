@@ -75,3 +75,21 @@ def test_another_merchants_admin_neither_sees_nor_replays_the_message(
     rejected.refresh_from_db()
     assert "SBXDELIVERED0001" not in listing and "/api/v1/orders/1001" not in listing
     assert rejected.replay_count == 0
+
+
+def test_a_webhook_secret_in_a_stored_answer_is_hidden_in_the_console(
+    api, client, merchant, monkeypatch
+):
+    # given: a subscription whose 201 answer (kept for idempotent replays) holds the secret
+    monkeypatch.setattr(
+        "socket.getaddrinfo", lambda *a, **k: [(2, 1, 6, "", ("93.184.216.34", 443))]
+    )
+    created = api.post("/api/v1/webhooks", {"url": "https://hooks.example.com/t",
+                                            "events": ["tracking.delivered"]})  # fmt: skip
+    secret = created.json()["data"]["secret"]
+    message = InboundMessage.objects.get(path="/api/v1/webhooks")
+    client.force_login(member_of(merchant, "admin"))
+    # when
+    page = client.get(reverse("admin:orders_inboundmessage_change", args=[message.pk]))
+    # then
+    assert secret not in page.content.decode() and "(hidden)" in page.content.decode()

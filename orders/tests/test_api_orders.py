@@ -496,3 +496,9 @@ def test_a_cancellation_before_its_order_is_kept_and_applied_when_the_order_arri
     data = created.json()["data"]
     assert data["status"] == "cancelled" and data["placeholder"] is False
     assert [i["quantityCancelled"] for i in data["lineItems"]] == [2, 1]
+
+
+def test_a_page_far_past_the_end_is_empty_not_an_error(api):
+    api.post("/api/v1/orders", ORDER)
+    response = api.get("/api/v1/orders", {"page": str(10**30)})
+    assert response.status_code == 200 and response.json()["data"] == []

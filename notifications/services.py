@@ -1,0 +1,90 @@
+"""Every write to notifications: merchants' webhook subscriptions (API.md /webhooks).
+
+Errors use API.md's EVENT codes (a subscription is about events; the table has no WEBHOOK code):
+400 MISSING_EVENT_DATA for an absent or empty `url` or `events`, 422 INVALID_EVENT_DATA for a
+value that is present but wrong. `fields` names the API's fields (`url`, `events`).
+"""
+
+import secrets
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from flextracker.errors import InvalidData, MissingData
+from merchants.models import Merchant
+from notifications.models import WebhookEndpoint, WebhookEventType
+from notifications.urlguard import check_webhook_url
+
+WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
+# OWASP API4: a caller cannot make us fan every event out to unbounded URLs.
+MAX_WEBHOOK_ENDPOINTS = 20
+KNOWN_EVENT_TYPES = ", ".join(WebhookEventType.values)
+
+
+def webhook_endpoint_create(
+    *, merchant: Merchant, url: str, event_types: list[str]
+) -> tuple[WebhookEndpoint, str]:
+    """Subscribes `url` to `event_types`; returns the endpoint and its signing secret, which the
+    merchant sees this once (it is kept in clear only because signing needs it).
+
+    The URL's host is resolved and checked (SSRF) before anything is written: the DNS lookup is
+    network I/O and must not run while this transaction holds locks. One subscription per URL
+    and merchant (a database constraint), so a retried POST cannot double every delivery.
+    """
+    url = (url or "").strip()
+    event_types = _required_and_known(url, event_types)
+    problems = check_webhook_url(url, allow_http=settings.DEBUG)
+    if problems:
+        raise InvalidData(
+            "This URL cannot receive webhooks.", code="INVALID_EVENT_DATA", fields={"url": problems}
+        )
+    # Counted without a lock: concurrent creates can pass the cap slightly; it still bounds fan-out.
+    if WebhookEndpoint.objects.filter(merchant=merchant).count() >= MAX_WEBHOOK_ENDPOINTS:
+        raise InvalidData(
+            f"A merchant can have at most {MAX_WEBHOOK_ENDPOINTS} webhook subscriptions; "
+            "delete one first.",
+            code="INVALID_EVENT_DATA",
+        )
+    secret = WEBHOOK_SECRET_PREFIX + secrets.token_urlsafe(32)
+    try:
+        with transaction.atomic():
+            endpoint = WebhookEndpoint.objects.create(
+                merchant=merchant, url=url, event_types=event_types, secret=secret
+            )
+    except IntegrityError:
+        existing = WebhookEndpoint.objects.filter(merchant=merchant, url=url).first()
+        if existing is None:
+            raise
+        raise InvalidData(
+            "This URL is already subscribed; delete that subscription to change its events.",
+            code="INVALID_EVENT_DATA",
+            fields={"url": [f"Already subscribed as {existing.public_id}."]},
+            details={"id": existing.public_id},
+        ) from None
+    return endpoint, secret
+
+
+def _required_and_known(url: str, event_types: list[str]) -> list[str]:
+    """At least one known event type, duplicates removed, in the merchant's order."""
+    missing = {
+        name: ["This field is required."]
+        for name, value in (("url", url), ("events", event_types))
+        if not value
+    }
+    if missing:
+        raise MissingData("Required fields are missing.", code="MISSING_EVENT_DATA", fields=missing)
+    unknown = {
+        f"events[{index}]": [f'"{name}" is not an event type; use one of: {KNOWN_EVENT_TYPES}.']
+        for index, name in enumerate(event_types)
+        if name not in WebhookEventType.values
+    }
+    if unknown:
+        raise InvalidData(
+            "Some event types are unknown.", code="INVALID_EVENT_DATA", fields=unknown
+        )
+    return list(dict.fromkeys(event_types))
+
+
+def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
+    """Unsubscribes: the endpoint and its secret are deleted."""
+    endpoint.delete()

@@ -1,0 +1,198 @@
+"""The SSRF guard on merchants' webhook URLs. No internet needed: IP-literal hosts, `localhost`
+and numeric forms resolve locally; DNS names go through a fake `socket.getaddrinfo` (the process
+boundary)."""
+
+import ipaddress
+import socket
+
+import pytest
+
+from notifications.urlguard import UnsafeWebhookUrl, check_webhook_url, resolve_checked
+
+PUBLIC_V4 = "93.184.216.34"
+PUBLIC_V6 = "2606:2800:220:1:248:1893:25c8:1946"
+
+
+@pytest.fixture
+def dns(monkeypatch):
+    """A fake resolver: {name: [addresses]}; any other name does not exist. Returns its calls."""
+    answers: dict[str, list[str]] = {}
+    calls: list[tuple] = []
+
+    def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
+        calls.append((host, port, family))
+        if host not in answers:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return [
+            (socket.AF_INET6, socket.SOCK_STREAM, 6, "", (a, port, 0, 0))
+            if ":" in a
+            else (socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
+            for a in answers[host]
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return answers, calls
+
+
+def _not_public(host: str, address: str) -> str:
+    return f"The host {host} resolves to {address}, which is not a public internet address."
+
+
+# --- Accepted ----------------------------------------------------------------------------------
+
+
+def test_a_public_https_name_is_accepted_after_asking_for_both_a_and_aaaa(dns):
+    # given
+    answers, calls = dns
+    answers["hooks.example.com"] = [PUBLIC_V4, PUBLIC_V6]
+    # when
+    problems = check_webhook_url("https://hooks.example.com/tracking", allow_http=False)
+    addresses = resolve_checked("https://hooks.example.com/tracking", False)
+    # then
+    assert problems == []
+    assert addresses == [ipaddress.ip_address(PUBLIC_V4), ipaddress.ip_address(PUBLIC_V6)]
+    assert calls == [("hooks.example.com", 443, socket.AF_UNSPEC)] * 2
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"https://{PUBLIC_V4}/hooks",
+        f"https://{PUBLIC_V4}:443/hooks",
+        f"https://{PUBLIC_V4}:80/hooks",
+        f"https://[{PUBLIC_V6}]/hooks",
+    ],
+)
+def test_public_ip_literals_on_ports_443_and_80_are_accepted(url):
+    assert check_webhook_url(url, allow_http=False) == []
+
+
+def test_http_is_accepted_only_when_allowed():
+    # when
+    refused = check_webhook_url(f"http://{PUBLIC_V4}/hooks", allow_http=False)
+    allowed = check_webhook_url(f"http://{PUBLIC_V4}/hooks", allow_http=True)
+    # then
+    assert refused == ["Use https; plain http is accepted only in development."]
+    assert allowed == []
+
+
+# --- Refused: the shape of the URL -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "problems"),
+    [
+        (f"ftp://{PUBLIC_V4}/hooks", ["Use an https:// URL."]),
+        ("hooks.example.com/tracking", ["Use an https:// URL.", "The URL has no host."]),
+        ("https:///tracking", ["The URL has no host."]),
+        (f"https://{PUBLIC_V4}:8443/hooks", ["Port 8443 is not allowed; use 443 (or 80)."]),
+        (f"https://{PUBLIC_V4}:22/hooks", ["Port 22 is not allowed; use 443 (or 80)."]),
+        (f"https://{PUBLIC_V4}:99999/hooks", ["This is not a valid URL."]),
+        ("https://[::1/hooks", ["This is not a valid URL."]),
+        (
+            f"https://user:secret@{PUBLIC_V4}/hooks",
+            ["Credentials in the URL (user:password@) are not allowed."],
+        ),
+        (
+            f"https://{PUBLIC_V4}@10.0.0.1/hooks",
+            ["Credentials in the URL (user:password@) are not allowed."],
+        ),
+    ],
+)
+def test_urls_of_the_wrong_shape_are_refused_before_any_lookup(dns, url, problems):
+    # given
+    _answers, calls = dns
+    # when
+    result = check_webhook_url(url, allow_http=False)
+    # then
+    assert result == problems
+    assert calls == []
+
+
+# --- Refused: where the host leads -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "10.0.0.1",  # private
+        "172.16.5.4",
+        "192.168.1.1",
+        "127.0.0.1",  # loopback
+        "[::1]",
+        "169.254.169.254",  # cloud metadata (link-local)
+        "[fd00:ec2::254]",  # AWS metadata over IPv6
+        "[::ffff:169.254.169.254]",  # IPv4-mapped metadata
+        "[::ffff:10.0.0.1]",  # IPv4-mapped private
+        "[2002:7f00:1::]",  # 6to4 wrapping 127.0.0.1
+        "[fe80::1]",  # link-local
+        "[fc00::1]",  # unique local
+        "100.64.0.1",  # shared address space (carrier-grade NAT)
+        "224.0.0.1",  # multicast, which `is_global` calls global
+        "[ff02::1]",
+        "240.0.0.1",  # reserved
+        "0.0.0.0",  # noqa: S104 - unspecified
+        "[::]",
+    ],
+)
+def test_ip_literals_that_are_not_public_are_refused(host):
+    # given
+    address = host.strip("[]")
+    # when
+    problems = check_webhook_url(f"https://{host}/hooks", allow_http=False)
+    # then
+    assert problems == [_not_public(address, ipaddress.ip_address(address))]
+
+
+def test_localhost_is_refused():
+    # when
+    problems = check_webhook_url("https://localhost/hooks", allow_http=False)
+    # then
+    assert _not_public("localhost", "127.0.0.1") in problems
+    assert set(problems) <= {_not_public("localhost", a) for a in ("127.0.0.1", "::1")}
+
+
+def test_a_numeric_spelling_of_loopback_is_refused_by_what_it_resolves_to():
+    # 2130706433 is 127.0.0.1 to the resolver (inet_aton), with no DNS query.
+    assert check_webhook_url("https://2130706433/hooks", allow_http=False) == [
+        _not_public("2130706433", "127.0.0.1")
+    ]
+
+
+def test_a_name_resolving_to_a_private_address_is_refused(dns):
+    # given
+    answers, _calls = dns
+    answers["internal.example.com"] = ["10.1.2.3"]
+    # when
+    problems = check_webhook_url("https://internal.example.com/hooks", allow_http=False)
+    # then
+    assert problems == [_not_public("internal.example.com", "10.1.2.3")]
+
+
+def test_a_name_is_refused_when_any_one_of_its_addresses_is_not_public(dns):
+    # given: a public A record and an AAAA record mapping the metadata service
+    answers, _calls = dns
+    answers["mixed.example.com"] = [PUBLIC_V4, "::ffff:169.254.169.254"]
+    # when
+    problems = check_webhook_url("https://mixed.example.com/hooks", allow_http=False)
+    # then
+    assert problems == [
+        _not_public("mixed.example.com", ipaddress.ip_address("::ffff:169.254.169.254"))
+    ]
+
+
+def test_a_name_that_does_not_resolve_is_refused(dns):
+    assert check_webhook_url("https://nowhere.example.com/hooks", allow_http=False) == [
+        "The host nowhere.example.com could not be resolved."
+    ]
+
+
+def test_resolve_checked_raises_with_the_problems_instead_of_returning_unsafe_addresses(dns):
+    # given
+    answers, _calls = dns
+    answers["rebound.example.com"] = ["127.0.0.1"]
+    # when
+    with pytest.raises(UnsafeWebhookUrl) as raised:
+        resolve_checked("https://rebound.example.com/hooks", False)
+    # then
+    assert raised.value.problems == [_not_public("rebound.example.com", "127.0.0.1")]

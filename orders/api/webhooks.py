@@ -1,0 +1,179 @@
+"""Webhook subscriptions of API.md (POST/GET /api/v1/webhooks, GET/DELETE /api/v1/webhooks/{id}):
+parse, call one notifications service, render. A subscription is named by its public id
+(`whk_…`), never the row id; the signing secret appears only in the answer to its creation."""
+
+from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_view
+from rest_framework import serializers
+
+from flextracker.api import EnvelopePagination, EnvelopePaginationParameters, success
+from flextracker.errors import NotFound
+from flextracker.openapi import documented
+from merchants.models import Merchant
+from notifications.models import WebhookEndpoint, WebhookEventType
+from notifications.selectors import webhook_endpoint_get_for_merchant, webhook_endpoints_for
+from notifications.services import (
+    MAX_WEBHOOK_ENDPOINTS,
+    webhook_endpoint_create,
+    webhook_endpoint_delete,
+)
+from orders.api.base import InboundApi, MerchantApi
+from orders.api.output import iso
+from orders.services.inbound import Result
+
+TAGS = ["Webhooks"]
+EVENTS_HELP = "One or more of: " + ", ".join(f"`{value}`" for value in WebhookEventType.values)
+
+
+@extend_schema_field(
+    {"type": "array", "minItems": 1, "items": {"type": "string", "enum": WebhookEventType.values}}
+)
+class EventTypesField(serializers.ListField):
+    """Strings here; the notifications service names each unknown one (`events[1]`)."""
+
+    child = serializers.CharField(max_length=100)
+
+
+class WebhookInputSerializer(serializers.Serializer):
+    url = serializers.URLField(
+        max_length=2000,
+        help_text="https, port 443 or 80, no user:password@; every address its host resolves "
+        "to must be public (checked again before every delivery).",
+    )
+    events = EventTypesField(allow_empty=False, max_length=50, help_text=EVENTS_HELP)
+
+
+class WebhookOutputSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="The subscription's id, `whk_…`.")
+    url = serializers.URLField()
+    events = EventTypesField()
+    active = serializers.BooleanField(
+        help_text="False once we stopped delivering (e.g. the receiver answered 410); see "
+        "`disabledAt` and `disabledReason`. Delete it and subscribe again to resume."
+    )
+    createdAt = serializers.DateTimeField()
+    disabledAt = serializers.DateTimeField(allow_null=True)
+    disabledReason = serializers.CharField()
+
+
+class WebhookCreatedSerializer(WebhookOutputSerializer):
+    secret = serializers.CharField(
+        help_text="`whsec_…`: verifies our `FlexTracker-Signature` header. Shown only in this "
+        "response (and its Idempotency-Key replays); store it now."
+    )
+
+
+class WebhookDeletedSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    deleted = serializers.BooleanField()
+
+
+def webhook_json(endpoint: WebhookEndpoint) -> dict:
+    return {
+        "id": endpoint.public_id,
+        "url": endpoint.url,
+        "events": list(endpoint.event_types),
+        "active": endpoint.is_active,
+        "createdAt": iso(endpoint.created_at),
+        "disabledAt": iso(endpoint.disabled_at),
+        "disabledReason": endpoint.disabled_reason,
+    }
+
+
+WEBHOOK_EXAMPLE = OpenApiExample(
+    "Subscribe",
+    request_only=True,
+    value={
+        "url": "https://your-app.example/webhooks/tracking",
+        "events": ["tracking.delivered", "tracking.exception"],
+    },
+)
+CREATE_DESCRIPTION = f"""\
+201 with the subscription and its signing `secret`, which no other answer shows again.
+
+Errors use the EVENT codes (a subscription is about events): 400 `MISSING_EVENT_DATA` when `url`
+or `events` is absent or empty; 422 `INVALID_EVENT_DATA` when the URL is not https (http only on
+a development server), uses a port other than 443/80, carries credentials, cannot be resolved, or
+resolves to any private, loopback, link-local, shared or metadata address (`fields.url` says
+which); for an unknown event type (`fields["events[1]"]`); for a URL this merchant already
+subscribed (`details.id` names it: delete it to change its events); and past
+{MAX_WEBHOOK_ENDPOINTS} subscriptions."""
+
+
+@extend_schema_view(
+    post=documented(
+        summary="Subscribe a URL to webhook events",
+        description=CREATE_DESCRIPTION,
+        request=WebhookInputSerializer,
+        responses={201: WebhookCreatedSerializer},
+        errors=("MISSING_EVENT_DATA", "INVALID_EVENT_DATA"),
+        examples=[WEBHOOK_EXAMPLE],
+        tags=TAGS,
+        operation_id="webhook_create",
+    ),
+    get=documented(
+        summary="List webhook subscriptions",
+        description="Newest first, without their secrets.",
+        responses={200: WebhookOutputSerializer},
+        many=True,
+        paginated=True,
+        errors=("INVALID_EVENT_DATA",),
+        parameters=[EnvelopePaginationParameters],
+        tags=TAGS,
+        operation_id="webhook_list",
+    ),
+)
+class WebhooksApi(InboundApi):
+    """POST: subscribe (201, with the secret once). GET: the merchant's subscriptions."""
+
+    entity = "EVENT"
+    not_found_code = "NOT_FOUND"
+
+    def handle(self, merchant: Merchant, payload) -> Result:
+        data = self.validated(WebhookInputSerializer, payload)
+        endpoint, secret = webhook_endpoint_create(
+            merchant=merchant, url=data["url"], event_types=data["events"]
+        )
+        return Result(201, {**webhook_json(endpoint), "secret": secret})
+
+    def get(self, request):
+        paginator = EnvelopePagination()
+        page = paginator.paginate_queryset(webhook_endpoints_for(self.merchant()), request)
+        return success([webhook_json(endpoint) for endpoint in page], meta=paginator.meta())
+
+
+@extend_schema_view(
+    get=documented(
+        summary="A webhook subscription",
+        description="Without its secret. Another merchant's id is a 404, like an unknown one.",
+        responses={200: WebhookOutputSerializer},
+        errors=("NOT_FOUND",),
+        tags=TAGS,
+        operation_id="webhook_get",
+    ),
+    delete=documented(
+        summary="Delete a webhook subscription",
+        description='200 with `{"id", "deleted": true}` in the envelope (every answer has '
+        "one). Nothing more is sent to the URL. Deleting it again is a 404.",
+        responses={200: WebhookDeletedSerializer},
+        errors=("NOT_FOUND",),
+        tags=TAGS,
+        operation_id="webhook_delete",
+    ),
+)
+class WebhookDetailApi(MerchantApi):
+    entity = "EVENT"
+    not_found_code = "NOT_FOUND"
+
+    def _endpoint(self, webhook_id: str) -> WebhookEndpoint:
+        endpoint = webhook_endpoint_get_for_merchant(self.merchant(), webhook_id)
+        if endpoint is None:
+            raise NotFound(f"Webhook subscription {webhook_id} was not found.", code="NOT_FOUND")
+        return endpoint
+
+    def get(self, request, webhook_id: str):
+        return success(webhook_json(self._endpoint(webhook_id)))
+
+    def delete(self, request, webhook_id: str):
+        endpoint = self._endpoint(webhook_id)
+        webhook_endpoint_delete(endpoint=endpoint)
+        return success({"id": webhook_id, "deleted": True})

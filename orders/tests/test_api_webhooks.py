@@ -1,0 +1,252 @@
+"""Webhook subscriptions of API.md, through real HTTP requests. DNS is faked at the process
+boundary (`socket.getaddrinfo`); IP-literal URLs need no resolver at all."""
+
+import socket
+
+import pytest
+
+from notifications.models import WebhookEndpoint
+from orders.api.output import iso
+
+pytestmark = pytest.mark.django_db
+
+URL = "https://hooks.example.com/tracking"
+SUBSCRIPTION = {"url": URL, "events": ["tracking.delivered", "tracking.exception"]}
+EVENT_TYPES = (
+    "order.created, order.cancelled, shipment.created, tracking.updated, "
+    "tracking.out_for_delivery, tracking.delivered, tracking.available_for_pickup, "
+    "tracking.exception, tracking.delayed, tracking.returned"
+)
+
+
+@pytest.fixture(autouse=True)
+def dns(monkeypatch):
+    """hooks.example.com is public, internal.example.com private; nothing else resolves."""
+    answers = {"hooks.example.com": "93.184.216.34", "internal.example.com": "10.0.0.7"}
+
+    def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
+        if host not in answers:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answers[host], port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+def _error(response) -> dict:
+    body = response.json()
+    assert body["success"] is False
+    return body["error"]
+
+
+def _delete(api, path: str):
+    return api.client.delete(path, HTTP_AUTHORIZATION=f"Bearer {api.raw_key}")
+
+
+def _shown(endpoint: WebhookEndpoint) -> dict:
+    return {
+        "id": endpoint.public_id,
+        "url": endpoint.url,
+        "events": endpoint.event_types,
+        "active": True,
+        "createdAt": iso(endpoint.created_at),
+        "disabledAt": None,
+        "disabledReason": "",
+    }
+
+
+# --- Subscribe, read, delete ------------------------------------------------------------------
+
+
+def test_subscribing_answers_201_with_the_secret_shown_only_once(api, merchant):
+    # when
+    created = api.post("/api/v1/webhooks", SUBSCRIPTION)
+    # then
+    endpoint = WebhookEndpoint.objects.get(merchant=merchant)
+    body = created.json()
+    assert created.status_code == 201
+    assert body == {"success": True, "data": {**_shown(endpoint), "secret": endpoint.secret},
+                    "warnings": []}  # fmt: skip
+    assert endpoint.public_id.startswith("whk_") and endpoint.secret.startswith("whsec_")
+    assert endpoint.event_types == ["tracking.delivered", "tracking.exception"]
+    # and: no read shows the secret again
+    listed = api.get("/api/v1/webhooks").json()
+    one = api.get(f"/api/v1/webhooks/{endpoint.public_id}").json()
+    assert listed["data"] == [_shown(endpoint)]
+    assert listed["meta"] == {"pagination": {"page": 1, "limit": 25, "total": 1,
+                                             "hasNext": False, "hasPrev": False}}  # fmt: skip
+    assert one["data"] == _shown(endpoint)
+
+
+def test_deleting_answers_200_in_the_envelope_and_the_subscription_is_gone(api, merchant):
+    # given
+    webhook_id = api.post("/api/v1/webhooks", SUBSCRIPTION).json()["data"]["id"]
+    # when
+    deleted = _delete(api, f"/api/v1/webhooks/{webhook_id}")
+    again = _delete(api, f"/api/v1/webhooks/{webhook_id}")
+    # then
+    assert (deleted.status_code, again.status_code) == (200, 404)
+    assert deleted.json() == {"success": True, "data": {"id": webhook_id, "deleted": True},
+                              "warnings": []}  # fmt: skip
+    assert _error(again)["code"] == "NOT_FOUND"
+    assert api.get(f"/api/v1/webhooks/{webhook_id}").status_code == 404
+    assert not WebhookEndpoint.objects.filter(merchant=merchant).exists()
+
+
+def test_an_unknown_id_is_a_404_in_the_envelope(api):
+    response = api.get("/api/v1/webhooks/whk_000000000000000000000000")
+    assert response.status_code == 404
+    assert _error(response) == {
+        "code": "NOT_FOUND", "severity": "hard", "details": {}, "fields": {},
+        "message": "Webhook subscription whk_000000000000000000000000 was not found.",
+    }  # fmt: skip
+
+
+def test_the_same_idempotency_key_and_body_replays_the_secret_without_a_second_subscription(
+    api, merchant
+):
+    # when
+    first = api.post("/api/v1/webhooks", SUBSCRIPTION, HTTP_IDEMPOTENCY_KEY="w-1")
+    again = api.post("/api/v1/webhooks", SUBSCRIPTION, HTTP_IDEMPOTENCY_KEY="w-1")
+    # then
+    assert (again.status_code, again["Idempotent-Replayed"], again.json()) == (
+        201, "true", first.json())  # fmt: skip
+    assert WebhookEndpoint.objects.filter(merchant=merchant).count() == 1
+
+
+def test_duplicate_event_types_are_kept_once(api, merchant):
+    events = ["tracking.delivered", "order.created", "tracking.delivered"]
+    response = api.post("/api/v1/webhooks", {"url": URL, "events": events})
+    assert response.json()["data"]["events"] == ["tracking.delivered", "order.created"]
+
+
+def test_http_is_accepted_on_a_development_server(api, settings):
+    # given
+    settings.DEBUG = True
+    # when
+    response = api.post("/api/v1/webhooks", {**SUBSCRIPTION, "url": "http://hooks.example.com/t"})
+    # then
+    assert response.status_code == 201
+    assert response.json()["data"]["url"] == "http://hooks.example.com/t"
+
+
+# --- Refused URLs (SSRF) ----------------------------------------------------------------------
+
+
+def _not_public(host: str, address: str) -> str:
+    return f"The host {host} resolves to {address}, which is not a public internet address."
+
+
+@pytest.mark.parametrize(
+    ("url", "problems"),
+    [
+        ("http://hooks.example.com/t", ["Use https; plain http is accepted only in development."]),
+        ("https://internal.example.com/t", [_not_public("internal.example.com", "10.0.0.7")]),
+        ("https://127.0.0.1/t", [_not_public("127.0.0.1", "127.0.0.1")]),
+        ("https://192.168.0.10/t", [_not_public("192.168.0.10", "192.168.0.10")]),
+        ("https://169.254.169.254/latest/meta-data/",
+         [_not_public("169.254.169.254", "169.254.169.254")]),
+        ("https://[::ffff:169.254.169.254]/t",
+         [_not_public("::ffff:169.254.169.254", "::ffff:a9fe:a9fe")]),
+        ("https://100.64.0.1/t", [_not_public("100.64.0.1", "100.64.0.1")]),
+        ("https://[fe80::1]/t", [_not_public("fe80::1", "fe80::1")]),
+        ("https://hooks.example.com:8443/t", ["Port 8443 is not allowed; use 443 (or 80)."]),
+        ("https://user:pw@hooks.example.com/t",
+         ["Credentials in the URL (user:password@) are not allowed."]),
+        ("https://nowhere.example.com/t", ["The host nowhere.example.com could not be resolved."]),
+    ],
+)  # fmt: skip
+def test_an_unsafe_url_is_422_naming_the_problem_and_nothing_is_subscribed(api, url, problems):
+    # when
+    response = api.post("/api/v1/webhooks", {**SUBSCRIPTION, "url": url})
+    # then
+    assert response.status_code == 422
+    error = _error(response)
+    assert (error["code"], error["fields"]) == ("INVALID_EVENT_DATA", {"url": problems})
+    assert not WebhookEndpoint.objects.exists()
+
+
+# --- Refused bodies ---------------------------------------------------------------------------
+
+
+def test_an_unknown_event_type_is_422_naming_the_field(api):
+    # when
+    response = api.post("/api/v1/webhooks", {"url": URL,
+                        "events": ["tracking.delivered", "tracking.shipped"]})  # fmt: skip
+    # then
+    assert response.status_code == 422
+    error = _error(response)
+    problem = f'"tracking.shipped" is not an event type; use one of: {EVENT_TYPES}.'
+    assert (error["code"], error["fields"]) == ("INVALID_EVENT_DATA", {"events[1]": [problem]})
+    assert not WebhookEndpoint.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ({"url": URL}, {"events": ["This field is required."]}),
+        ({"url": URL, "events": []}, {"events": ["This list may not be empty."]}),
+        ({"events": ["order.created"]}, {"url": ["This field is required."]}),
+    ],
+)
+def test_an_absent_url_or_empty_events_is_400_missing_event_data(api, body, fields):
+    response = api.post("/api/v1/webhooks", body)
+    assert response.status_code == 400
+    assert (_error(response)["code"], _error(response)["fields"]) == ("MISSING_EVENT_DATA", fields)
+
+
+def test_the_same_url_twice_is_422_naming_the_existing_subscription(api, merchant):
+    # given
+    first = api.post("/api/v1/webhooks", SUBSCRIPTION).json()["data"]["id"]
+    # when
+    response = api.post("/api/v1/webhooks", {"url": URL, "events": ["order.created"]})
+    # then
+    assert response.status_code == 422
+    error = _error(response)
+    assert (error["code"], error["details"]) == ("INVALID_EVENT_DATA", {"id": first})
+    assert error["fields"] == {"url": [f"Already subscribed as {first}."]}
+    assert WebhookEndpoint.objects.filter(merchant=merchant).count() == 1
+
+
+def test_without_a_key_it_is_401(client):
+    response = client.get("/api/v1/webhooks")
+    assert response.status_code == 401 and _error(response)["code"] == "UNAUTHORIZED"
+
+
+# --- Tenancy ----------------------------------------------------------------------------------
+
+
+def test_another_merchant_cannot_see_list_or_delete_a_subscription(api, other_api, merchant):
+    # given
+    webhook_id = api.post("/api/v1/webhooks", SUBSCRIPTION).json()["data"]["id"]
+    # when
+    seen = other_api.get(f"/api/v1/webhooks/{webhook_id}")
+    listed = other_api.get("/api/v1/webhooks")
+    deleted = _delete(other_api, f"/api/v1/webhooks/{webhook_id}")
+    # then
+    assert (seen.status_code, deleted.status_code) == (404, 404)
+    assert (_error(seen)["code"], _error(deleted)["code"]) == ("NOT_FOUND", "NOT_FOUND")
+    assert listed.json()["data"] == []
+    assert WebhookEndpoint.objects.filter(merchant=merchant, public_id=webhook_id).exists()
+
+
+def test_another_merchant_may_subscribe_the_same_url(api, other_api):
+    mine = api.post("/api/v1/webhooks", SUBSCRIPTION)
+    theirs = other_api.post("/api/v1/webhooks", SUBSCRIPTION)
+    assert (mine.status_code, theirs.status_code) == (201, 201)
+    assert mine.json()["data"]["secret"] != theirs.json()["data"]["secret"]
+
+
+def test_past_the_cap_of_subscriptions_it_is_422(api, merchant):
+    # given
+    WebhookEndpoint.objects.bulk_create(
+        WebhookEndpoint(merchant=merchant, url=f"https://hooks.example.com/{n}", secret="s")
+        for n in range(20)
+    )
+    # when
+    response = api.post("/api/v1/webhooks", SUBSCRIPTION)
+    # then
+    assert response.status_code == 422
+    assert _error(response)["message"] == (
+        "A merchant can have at most 20 webhook subscriptions; delete one first."
+    )
+    assert WebhookEndpoint.objects.filter(merchant=merchant).count() == 20
