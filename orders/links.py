@@ -26,3 +26,15 @@ def tracking_page_url(order: Order) -> str:
         f"{settings.PUBLIC_BASE_URL}/orders/{quote(merchant_id)}/"
         f"{quote(order.order_id, safe='')}?{query}"
     )
+
+
+def _page_url(kind: str, merchant_id: str, key: str) -> str:
+    return f"{settings.PUBLIC_BASE_URL}/{kind}/{quote(merchant_id, safe='')}/{quote(key, safe='')}"
+
+
+def tracker_page_url(merchant_id: str, external_id: str) -> str:
+    return _page_url("trackers", merchant_id, external_id)
+
+
+def group_page_url(merchant_id: str, group_id: str) -> str:
+    return _page_url("groups", merchant_id, group_id)

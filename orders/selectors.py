@@ -6,7 +6,7 @@ from datetime import datetime
 from django.db.models import Prefetch, Q, QuerySet
 
 from merchants.models import Merchant
-from orders.models import Order, Shipment, ShipmentItem
+from orders.models import Order, Shipment, ShipmentItem, Tracker
 from tracking.carriers.detection import normalize_tracking_number
 
 
@@ -58,3 +58,24 @@ def order_search(
         ids = Order.objects.filter(merchant=merchant).filter(matches).values("pk")
         orders = orders.filter(pk__in=ids)
     return orders
+
+
+def tracker_queryset_with_details(merchant: Merchant) -> QuerySet[Tracker]:
+    """The merchant's trackers with everything an answer shows, in a fixed number of queries."""
+    shipments = Shipment.objects.select_related("order").prefetch_related(
+        Prefetch("items", queryset=ShipmentItem.objects.select_related("line_item")), "events"
+    )
+    return (
+        Tracker.objects.filter(merchant=merchant)
+        .select_related("merchant", "order")
+        .prefetch_related(Prefetch("shipment", queryset=shipments))
+    )
+
+
+def tracker_get_for_merchant(merchant: Merchant, external_id: str) -> Tracker | None:
+    return tracker_queryset_with_details(merchant).filter(external_id=external_id).first()
+
+
+def tracker_list(merchant: Merchant, *, group_id: str = "") -> QuerySet[Tracker]:
+    trackers = tracker_queryset_with_details(merchant).order_by("-created_at", "-pk")
+    return trackers.filter(group_id=group_id) if group_id else trackers

@@ -1,12 +1,9 @@
 """Trackers endpoints of API.md: a tracker for a shipment that has no order here (own vans, a
-local courier, a marketplace). Serializers, the reads they render, and the views."""
+local courier, a marketplace). Serializers, output and views."""
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from urllib.parse import quote
 
-from django.conf import settings
-from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import OpenApiExample, extend_schema_view
 from rest_framework import serializers
 
@@ -25,7 +22,9 @@ from orders.api.serializers import (
     CustomerOutput,
     TrackingOutputSerializer,
 )
-from orders.models import Shipment, ShipmentItem, Tracker, TrackerType
+from orders.links import group_page_url, tracker_page_url
+from orders.models import Tracker, TrackerType
+from orders.selectors import tracker_get_for_merchant, tracker_list
 from orders.services.inbound import Result
 from orders.services.trackers import TrackerInput, tracker_create_or_update
 from tracking.carriers.vocabulary import CarrierCode
@@ -34,21 +33,6 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_MILLISECONDS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 COORDINATE = Decimal("0.000001")  # the model keeps six decimal places (about 10 cm)
 CARRIER_CODES = frozenset(CarrierCode.values)
-
-
-# --- Links (API.md "Customer links") ---------------------------------------------------------
-
-
-def _page_url(kind: str, merchant_id: str, key: str) -> str:
-    return f"{settings.PUBLIC_BASE_URL}/{kind}/{quote(merchant_id, safe='')}/{quote(key, safe='')}"
-
-
-def tracker_page_url(merchant_id: str, external_id: str) -> str:
-    return _page_url("trackers", merchant_id, external_id)
-
-
-def group_page_url(merchant_id: str, group_id: str) -> str:
-    return _page_url("groups", merchant_id, group_id)
 
 
 # --- Input -----------------------------------------------------------------------------------
@@ -293,30 +277,6 @@ def tracker_json(tracker: Tracker, *, tracked: set[str]) -> dict:
         "createdAt": iso(tracker.created_at),
         "updatedAt": iso(tracker.updated_at),
     }  # fmt: skip
-
-
-# --- Reads -----------------------------------------------------------------------------------
-
-
-def tracker_queryset_with_details(merchant: Merchant) -> QuerySet[Tracker]:
-    """The merchant's trackers with everything an answer shows, in a fixed number of queries."""
-    shipments = Shipment.objects.select_related("order").prefetch_related(
-        Prefetch("items", queryset=ShipmentItem.objects.select_related("line_item")), "events"
-    )
-    return (
-        Tracker.objects.filter(merchant=merchant)
-        .select_related("merchant", "order")
-        .prefetch_related(Prefetch("shipment", queryset=shipments))
-    )
-
-
-def tracker_get_for_merchant(merchant: Merchant, external_id: str) -> Tracker | None:
-    return tracker_queryset_with_details(merchant).filter(external_id=external_id).first()
-
-
-def tracker_list(merchant: Merchant, *, group_id: str = "") -> QuerySet[Tracker]:
-    trackers = tracker_queryset_with_details(merchant).order_by("-created_at", "-pk")
-    return trackers.filter(group_id=group_id) if group_id else trackers
 
 
 # --- Views -----------------------------------------------------------------------------------

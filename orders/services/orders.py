@@ -221,7 +221,7 @@ def shipment_confirm(*, merchant: Merchant, order_id: str, data: ShipmentInput) 
         data.estimated_delivery_date or shipment.estimated_delivery_date
     )
     if carrier not in tracked_carriers(merchant):
-        warnings.append(_carrier_not_tracked_warning(carrier))
+        warnings.append(carrier_not_tracked_warning(carrier))
     elif created:
         shipment.next_check_at = timezone.now()  # ask the carrier at the next poll round
     shipment.save()
@@ -229,7 +229,7 @@ def shipment_confirm(*, merchant: Merchant, order_id: str, data: ShipmentInput) 
     return Outcome(shipment, created, warnings)
 
 
-def _carrier_not_tracked_warning(carrier: str) -> dict[str, str]:
+def carrier_not_tracked_warning(carrier: str) -> dict[str, str]:
     return {
         "code": WARNING_CARRIER_NOT_TRACKED,
         "message": f"We cannot poll {carrier} for this merchant; the tracking page shows the"
@@ -256,7 +256,9 @@ def _shipment_lock_or_create(
                 shipment, created = Shipment.objects.create(order=order, **lookup), True
         except IntegrityError:
             shipment = Shipment.objects.select_for_update().get(**lookup)
-    if shipment.order_id != order.pk:
+    if shipment.order_id is None:
+        shipment.order = order  # a tracker followed it first; the OMS now names its order
+    elif shipment.order_id != order.pk:
         raise InvalidData(
             f"Tracking number {tracking_number} already belongs to another order.",
             code="INVALID_SHIPMENT_DATA",

@@ -21,7 +21,7 @@ from orders.models import Order, Shipment, Tracker, TrackerType
 from orders.services.orders import (
     ADDRESS_FIELDS,
     Outcome,
-    _carrier_not_tracked_warning,
+    carrier_not_tracked_warning,
     carrier_resolve,
 )
 from tracking.carriers.detection import normalize_tracking_number
@@ -97,7 +97,7 @@ def tracker_create_or_update(*, merchant: Merchant, data: TrackerInput) -> Outco
         tracked = carriage.carrier in tracked_carriers(merchant)
         tracker.shipment = _shipment_get_or_create(merchant, order, carriage, tracked=tracked)
         if not tracked:
-            warnings.append(_carrier_not_tracked_warning(carriage.carrier))
+            warnings.append(carrier_not_tracked_warning(carriage.carrier))
     tracker.order = order
     tracker.provider = carriage.provider
     tracker.tracking_number = carriage.tracking_number

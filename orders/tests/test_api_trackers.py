@@ -365,3 +365,19 @@ def test_concurrent_identical_posts_create_one_tracker_and_one_shipment(merchant
         thread.join()
     assert sorted(statuses) == [200] * 5 + [201]
     assert (Tracker.objects.count(), Shipment.objects.count()) == (1, 1)
+
+
+def test_an_order_shipment_adopts_the_shipment_a_tracker_created_first(api, merchant):
+    # given: a tracker follows a UPS number before the OMS reports its order
+    api.post("/api/v1/trackers", {"trackerExternalId": "T-1", "carrier": "ups",
+                                  "trackingNumber": "1Z5R89390357567127"})  # fmt: skip
+    api.post("/api/v1/orders", {"orderId": "O-1", "lineItems": [
+        {"itemId": "SKU-1", "name": "Mug", "quantity": 1}]})  # fmt: skip
+    # when
+    response = api.post(
+        "/api/v1/orders/O-1/shipments",
+        {"trackingNumber": "1Z5R89390357567127", "items": [{"itemId": "SKU-1", "quantity": 1}]},
+    )
+    # then
+    assert response.status_code == 200 and response.json()["data"]["orderId"] == "O-1"
+    assert Shipment.objects.filter(merchant=merchant).count() == 1
