@@ -136,6 +136,9 @@ CARRIER_CREDENTIALS = {
                     "base_url": env("CANADA_POST_API_BASE_URL", default="https://soa-gw.canadapost.ca")},
 }  # fmt: skip
 SANDBOX_MINUTES_PER_STEP = env.float("SANDBOX_MINUTES_PER_STEP", default=10.0)
+# Carriers and aggregators that push updates to us sign them with these (tracking/push.py).
+EASYPOST_WEBHOOK_SECRET = env("EASYPOST_WEBHOOK_SECRET", default="")
+AFTERSHIP_WEBHOOK_SECRET = env("AFTERSHIP_WEBHOOK_SECRET", default="")
 
 # --- Security: safe production defaults, each overridable from the environment ---------------
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)

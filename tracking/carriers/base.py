@@ -1,0 +1,236 @@
+"""What every carrier adapter shares: its interface, its results, its two kinds of error, and an
+HTTP client that treats carrier answers as untrusted input (RELIABILITY.md).
+
+Pure library: no Django, no ORM. Callers pass credentials and a cache (anything with Django's
+cache `get`/`set(key, value, timeout)`; the tracking app passes Django's, shared by every worker).
+"""
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, ClassVar, Protocol
+
+import requests
+
+from tracking.carriers.events import CarrierEvent, Location
+
+logger = logging.getLogger("tracking.carriers")
+
+CONNECT_TIMEOUT = 5
+READ_TIMEOUT = 15
+MAX_RESPONSE_BYTES = 2 * 1024 * 1024  # a tracking answer is kilobytes; refuse what is not
+
+
+class CarrierUnavailable(Exception):
+    """Transient: timeout, connection error, 429, 5xx, garbage. Retry later, with backoff."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class CarrierRejected(Exception):
+    """Hard: bad credentials, forbidden, invalid request. Retrying the same call cannot help."""
+
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    client_id: str  # OAuth client id, or username (Canada Post); "" for DHL
+    secret: str  # OAuth client secret, password, or API key
+    base_url: str  # the carrier's production URL, a sandbox, or a local fake (benchmarks)
+
+
+@dataclass(frozen=True, slots=True)
+class TrackQuery:
+    """One number to track, with when we learned of it (the sandbox derives its story from it)."""
+
+    tracking_number: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingResult:
+    """What the carrier knows about one number, normalized; `events` in any order."""
+
+    tracking_number: str
+    found: bool = True  # False: "not found" — usually "not yet" (CARRIERS.md §0)
+    events: tuple[CarrierEvent, ...] = ()
+    estimated_delivery_date: date | None = None
+    estimated_delivery_at: datetime | None = None
+    service: str = ""
+    origin: Location | None = None
+    destination: Location | None = None
+    problem: str = ""  # a hard problem with this number alone (e.g. invalid), shown to staff
+    raw: dict = field(default_factory=dict, compare=False)
+
+
+class Cache(Protocol):
+    def get(self, key: str, default: Any = None) -> Any: ...
+
+    def set(self, key: str, value: Any, timeout: float | None = None) -> None: ...
+
+
+class MemoryCache:
+    """A process-local Cache for tests and scripts."""
+
+    def __init__(self):
+        self._values: dict[str, Any] = {}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._values.get(key, default)
+
+    def set(self, key: str, value: Any, timeout: float | None = None) -> None:
+        self._values[key] = value
+
+
+class Carrier(Protocol):
+    code: ClassVar[str]
+    batch_size: ClassVar[int]  # numbers per call: 30 for FedEx, 1 for most
+
+    def track(self, queries: Sequence[TrackQuery]) -> dict[str, TrackingResult]:
+        """Results by tracking number, for every number asked. Raises CarrierUnavailable or
+        CarrierRejected when the whole call failed."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class HttpAnswer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    carrier: str
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise CarrierUnavailable(f"{self.carrier}: answer is not JSON") from error
+
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+
+class CarrierHttp:
+    """requests with timeouts, a size limit and the transient/hard classification of CARRIERS.md
+    §9. Statuses in `allowed` come back to the adapter (e.g. a 404 that means "not yet")."""
+
+    def __init__(self, carrier: str, session: requests.Session | None = None):
+        self.carrier = carrier
+        self.session = session or requests.Session()
+
+    def request(
+        self, method: str, url: str, *, allowed: Sequence[int] = (), **kwargs
+    ) -> HttpAnswer:
+        try:
+            with self.session.request(
+                method, url, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), stream=True, **kwargs
+            ) as response:
+                answer = HttpAnswer(
+                    response.status_code,
+                    dict(response.headers),
+                    _read_limited(response),
+                    self.carrier,
+                )
+        except requests.RequestException as error:
+            raise CarrierUnavailable(f"{self.carrier}: {type(error).__name__}") from error
+        if answer.status < 400 or answer.status in allowed:
+            return answer
+        if answer.status == 429:
+            raise CarrierUnavailable(
+                f"{self.carrier}: rate limited", retry_after=_retry_after(answer)
+            )
+        if answer.status in (408, 409) or answer.status >= 500:
+            raise CarrierUnavailable(f"{self.carrier}: HTTP {answer.status}")
+        raise CarrierRejected(f"{self.carrier}: HTTP {answer.status} {answer.text()[:200]}",
+                              status=answer.status)  # fmt: skip
+
+
+def _read_limited(response: requests.Response) -> bytes:
+    chunks, size = [], 0
+    for chunk in response.iter_content(64 * 1024):
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            raise CarrierUnavailable(f"answer larger than {MAX_RESPONSE_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _retry_after(answer: HttpAnswer) -> float | None:
+    value = answer.headers.get("Retry-After", "")
+    return float(value) if value.isdigit() else None
+
+
+class OAuthClient:
+    """OAuth2 client credentials, the token cached until shortly before it expires and shared
+    through the cache by every worker; a 401 drops it and retries once (CARRIERS.md §0.3)."""
+
+    EXPIRY_MARGIN = 60
+
+    def __init__(self, http: CarrierHttp, credentials: Credentials, cache: Cache, token_path: str):
+        self.http = http
+        self.credentials = credentials
+        self.cache = cache
+        self.token_url = credentials.base_url.rstrip("/") + token_path
+        self.cache_key = (
+            f"carrier-token:{http.carrier}:{credentials.base_url}:{credentials.client_id}"
+        )
+
+    def token(self) -> str:
+        token = self.cache.get(self.cache_key)
+        if token:
+            return token
+        try:
+            answer = self.http.request(
+                "POST", self.token_url, data={"grant_type": "client_credentials"},
+                auth=(self.credentials.client_id, self.credentials.secret),
+                headers={"Accept": "application/json"},
+            )  # fmt: skip
+        except CarrierRejected as error:
+            raise CarrierRejected(f"{self.http.carrier}: credentials refused") from error
+        token_answer = answer.json()
+        token = token_answer.get("access_token") if isinstance(token_answer, dict) else None
+        if not token:
+            raise CarrierUnavailable(f"{self.http.carrier}: token answer without access_token")
+        lifetime = int(token_answer.get("expires_in") or 3600)
+        self.cache.set(self.cache_key, token, max(lifetime - self.EXPIRY_MARGIN, 1))
+        return token
+
+    def request(
+        self, method: str, url: str, *, headers: dict | None = None, **kwargs
+    ) -> HttpAnswer:
+        """An authorized call; on 401 the cached token is dropped and the call made once more."""
+        try:
+            return self._authorized(method, url, headers, **kwargs)
+        except CarrierRejected as error:
+            if error.status != 401:
+                raise
+        self.cache.set(self.cache_key, None, 1)  # expired or revoked early: fetch a new one
+        return self._authorized(method, url, headers, **kwargs)
+
+    def _authorized(self, method: str, url: str, headers: dict | None, **kwargs) -> HttpAnswer:
+        headers = {**(headers or {}), "Authorization": f"Bearer {self.token()}"}
+        return self.http.request(method, url, headers=headers, **kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class Mapped:
+    """A carrier code's meaning in TRACKING.md's terms (one row of an adapter's `_STATUS`)."""
+
+    status: str
+    detail: str
+    exception_code: str = ""
+
+
+def map_code(table: dict[str, Mapped], code: str, fallback: Mapped, carrier: str) -> Mapped:
+    """The row for `code`; an unknown code falls back (and is logged, so the table can grow)."""
+    mapped = table.get(code)
+    if mapped is None:
+        logger.warning("%s: unmapped event code %r; using %s", carrier, code, fallback.status)
+        return fallback
+    return mapped
