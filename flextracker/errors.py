@@ -65,3 +65,12 @@ class Conflict(ApiError):
 class PayloadTooLarge(ApiError):
     status = 413
     default_code = "PAYLOAD_TOO_LARGE"
+
+
+class RateLimited(ApiError):
+    status = 429
+    severity = "transient"
+    default_code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message, details={"retryAfter": retry_after})

@@ -135,6 +135,18 @@ CARRIER_CREDENTIALS = {
                     "secret": env("CANADA_POST_PASSWORD", default=""),
                     "base_url": env("CANADA_POST_API_BASE_URL", default="https://soa-gw.canadapost.ca")},
 }  # fmt: skip
+# Platform accounts' budgets (a merchant's own account has its own, set in the console).
+# USPS allows about 60 requests an hour by default; DHL's starter tier 250 a day.
+CARRIER_REQUESTS_PER_MINUTE = {
+    "ups": env.int("UPS_REQUESTS_PER_MINUTE", default=120),
+    "fedex": env.int("FEDEX_REQUESTS_PER_MINUTE", default=120),
+    "usps": env.int("USPS_REQUESTS_PER_MINUTE", default=1),
+    "dhl": env.int("DHL_REQUESTS_PER_MINUTE", default=1),
+    "canada_post": env.int("CANADA_POST_REQUESTS_PER_MINUTE", default=60),
+}
+DELAY_GRACE_HOURS = env.int("DELAY_GRACE_HOURS", default=6)  # after the estimated day ends
+DELAY_NO_SCAN_HOURS = env.int("DELAY_NO_SCAN_HOURS", default=72)  # silence while in transit
+POLL_CONCURRENCY = env.int("POLL_CONCURRENCY", default=16)  # carrier calls in flight per worker
 SANDBOX_MINUTES_PER_STEP = env.float("SANDBOX_MINUTES_PER_STEP", default=10.0)
 # Carriers and aggregators that push updates to us sign them with these (tracking/push.py).
 EASYPOST_WEBHOOK_SECRET = env("EASYPOST_WEBHOOK_SECRET", default="")

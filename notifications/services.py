@@ -1,4 +1,4 @@
-"""Every write to notifications: merchants' webhook subscriptions (API.md /webhooks).
+"""Every write to notifications: webhook subscriptions (API.md /webhooks) and the outbox.
 
 Errors use API.md's EVENT codes (a subscription is about events; the table has no WEBHOOK code):
 400 MISSING_EVENT_DATA for an absent or empty `url` or `events`, 422 INVALID_EVENT_DATA for a
@@ -12,8 +12,9 @@ from django.db import IntegrityError, transaction
 
 from flextracker.errors import InvalidData, MissingData
 from merchants.models import Merchant
-from notifications.models import WebhookEndpoint, WebhookEventType
+from notifications.models import Channel, Notification, WebhookEndpoint, WebhookEventType
 from notifications.urlguard import check_webhook_url
+from tracking.carriers.vocabulary import Status
 
 WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 # OWASP API4: a caller cannot make us fan every event out to unbounded URLs.
@@ -88,3 +89,78 @@ def _required_and_known(url: str, event_types: list[str]) -> list[str]:
 def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
     """Unsubscribes: the endpoint and its secret are deleted."""
     endpoint.delete()
+
+
+# --- The hand-over: tracking tells notifications about every status change, here only --------
+
+WEBHOOK_EVENT_BY_STATUS = {
+    Status.OUT_FOR_DELIVERY: WebhookEventType.TRACKING_OUT_FOR_DELIVERY,
+    Status.DELIVERED: WebhookEventType.TRACKING_DELIVERED,
+    Status.AVAILABLE_FOR_PICKUP: WebhookEventType.TRACKING_AVAILABLE_FOR_PICKUP,
+    Status.EXCEPTION: WebhookEventType.TRACKING_EXCEPTION,
+    Status.FAILED_ATTEMPT: WebhookEventType.TRACKING_EXCEPTION,
+    Status.RETURN_TO_SENDER: WebhookEventType.TRACKING_RETURNED,
+}
+
+
+def webhook_event_types_for(status: str) -> list[str]:
+    specific = WEBHOOK_EVENT_BY_STATUS.get(status)
+    return [WebhookEventType.TRACKING_UPDATED, *([specific] if specific else [])]
+
+
+def shipment_status_changed(*, shipment, previous_status: str) -> list[Notification]:
+    """The one function the tracking app calls when a shipment's status changes (STYLE.md:
+    explicit calls, no signals). It writes the outbox rows in the caller's transaction: the
+    customer's email/SMS when the merchant chose this status, and the merchant's webhooks. The
+    unique key (merchant, channel, recipient, dedupe_key) makes each message exist once."""
+    status = shipment.status
+    cause = f"shipment:{shipment.pk}:{status}"
+    rows = [
+        *_customer_rows(shipment, status, cause),
+        *_webhook_rows(shipment.merchant, webhook_event_types_for(status), cause, shipment),
+    ]
+    payloads = {"previousStatus": previous_status, "status": status}
+    for row in rows:
+        row.payload = {**payloads, **row.payload}
+    return Notification.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def _customer_rows(shipment, status: str, cause: str) -> list[Notification]:
+    order = shipment.order
+    if order is None:
+        return []
+    merchant = shipment.merchant
+    chosen = set(
+        merchant.notification_rules.filter(trigger=status).values_list("channel", flat=True)
+    )
+    contacts = {
+        Channel.EMAIL: merchant.email_notifications_enabled and order.customer_email,
+        Channel.SMS: merchant.sms_notifications_enabled and order.customer_phone,
+    }
+    return [
+        Notification(merchant=merchant, order=order, shipment=shipment, channel=channel,
+                     recipient=recipient, trigger=status, dedupe_key=cause)
+        for channel, recipient in contacts.items()
+        if recipient and channel in chosen
+    ]  # fmt: skip
+
+
+def _webhook_rows(merchant, event_types: list[str], cause: str, shipment) -> list[Notification]:
+    endpoints = WebhookEndpoint.objects.filter(merchant=merchant, is_active=True)
+    return [
+        Notification(merchant=merchant, order_id=shipment.order_id, shipment=shipment,
+                     channel=Channel.WEBHOOK, recipient=endpoint.public_id, trigger=event_type,
+                     dedupe_key=f"{cause}:{event_type}", payload={"eventType": event_type})
+        for endpoint in endpoints
+        for event_type in event_types
+        if event_type in endpoint.event_types
+    ]  # fmt: skip
+
+
+def shipment_delayed(*, shipment) -> list[Notification]:
+    """The tracking app's hand-over when a shipment becomes late (once per shipment)."""
+    rows = _webhook_rows(
+        shipment.merchant, [WebhookEventType.TRACKING_DELAYED], f"shipment:{shipment.pk}:delayed",
+        shipment,
+    )  # fmt: skip
+    return Notification.objects.bulk_create(rows, ignore_conflicts=True)

@@ -1,9 +1,11 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
 
 from merchants.admin import MerchantScopedAdmin
 from orders.admin import ReadOnlyInline
 from orders.models import Shipment
 from tracking.models import TrackingEvent
+from tracking.polling import RefreshTooSoon, shipment_refresh
 
 
 class TrackingEventInline(ReadOnlyInline):
@@ -16,7 +18,10 @@ class TrackingEventInline(ReadOnlyInline):
 
 @admin.register(Shipment)
 class ShipmentAdmin(MerchantScopedAdmin):
-    list_display = ["tracking_number", "carrier", "merchant", "order", "status", "is_delayed"]
+    list_display = [
+        "tracking_number", "carrier", "merchant", "order", "status", "is_delayed",
+        "last_checked_at", "next_check_at", "last_error",
+    ]  # fmt: skip
     list_filter = [
         "carrier",
         "status",
@@ -28,9 +33,30 @@ class ShipmentAdmin(MerchantScopedAdmin):
     readonly_fields = [field.name for field in Shipment._meta.fields]
     inlines = [TrackingEventInline]
     show_full_result_count = False
+    actions = ["refresh_selected"]
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_refresh_permission(self, request) -> bool:
+        return self.has_view_permission(request)  # agents may ask a carrier again, too
+
+    @admin.action(description=_("Refresh tracking now"), permissions=["refresh"])
+    def refresh_selected(self, request, queryset):
+        for shipment in queryset[:20]:  # a bounded number of carrier calls per click
+            try:
+                report = shipment_refresh(shipment_id=shipment.pk)
+            except RefreshTooSoon as too_soon:
+                self.message_user(request, f"{shipment}: {too_soon}", messages.WARNING)
+                continue
+            if report.not_tracked:
+                self.message_user(request, f"{shipment}: not tracked (no carrier credentials).",
+                                  messages.WARNING)  # fmt: skip
+            else:
+                shipment.refresh_from_db()
+                problem = f" — {shipment.last_error}" if shipment.last_error else ""
+                text = f"{shipment}: {shipment.get_status_display()}{problem}"
+                self.message_user(request, text, messages.SUCCESS)

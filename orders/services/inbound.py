@@ -54,6 +54,10 @@ def request_hash(method: str, path: str, body: bytes) -> str:
 
 
 def parse_json(body: bytes) -> object:
+    """An empty body is an empty object (so a bodiless POST such as "refresh" works, and a
+    forgotten body is told which fields are missing)."""
+    if not body.strip():
+        return {}
     try:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError) as error:

@@ -10,5 +10,10 @@ urlpatterns = [
         views.TrackingReportApi.as_view(),
         name="api-tracking-report",
     ),
+    path(
+        "tracking/<str:tracking_number>/refresh",
+        views.TrackingRefreshApi.as_view(),
+        name="api-tracking-refresh",
+    ),
     path("tracking/<str:tracking_number>", views.TrackingDetailApi.as_view(), name="api-tracking"),
 ]

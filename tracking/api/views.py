@@ -8,13 +8,14 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework import serializers
 
 from flextracker.api import EnvelopePagination, EnvelopePaginationParameters, success
-from flextracker.errors import NotFound, PayloadTooLarge
+from flextracker.errors import NotFound, PayloadTooLarge, RateLimited
 from flextracker.openapi import documented
 from merchants.models import Merchant
 from merchants.selectors import tracked_carriers
 from orders.api.base import InboundApi, MerchantApi
 from orders.api.output import event_json, shipment_json
 from orders.api.serializers import TrackingEventOutputSerializer, TrackingOutputSerializer
+from orders.services import carrier_not_tracked_warning
 from orders.services.inbound import Result
 from tracking.carriers.detection import normalize_tracking_number
 from tracking.carriers.events import CarrierEvent, Location
@@ -29,6 +30,7 @@ from tracking.carriers.vocabulary import (
     StatusDetail,
     event_type_for,
 )
+from tracking.polling import RefreshTooSoon, shipment_refresh
 from tracking.selectors import shipment_get_by_number, shipments_by_numbers, tracking_events_list
 from tracking.services import shipment_apply_events
 
@@ -297,3 +299,32 @@ class TrackingReportApi(InboundApi):
         shipment_apply_events(shipment_id=shipment.pk, events=events, source=EventSource.MERCHANT)
         refreshed = shipment_get_by_number(merchant, shipment.tracking_number, shipment.carrier)
         return Result(200, shipment_json(refreshed, tracked=tracked_carriers(merchant)))
+
+
+@extend_schema_view(
+    post=documented(
+        summary="Ask the carrier now (at most once a minute per shipment)",
+        description="Answers with the refreshed tracking object. A carrier we cannot poll is "
+        "answered as it stands, with warning `CARRIER_NOT_TRACKED`. Within a minute of the last "
+        "check: 429 `RATE_LIMITED` with `Retry-After`.",
+        request=None,
+        responses={200: TrackingOutputSerializer},
+        errors=("TRACKING_NOT_FOUND", "RATE_LIMITED", "IDEMPOTENCY_CONFLICT"),
+        tags=TAGS,
+        operation_id="tracking_refresh",
+    )
+)
+class TrackingRefreshApi(InboundApi):
+    not_found_code = "TRACKING_NOT_FOUND"
+
+    def handle(self, merchant: Merchant, payload, tracking_number: str) -> Result:
+        shipment = shipment_get_by_number(merchant, tracking_number)
+        if shipment is None:
+            raise _not_found(tracking_number)
+        try:
+            report = shipment_refresh(shipment_id=shipment.pk)
+        except RefreshTooSoon as too_soon:
+            raise RateLimited(str(too_soon), retry_after=too_soon.retry_after) from too_soon
+        warnings = [carrier_not_tracked_warning(shipment.carrier)] if report.not_tracked else []
+        refreshed = shipment_get_by_number(merchant, shipment.tracking_number, shipment.carrier)
+        return Result(200, shipment_json(refreshed, tracked=tracked_carriers(merchant)), warnings)

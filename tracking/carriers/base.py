@@ -10,7 +10,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 import requests
 
@@ -172,8 +172,14 @@ class OAuthClient:
 
     EXPIRY_MARGIN = 60
 
-    def __init__(self, http: CarrierHttp, credentials: Credentials, cache: Cache, token_path: str):
+    def __init__(
+        self, http: CarrierHttp, credentials: Credentials, cache: Cache, token_path: str,
+        *, client_auth: Literal["basic", "form", "json"] = "basic",
+    ):  # fmt: skip
+        """`client_auth`: how the token request carries the client id and secret — HTTP Basic
+        (RFC 6749 §2.3.1, UPS), form fields (FedEx), or a JSON body (USPS's documented form)."""
         self.http = http
+        self.client_auth = client_auth
         self.credentials = credentials
         self.cache = cache
         self.token_url = credentials.base_url.rstrip("/") + token_path
@@ -187,9 +193,8 @@ class OAuthClient:
             return token
         try:
             answer = self.http.request(
-                "POST", self.token_url, data={"grant_type": "client_credentials"},
-                auth=(self.credentials.client_id, self.credentials.secret),
-                headers={"Accept": "application/json"},
+                "POST", self.token_url, headers={"Accept": "application/json"},
+                **self._token_request(),
             )  # fmt: skip
         except CarrierRejected as error:
             raise CarrierRejected(f"{self.http.carrier}: credentials refused") from error
@@ -200,6 +205,14 @@ class OAuthClient:
         lifetime = int(token_answer.get("expires_in") or 3600)
         self.cache.set(self.cache_key, token, max(lifetime - self.EXPIRY_MARGIN, 1))
         return token
+
+    def _token_request(self) -> dict:
+        grant = {"grant_type": "client_credentials"}
+        if self.client_auth == "basic":
+            return {"data": grant, "auth": (self.credentials.client_id, self.credentials.secret)}
+        body = {**grant, "client_id": self.credentials.client_id,
+                "client_secret": self.credentials.secret}  # fmt: skip
+        return {"json": body} if self.client_auth == "json" else {"data": body}
 
     def request(
         self, method: str, url: str, *, headers: dict | None = None, **kwargs

@@ -141,3 +141,36 @@ def test_the_event_feed_filters_and_names_the_shipment(shipped):
 def test_the_event_feed_is_scoped_to_the_merchant(shipped, other_api):
     _report(shipped, DELIVERED)
     assert other_api.get("/api/v1/tracking/events").json()["data"] == []
+
+
+@pytest.fixture
+def sandbox_shipped(api):
+    api.post("/api/v1/orders", ORDER)
+    api.post("/api/v1/orders/1001/shipments",
+             {"trackingNumber": "SBXDELIVERED1", "carrier": "sandbox",
+              "items": [{"itemId": "SKU-1", "quantity": 1}]})  # fmt: skip
+    return api
+
+
+def test_refresh_asks_the_carrier_now_then_refuses_for_a_minute(sandbox_shipped):
+    # when
+    first = sandbox_shipped.post("/api/v1/tracking/SBXDELIVERED1/refresh", raw=b"")
+    second = sandbox_shipped.post("/api/v1/tracking/SBXDELIVERED1/refresh", raw=b"")
+    # then
+    assert first.status_code == 200
+    assert first.json()["data"]["status"] == "pre_transit"
+    assert first.json()["data"]["lastCheckedAt"] is not None
+    assert second.status_code == 429 and second.json()["error"]["code"] == "RATE_LIMITED"
+    assert 0 < int(second["Retry-After"]) <= 60
+
+
+def test_refreshing_a_carrier_we_cannot_poll_says_so(shipped):
+    response = shipped.post(f"/api/v1/tracking/{OWN_FLEET}/refresh", raw=b"")
+    assert response.status_code == 200
+    assert [w["code"] for w in response.json()["warnings"]] == ["CARRIER_NOT_TRACKED"]
+
+
+def test_refreshing_another_merchants_number_is_not_found(sandbox_shipped, other_api):
+    response = other_api.post("/api/v1/tracking/SBXDELIVERED1/refresh", raw=b"")
+    assert response.status_code == 404
+    assert not TrackingEvent.objects.exists()

@@ -1,0 +1,25 @@
+"""django-q2 entry points: each loads what it needs and calls one service; safe to run twice."""
+
+import time
+
+from django.utils import timezone
+
+from tracking.delays import shipments_flag_delayed
+from tracking.polling import poll_due_shipments
+
+ROUND_BUDGET_SECONDS = 45  # the schedule runs each minute; a round never overlaps the next
+
+
+def poll_carriers() -> str:
+    """Polls everything due, in rounds, until nothing is due or the minute is nearly spent."""
+    started, total = time.monotonic(), 0
+    while time.monotonic() - started < ROUND_BUDGET_SECONDS:
+        report = poll_due_shipments(now=timezone.now())
+        total += report.claimed
+        if report.claimed == 0:
+            break
+    return f"polled {total}"
+
+
+def flag_delayed() -> str:
+    return f"flagged {shipments_flag_delayed(now=timezone.now())} delayed"
