@@ -36,6 +36,10 @@ worker: install
 test: install
 	$(PY) -m pytest
 
+# Benchmarks (docs/benchmarks.md): a throwaway PostgreSQL database and gunicorn, a few minutes.
+bench: install
+	$(PY) bench/ingest.py
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
