@@ -146,6 +146,9 @@ CARRIER_REQUESTS_PER_MINUTE = {
 }
 DELAY_GRACE_HOURS = env.int("DELAY_GRACE_HOURS", default=6)  # after the estimated day ends
 DELAY_NO_SCAN_HOURS = env.int("DELAY_NO_SCAN_HOURS", default=72)  # silence while in transit
+# Customer pages, per visitor IP: all views, and views of unknown orders (enumeration).
+PAGE_VIEWS_PER_MINUTE = env.int("PAGE_VIEWS_PER_MINUTE", default=60)
+PAGE_MISSES_PER_MINUTE = env.int("PAGE_MISSES_PER_MINUTE", default=10)
 POLL_CONCURRENCY = env.int("POLL_CONCURRENCY", default=16)  # carrier calls in flight per worker
 SANDBOX_MINUTES_PER_STEP = env.float("SANDBOX_MINUTES_PER_STEP", default=10.0)
 # Carriers and aggregators that push updates to us sign them with these (tracking/push.py).

@@ -22,6 +22,12 @@ urlpatterns = [
     ),
     path("branding/<int:template_id>/logo.png", order_views.branding_logo, name="branding_logo"),
     path("orders/<str:merchant_id>/<path:order_id>", order_views.order_page, name="order_page"),
+    path(
+        "trackers/<str:merchant_id>/<path:tracker_external_id>",
+        order_views.tracker_page,
+        name="tracker_page",
+    ),
+    path("groups/<str:merchant_id>/<path:group_id>", order_views.group_page, name="group_page"),
 ]
 
 

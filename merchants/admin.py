@@ -133,7 +133,7 @@ class MerchantForm(forms.ModelForm):
         fields = [
             "merchant_id", "name", "is_active", "time_zone", "locale", "support_email",
             "support_phone", "support_url", "email_notifications_enabled",
-            "sms_notifications_enabled",
+            "sms_notifications_enabled", "verify_customer",
         ]  # fmt: skip
 
     def __init__(self, *args, **kwargs):
@@ -175,7 +175,7 @@ class MerchantAdmin(MerchantScopedAdmin):
     def get_fieldsets(self, request, obj=None):
         fieldsets = [
             (None, {"fields": ["merchant_id", "name", "is_active"]}),
-            (_("Customer-facing"), {"fields": ["time_zone", "locale"]}),
+            (_("Customer-facing"), {"fields": ["time_zone", "locale", "verify_customer"]}),
             (_("Support contacts"), {"fields": ["support_email", "support_phone", "support_url"]}),
             (
                 _("Customer notifications"),

@@ -56,6 +56,15 @@ class Merchant(models.Model):
     sms_notifications_enabled = models.BooleanField(
         _("text customers"), default=False, help_text=_("Send SMS for chosen statuses.")
     )
+    verify_customer = models.BooleanField(
+        _("verify the customer"),
+        default=False,
+        help_text=_(
+            "A tracking link without our signature asks for the order's email or postal code "
+            "before showing items and the tracking history. Links in our emails, texts and the "
+            "API's links.trackingPage are signed and open directly."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -79,3 +79,7 @@ def tracker_get_for_merchant(merchant: Merchant, external_id: str) -> Tracker | 
 def tracker_list(merchant: Merchant, *, group_id: str = "") -> QuerySet[Tracker]:
     trackers = tracker_queryset_with_details(merchant).order_by("-created_at", "-pk")
     return trackers.filter(group_id=group_id) if group_id else trackers
+
+
+def trackers_in_group(merchant: Merchant, group_id: str) -> list[Tracker]:
+    return list(tracker_queryset_with_details(merchant).filter(group_id=group_id).order_by("pk"))

@@ -1,5 +1,6 @@
-"""What the customer tracking page shows, as plain data: built from an order, or from demo data
-for a branding preview before the merchant has orders. The template only renders this."""
+"""What the customer tracking page shows, as plain data built from an order, a tracker, a group,
+or demo data (branding preview). The template only renders this. Build it inside the customer's
+language (translation.override) so the words come out translated."""
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -7,11 +8,10 @@ from datetime import date, datetime, timedelta
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from orders.models import Order, Shipment
+from orders.models import Order, Shipment, Tracker
 from tracking.carriers.links import public_tracking_url
-from tracking.carriers.vocabulary import CarrierCode, Status
+from tracking.carriers.vocabulary import CarrierCode, Status, StatusDetail
 
-# The progress bar's steps; other statuses show a banner instead of moving the bar.
 PROGRESS_STEPS = (Status.PRE_TRANSIT, Status.IN_TRANSIT, Status.OUT_FOR_DELIVERY, Status.DELIVERED)
 PROGRESS_POSITION = {
     Status.UNKNOWN: 0,
@@ -19,10 +19,13 @@ PROGRESS_POSITION = {
     Status.IN_TRANSIT: 2,
     Status.FAILED_ATTEMPT: 2,
     Status.EXCEPTION: 2,
+    Status.RETURN_TO_SENDER: 2,
+    Status.EXPIRED: 2,
     Status.AVAILABLE_FOR_PICKUP: 3,
     Status.OUT_FOR_DELIVERY: 3,
     Status.DELIVERED: 4,
 }
+CARRIER_LOGOS = {code: f"carriers/{code}.svg" for code in CarrierCode.values}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +45,19 @@ class TimelineEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class Banner:
+    """Bad news in plain words, and what the customer can do about it."""
+
+    tone: str  # "warning" or "info"
+    title: str
+    advice: str
+
+
+@dataclass(frozen=True, slots=True)
 class ShipmentCard:
     carrier: str
     carrier_name: str
+    carrier_logo: str
     tracking_number: str
     tracking_url: str
     status: str
@@ -52,13 +65,15 @@ class ShipmentCard:
     progress: int
     estimated_delivery: date | None
     delivered_at: datetime | None
-    is_delayed: bool
+    banner: Banner | None
     items: list[ItemLine]
     timeline: list[TimelineEntry]
+    steps: list[tuple[str, bool, bool]] = field(default_factory=list)  # (label, done, current)
 
 
 @dataclass(frozen=True, slots=True)
 class OrderPage:
+    title: str
     order_id: str
     order_date: datetime | None
     destination: str
@@ -66,25 +81,82 @@ class OrderPage:
     awaiting: list[ItemLine] = field(default_factory=list)
     backordered: list[ItemLine] = field(default_factory=list)
     cancelled: list[ItemLine] = field(default_factory=list)
-    progress_steps: tuple = PROGRESS_STEPS
+
+    @property
+    def is_split(self) -> bool:
+        return len(self.shipments) > 1
 
 
 def _place(city: str, state: str, country: str) -> str:
     return ", ".join(part for part in (city, state, country) if part)
 
 
-def _shipment_card(shipment: Shipment) -> ShipmentCard:
+def _banner(shipment_status: str, detail: str, delayed: bool, merchant_name: str) -> Banner | None:
+    """The message for an off-course shipment. Each says what happened and what to do."""
+    contact = _("Contact %(merchant)s and they will sort it out.") % {"merchant": merchant_name}
+    by_detail = {
+        StatusDetail.ADDRESS_ISSUE: (_("The carrier could not find the delivery address."),
+                                     contact),
+        StatusDetail.RECIPIENT_NOT_AVAILABLE: (
+            _("The carrier tried to deliver, but nobody was available."),
+            _("They usually try again the next business day or leave a notice with pickup "
+              "instructions.")),
+        StatusDetail.BUSINESS_CLOSED: (_("The carrier tried to deliver, but the business was "
+                                         "closed."), _("They will try again on a business day.")),
+        StatusDetail.WEATHER_DELAY: (_("Bad weather is slowing deliveries."),
+                                     _("No action is needed; the package is on its way.")),
+        StatusDetail.MECHANICAL_DELAY: (_("A carrier vehicle problem is delaying the package."),
+                                        _("No action is needed; the package is on its way.")),
+        StatusDetail.CUSTOMS_HOLD: (_("The package is held in customs."),
+                                    _("The carrier may contact you for details or duties.")),
+        StatusDetail.REFUSED: (_("The delivery was refused."), contact),
+        StatusDetail.DAMAGED: (_("The package was damaged on the way."), contact),
+        StatusDetail.LOST: (_("The carrier cannot find the package."), contact),
+    }  # fmt: skip
+    if shipment_status in (Status.EXCEPTION, Status.FAILED_ATTEMPT):
+        title, advice = by_detail.get(
+            detail, (_("There is a problem with this delivery."), contact)
+        )
+        return Banner("warning", title, advice)
+    if shipment_status == Status.RETURN_TO_SENDER:
+        return Banner("warning", _("The package is on its way back to %(merchant)s.")
+                      % {"merchant": merchant_name}, contact)  # fmt: skip
+    if shipment_status == Status.EXPIRED:
+        return Banner("warning", _("The carrier has had no news of this package for 30 days."),
+                      contact)  # fmt: skip
+    if shipment_status == Status.AVAILABLE_FOR_PICKUP:
+        return Banner(
+            "info",
+            _("Your package is ready for pickup."),
+            _("Bring an ID; the carrier's page shows the address and opening hours."),
+        )
+    if delayed:
+        return Banner("warning", _("This package is running late."),
+                      _("The carrier still has it; no action is needed yet."))  # fmt: skip
+    return None
+
+
+def _steps(progress: int) -> list[tuple[str, bool, bool]]:
+    return [
+        (str(step.label), position <= progress, position == progress)
+        for position, step in enumerate(PROGRESS_STEPS, start=1)
+    ]
+
+
+def shipment_card(shipment: Shipment, merchant_name: str) -> ShipmentCard:
+    progress = PROGRESS_POSITION.get(shipment.status, 0)
     return ShipmentCard(
         carrier=shipment.carrier,
         carrier_name=shipment.get_carrier_display(),
+        carrier_logo=CARRIER_LOGOS[shipment.carrier],
         tracking_number=shipment.tracking_number,
         tracking_url=public_tracking_url(shipment.carrier, shipment.tracking_number),
         status=shipment.status,
-        status_label=shipment.get_status_display(),
-        progress=PROGRESS_POSITION.get(shipment.status, 0),
+        status_label=str(Status(shipment.status).label),
+        progress=progress,
         estimated_delivery=shipment.estimated_delivery_date,
         delivered_at=shipment.delivered_at,
-        is_delayed=shipment.is_delayed,
+        banner=_banner(shipment.status, shipment.status_detail, shipment.is_delayed, merchant_name),
         items=[
             ItemLine(si.line_item.name, si.quantity, si.line_item.image_url)
             for si in shipment.items.all()
@@ -92,17 +164,19 @@ def _shipment_card(shipment: Shipment) -> ShipmentCard:
         timeline=[
             TimelineEntry(
                 event.occurred_at,
-                event.description or event.get_status_display(),
+                event.description or str(StatusDetail(event.status_detail).label),
                 _place(event.city, event.state, event.country),
                 event.status,
             )
             for event in shipment.events.all()
         ],
+        steps=_steps(progress),
     )
 
 
 def page_for_order(order: Order, tracking_number: str | None = None) -> OrderPage:
     """The page for a prefetched order (orders.selectors), optionally one shipment only."""
+    merchant_name = order.merchant.name
     shipments = [
         s
         for s in order.shipments.all()
@@ -110,10 +184,11 @@ def page_for_order(order: Order, tracking_number: str | None = None) -> OrderPag
     ]
     line_items = list(order.line_items.all())
     return OrderPage(
+        title=_("Order %(order)s") % {"order": order.order_id},
         order_id=order.order_id,
         order_date=order.order_date,
         destination=_place(order.city, order.state, order.country_code),
-        shipments=[_shipment_card(s) for s in shipments],
+        shipments=[shipment_card(s, merchant_name) for s in shipments],
         awaiting=[
             ItemLine(i.name, i.quantity_awaiting_shipment - i.quantity_backordered, i.image_url)
             for i in line_items
@@ -132,49 +207,50 @@ def page_for_order(order: Order, tracking_number: str | None = None) -> OrderPag
     )
 
 
+def page_for_trackers(title: str, trackers: list[Tracker], merchant_name: str) -> OrderPage:
+    """A tracker page (one tracker) or a group page (several) — trackers without an order."""
+    cards = [shipment_card(t.shipment, merchant_name) for t in trackers if t.shipment_id]
+    first = trackers[0]
+    return OrderPage(
+        title=title,
+        order_id=first.external_id,
+        order_date=first.created_date,
+        destination=_place(first.city, first.state, first.country_code),
+        shipments=cards,
+    )
+
+
 def demo_page() -> OrderPage:
     """A believable split order for previewing a branding template with no orders yet."""
     now = timezone.now()
     in_transit = ShipmentCard(
-        carrier=CarrierCode.UPS,
-        carrier_name="UPS",
+        carrier=CarrierCode.UPS, carrier_name="UPS", carrier_logo=CARRIER_LOGOS["ups"],
         tracking_number="1Z5R89390357567127",
         tracking_url=public_tracking_url(CarrierCode.UPS, "1Z5R89390357567127"),
-        status=Status.IN_TRANSIT,
-        status_label=Status.IN_TRANSIT.label,
-        progress=2,
-        estimated_delivery=(now + timedelta(days=2)).date(),
-        delivered_at=None,
-        is_delayed=False,
+        status=Status.IN_TRANSIT, status_label=str(Status.IN_TRANSIT.label), progress=2,
+        estimated_delivery=(now + timedelta(days=2)).date(), delivered_at=None, banner=None,
         items=[ItemLine(_("Blue mug"), 2)],
         timeline=[
-            TimelineEntry(
-                now - timedelta(hours=3), _("Departed facility"), "Dallas, TX, US", "in_transit"
-            ),
-            TimelineEntry(
-                now - timedelta(hours=20), _("Picked up"), "Austin, TX, US", "in_transit"
-            ),
+            TimelineEntry(now - timedelta(hours=3), _("Departed facility"), "Dallas, TX, US",
+                          "in_transit"),
+            TimelineEntry(now - timedelta(hours=20), _("Picked up"), "Austin, TX, US",
+                          "in_transit"),
         ],
-    )
+        steps=_steps(2),
+    )  # fmt: skip
     delivered = ShipmentCard(
-        carrier=CarrierCode.USPS,
-        carrier_name="USPS",
+        carrier=CarrierCode.USPS, carrier_name="USPS", carrier_logo=CARRIER_LOGOS["usps"],
         tracking_number="9400111899223197428490",
         tracking_url=public_tracking_url(CarrierCode.USPS, "9400111899223197428490"),
-        status=Status.DELIVERED,
-        status_label=Status.DELIVERED.label,
-        progress=4,
-        estimated_delivery=None,
-        delivered_at=now - timedelta(days=1),
-        is_delayed=False,
+        status=Status.DELIVERED, status_label=str(Status.DELIVERED.label), progress=4,
+        estimated_delivery=None, delivered_at=now - timedelta(days=1), banner=None,
         items=[ItemLine(_("Tea towel"), 1)],
-        timeline=[
-            TimelineEntry(
-                now - timedelta(days=1), _("Delivered, front door"), "Denver, CO, US", "delivered"
-            ),
-        ],
-    )
+        timeline=[TimelineEntry(now - timedelta(days=1), _("Delivered, front door"),
+                                "Denver, CO, US", "delivered")],
+        steps=_steps(4),
+    )  # fmt: skip
     return OrderPage(
+        title=_("Order %(order)s") % {"order": "DEMO-1001"},
         order_id="DEMO-1001",
         order_date=now - timedelta(days=3),
         destination="Denver, CO, US",

@@ -1,45 +1,210 @@
-"""Server-rendered customer pages (API.md "Customer links")."""
+"""Server-rendered customer pages (API.md "Customer links"): an order, its PDF twin, a tracker,
+a group. Private by design: no email, phone, street or full name; 404s that give nothing away;
+a per-visitor rate limit; and, when the merchant asks, the customer proves who they are."""
 
 import hashlib
+import secrets
+import zoneinfo
 
+from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.views.decorators.http import require_GET, require_http_methods
 
-from merchants.models import BrandingTemplate
+from flextracker import ratelimit
+from merchants.branding import palette_for
+from merchants.models import BrandingTemplate, Merchant
 from merchants.selectors import (
     branding_template_for,
     merchant_get_by_public_id,
     merchants_visible_to,
 )
-from orders.selectors import order_get_for_merchant, order_latest_for_merchant
-from orders.tracking_page import OrderPage, demo_page, page_for_order
+from orders.links import tracking_page_token, tracking_page_token_is_valid
+from orders.models import Order
+from orders.pdf import render_pdf
+from orders.selectors import (
+    order_get_for_merchant,
+    order_latest_for_merchant,
+    tracker_get_for_merchant,
+    trackers_in_group,
+)
+from orders.tracking_page import demo_page, page_for_order, page_for_trackers
+
+SUPPORTED_LANGUAGES = {code for code, _name in settings.LANGUAGES}
 
 
-def _render_page(
-    request: HttpRequest, page: OrderPage, template: BrandingTemplate, *, preview: bool = False
-) -> HttpResponse:
-    response = render(
-        request,
-        "orders/tracking_page.html",
-        {"page": page, "brand": template, "merchant": template.merchant, "preview": preview},
-    )
-    response["Cache-Control"] = "private, max-age=60"
-    response["X-Robots-Tag"] = "noindex, nofollow"
-    response["Referrer-Policy"] = "no-referrer"
+def page_language(request: HttpRequest, locale: str = "") -> str:
+    """`lang` in the link, else the order's locale, else the browser's Accept-Language."""
+    for candidate in (request.GET.get("lang", ""), locale):
+        code = candidate.lower().replace("_", "-").split("-")[0]
+        if code in SUPPORTED_LANGUAGES:
+            return code
+    return translation.get_language_from_request(request)
+
+
+def _visitor(request: HttpRequest) -> str:
+    # REMOTE_ADDR is the proxy's address behind a load balancer; gunicorn's forwarded_allow_ips
+    # and a proxy that overwrites it keep this the visitor's own.
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def _too_many(request: HttpRequest, *, miss: bool = False) -> bool:
+    visitor = _visitor(request)
+    if miss:
+        return not ratelimit.take(f"page-miss:{visitor}", settings.PAGE_MISSES_PER_MINUTE)
+    return not ratelimit.take(f"page:{visitor}", settings.PAGE_VIEWS_PER_MINUTE)
+
+
+def _rate_limited() -> HttpResponse:
+    response = HttpResponse("Too many requests; try again in a minute.", status=429,
+                            content_type="text/plain; charset=utf-8")  # fmt: skip
+    response["Retry-After"] = str(int(ratelimit.seconds_to_next_window()) + 1)
     return response
 
 
-@require_GET
+def _not_found(request: HttpRequest) -> HttpResponse:
+    """The same answer for an unknown merchant and an unknown order, and misses are counted."""
+    if _too_many(request, miss=True):
+        return _rate_limited()
+    raise Http404
+
+
+def _render(request: HttpRequest, context: dict, *, merchant: Merchant, language: str,
+            template: BrandingTemplate, pdf: bool = False) -> HttpResponse | bytes:  # fmt: skip
+    nonce = secrets.token_urlsafe(16)
+    palette = palette_for(template.primary_color, template.accent_color,
+                          template.background_color, template.text_color)  # fmt: skip
+    with translation.override(language), timezone.override(_zone(merchant)):
+        html = render_to_string(
+            "orders/tracking_page.html",
+            {"brand": template, "merchant": merchant, "palette": palette, "nonce": nonce,
+             "pdf": pdf, "language": language, **context},
+            request=None if pdf else request,
+        )  # fmt: skip
+    if pdf:
+        return html
+    response = HttpResponse(html)
+    response["Cache-Control"] = "private, max-age=60"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    response["Referrer-Policy"] = "no-referrer"
+    response["Content-Language"] = language
+    response["Content-Security-Policy"] = (
+        f"default-src 'none'; style-src 'self' 'nonce-{nonce}'; img-src 'self' https: data:; "
+        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    )
+    return response
+
+
+def _zone(merchant: Merchant) -> zoneinfo.ZoneInfo:
+    # The destination's zone is not known; the merchant's stands in (tracking/delays.py too).
+    return zoneinfo.ZoneInfo(merchant.time_zone)
+
+
+@require_http_methods(["GET", "POST"])
 def order_page(request: HttpRequest, merchant_id: str, order_id: str) -> HttpResponse:
+    if _too_many(request):
+        return _rate_limited()
     merchant = merchant_get_by_public_id(merchant_id)
     order = order_get_for_merchant(merchant, order_id) if merchant else None
+    as_pdf = order is None and order_id.endswith(".pdf")
+    if as_pdf and merchant:
+        order = order_get_for_merchant(merchant, order_id.removesuffix(".pdf"))
     if order is None:
-        raise Http404  # the same answer for an unknown merchant and an unknown order
+        return _not_found(request)
+    verified = _verified(request, merchant, order)
+    if request.method == "POST":
+        return (
+            _verify(request, merchant, order) if not verified else _redirect_signed(request, order)
+        )
     template = branding_template_for(merchant, request.GET.get("templateName"))
-    page = page_for_order(order, tracking_number=request.GET.get("trackingId"))
-    return _render_page(request, page, template)
+    language = page_language(request, order.locale)
+    with translation.override(language):
+        page = page_for_order(order, tracking_number=request.GET.get("trackingId"))
+    context = {"page": page, "verified": verified, "verify_failed": False}
+    if as_pdf and verified:
+        return _pdf_response(request, context, merchant, language, template, order)
+    return _render(request, context, merchant=merchant, language=language, template=template)
+
+
+def _verified(request: HttpRequest, merchant: Merchant, order: Order) -> bool:
+    if not merchant.verify_customer:
+        return True
+    token = request.GET.get("t", "")
+    return bool(token) and tracking_page_token_is_valid(merchant.merchant_id, order.order_id, token)
+
+
+def _verify(request: HttpRequest, merchant: Merchant, order: Order) -> HttpResponse:
+    """The customer proves it is their order with its email or postal code."""
+    if _too_many(request, miss=True):  # guesses count as misses: no brute force
+        return _rate_limited()
+    answer = request.POST.get("answer", "").strip().lower()
+    known = {order.customer_email.lower(), order.postal_code.replace(" ", "").lower()} - {""}
+    if answer.replace(" ", "") in {value.replace(" ", "") for value in known}:
+        return _redirect_signed(request, order)
+    template = branding_template_for(merchant, request.GET.get("templateName"))
+    language = page_language(request, order.locale)
+    with translation.override(language):
+        page = page_for_order(order)
+    context = {"page": page, "verified": False, "verify_failed": True}
+    response = _render(request, context, merchant=merchant, language=language, template=template)
+    response.status_code = 403
+    return response
+
+
+def _redirect_signed(request: HttpRequest, order: Order) -> HttpResponse:
+    query = request.GET.copy()
+    query["t"] = tracking_page_token(order.merchant.merchant_id, order.order_id)
+    return HttpResponseRedirect(f"{request.path}?{query.urlencode()}")
+
+
+def _pdf_response(request, context, merchant, language, template, order) -> HttpResponse:
+    paper = request.GET.get("paper") or ("letter" if order.country_code in ("US", "CA") else "a4")
+    html = _render(request, {**context, "paper": paper}, merchant=merchant, language=language,
+                   template=template, pdf=True)  # fmt: skip
+    response = HttpResponse(render_pdf(html), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="order-{_safe_name(order.order_id)}.pdf"'
+    response["Cache-Control"] = "private, max-age=60"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _safe_name(value: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in value)[:80]
+
+
+@require_GET
+def tracker_page(request: HttpRequest, merchant_id: str, tracker_external_id: str) -> HttpResponse:
+    if _too_many(request):
+        return _rate_limited()
+    merchant = merchant_get_by_public_id(merchant_id)
+    tracker = tracker_get_for_merchant(merchant, tracker_external_id) if merchant else None
+    if tracker is None:
+        return _not_found(request)
+    return _trackers_page(request, merchant, [tracker], tracker.external_id, tracker.locale)
+
+
+@require_GET
+def group_page(request: HttpRequest, merchant_id: str, group_id: str) -> HttpResponse:
+    if _too_many(request):
+        return _rate_limited()
+    merchant = merchant_get_by_public_id(merchant_id)
+    trackers = trackers_in_group(merchant, group_id) if merchant else []
+    if not trackers:
+        return _not_found(request)
+    return _trackers_page(request, merchant, trackers, group_id, trackers[0].locale)
+
+
+def _trackers_page(request, merchant, trackers, key: str, locale: str) -> HttpResponse:
+    template = branding_template_for(merchant, request.GET.get("templateName"))
+    language = page_language(request, locale)
+    with translation.override(language):
+        title = translation.gettext("Delivery %(reference)s") % {"reference": key}
+        page = page_for_trackers(title, trackers, merchant.name)
+    context = {"page": page, "verified": True, "verify_failed": False}
+    return _render(request, context, merchant=merchant, language=language, template=template)
 
 
 @staff_member_required
@@ -51,9 +216,13 @@ def branding_template_preview(request: HttpRequest, template_id: int) -> HttpRes
         pk=template_id,
         merchant__in=merchants_visible_to(request.user),
     )
-    order = order_latest_for_merchant(template.merchant)
-    page = page_for_order(order) if order else demo_page()
-    return _render_page(request, page, template, preview=True)
+    merchant = template.merchant
+    language = page_language(request, merchant.locale)
+    order = order_latest_for_merchant(merchant)
+    with translation.override(language):
+        page = page_for_order(order) if order else demo_page()
+    context = {"page": page, "verified": True, "verify_failed": False, "preview": True}
+    return _render(request, context, merchant=merchant, language=language, template=template)
 
 
 @require_GET

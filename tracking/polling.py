@@ -17,10 +17,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from flextracker import ratelimit
 from merchants.models import CarrierAccount
 from notifications.services import shipment_status_changed
 from orders.models import Shipment
-from tracking import cadence, ratelimit
+from tracking import cadence
 from tracking.carriers.base import (
     Carrier,
     CarrierRejected,

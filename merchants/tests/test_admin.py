@@ -132,7 +132,7 @@ def test_staff_create_a_branding_template_with_a_logo_and_preview_it(staff_clien
     preview = staff_client.get(reverse("branding_template_preview", args=[template.pk]))
     html = preview.content.decode()
     assert preview.status_code == 200
-    assert "--brand:#B71C1C" in html and "DEMO-1001" in html  # demo data: no orders yet
+    assert "--header-bg:#B71C1C" in html and "DEMO-1001" in html  # demo data: no orders yet
 
 
 def test_the_preview_uses_the_merchants_newest_order_when_it_has_one(staff_client, merchant):

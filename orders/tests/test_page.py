@@ -64,8 +64,8 @@ def test_the_template_named_in_the_link_brands_the_page_and_an_unknown_one_falls
     named = _page(client, merchant.merchant_id, "1001", templateName="NEWTEMPLATE")
     unknown = _page(client, merchant.merchant_id, "1001", templateName="NOPE")
     # then
-    assert "--brand:#004D40" in named.content.decode()
-    assert "--brand:#B71C1C" in unknown.content.decode()
+    assert "--header-bg:#004D40" in named.content.decode()
+    assert "--header-bg:#B71C1C" in unknown.content.decode()
 
 
 def test_tracking_id_narrows_the_page_to_one_package(client, merchant):

@@ -1,0 +1,216 @@
+"""The customer page beyond its content: verification, limits, headers, banners, time zones,
+the PDF, and the tracker and group pages."""
+
+import io
+import re
+from datetime import UTC, datetime
+
+import pytest
+from pypdf import PdfReader
+
+from merchants.tests.factories import BrandingTemplateFactory
+from orders.links import tracking_page_url
+from orders.models import Order, Shipment
+from orders.tests.factories import create_order, ship
+from tracking.carriers.events import CarrierEvent, Location
+from tracking.services import shipment_apply_events
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def order(merchant):
+    order = create_order(merchant, "1001", order_date=datetime(2026, 11, 20, 15, 4, tzinfo=UTC))
+    ship(merchant, "1001", "SBXDELIVERED0001", ("MUG", 1))
+    return order
+
+
+def _url(merchant, order_id="1001", **params):
+    query = "&".join(f"{key}={value}" for key, value in params.items())
+    return f"/orders/{merchant.merchant_id}/{order_id}" + (f"?{query}" if query else "")
+
+
+# --- Verify the customer -----
+
+
+@pytest.fixture
+def verifying(merchant):
+    merchant.verify_customer = True
+    merchant.save()
+    return merchant
+
+
+def test_a_bare_link_asks_who_you_are_before_showing_items(client, verifying, order):
+    html = client.get(_url(verifying)).content.decode()
+    assert "Confirm it is your order" in html
+    assert "SBXDELIVERED0001" in html  # the package and its status show
+    assert "In this package" not in html and "Still to ship" not in html
+    assert "Austin" not in html
+
+
+def test_the_right_email_or_postal_code_opens_the_page(client, verifying, order):
+    for answer in ("JANE@example.com", " 78701 "):
+        response = client.post(_url(verifying), {"answer": answer})
+        assert response.status_code == 302
+        opened = client.get(response["Location"]).content.decode()
+        assert "Still to ship" in opened and "Confirm it is your order" not in opened
+
+
+def test_a_wrong_answer_is_refused_and_guessing_is_limited(client, verifying, order, settings):
+    settings.PAGE_MISSES_PER_MINUTE = 3
+    answers = [client.post(_url(verifying), {"answer": f"guess{n}@x.com"}) for n in range(4)]
+    assert [r.status_code for r in answers] == [403, 403, 403, 429]
+    assert "That does not match this order" in answers[0].content.decode()
+
+
+def test_our_own_signed_links_open_directly(client, verifying, order):
+    link = tracking_page_url(Order.objects.get(pk=order.pk))
+    html = client.get(link.removeprefix("http://127.0.0.1:8000")).content.decode()
+    assert "Still to ship" in html and "Confirm it is your order" not in html
+
+
+def test_a_token_for_another_order_does_not_open_this_one(client, verifying, order, merchant):
+    create_order(merchant, "2002")
+    other = tracking_page_url(Order.objects.get(order_id="2002")).split("?t=")[1]
+    html = client.get(_url(verifying, t=other)).content.decode()
+    assert "Confirm it is your order" in html
+
+
+# --- Limits and headers -----
+
+
+def test_guessing_order_numbers_is_rate_limited_per_visitor(client, merchant, order, settings):
+    settings.PAGE_MISSES_PER_MINUTE = 3
+    statuses = [client.get(_url(merchant, f"guess-{n}")).status_code for n in range(5)]
+    assert statuses == [404, 404, 404, 429, 429]
+    elsewhere = client.get(_url(merchant, "guess-9"), REMOTE_ADDR="10.9.9.9")
+    assert elsewhere.status_code == 404
+
+
+def test_too_many_views_from_one_visitor_are_slowed(client, merchant, order, settings):
+    settings.PAGE_VIEWS_PER_MINUTE = 2
+    statuses = [client.get(_url(merchant)).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+
+
+def test_the_page_sends_a_strict_content_security_policy_with_its_style_nonce(
+    client, merchant, order
+):
+    response = client.get(_url(merchant))
+    policy = response["Content-Security-Policy"]
+    nonce = re.search(r"'nonce-([^']+)'", policy).group(1)
+    assert f'<style nonce="{nonce}">' in response.content.decode()
+    assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+    assert "<script" not in response.content.decode()
+    assert (response["Referrer-Policy"], response["X-Robots-Tag"]) == (
+        "no-referrer",
+        "noindex, nofollow",
+    )
+
+
+def test_merchant_colours_that_would_be_unreadable_are_made_readable(client, merchant, order):
+    BrandingTemplateFactory(
+        merchant=merchant,
+        name="PALE",
+        primary_color="#FFFF66",
+        background_color="#FFFFFF",
+        text_color="#EEEEEE",
+        is_default=True,
+    )
+    html = client.get(_url(merchant)).content.decode()
+    assert "--header-fg:#000000" in html and "--text:#" in html
+    assert "--text:#EEEEEE" not in html
+
+
+# --- What it says -----
+
+
+def _scan(shipment, when, status, detail, description="", city="Dallas"):
+    event = CarrierEvent(
+        occurred_at=when,
+        status=status,
+        status_detail=detail,
+        event_type="EXCEPTION" if status == "exception" else "TRANSIT",
+        description=description,
+        location=Location(city, "TX", "", "US"),
+    )
+    shipment_apply_events(shipment_id=shipment.pk, events=[event], source="poll")
+
+
+def test_an_exception_says_what_happened_and_what_to_do(client, merchant, order):
+    shipment = Shipment.objects.get()
+    _scan(shipment, datetime(2026, 11, 21, 15, 0, tzinfo=UTC), "exception", "address_issue")
+    html = client.get(_url(merchant)).content.decode()
+    assert "The carrier could not find the delivery address." in html
+    assert "Contact Fred&#x27;s Discount City and they will sort it out." in html
+
+
+def test_event_times_show_in_the_local_time_zone(client, merchant, order):
+    merchant.time_zone = "America/Chicago"
+    merchant.save()
+    _scan(
+        Shipment.objects.get(),
+        datetime(2026, 11, 21, 15, 0, tzinfo=UTC),
+        "in_transit",
+        "departed_facility",
+        "Departed facility",
+    )
+    html = client.get(_url(merchant)).content.decode()
+    assert "Nov. 21, 2026, 9 a.m." in html  # 15:00 UTC is 9:00 in Chicago
+
+
+# --- The PDF -----
+
+
+def _pdf(client, merchant, **params):
+    response = client.get(_url(merchant, "1001.pdf", **params))
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    return PdfReader(io.BytesIO(response.content))
+
+
+def test_the_pdf_holds_the_same_content(client, merchant, order):
+    text = "".join(page.extract_text() for page in _pdf(client, merchant).pages).replace(" ", "")
+    for expected in ("Order 1001", "SBXDELIVERED0001", "Still to ship", "Tea towel × 1"):
+        assert expected.replace(" ", "") in text  # kerning may split words when extracted
+    assert "jane@example.com" not in text
+
+
+def test_the_pdf_is_letter_for_north_america_and_a4_on_request(client, merchant, order):
+    letter = _pdf(client, merchant).pages[0].mediabox
+    a4 = _pdf(client, merchant, paper="a4").pages[0].mediabox
+    assert (round(letter.width), round(letter.height)) == (612, 792)
+    assert (round(a4.width), round(a4.height)) == (595, 842)
+
+
+def test_the_pdf_of_another_merchants_order_is_not_found(client, other_merchant, order):
+    assert client.get(_url(other_merchant, "1001.pdf")).status_code == 404
+
+
+# --- Trackers and groups -----
+
+
+def test_a_tracker_page_and_a_group_page(api, client, merchant):
+    for n in (1, 2):
+        api.post(
+            "/api/v1/trackers",
+            {
+                "trackerExternalId": f"T-{n}",
+                "carrier": "sandbox",
+                "trackingNumber": f"SBXDELIVERED{n}",
+                "groupId": "BASKET-7",
+            },
+        )
+    tracker = client.get(f"/trackers/{merchant.merchant_id}/T-1").content.decode()
+    group = client.get(f"/groups/{merchant.merchant_id}/BASKET-7").content.decode()
+    assert "Delivery T-1" in tracker and "SBXDELIVERED1" in tracker
+    assert "SBXDELIVERED1" in group and "SBXDELIVERED2" in group and "Package 2 of 2" in group
+    assert client.get(f"/trackers/{merchant.merchant_id}/T-9").status_code == 404
+    assert client.get(f"/groups/{merchant.merchant_id}/nope").status_code == 404
+
+
+def test_another_merchants_tracker_is_not_found(api, client, other_merchant):
+    api.post(
+        "/api/v1/trackers",
+        {"trackerExternalId": "T-1", "carrier": "sandbox", "trackingNumber": "SBXDELIVERED1"},
+    )
+    assert client.get(f"/trackers/{other_merchant.merchant_id}/T-1").status_code == 404
