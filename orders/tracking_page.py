@@ -39,9 +39,10 @@ class ItemLine:
 @dataclass(frozen=True, slots=True)
 class TimelineEntry:
     occurred_at: datetime
-    description: str
+    description: str  # our words, in the customer's language
     place: str
     status: str
+    carrier_note: str = ""  # the carrier's own words, when they say more than ours
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +137,12 @@ def _banner(shipment_status: str, detail: str, delayed: bool, merchant_name: str
     return None
 
 
+def _status_label(status: str) -> str:
+    if status == Status.UNKNOWN:  # the carrier has not scanned it yet; say so kindly
+        return _("Waiting for the carrier's first scan")
+    return str(Status(status).label)
+
+
 def _steps(progress: int) -> list[tuple[str, bool, bool]]:
     return [
         (str(step.label), position <= progress, position == progress)
@@ -152,7 +159,7 @@ def shipment_card(shipment: Shipment, merchant_name: str) -> ShipmentCard:
         tracking_number=shipment.tracking_number,
         tracking_url=public_tracking_url(shipment.carrier, shipment.tracking_number),
         status=shipment.status,
-        status_label=str(Status(shipment.status).label),
+        status_label=_status_label(shipment.status),
         progress=progress,
         estimated_delivery=shipment.estimated_delivery_date,
         delivered_at=shipment.delivered_at,
@@ -161,16 +168,21 @@ def shipment_card(shipment: Shipment, merchant_name: str) -> ShipmentCard:
             ItemLine(si.line_item.name, si.quantity, si.line_item.image_url)
             for si in shipment.items.all()
         ],
-        timeline=[
-            TimelineEntry(
-                event.occurred_at,
-                event.description or str(StatusDetail(event.status_detail).label),
-                _place(event.city, event.state, event.country),
-                event.status,
-            )
-            for event in shipment.events.all()
-        ],
+        timeline=[_timeline_entry(event) for event in shipment.events.all()],
         steps=_steps(progress),
+    )
+
+
+def _timeline_entry(event) -> TimelineEntry:
+    detail = StatusDetail(event.status_detail)
+    ours = str(detail.label) if detail != StatusDetail.UNKNOWN else str(Status(event.status).label)
+    same = event.description.strip().lower() in ("", ours.lower(), detail.label.lower())
+    return TimelineEntry(
+        event.occurred_at,
+        ours,
+        _place(event.city, event.state, event.country),
+        event.status,
+        carrier_note="" if same else event.description,
     )
 
 

@@ -1,4 +1,7 @@
-"""The demo merchant "Fred's Discount City": run it as often as you like (it converges)."""
+"""The demo merchant "Fred's Discount City": run it as often as you like (it converges).
+
+It lives in the tracking app because it uses every app (tracking is the one that may import all
+the others)."""
 
 import secrets
 from datetime import timedelta
@@ -29,6 +32,7 @@ from orders.services import (
     order_create_or_update,
     shipment_confirm,
 )
+from tracking.polling import poll_due_shipments
 
 MERCHANT_ID = "FDC-01-12345"
 DEMO_KEY_NAME = "demo"
@@ -39,7 +43,7 @@ TEMPLATES = {
         "primary_color": "#B71C1C",
         "accent_color": "#1565C0",
         "font": "helvetica",
-        "header_text": "<strong>Fred's Discount City</strong> — big savings, fast shipping.",
+        "header_text": "Big savings, <strong>fast shipping</strong>.",
         "footer_text": 'Thanks for shopping with Fred! <a href="https://example.com/returns">Returns</a>',
     },
     "NEWTEMPLATE": {
@@ -49,7 +53,7 @@ TEMPLATES = {
         "background_color": "#FAFAF5",
         "font": "georgia",
         "header_text": "<em>Fred's</em> — now with a fresh new look.",
-        "footer_text": "Fred's Discount City, 1 Main St, Austin TX",
+        "footer_text": "Fred's Discount City, 500 Commerce Blvd, Austin TX",
     },
 }
 
@@ -72,6 +76,7 @@ class Command(BaseCommand):
             logins = self._logins(merchant)
             raw_key = self._api_key(merchant)
             order_ids = self._orders(merchant)
+        poll_due_shipments()  # the sandbox's first scan, so the demo opens on "Label created"
         self._print(logins, raw_key, order_ids)
 
     def _merchant(self) -> Merchant:

@@ -1,0 +1,168 @@
+"""The customer tracking page as a customer sees it, in headless Chromium, on the demo data.
+
+Screenshots land in tests/screenshots/ (ignored by git) for a human to look at.
+"""
+
+import gettext
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+from django.conf import settings
+
+from merchants.models import BrandingTemplate, Merchant
+from orders.tests.factories import create_order, ship
+from tests.browser.chromium import needs_chromium
+
+pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]
+
+MERCHANT_ID = "FDC-01-12345"
+LANGUAGES = ["en", "es", "fr", "de"]
+PHONE = {"width": 360, "height": 740, "phone": True}
+
+
+def order_path(order_id: str = "FDC-1001", **query: str) -> str:
+    query = {"templateName": "FDC_TEMPLATE", **query}
+    return f"/orders/{MERCHANT_ID}/{order_id}?{urlencode(query)}"
+
+
+def primary_rgb(template_name: str) -> str:
+    """A template's primary colour as getComputedStyle writes it: `rgb(183, 28, 28)`."""
+    color = BrandingTemplate.objects.get(merchant__merchant_id=MERCHANT_ID, name=template_name)
+    red, green, blue = (int(color.primary_color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({red}, {green}, {blue})"
+
+
+def header_background(page) -> str:
+    return page.eval_on_selector("header.brand-header", "e => getComputedStyle(e).backgroundColor")
+
+
+def assert_customer_sees_order_1001(page) -> None:
+    assert page.locator("h1").inner_text() == "Order FDC-1001"
+    headings = page.locator("article.shipment h2").all_inner_texts()
+    assert len(headings) == 2
+    assert headings[0].startswith("Package 1 of 2")
+    assert headings[1].startswith("Package 2 of 2")
+    logos = page.locator("img.carrier-logo")
+    assert logos.count() == 2
+    for logo in logos.all():
+        assert (logo.get_attribute("alt") or "").strip(), "a carrier logo without alt text"
+    still_to_ship = page.get_by_role("region", name="Still to ship")
+    assert still_to_ship.locator("li").all_inner_texts() == ["Cake stand × 1"]
+    steps = page.locator("article.shipment").first.locator("ol.progress li")
+    assert steps.count() >= 3
+    for step in steps.all():
+        assert step.is_visible()
+
+
+def assert_nothing_private(page) -> None:
+    text, html = page.locator("body").inner_text(), page.content()
+    for private in ("jane@example.com", "1 Main St", "Jane Doe"):
+        assert private not in text
+        assert private not in html
+
+
+def test_desktop_shows_the_split_order_what_is_left_to_ship_and_nothing_private(
+    open_page, screenshot_path
+):
+    page = open_page(order_path())
+
+    assert_customer_sees_order_1001(page)
+    assert_nothing_private(page)
+    assert header_background(page) == primary_rgb("FDC_TEMPLATE")
+    for logo in page.locator("img.carrier-logo").all():
+        assert logo.evaluate("img => img.complete && img.naturalWidth > 0"), "a broken logo"
+    page.screenshot(path=screenshot_path("desktop-FDC_TEMPLATE-en.png"), full_page=True)
+
+
+def test_phone_has_no_horizontal_scrolling_and_shows_the_progress_steps(open_page, screenshot_path):
+    page = open_page(order_path(), **PHONE)
+
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    for step in page.locator("ol.progress li").all():
+        assert step.is_visible()
+        box = step.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360
+    assert_customer_sees_order_1001(page)
+    page.screenshot(path=screenshot_path("phone-FDC_TEMPLATE-en.png"), full_page=True)
+
+
+def test_the_second_branding_colours_the_header_with_its_own_primary_colour(
+    open_page, screenshot_path
+):
+    page = open_page(order_path(templateName="NEWTEMPLATE"), **PHONE)
+
+    colour = header_background(page)
+    assert colour == primary_rgb("NEWTEMPLATE")
+    assert colour != primary_rgb("FDC_TEMPLATE")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.screenshot(path=screenshot_path("phone-NEWTEMPLATE-en.png"), full_page=True)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_lang_parameter_sets_the_page_language(open_page, screenshot_path, lang):
+    page = open_page(order_path(templateName="NEWTEMPLATE", lang=lang))
+
+    assert page.get_attribute("html", "lang") == lang
+    assert page.locator("article.shipment").count() == 2
+    page.screenshot(path=screenshot_path(f"desktop-NEWTEMPLATE-{lang}.png"), full_page=True)
+
+
+def catalogue(lang: str) -> gettext.GNUTranslations:
+    mo = Path(settings.LOCALE_PATHS[0]) / lang / "LC_MESSAGES" / "django.mo"
+    if not mo.exists():
+        pytest.skip(f"{mo.relative_to(settings.BASE_DIR)} not compiled yet (translations pending)")
+    with mo.open("rb") as file:
+        return gettext.GNUTranslations(file)
+
+
+@pytest.mark.parametrize("lang", ["es", "fr", "de"])
+def test_the_headings_are_translated(open_page, lang):
+    translations = catalogue(lang)
+    still_to_ship = translations.gettext("Still to ship")
+    order_title = translations.gettext("Order %(order)s") % {"order": "FDC-1001"}
+    assert still_to_ship != "Still to ship", f"'Still to ship' is not translated in {lang}"
+
+    page = open_page(order_path(lang=lang))
+
+    assert page.locator("#awaiting-title").inner_text() == still_to_ship
+    assert page.locator("h1").inner_text() == order_title
+
+
+def test_tab_reaches_the_skip_link_first_then_the_first_packages_tracking_link(open_page, demo):
+    # The demo's sandbox packages have no carrier page, hence no link: ship one with UPS.
+    create_order_with_ups_package("FDC-2001")
+    page = open_page(order_path("FDC-2001"))
+
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    assert page.evaluate("document.activeElement.getAttribute('href')") == "#main"
+    page.keyboard.press("Tab")
+    focused = page.evaluate(
+        """() => {
+            const a = document.activeElement;
+            const card = a.closest('article.shipment');
+            return {tag: a.tagName, href: a.href, inTrackingNumber: !!a.closest('.tracking-number'),
+                    card: card && [...document.querySelectorAll('article.shipment')].indexOf(card)};
+        }"""
+    )
+    assert focused == {
+        "tag": "A",
+        "href": "https://www.ups.com/track?tracknum=1Z999AA10123456784",
+        "inTrackingNumber": True,
+        "card": 0,
+    }
+
+
+def create_order_with_ups_package(order_id: str) -> None:
+    merchant = Merchant.objects.get(merchant_id=MERCHANT_ID)
+    create_order(merchant, order_id)
+    ship(merchant, order_id, "1Z999AA10123456784", ("MUG", 2), carrier="ups")
+
+
+def test_without_javascript_the_server_rendered_page_shows_everything(open_page):
+    page = open_page(order_path(), javascript=False)
+
+    assert_customer_sees_order_1001(page)
+    assert_nothing_private(page)
+    assert header_background(page) == primary_rgb("FDC_TEMPLATE")
