@@ -341,19 +341,7 @@ def order_cancel(
             for item in line_items.values()
             if item.quantity_awaiting_shipment
         ]
-    errors: dict[str, list[str]] = {}
-    for position, item in enumerate(items):
-        line_item = line_items.get(item.item_id)
-        if line_item is None:
-            errors[f"items[{position}].itemId"] = [f"Item {item.item_id} is not in this order."]
-        elif item.quantity > line_item.quantity_awaiting_shipment:
-            errors[f"items[{position}].quantity"] = [
-                f"Only {line_item.quantity_awaiting_shipment} of {item.item_id} can be cancelled."
-            ]
-    if errors:
-        raise InvalidData(
-            "These items cannot be cancelled.", code="INVALID_ORDER_DATA", fields=errors
-        )
+    _check_awaiting(line_items, items, "can be cancelled", "These items cannot be cancelled.")
     for item in items:
         line_item = line_items[item.item_id]
         line_item.quantity_cancelled += item.quantity
@@ -366,13 +354,10 @@ def order_cancel(
     return Outcome(order, False, warnings)
 
 
-@transaction.atomic
-def items_backorder(*, merchant: Merchant, order_id: str, items: Sequence[ItemQuantity]) -> Outcome:
-    """Marks units as backordered (a current count, so a repeat changes nothing)."""
-    order = Order.objects.select_for_update().filter(merchant=merchant, order_id=order_id).first()
-    if order is None:
-        raise NotFound(f"Order {order_id} was not found.", code="ORDER_NOT_FOUND")
-    line_items = _locked_line_items(order)
+def _check_awaiting(
+    line_items: dict[str, LineItem], items: Sequence[ItemQuantity], allowed: str, summary: str
+) -> None:
+    """Each item is in the order and no more of it is asked for than still awaits shipment."""
     errors: dict[str, list[str]] = {}
     for position, item in enumerate(items):
         line_item = line_items.get(item.item_id)
@@ -380,12 +365,20 @@ def items_backorder(*, merchant: Merchant, order_id: str, items: Sequence[ItemQu
             errors[f"items[{position}].itemId"] = [f"Item {item.item_id} is not in this order."]
         elif item.quantity > line_item.quantity_awaiting_shipment:
             errors[f"items[{position}].quantity"] = [
-                f"Only {line_item.quantity_awaiting_shipment} of {item.item_id} await shipment."
+                f"Only {line_item.quantity_awaiting_shipment} of {item.item_id} {allowed}."
             ]
     if errors:
-        raise InvalidData(
-            "These items cannot be backordered.", code="INVALID_ORDER_DATA", fields=errors
-        )
+        raise InvalidData(summary, code="INVALID_ORDER_DATA", fields=errors)
+
+
+@transaction.atomic
+def items_backorder(*, merchant: Merchant, order_id: str, items: Sequence[ItemQuantity]) -> Outcome:
+    """Marks units as backordered (a current count, so a repeat changes nothing)."""
+    order = Order.objects.select_for_update().filter(merchant=merchant, order_id=order_id).first()
+    if order is None:
+        raise NotFound(f"Order {order_id} was not found.", code="ORDER_NOT_FOUND")
+    line_items = _locked_line_items(order)
+    _check_awaiting(line_items, items, "await shipment", "These items cannot be backordered.")
     for item in items:
         line_item = line_items[item.item_id]
         line_item.quantity_backordered = item.quantity

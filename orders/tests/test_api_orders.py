@@ -1,7 +1,6 @@
 """The orders endpoints of API.md, through real HTTP requests to the Django test client."""
 
 import json
-import threading
 from urllib.parse import quote
 
 import pytest
@@ -13,6 +12,7 @@ from flextracker.api import ApiKeyRateThrottle, api_error_for
 from merchants.services import api_key_issue, api_key_revoke
 from orders.models import InboundMessage, LineItem, Order, Shipment
 from orders.services.inbound import inbound_replay, request_hash
+from tests.concurrency import requires_postgresql, run_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -427,29 +427,14 @@ def test_the_list_costs_the_same_queries_for_one_order_or_twenty(api, merchant):
     assert len(twenty) == len(one)
 
 
+@requires_postgresql
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_identical_posts_create_one_order(merchant):
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrent writers need PostgreSQL")
     _api_key, raw_key = api_key_issue(merchant=merchant)
-    barrier = threading.Barrier(6)
-    statuses = []
-
-    def post():
-        try:
-            barrier.wait()
-            response = Client().post("/api/v1/orders", ORDER, content_type="application/json",
-                                     HTTP_AUTHORIZATION=f"Bearer {raw_key}")  # fmt: skip
-            statuses.append(response.status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=post) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(statuses) == [200] * 5 + [201]
+    responses = run_at_once(6, lambda: Client().post(
+        "/api/v1/orders", ORDER, content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {raw_key}"))  # fmt: skip
+    assert sorted(r.status_code for r in responses) == [200] * 5 + [201]
     assert Order.objects.filter(merchant=merchant, order_id="12345").count() == 1
 
 

@@ -1,6 +1,5 @@
 """The trackers endpoints of API.md, through real HTTP requests to the Django test client."""
 
-import threading
 from decimal import Decimal
 from urllib.parse import quote
 
@@ -12,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from merchants.models import DeliveryProvider
 from merchants.services import api_key_issue
 from orders.models import Shipment, Tracker
+from tests.concurrency import requires_postgresql, run_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -341,29 +341,14 @@ def test_the_list_costs_the_same_queries_for_one_tracker_or_ten(api, merchant):
     assert len(ten) == len(one)
 
 
+@requires_postgresql
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_identical_posts_create_one_tracker_and_one_shipment(merchant):
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrent writers need PostgreSQL")
     _api_key, raw_key = api_key_issue(merchant=merchant)
-    barrier = threading.Barrier(6)
-    statuses = []
-
-    def post():
-        try:
-            barrier.wait()
-            response = Client().post("/api/v1/trackers", SANDBOX, content_type="application/json",
-                                     HTTP_AUTHORIZATION=f"Bearer {raw_key}")  # fmt: skip
-            statuses.append(response.status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=post) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(statuses) == [200] * 5 + [201]
+    responses = run_at_once(6, lambda: Client().post(
+        "/api/v1/trackers", SANDBOX, content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {raw_key}"))  # fmt: skip
+    assert sorted(r.status_code for r in responses) == [200] * 5 + [201]
     assert (Tracker.objects.count(), Shipment.objects.count()) == (1, 1)
 
 

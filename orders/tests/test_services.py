@@ -1,7 +1,4 @@
-import threading
-
 import pytest
-from django.db import connection
 
 from flextracker.errors import InvalidData, NotFound
 from orders.models import LineItem, Order, Shipment
@@ -14,6 +11,7 @@ from orders.services import (
     order_status_derive,
 )
 from orders.tests.factories import create_order, order_input, ship
+from tests.concurrency import requires_postgresql, run_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -197,57 +195,23 @@ def test_an_exception_on_any_shipment_marks_the_order():
     )
 
 
+@requires_postgresql
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_identical_shipments_create_one_row_and_count_once(merchant):
     # given
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks and concurrent writers need PostgreSQL")
     order = create_order(merchant, "1001")
-    barrier = threading.Barrier(8)
-    errors = []
-
-    def confirm():
-        try:
-            barrier.wait()
-            ship(merchant, "1001", "SBXDELIVERED0001", ("MUG", 2))
-        except Exception as error:
-            errors.append(error)
-        finally:
-            connection.close()
-
     # when
-    threads = [threading.Thread(target=confirm) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = run_at_once(8, lambda: ship(merchant, "1001", "SBXDELIVERED0001", ("MUG", 2)))
     # then
-    assert errors == []
+    assert [r for r in results if isinstance(r, Exception)] == []
     assert Shipment.objects.filter(merchant=merchant).count() == 1
     assert _quantities(order)["MUG"] == (2, 2, 0, 0)
 
 
+@requires_postgresql
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_identical_orders_create_one_order(merchant):
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrent writers need PostgreSQL")
-    barrier = threading.Barrier(8)
-    errors = []
-
-    def create():
-        try:
-            barrier.wait()
-            create_order(merchant, "RACE-1")
-        except Exception as error:
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=create) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    results = run_at_once(8, lambda: create_order(merchant, "RACE-1"))
+    assert [r for r in results if isinstance(r, Exception)] == []
     assert Order.objects.filter(merchant=merchant, order_id="RACE-1").count() == 1
     assert LineItem.objects.filter(order__order_id="RACE-1").count() == 2

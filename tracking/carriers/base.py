@@ -7,8 +7,8 @@ cache `get`/`set(key, value, timeout)`; the tracking app passes Django's, shared
 
 import json
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, ClassVar, Literal, Protocol
 
@@ -247,3 +247,23 @@ def map_code(table: dict[str, Mapped], code: str, fallback: Mapped, carrier: str
         logger.warning("%s: unmapped event code %r; using %s", carrier, code, fallback.status)
         return fallback
     return mapped
+
+
+def inherit_informational(scans: Iterable[tuple[CarrierEvent, bool]]) -> tuple[CarrierEvent, ...]:
+    """The events in the order given, where an informational scan (a new delivery date, a
+    signature image, "arriving on time") takes the status of the newest real scan at or before
+    it, so it is kept but never moves the shipment's status (CARRIERS.md §1). `scans` pairs each
+    event with whether it is informational; one with nothing before it keeps its own meaning."""
+    pairs = list(scans)
+    events = [event for event, _informational in pairs]
+    current: CarrierEvent | None = None
+    for index in sorted(range(len(pairs)), key=lambda i: (pairs[i][0].occurred_at, pairs[i][1])):
+        event, informational = pairs[index]
+        if informational and current is not None:
+            events[index] = replace(
+                event, status=current.status, status_detail=current.status_detail,
+                event_type=current.event_type, exception_code=current.exception_code,
+            )  # fmt: skip
+        elif not informational:
+            current = event
+    return tuple(events)

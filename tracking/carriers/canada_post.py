@@ -11,7 +11,6 @@ import logging
 import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import ClassVar
 from urllib.parse import quote
@@ -26,6 +25,7 @@ from tracking.carriers.base import (
     Mapped,
     TrackingResult,
     TrackQuery,
+    inherit_informational,
     map_code,
 )
 from tracking.carriers.events import CarrierEvent, Location
@@ -165,7 +165,8 @@ def _parse_tracking(pin: str, root: ElementTree.Element) -> TrackingResult:
     expected = _child(root, "changed-expected-date") or _child(root, "expected-delivery-date")
     destination = Location(postal_code=_child(root, "destination-postal-id"), country="CA")
     return TrackingResult(
-        pin, events=_inherit_informational(parsed), estimated_delivery_date=_date(expected),
+        pin, events=inherit_informational((e, e.raw_code in _INFORMATIONAL) for e in parsed),
+        estimated_delivery_date=_date(expected),
         service=_child(root, "service-name"), destination=destination,
         raw={"pin": _child(root, "pin"), "occurrences": len(occurrences)},
     )  # fmt: skip
@@ -196,22 +197,6 @@ def _fallback(text: str) -> Mapped:
     if _RETURNING.search(text):
         return Mapped(S.RETURN_TO_SENDER, D.RETURN_TO_SENDER)
     return Mapped(S.IN_TRANSIT, D.IN_TRANSIT)
-
-
-def _inherit_informational(events: list[CarrierEvent]) -> tuple[CarrierEvent, ...]:
-    real = [event for event in events if event.raw_code not in _INFORMATIONAL]
-    result = []
-    for event in events:
-        if event.raw_code in _INFORMATIONAL:
-            before = [other for other in real if other.occurred_at <= event.occurred_at]
-            if before:
-                source = max(before, key=lambda other: other.occurred_at)
-                event = replace(
-                    event, status=source.status, status_detail=source.status_detail,
-                    event_type=source.event_type, exception_code=source.exception_code,
-                )  # fmt: skip
-        result.append(event)
-    return tuple(result)
 
 
 def _event_time(fields: dict[str, str]) -> datetime | None:

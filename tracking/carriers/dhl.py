@@ -22,8 +22,8 @@ from tracking.carriers.base import (
     map_code,
 )
 from tracking.carriers.events import CarrierEvent, Location
-from tracking.carriers.usps import us_state_zone
 from tracking.carriers.vocabulary import ExceptionCode, Status, StatusDetail, event_type_for
+from tracking.carriers.zones import us_state_zone
 
 S, D, X = Status, StatusDetail, ExceptionCode
 _STATUS: dict[str, Mapped] = {  # the OpenAPI enum of `statusCode`

@@ -8,7 +8,6 @@ derived DL, and a "Ready for recipient pickup" scan is derived IT (CARRIERS.md Â
 
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from typing import Any, ClassVar
 
@@ -24,6 +23,7 @@ from tracking.carriers.base import (
     OAuthClient,
     TrackingResult,
     TrackQuery,
+    inherit_informational,
     map_code,
 )
 from tracking.carriers.events import CarrierEvent, Location
@@ -249,17 +249,7 @@ def _parse_result(number: str, result: dict) -> TrackingResult:
 
 def _parse_events(scans: list, recipient: str) -> tuple[CarrierEvent, ...]:
     parsed = [_parse_scan(_dict(scan), recipient) for scan in scans]
-    ordered = sorted((p for p in parsed if p), key=lambda pair: pair[0].occurred_at)
-    events: list[CarrierEvent] = []
-    current: CarrierEvent | None = None
-    for event, informational in ordered:
-        if informational and current is not None:
-            event = replace(event, status=current.status, status_detail=current.status_detail,
-                            event_type=current.event_type)  # fmt: skip
-        elif not informational:
-            current = event
-        events.append(event)
-    return tuple(events)
+    return inherit_informational(sorted((p for p in parsed if p), key=lambda p: p[0].occurred_at))
 
 
 def _parse_scan(scan: dict, recipient: str) -> tuple[CarrierEvent, bool] | None:

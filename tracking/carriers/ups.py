@@ -9,7 +9,6 @@ import logging
 import re
 import uuid
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -26,6 +25,7 @@ from tracking.carriers.base import (
     OAuthClient,
     TrackingResult,
     TrackQuery,
+    inherit_informational,
     map_code,
 )
 from tracking.carriers.events import CarrierEvent, Location
@@ -191,17 +191,7 @@ def _parse_package(number: str, package: dict) -> TrackingResult:
 
 def _parse_events(activities: list, proven: bool, received_by: str) -> tuple[CarrierEvent, ...]:
     parsed = [_parse_activity(_dict(a), proven, received_by) for a in activities]
-    ordered = sorted((p for p in parsed if p), key=lambda pair: pair[0].occurred_at)
-    events: list[CarrierEvent] = []
-    current: CarrierEvent | None = None
-    for event, informational in ordered:
-        if informational and current is not None:
-            event = replace(event, status=current.status, status_detail=current.status_detail,
-                            event_type=current.event_type)  # fmt: skip
-        elif not informational:
-            current = event
-        events.append(event)
-    return tuple(events)
+    return inherit_informational(sorted((p for p in parsed if p), key=lambda p: p[0].occurred_at))
 
 
 def _parse_activity(

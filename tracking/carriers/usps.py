@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import ClassVar
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from tracking.carriers.base import (
     Cache,
@@ -25,6 +24,7 @@ from tracking.carriers.base import (
 )
 from tracking.carriers.events import CarrierEvent, Location
 from tracking.carriers.vocabulary import ExceptionCode, Status, StatusDetail, event_type_for
+from tracking.carriers.zones import us_state_zone
 
 logger = logging.getLogger("tracking.carriers")
 
@@ -110,18 +110,6 @@ _ESTIMATES = (
 )  # fmt: skip
 _OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
 _SUPERSCRIPT = re.compile(r"<sup>.*?</sup>", re.IGNORECASE)
-_US_ZONES = {
-    "America/New_York": "CT DC DE FL GA IN KY MA MD ME MI NC NH NJ NY OH PA RI SC VA VT WV",
-    "America/Chicago": "AL AR IA IL KS LA MN MO MS ND NE OK SD TN TX WI",
-    "America/Denver": "CO ID MT NM UT WY",
-    "America/Phoenix": "AZ",
-    "America/Los_Angeles": "CA NV OR WA",
-    "America/Anchorage": "AK",
-    "Pacific/Honolulu": "HI",
-    "America/Puerto_Rico": "PR VI",
-    "Pacific/Guam": "GU MP",
-}  # a state's main zone: scans carry wall-clock times, sometimes without an offset
-_ZONE_BY_STATE = {state: zone for zone, states in _US_ZONES.items() for state in states.split()}
 
 
 class Usps:
@@ -251,12 +239,6 @@ def _offset_zone(value: object) -> timezone | None:
     sign, hours, minutes = match.groups()
     offset = timedelta(hours=int(hours), minutes=int(minutes))
     return timezone(-offset if sign == "-" else offset)
-
-
-def us_state_zone(state: object) -> ZoneInfo | None:
-    """The main time zone of a US state or territory (two-letter code), for wall-clock times."""
-    name = _ZONE_BY_STATE.get(_text(state).upper())
-    return ZoneInfo(name) if name else None
 
 
 def _clean(value: object) -> str:
