@@ -39,6 +39,7 @@ from tracking.services import Applied, shipment_apply_events
 logger = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=10)
+WINDOW_MARGIN_SECONDS = 2
 TRANSIENT_BASE = timedelta(minutes=5)
 NOT_FOUND_BASE = timedelta(hours=1)
 
@@ -50,7 +51,7 @@ class Account:
     key: str  # names the rate budget
     carrier: str
     credentials: Credentials | None
-    requests_per_minute: int
+    requests_per_minute: int | None  # None: no budget (the sandbox)
 
 
 @dataclass(slots=True)
@@ -89,12 +90,7 @@ def poll_shipments(shipments: Sequence[Shipment], *, now: datetime) -> PollRepor
             report.not_tracked += len(group)
             continue
         size = _carrier_class(account.carrier).batch_size
-        for batch in (group[start : start + size] for start in range(0, len(group), size)):
-            if ratelimit.take(account.key, account.requests_per_minute):
-                jobs.append((account, list(batch)))
-            else:
-                _defer(batch, now + timedelta(seconds=ratelimit.seconds_to_next_window()))
-                report.deferred += len(batch)
+        jobs += [(account, group[start : start + size]) for start in range(0, len(group), size)]
     with ThreadPoolExecutor(max_workers=settings.POLL_CONCURRENCY) as pool:
         for batch, outcome in pool.map(_ask, jobs):
             _record_outcome(batch, outcome, now, report)
@@ -102,6 +98,10 @@ def poll_shipments(shipments: Sequence[Shipment], *, now: datetime) -> PollRepor
 
 
 def _record_outcome(batch, outcome, now: datetime, report: PollReport) -> None:
+    if isinstance(outcome, BudgetSpent):
+        _defer(batch, timezone.now() + timedelta(seconds=ratelimit.seconds_to_next_window()))
+        report.deferred += len(batch)
+        return
     if isinstance(outcome, Exception):
         shipment_record_failure(shipments=batch, error=outcome, now=now)
         report.failed += len(batch)
@@ -116,9 +116,17 @@ def _record_outcome(batch, outcome, now: datetime, report: PollReport) -> None:
             report.status_changes.append(shipment.pk)
 
 
+class BudgetSpent(Exception):
+    """The account's requests for this minute are spent: ask again in the next one."""
+
+
 def _ask(job: tuple[Account, list[Shipment]]) -> tuple[list[Shipment], dict | Exception]:
-    """One carrier call (runs in a pool thread: no database here)."""
+    """One carrier call (runs in a pool thread: no database here). The budget is taken right
+    before the call, and not in a window's last seconds, so a call never lands in the carrier's
+    next minute on this minute's budget."""
     account, batch = job
+    if account.requests_per_minute is not None and not _spend(account):
+        return batch, BudgetSpent()
     queries = [TrackQuery(s.tracking_number, s.created_at) for s in batch]
     try:
         return batch, _carrier(account).track(queries)
@@ -127,6 +135,12 @@ def _ask(job: tuple[Account, list[Shipment]]) -> tuple[list[Shipment], dict | Ex
     except Exception as error:  # an adapter bug must not stop the round
         logger.exception("%s adapter failed", account.carrier)
         return batch, CarrierUnavailable(f"{account.carrier}: {type(error).__name__}")
+
+
+def _spend(account: Account) -> bool:
+    if ratelimit.seconds_to_next_window() < WINDOW_MARGIN_SECONDS:
+        return False
+    return ratelimit.take(account.key, account.requests_per_minute)
 
 
 def _carrier_class(code: str) -> type[Carrier]:
@@ -156,7 +170,7 @@ def _by_account(shipments: Sequence[Shipment]) -> dict[Account | None, list[Ship
 def _account(shipment: Shipment, own: CarrierAccount | None) -> Account | None:
     carrier = shipment.carrier
     if carrier == Sandbox.code:
-        return Account("sandbox", carrier, None, 1_000_000)
+        return Account("sandbox", carrier, None, None)
     if carrier not in CARRIERS:
         return None
     platform = settings.CARRIER_CREDENTIALS.get(carrier, {})
