@@ -39,6 +39,8 @@ test: install
 # Benchmarks (docs/benchmarks.md): a throwaway PostgreSQL database and gunicorn, a few minutes.
 bench: install
 	$(PY) bench/ingest.py
+	$(PY) bench/poller.py
+	$(PY) bench/page.py
 
 lint: install
 	$(VENV)/bin/ruff check .

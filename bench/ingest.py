@@ -505,8 +505,10 @@ def limits_paragraph(rows, info, queries) -> str:
 
 
 def write_doc(section: str) -> None:
+    """Replaces the section with the same "## " heading in docs/benchmarks.md, or appends it."""
     text = DOC.read_text() if DOC.exists() else "# Benchmarks\n\n"
-    pattern = re.compile(r"^## Ingest\n.*?(?=^## |\Z)", re.M | re.S)
+    heading = re.escape(section.splitlines()[0])
+    pattern = re.compile(rf"^{heading}\n.*?(?=^## |\Z)", re.M | re.S)
     if pattern.search(text):
         text = pattern.sub(lambda _: section + "\n", text, count=1).rstrip("\n") + "\n"
     else:

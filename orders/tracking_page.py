@@ -5,7 +5,8 @@ language (translation.override) so the words come out translated."""
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 
 from orders.models import Order, Shipment, Tracker
@@ -70,6 +71,27 @@ class ShipmentCard:
     items: list[ItemLine]
     timeline: list[TimelineEntry]
     steps: list[tuple[str, bool, bool]] = field(default_factory=list)  # (label, done, current)
+
+    @property
+    def timeline_html(self) -> str:
+        """The history's rows, rendered here rather than in the template: a page can hold
+        hundreds of them, and this is several times faster. Times in the active time zone."""
+        return format_html_join(
+            "\n",
+            '<li><time datetime="{}">{}</time><span class="what">{}</span>{}{}</li>',
+            (
+                (
+                    entry.occurred_at.isoformat(),
+                    formats.date_format(timezone.localtime(entry.occurred_at), "DATETIME_FORMAT"),
+                    entry.description,
+                    format_html('<span class="carrier-note">{}</span>', entry.carrier_note)
+                    if entry.carrier_note else "",
+                    format_html('<span class="where">{}</span>', entry.place)
+                    if entry.place else "",
+                )
+                for entry in self.timeline
+            ),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
