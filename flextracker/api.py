@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions, serializers
 from rest_framework.authentication import BaseAuthentication
@@ -197,12 +197,19 @@ def django_error_json(request, status: int) -> JsonResponse:
 
 
 class ApiBodyLimitMiddleware:
-    """413 in the envelope for API bodies over 1 MiB, before anything reads them."""
+    """413 in the envelope for API bodies over 1 MiB, before anything reads them; and 400 for a
+    URL or query holding the NUL character, which no database text column can store."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        if (
+            "\x00" in request.path
+            or "\x00" in request.META.get("QUERY_STRING", "")
+            or any("\x00" in value for values in request.GET.lists() for value in values[1])
+        ):
+            return _nul_refused(request)
         if request.path.startswith("/api/"):
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -212,6 +219,13 @@ class ApiBodyLimitMiddleware:
                 error = _api_error(413, "PAYLOAD_TOO_LARGE", "The body is larger than 1 MiB.")
                 return JsonResponse(error.body(), status=413)
         return self.get_response(request)
+
+
+def _nul_refused(request) -> HttpResponse:
+    if not request.path.startswith("/api/"):
+        return HttpResponseBadRequest("The address holds a NUL character.")
+    error = _api_error(400, "INVALID_REQUEST", "The URL or query holds a NUL character.")
+    return JsonResponse(error.body(), status=400)
 
 
 # --- Pagination --------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ from flextracker.api import ErrorEnvelopeSerializer, enveloped
 
 ERRORS = {
     "UNAUTHORIZED": (401, "Missing, unknown or revoked API key."),
-    "MALFORMED_JSON": (400, "The body is not valid JSON."),
+    "MALFORMED_JSON": (400, "The body is not valid JSON (or holds a NUL character)."),
+    "INVALID_REQUEST": (400, "The URL or query holds a NUL character."),
     "MISSING_ORDER_DATA": (400, "A required field is absent or empty."),
     "MISSING_SHIPMENT_DATA": (400, "A required field is absent or empty."),
     "MISSING_TRACKER_DATA": (400, "A required field is absent or empty."),
@@ -32,7 +33,8 @@ ERRORS = {
     "SERVICE_UNAVAILABLE": (503, "A dependency is down; retry later."),
 }
 EVERY_REQUEST = (
-    "UNAUTHORIZED", "NOT_FOUND", "RATE_LIMITED", "INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE",
+    "UNAUTHORIZED", "INVALID_REQUEST", "NOT_FOUND", "RATE_LIMITED", "INTERNAL_SERVER_ERROR",
+    "SERVICE_UNAVAILABLE",
 )  # fmt: skip
 EVERY_POST = ("MALFORMED_JSON", "IDEMPOTENCY_CONFLICT", "PAYLOAD_TOO_LARGE")
 

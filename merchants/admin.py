@@ -133,7 +133,8 @@ class MerchantForm(forms.ModelForm):
         fields = [
             "merchant_id", "name", "is_active", "time_zone", "locale", "support_email",
             "support_phone", "support_url", "email_notifications_enabled",
-            "sms_notifications_enabled", "verify_customer",
+            "sms_notifications_enabled", "verify_customer", "alert_emails", "slack_webhook_url",
+            "teams_webhook_url",
         ]  # fmt: skip
 
     def __init__(self, *args, **kwargs):
@@ -181,9 +182,17 @@ class MerchantAdmin(MerchantScopedAdmin):
                 _("Customer notifications"),
                 {"fields": ["email_notifications_enabled", "sms_notifications_enabled"]},
             ),
+            (
+                _("Staff alerts"),
+                {"fields": ["alert_emails", "slack_webhook_url", "teams_webhook_url"]},
+            ),
         ]
         if obj is not None:
-            fieldsets[3][1]["fields"] += ["email_triggers", "sms_triggers"]
+            fieldsets[3][1]["fields"] = [
+                *fieldsets[3][1]["fields"],
+                "email_triggers",
+                "sms_triggers",
+            ]
         return fieldsets
 
     def get_readonly_fields(self, request, obj=None):

@@ -56,6 +56,18 @@ class Merchant(models.Model):
     sms_notifications_enabled = models.BooleanField(
         _("text customers"), default=False, help_text=_("Send SMS for chosen statuses.")
     )
+    alert_emails = models.TextField(
+        _("staff alert emails"),
+        blank=True,
+        help_text=_("Who hears about exceptions, failed attempts, returns and delays: one "
+                    "address per line."),
+    )  # fmt: skip
+    slack_webhook_url = models.URLField(
+        _("Slack incoming webhook"), blank=True, help_text=_("https://hooks.slack.com/services/…")
+    )
+    teams_webhook_url = models.URLField(
+        _("Microsoft Teams incoming webhook"), blank=True, max_length=500
+    )
     verify_customer = models.BooleanField(
         _("verify the customer"),
         default=False,
@@ -79,6 +91,10 @@ class Merchant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.merchant_id})"
+
+    @property
+    def alert_email_list(self) -> list[str]:
+        return [line.strip() for line in self.alert_emails.splitlines() if line.strip()]
 
 
 class MembershipRole(models.TextChoices):

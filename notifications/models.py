@@ -140,3 +140,30 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self) -> str:
         return self.url
+
+
+class MessageTemplate(models.Model):
+    """A merchant's own wording for a customer message; without one, our default (translated).
+
+    Placeholders in braces: {customer_name} {merchant} {order_id} {status} {carrier}
+    {tracking_number} {estimated_delivery} {tracking_link} {items}.
+    """
+
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, related_name="message_templates"
+    )
+    channel = models.CharField(max_length=8, choices=[("email", _("Email")), ("sms", _("SMS"))])
+    trigger = models.CharField(max_length=32)
+    subject = models.CharField(max_length=200, blank=True, help_text=_("Email only."))
+    body = models.TextField(help_text=_("Plain text; a blank line starts a new paragraph."))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "channel", "trigger"], name="message_template_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} · {self.trigger}"

@@ -48,6 +48,8 @@ class Order(Address):
     is_placeholder = models.BooleanField(default=False)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=500, blank=True)
+    # The customer unsubscribed from this order's messages (the link in every email and SMS).
+    notifications_muted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

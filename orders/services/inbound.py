@@ -59,9 +59,25 @@ def parse_json(body: bytes) -> object:
     if not body.strip():
         return {}
     try:
-        return json.loads(body)
+        payload = json.loads(body)
     except (ValueError, UnicodeDecodeError) as error:
         raise ApiError("The body is not valid JSON.", code="MALFORMED_JSON") from error
+    if _holds_nul(payload):
+        raise ApiError(
+            "The body holds the NUL character (\\u0000), which cannot be stored.",
+            code="MALFORMED_JSON",
+        )
+    return payload
+
+
+def _holds_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def _order_ref(payload: object) -> str:

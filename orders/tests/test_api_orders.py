@@ -487,3 +487,20 @@ def test_a_page_far_past_the_end_is_empty_not_an_error(api):
     api.post("/api/v1/orders", ORDER)
     response = api.get("/api/v1/orders", {"page": str(10**30)})
     assert response.status_code == 200 and response.json()["data"] == []
+
+
+@pytest.mark.parametrize("path", ["/api/v1/orders/a%00b", "/api/v1/orders?search=a%00b"])
+def test_a_nul_character_in_the_address_is_a_400_not_a_database_error(api, path):
+    response = api.get(path)
+    assert response.status_code == 400 and _error(response)["code"] == "INVALID_REQUEST"
+
+
+def test_a_nul_character_in_the_body_is_refused_and_nothing_is_stored(api, merchant):
+    response = api.post("/api/v1/orders", {**ORDER, "attributes": {"note": "a\u0000b"}})
+    assert response.status_code == 400 and _error(response)["code"] == "MALFORMED_JSON"
+    assert not Order.objects.exists()
+    assert InboundMessage.objects.get().outcome == "rejected"
+
+
+def test_a_nul_character_in_a_customer_link_is_a_400(client, merchant):
+    assert client.get(f"/orders/{merchant.merchant_id}/a%00b").status_code == 400
