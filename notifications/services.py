@@ -108,7 +108,7 @@ def webhook_event_types_for(status: str) -> list[str]:
     return [WebhookEventType.TRACKING_UPDATED, *([specific] if specific else [])]
 
 
-def shipment_status_changed(*, shipment, previous_status: str) -> list[Notification]:
+def shipment_status_changed(*, shipment, previous_status: str, context: dict) -> list[Notification]:
     """The one function the tracking app calls when a shipment's status changes (STYLE.md:
     explicit calls, no signals). It writes the outbox rows in the caller's transaction: the
     customer's email/SMS when the merchant chose this status, and the merchant's webhooks. The
@@ -119,7 +119,7 @@ def shipment_status_changed(*, shipment, previous_status: str) -> list[Notificat
         *_customer_rows(shipment, status, cause),
         *_webhook_rows(shipment.merchant, webhook_event_types_for(status), cause, shipment),
     ]
-    payloads = {"previousStatus": previous_status, "status": status}
+    payloads = {"previousStatus": previous_status, "status": status, **context}
     for row in rows:
         row.payload = {**payloads, **row.payload}
     return Notification.objects.bulk_create(rows, ignore_conflicts=True)
@@ -157,10 +157,12 @@ def _webhook_rows(merchant, event_types: list[str], cause: str, shipment) -> lis
     ]  # fmt: skip
 
 
-def shipment_delayed(*, shipment) -> list[Notification]:
+def shipment_delayed(*, shipment, context: dict) -> list[Notification]:
     """The tracking app's hand-over when a shipment becomes late (once per shipment)."""
     rows = _webhook_rows(
         shipment.merchant, [WebhookEventType.TRACKING_DELAYED], f"shipment:{shipment.pk}:delayed",
         shipment,
     )  # fmt: skip
+    for row in rows:
+        row.payload = {**row.payload, "status": shipment.status, **context}
     return Notification.objects.bulk_create(rows, ignore_conflicts=True)

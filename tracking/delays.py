@@ -11,6 +11,7 @@ from django.db.models import Q
 from notifications.services import shipment_delayed
 from orders.models import Shipment
 from tracking.carriers.vocabulary import TERMINAL_STATUSES, Status
+from tracking.services import notification_context
 
 
 def shipment_is_late(shipment: Shipment, now: datetime) -> bool:
@@ -53,7 +54,7 @@ def _flag(shipment_id: int) -> bool:
         return False  # another worker got here first
     shipment.is_delayed = True
     shipment.save(update_fields=["is_delayed", "updated_at"])
-    shipment_delayed(shipment=shipment)
+    shipment_delayed(shipment=shipment, context=notification_context(shipment.pk))
     return True
 
 

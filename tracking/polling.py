@@ -19,7 +19,6 @@ from django.utils import timezone
 
 from flextracker import ratelimit
 from merchants.models import CarrierAccount
-from notifications.services import shipment_status_changed
 from orders.models import Shipment
 from tracking import cadence
 from tracking.carriers.base import (
@@ -218,11 +217,13 @@ def shipment_record_failure(*, shipments, error: Exception, now: datetime) -> No
 def shipment_record_result(
     *, shipment_id: int, result: TrackingResult, now: datetime, source: str = EventSource.POLL
 ) -> Applied:
-    """Applies what the carrier said, then decides when to ask next; a status change is handed
-    to the notifications app once, in this transaction."""
+    """Applies what the carrier said (a status change is handed to the notifications app, in
+    this transaction), then decides when to ask next."""
+    details = Shipment.objects.select_for_update().get(pk=shipment_id)
+    _take_details(details, result)  # first, so a status change is handed over with them
+    details.save()
     applied = shipment_apply_events(shipment_id=shipment_id, events=result.events, source=source)
     shipment = applied.shipment
-    _take_details(shipment, result)
     shipment.last_checked_at = now
     if result.problem:
         shipment.last_error, shipment.next_check_at = result.problem[:500], None
@@ -242,10 +243,7 @@ def shipment_record_result(
             delivered_at=shipment.delivered_at, sandbox_step=_sandbox_step(),
         )  # fmt: skip
     shipment.save()
-    applied = _expire_if_silent(applied, now)
-    if applied.status_changed:
-        shipment_status_changed(shipment=applied.shipment, previous_status=applied.previous_status)
-    return applied
+    return _expire_if_silent(applied, now)
 
 
 def _take_details(shipment: Shipment, result: TrackingResult) -> None:

@@ -18,7 +18,6 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from notifications.services import shipment_status_changed
 from orders.models import Shipment
 from tracking.carriers import aggregators
 from tracking.carriers.aggregators import PayloadInvalid, PushedUpdate
@@ -65,12 +64,11 @@ def _shipment_ids(update: PushedUpdate) -> list[int]:
 
 @transaction.atomic
 def _shipment_take_update(shipment_id: int, update: PushedUpdate) -> bool:
+    shipment = Shipment.objects.select_for_update().get(pk=shipment_id)
+    estimate_changed = _estimate_take(shipment, update)  # first: a hand-over carries it
     applied = shipment_apply_events(
         shipment_id=shipment_id, events=update.events, source=EventSource.PUSH
     )
-    estimate_changed = _estimate_take(applied.shipment, update)
-    if applied.status_changed:
-        shipment_status_changed(shipment=applied.shipment, previous_status=applied.previous_status)
     return bool(applied.new_events) or estimate_changed
 
 

@@ -3,14 +3,20 @@
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from django.db import transaction
 
+from merchants.selectors import tracked_carriers
+from notifications.services import shipment_status_changed
+from orders.api.output import shipment_json
+from orders.links import tracking_page_url
 from orders.models import Shipment
 from orders.services import order_refresh_status
 from tracking.carriers.events import CarrierEvent
 from tracking.carriers.vocabulary import Status
 from tracking.models import TrackingEvent
+from tracking.selectors import shipments_with_details
 
 
 @dataclass(slots=True)
@@ -84,9 +90,27 @@ def shipment_apply_events(
     if shipment.last_event_at is None or newest.occurred_at >= shipment.last_event_at:
         _take_status(shipment, newest, source)
         shipment.save()
-        if applied.status_changed and shipment.order_id:
-            order_refresh_status(shipment.order)
+        if applied.status_changed:
+            if shipment.order_id:
+                order_refresh_status(shipment.order)
+            shipment_status_changed(
+                shipment=shipment,
+                previous_status=applied.previous_status,
+                context=notification_context(shipment.pk),
+            )
     return applied
+
+
+def notification_context(shipment_id: int) -> dict:
+    """What a message about this shipment shows, frozen when it happens: the tracking object
+    (webhooks' `data`) and the customer's signed link to it."""
+    shipment = Shipment.objects.select_related("merchant", "order").get(pk=shipment_id)
+    detailed = shipments_with_details(shipment.merchant).get(pk=shipment_id)
+    tracking = shipment_json(detailed, tracked=tracked_carriers(shipment.merchant))
+    page = tracking_page_url(shipment.order) if shipment.order_id else ""
+    if page:
+        page += "&" + urlencode({"trackingId": shipment.tracking_number})
+    return {"tracking": tracking, "trackingPage": page}
 
 
 def _take_status(shipment: Shipment, event: CarrierEvent, source: str) -> None:

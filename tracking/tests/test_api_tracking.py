@@ -1,6 +1,7 @@
 import pytest
 
-from orders.models import Shipment
+from notifications.models import Notification
+from orders.models import Order, Shipment
 from tracking.models import TrackingEvent
 
 pytestmark = pytest.mark.django_db
@@ -174,3 +175,18 @@ def test_refreshing_another_merchants_number_is_not_found(sandbox_shipped, other
     response = other_api.post("/api/v1/tracking/SBXDELIVERED1/refresh", raw=b"")
     assert response.status_code == 404
     assert not TrackingEvent.objects.exists()
+
+
+def test_a_reported_delivery_reaches_the_outbox_once_with_what_messages_need(shipped, merchant):
+    # given: the customer left an email; the merchant emails on delivery (TRACKING.md default)
+    Order.objects.filter(merchant=merchant).update(customer_email="jane@example.com")
+    # when
+    _report(shipped, DELIVERED)
+    _report(shipped, DELIVERED)
+    # then: one message, carrying the tracking object and the customer's signed link
+    email = Notification.objects.get()
+    assert (email.channel, email.recipient, email.trigger) == (
+        "email", "jane@example.com", "delivered")  # fmt: skip
+    assert email.payload["tracking"]["deliveredAt"] == "2026-11-21T16:30:00Z"
+    assert "/orders/FDC-01-12345/1001?t=" in email.payload["trackingPage"]
+    assert email.payload["trackingPage"].endswith("&trackingId=VAN420001")
