@@ -9,6 +9,7 @@ import secrets
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django_q.tasks import async_task
 
 from flextracker.errors import InvalidData, MissingData
 from merchants.models import Merchant
@@ -122,7 +123,16 @@ def shipment_status_changed(*, shipment, previous_status: str, context: dict) ->
     payloads = {"previousStatus": previous_status, "status": status, **context}
     for row in rows:
         row.payload = {**payloads, **row.payload}
-    return Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    return _queue(rows)
+
+
+def _queue(rows: list[Notification]) -> list[Notification]:
+    """Writes the rows and, in the same transaction (django-q2's ORM broker), a task to send
+    them now: both commit or neither does. The schedule's sweep catches any lost task."""
+    created = Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    if created:
+        async_task("notifications.tasks.send_notifications", task_name="send notifications now")
+    return created
 
 
 def _customer_rows(shipment, status: str, cause: str) -> list[Notification]:
@@ -165,4 +175,4 @@ def shipment_delayed(*, shipment, context: dict) -> list[Notification]:
     )  # fmt: skip
     for row in rows:
         row.payload = {**row.payload, "status": shipment.status, **context}
-    return Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    return _queue(rows)

@@ -1,0 +1,143 @@
+"""Sending the outbox: claim what is due, deliver through its channel, record every attempt,
+and retry with exponential backoff and jitter for a day and more (RELIABILITY.md).
+
+A claimed row is leased (status "sending", next attempt LEASE ahead) before anything is sent,
+so two workers never send the same row, and a worker that dies between "sent" and "recorded"
+causes at most one resend when the lease ends — never a lost message.
+"""
+
+import logging
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from notifications.channels import Channel, Delivery, DeliveryFailed, DeliveryRefused
+from notifications.channels.webhook import WebhookChannel
+from notifications.models import (
+    Channel as ChannelName,
+)
+from notifications.models import (
+    Notification,
+    NotificationAttempt,
+    NotificationStatus,
+    WebhookEndpoint,
+)
+
+logger = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+FIRST_RETRY = timedelta(minutes=1)
+LONGEST_WAIT = timedelta(hours=2)
+GIVE_UP_AFTER = timedelta(hours=26)  # "retries for 24 h+" (API.md)
+ENDPOINT_FAILURE_STREAK = 30  # failed deliveries in a row before an endpoint is disabled
+
+CHANNELS: dict[str, type[Channel]] = {ChannelName.WEBHOOK: WebhookChannel}
+
+
+@dataclass(slots=True)
+class SendReport:
+    claimed: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+def notifications_send_due(*, now: datetime | None = None, limit: int = 100) -> SendReport:
+    now = now or timezone.now()
+    report = SendReport()
+    for notification in _claim(now, limit):
+        report.claimed += 1
+        outcome = _deliver(notification, now)
+        setattr(report, outcome, getattr(report, outcome) + 1)
+    return report
+
+
+def _claim(now: datetime, limit: int) -> list[Notification]:
+    due = Q(status=NotificationStatus.PENDING) & (
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+    abandoned = Q(status=NotificationStatus.SENDING, next_attempt_at__lte=now)
+    with transaction.atomic():
+        claimed = list(
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(due | abandoned, channel__in=CHANNELS)
+            .select_related("merchant")
+            .order_by("created_at")[:limit]
+        )
+        Notification.objects.filter(pk__in=[n.pk for n in claimed]).update(
+            status=NotificationStatus.SENDING, next_attempt_at=now + LEASE
+        )
+    return claimed
+
+
+def _deliver(notification: Notification, now: datetime) -> str:
+    started = time.monotonic()
+    try:
+        delivery = CHANNELS[notification.channel]().send(notification)
+    except DeliveryRefused as refused:
+        _record(notification, now, started, error=refused, give_up=True)
+        return "failed"
+    except DeliveryFailed as failed:
+        return _record(notification, now, started, error=failed)
+    except Exception as error:  # a channel bug: logged, and retried like any failure
+        logger.exception("channel %s failed", notification.channel)
+        return _record(notification, now, started, error=DeliveryFailed(type(error).__name__))
+    _record(notification, now, started, delivery=delivery)
+    return "sent"
+
+
+@transaction.atomic
+def _record(notification, now, started, *, delivery: Delivery | None = None,
+            error: Exception | None = None, give_up: bool = False) -> str:  # fmt: skip
+    duration_ms = int((time.monotonic() - started) * 1000)
+    NotificationAttempt.objects.create(
+        notification=notification, succeeded=delivery is not None, duration_ms=duration_ms,
+        response_status=(delivery or error).response_status, error=str(error or "")[:1000],
+    )  # fmt: skip
+    notification.attempts += 1
+    if delivery is not None:
+        notification.status, notification.sent_at = NotificationStatus.SENT, timezone.now()
+        notification.provider_message_id = delivery.provider_id[:200]
+        notification.next_attempt_at, notification.last_error = None, ""
+        outcome = "sent"
+    elif give_up or now - notification.created_at > GIVE_UP_AFTER:
+        notification.status, notification.next_attempt_at = NotificationStatus.FAILED, None
+        notification.last_error = str(error)[:1000]
+        outcome = "failed"
+    else:
+        notification.status = NotificationStatus.PENDING
+        notification.next_attempt_at = now + retry_delay(notification.attempts, error)
+        notification.last_error = str(error)[:1000]
+        outcome = "retrying"
+    notification.save()
+    if notification.channel == ChannelName.WEBHOOK:
+        _endpoint_health(notification, succeeded=delivery is not None, gone=give_up)
+    return outcome
+
+
+def retry_delay(attempts: int, error: Exception | None) -> timedelta:
+    """1, 2, 4 … minutes up to 2 h, ± 20 %; a longer Retry-After is honoured."""
+    delay = min(FIRST_RETRY * 2 ** (attempts - 1), LONGEST_WAIT)
+    delay *= random.uniform(0.8, 1.2)  # noqa: S311 - spreading retries, not security
+    retry_after = getattr(error, "retry_after", None)
+    return max(delay, timedelta(seconds=retry_after)) if retry_after else delay
+
+
+def _endpoint_health(notification: Notification, *, succeeded: bool, gone: bool) -> None:
+    endpoints = WebhookEndpoint.objects.filter(
+        merchant_id=notification.merchant_id, public_id=notification.recipient
+    )
+    if succeeded:
+        endpoints.update(consecutive_failures=0)
+        return
+    endpoints.update(consecutive_failures=F("consecutive_failures") + 1)
+    endpoint = endpoints.filter(is_active=True).first()
+    if endpoint and (gone or endpoint.consecutive_failures >= ENDPOINT_FAILURE_STREAK):
+        reason = "410 Gone" if gone else f"{endpoint.consecutive_failures} failures in a row"
+        endpoints.update(is_active=False, disabled_at=timezone.now(), disabled_reason=reason)
+        logger.warning("webhook endpoint %s disabled: %s", endpoint.public_id, reason)
