@@ -6,6 +6,7 @@ a worker killed mid-round loses nothing — the shipment is simply due again whe
 """
 
 import logging
+import random
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=10)
 WINDOW_MARGIN_SECONDS = 2
+DEFER_SPREAD_SECONDS = 50
 TRANSIENT_BASE = timedelta(minutes=5)
 NOT_FOUND_BASE = timedelta(hours=1)
 
@@ -89,7 +91,8 @@ def poll_shipments(shipments: Sequence[Shipment], *, now: datetime) -> PollRepor
             report.not_tracked += len(group)
             continue
         size = _carrier_class(account.carrier).batch_size
-        jobs += [(account, group[start : start + size]) for start in range(0, len(group), size)]
+        carrier = _carrier(account)  # one per account and round: its HTTP connections are reused
+        jobs += [(account, carrier, group[s : s + size]) for s in range(0, len(group), size)]
     with ThreadPoolExecutor(max_workers=settings.POLL_CONCURRENCY) as pool:
         for batch, outcome in pool.map(_ask, jobs):
             _record_outcome(batch, outcome, now, report)
@@ -98,7 +101,9 @@ def poll_shipments(shipments: Sequence[Shipment], *, now: datetime) -> PollRepor
 
 def _record_outcome(batch, outcome, now: datetime, report: PollReport) -> None:
     if isinstance(outcome, BudgetSpent):
-        _defer(batch, timezone.now() + timedelta(seconds=ratelimit.seconds_to_next_window()))
+        # Spread over the next window, so its budget is not spent in one burst at its start.
+        next_window = timezone.now() + timedelta(seconds=ratelimit.seconds_to_next_window())
+        _defer(batch, next_window + timedelta(seconds=random.uniform(0, DEFER_SPREAD_SECONDS)))  # noqa: S311
         report.deferred += len(batch)
         return
     if isinstance(outcome, Exception):
@@ -119,16 +124,16 @@ class BudgetSpent(Exception):
     """The account's requests for this minute are spent: ask again in the next one."""
 
 
-def _ask(job: tuple[Account, list[Shipment]]) -> tuple[list[Shipment], dict | Exception]:
+def _ask(job: tuple[Account, Carrier, list[Shipment]]) -> tuple[list[Shipment], dict | Exception]:
     """One carrier call (runs in a pool thread: no database here). The budget is taken right
     before the call, and not in a window's last seconds, so a call never lands in the carrier's
     next minute on this minute's budget."""
-    account, batch = job
+    account, carrier, batch = job
     if account.requests_per_minute is not None and not _spend(account):
         return batch, BudgetSpent()
     queries = [TrackQuery(s.tracking_number, s.created_at) for s in batch]
     try:
-        return batch, _carrier(account).track(queries)
+        return batch, carrier.track(queries)
     except (CarrierUnavailable, CarrierRejected) as error:
         return batch, error
     except Exception as error:  # an adapter bug must not stop the round
