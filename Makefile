@@ -41,6 +41,7 @@ bench: install
 	$(PY) bench/ingest.py
 	$(PY) bench/poller.py
 	$(PY) bench/page.py
+	$(PY) bench/notifications.py
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -103,6 +103,29 @@ vars().update(env.email("EMAIL_URL", default="consolemail://" if DEBUG else "smt
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="flexTracker <no-reply@flextracker.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# --- Customer email and SMS (notifications/channels): providers and per-recipient caps ---------
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # seconds; smtplib waits forever without it
+# django-anymail instead of SMTP: EMAIL_BACKEND=anymail.backends.<sendgrid|mailgun|postmark|
+# amazon_ses>.EmailBackend (pip install "django-anymail[...]"), with that provider's key in
+# ANYMAIL_SENDGRID_API_KEY, ANYMAIL_MAILGUN_API_KEY, ANYMAIL_POSTMARK_SERVER_TOKEN (SES: AWS_*).
+if env("EMAIL_BACKEND", default=""):
+    EMAIL_BACKEND = env("EMAIL_BACKEND")
+ANYMAIL = {
+    name: env(f"ANYMAIL_{name}")
+    for name in ("SENDGRID_API_KEY", "MAILGUN_API_KEY", "MAILGUN_SENDER_DOMAIN",
+                 "POSTMARK_SERVER_TOKEN")
+    if env(f"ANYMAIL_{name}", default="")
+}  # fmt: skip
+# A mailbox that really processes "unsubscribe" mails, if any: List-Unsubscribe then offers
+# mailto: beside the one-click https link (blank: https only, never a dead mailbox).
+UNSUBSCRIBE_MAILTO = env("UNSUBSCRIBE_MAILTO", default="")
+TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")  # E.164, e.g. +15125550100
+TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="https://api.twilio.com").rstrip("/")
+EMAIL_DAILY_CAP_PER_RECIPIENT = env.int("EMAIL_DAILY_CAP_PER_RECIPIENT", default=20)
+SMS_DAILY_CAP_PER_RECIPIENT = env.int("SMS_DAILY_CAP_PER_RECIPIENT", default=5)
+
 # --- Background work: django-q2 on the ORM broker (RELIABILITY.md) ------------------------------
 # The queue row commits with the write that caused it, and a task whose worker died is delivered
 # again after `retry` seconds, which must exceed `timeout` so a slow task never runs twice.

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from flextracker.api import django_error_json
 from orders import views as order_views
+from orders.unsubscribe import unsubscribe_view
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -28,6 +29,7 @@ urlpatterns = [
         name="tracker_page",
     ),
     path("groups/<str:merchant_id>/<path:group_id>", order_views.group_page, name="group_page"),
+    path("unsubscribe/<str:token>", unsubscribe_view, name="unsubscribe"),
 ]
 
 

@@ -17,6 +17,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from notifications.channels import Channel, Delivery, DeliveryFailed, DeliveryRefused
+from notifications.channels.email import EmailChannel
+from notifications.channels.sms import SmsChannel
+from notifications.channels.staff import SlackChannel, StaffEmailChannel, TeamsChannel
 from notifications.channels.webhook import WebhookChannel
 from notifications.models import (
     Channel as ChannelName,
@@ -27,6 +30,7 @@ from notifications.models import (
     NotificationStatus,
     WebhookEndpoint,
 )
+from notifications.services import webhook_endpoint_disable
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +40,14 @@ LONGEST_WAIT = timedelta(hours=2)
 GIVE_UP_AFTER = timedelta(hours=26)  # "retries for 24 h+" (API.md)
 ENDPOINT_FAILURE_STREAK = 30  # failed deliveries in a row before an endpoint is disabled
 
-CHANNELS: dict[str, type[Channel]] = {ChannelName.WEBHOOK: WebhookChannel}
+CHANNELS: dict[str, type[Channel]] = {
+    ChannelName.WEBHOOK: WebhookChannel,
+    ChannelName.EMAIL: EmailChannel,
+    ChannelName.SMS: SmsChannel,
+    ChannelName.STAFF_EMAIL: StaffEmailChannel,
+    ChannelName.SLACK: SlackChannel,
+    ChannelName.TEAMS: TeamsChannel,
+}
 
 
 @dataclass(slots=True)
@@ -139,5 +150,5 @@ def _endpoint_health(notification: Notification, *, succeeded: bool, gone: bool)
     endpoint = endpoints.filter(is_active=True).first()
     if endpoint and (gone or endpoint.consecutive_failures >= ENDPOINT_FAILURE_STREAK):
         reason = "410 Gone" if gone else f"{endpoint.consecutive_failures} failures in a row"
-        endpoints.update(is_active=False, disabled_at=timezone.now(), disabled_reason=reason)
-        logger.warning("webhook endpoint %s disabled: %s", endpoint.public_id, reason)
+        if webhook_endpoint_disable(endpoint=endpoint, reason=reason):  # and alerts staff once
+            logger.warning("webhook endpoint %s disabled: %s", endpoint.public_id, reason)

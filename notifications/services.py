@@ -9,13 +9,20 @@ import secrets
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django_q.tasks import async_task
 
 from flextracker.errors import InvalidData, MissingData
-from merchants.models import Merchant
-from notifications.models import Channel, Notification, WebhookEndpoint, WebhookEventType
+from merchants.models import Merchant, NotificationTrigger
+from notifications.models import (
+    Channel,
+    Notification,
+    NotificationStatus,
+    WebhookEndpoint,
+    WebhookEventType,
+)
 from notifications.urlguard import check_webhook_url
-from tracking.carriers.vocabulary import Status
+from tracking.carriers.vocabulary import STAFF_ALERT_STATUSES, Status
 
 WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 # OWASP API4: a caller cannot make us fan every event out to unbounded URLs.
@@ -112,14 +119,18 @@ def webhook_event_types_for(status: str) -> list[str]:
 def shipment_status_changed(*, shipment, previous_status: str, context: dict) -> list[Notification]:
     """The one function the tracking app calls when a shipment's status changes (STYLE.md:
     explicit calls, no signals). It writes the outbox rows in the caller's transaction: the
-    customer's email/SMS when the merchant chose this status, and the merchant's webhooks. The
-    unique key (merchant, channel, recipient, dedupe_key) makes each message exist once."""
-    status = shipment.status
+    customer's email/SMS when the merchant chose this status, the merchant's webhooks, and a
+    staff alert for exception, failed_attempt, return_to_sender and expired (TRACKING.md). The
+    unique key (merchant, channel, recipient, dedupe_key) makes each message exist once: one
+    alert per shipment and status."""
+    status, merchant = shipment.status, shipment.merchant
     cause = f"shipment:{shipment.pk}:{status}"
     rows = [
-        *_customer_rows(shipment, status, cause),
-        *_webhook_rows(shipment.merchant, webhook_event_types_for(status), cause, shipment),
-    ]
+        *_customer_rows(merchant, shipment.order, trigger=status, cause=cause, shipment=shipment),
+        *_webhook_rows(merchant, webhook_event_types_for(status), cause, shipment=shipment),
+        *(_staff_rows(merchant, trigger=status, cause=cause, shipment=shipment)
+          if status in STAFF_ALERT_STATUSES else []),
+    ]  # fmt: skip
     payloads = {"previousStatus": previous_status, "status": status, **context}
     for row in rows:
         row.payload = {**payloads, **row.payload}
@@ -135,13 +146,13 @@ def _queue(rows: list[Notification]) -> list[Notification]:
     return created
 
 
-def _customer_rows(shipment, status: str, cause: str) -> list[Notification]:
-    order = shipment.order
-    if order is None:
+def _customer_rows(merchant, order, *, trigger: str, cause: str, shipment=None):
+    """The customer's email and SMS, when the merchant chose this trigger and has the contact,
+    and the customer has not unsubscribed from this order."""
+    if order is None or order.notifications_muted_at is not None:
         return []
-    merchant = shipment.merchant
     chosen = set(
-        merchant.notification_rules.filter(trigger=status).values_list("channel", flat=True)
+        merchant.notification_rules.filter(trigger=trigger).values_list("channel", flat=True)
     )
     contacts = {
         Channel.EMAIL: merchant.email_notifications_enabled and order.customer_email,
@@ -149,16 +160,18 @@ def _customer_rows(shipment, status: str, cause: str) -> list[Notification]:
     }
     return [
         Notification(merchant=merchant, order=order, shipment=shipment, channel=channel,
-                     recipient=recipient, trigger=status, dedupe_key=cause)
+                     recipient=recipient, trigger=trigger, dedupe_key=cause)
         for channel, recipient in contacts.items()
         if recipient and channel in chosen
     ]  # fmt: skip
 
 
-def _webhook_rows(merchant, event_types: list[str], cause: str, shipment) -> list[Notification]:
+def _webhook_rows(merchant, event_types: list[str], cause: str, *, order_id: int | None = None,
+                  shipment=None) -> list[Notification]:  # fmt: skip
     endpoints = WebhookEndpoint.objects.filter(merchant=merchant, is_active=True)
+    order_id = shipment.order_id if shipment is not None else order_id
     return [
-        Notification(merchant=merchant, order_id=shipment.order_id, shipment=shipment,
+        Notification(merchant=merchant, order_id=order_id, shipment=shipment,
                      channel=Channel.WEBHOOK, recipient=endpoint.public_id, trigger=event_type,
                      dedupe_key=f"{cause}:{event_type}", payload={"eventType": event_type})
         for endpoint in endpoints
@@ -167,12 +180,174 @@ def _webhook_rows(merchant, event_types: list[str], cause: str, shipment) -> lis
     ]  # fmt: skip
 
 
+def _staff_rows(merchant, *, trigger: str, cause: str, shipment=None) -> list[Notification]:
+    """One staff alert per alert address, and one to Slack and to Teams when configured (the
+    recipient names the service: the URL is read from the merchant when sending)."""
+    routes = [
+        (Channel.STAFF_EMAIL, address) for address in dict.fromkeys(merchant.alert_email_list)
+    ]
+    routes += [
+        (channel, name)
+        for channel, name, url in ((Channel.SLACK, "slack", merchant.slack_webhook_url),
+                                   (Channel.TEAMS, "teams", merchant.teams_webhook_url))
+        if url
+    ]  # fmt: skip
+    order_id = shipment.order_id if shipment is not None else None
+    return [
+        Notification(merchant=merchant, order_id=order_id, shipment=shipment, channel=channel,
+                     recipient=recipient, trigger=trigger, dedupe_key=cause)
+        for channel, recipient in routes
+    ]  # fmt: skip
+
+
 def shipment_delayed(*, shipment, context: dict) -> list[Notification]:
-    """The tracking app's hand-over when a shipment becomes late (once per shipment)."""
-    rows = _webhook_rows(
-        shipment.merchant, [WebhookEventType.TRACKING_DELAYED], f"shipment:{shipment.pk}:delayed",
-        shipment,
-    )  # fmt: skip
+    """The tracking app's hand-over when a shipment becomes late (once per shipment): the
+    tracking.delayed webhooks and a staff alert."""
+    cause = f"shipment:{shipment.pk}:delayed"
+    rows = [
+        *_webhook_rows(shipment.merchant, [WebhookEventType.TRACKING_DELAYED], cause,
+                       shipment=shipment),
+        *_staff_rows(shipment.merchant, trigger="delayed", cause=cause, shipment=shipment),
+    ]  # fmt: skip
     for row in rows:
         row.payload = {**row.payload, "status": shipment.status, **context}
     return _queue(rows)
+
+
+@transaction.atomic
+def webhook_endpoint_disable(*, endpoint: WebhookEndpoint, reason: str) -> bool:
+    """Stops deliveries to the endpoint and alerts the merchant's staff. Only the worker whose
+    update disabled it alerts: a second one finds it disabled and does nothing (False)."""
+    now = timezone.now()
+    disabled = WebhookEndpoint.objects.filter(pk=endpoint.pk, is_active=True).update(
+        is_active=False, disabled_at=now, disabled_reason=reason[:500]
+    )
+    if not disabled:
+        return False
+    # Disabled again after a re-enable is news again: the moment is part of the cause.
+    cause = f"webhook:{endpoint.public_id}:disabled:{now.isoformat()}"
+    rows = _staff_rows(endpoint.merchant, trigger="webhook_disabled", cause=cause)
+    for row in rows:
+        row.payload = {"endpoint": {"pk": endpoint.pk, "id": endpoint.public_id,
+                                    "url": endpoint.url, "reason": reason}}  # fmt: skip
+    _queue(rows)
+    return True
+
+
+# --- Order events: the orders app hands over what happened to an order ----------------------
+
+ORDER_EVENTS = {
+    # event: (the webhook event type, the customer's trigger)
+    "order.created": (WebhookEventType.ORDER_CREATED, NotificationTrigger.ORDER_RECEIVED),
+    "order.cancelled": (WebhookEventType.ORDER_CANCELLED, NotificationTrigger.ITEMS_CANCELLED),
+    "shipment.created": (WebhookEventType.SHIPMENT_CREATED, None),
+    "items.backordered": (None, NotificationTrigger.ITEMS_BACKORDERED),
+}
+
+
+def order_event(*, order, event: str, data: dict, occurrence: str = "",
+                shipment=None) -> list[Notification]:  # fmt: skip
+    """The orders app's hand-over, in its transaction: webhooks for subscribed endpoints (body
+    `{"eventId", "eventType", "timestamp", "data": data}`, API.md "Outbound webhooks") and the
+    customer's email/SMS when the merchant chose the trigger.
+
+    `event` is "order.created" (customer trigger order_received), "order.cancelled"
+    (items_cancelled; also a partial cancellation), "shipment.created" (webhooks only, with
+    `shipment`) or "items.backordered" (items_backordered; no webhook type exists for it).
+    `data` is JSON: `{"orderId", "status", "items": [...], "links": {"trackingPage"}}` for
+    orders, `{"orderId", "trackingNumber", "carrier", ...}` for shipments. `occurrence` tells
+    repeated events apart (the second partial cancellation of an order is news too); the same
+    event with the same occurrence is written once.
+    """
+    webhook_type, trigger = ORDER_EVENTS[event]
+    merchant = order.merchant
+    cause = f"shipment:{shipment.pk}:created" if shipment else f"order:{order.pk}:{event}"
+    cause += f":{occurrence}" if occurrence else ""
+    rows = [
+        *(_webhook_rows(merchant, [webhook_type], cause, order_id=order.pk, shipment=shipment)
+          if webhook_type else []),
+        *(_customer_rows(merchant, order, trigger=trigger, cause=cause, shipment=shipment)
+          if trigger else []),
+    ]  # fmt: skip
+    page = (data.get("links") or {}).get("trackingPage", "")
+    for row in rows:
+        row.payload = {**row.payload, "data": data, "trackingPage": page}
+    return _queue(rows)
+
+
+# --- The console: resend, test messages ------------------------------------------------------
+
+RESEND_MARK = ":resend:"
+
+
+def notification_resend(*, notification: Notification) -> Notification | None:
+    """A new outbox row copying `notification` (the original and its attempt log stay as they
+    were). Two people resending the same row at once make one copy: the copies are numbered and
+    the number is part of the unique key. None while the row or an earlier copy of it is still
+    waiting to be sent."""
+    if notification.status in (NotificationStatus.PENDING, NotificationStatus.SENDING):
+        return None  # it is still being sent: a copy would send it twice
+    base = notification.dedupe_key.split(RESEND_MARK)[0]
+    copies = Notification.objects.filter(
+        merchant_id=notification.merchant_id, channel=notification.channel,
+        recipient=notification.recipient, dedupe_key__startswith=f"{base}{RESEND_MARK}",
+    )  # fmt: skip
+    if copies.filter(status__in=[NotificationStatus.PENDING, NotificationStatus.SENDING]).exists():
+        return None
+    copy = Notification(
+        merchant_id=notification.merchant_id, order_id=notification.order_id,
+        shipment_id=notification.shipment_id, channel=notification.channel,
+        recipient=notification.recipient, trigger=notification.trigger,
+        dedupe_key=f"{base}{RESEND_MARK}{copies.count() + 1}", payload=notification.payload,
+    )  # fmt: skip
+    with transaction.atomic():
+        created = _queue([copy])
+    return created[0] if created else None
+
+
+SAMPLE_TRACKING = {
+    "trackingNumber": "SBXDELIVERED0000", "carrier": "sandbox", "carrierName": "Sandbox",
+    "service": "Ground", "status": "in_transit", "statusDetail": "arrived_at_facility",
+    "statusDescription": "Arrived at facility", "estimatedDelivery": "2026-11-25",
+    "deliveredAt": None, "delayed": False,
+    "origin": {"city": "Austin", "state": "TX", "country": "US"},
+    "destination": {"city": "Denver", "state": "CO", "postalCode": "80202", "country": "US"},
+    "orderId": "TEST-ORDER", "items": [{"itemId": "SKU-1", "name": "Sample item", "quantity": 1}],
+    "events": [{"eventId": "evt_test", "timestamp": "2026-11-21T10:00:00Z",
+                "status": "in_transit", "statusDetail": "arrived_at_facility",
+                "eventType": "TRANSIT", "description": "Arrived at facility",
+                "location": {"city": "Dallas", "state": "TX", "postalCode": "75201",
+                             "country": "US"}}],
+    "test": True,
+}  # fmt: skip
+
+
+def webhook_endpoint_send_test(*, endpoint: WebhookEndpoint) -> Notification:
+    """A tracking.updated event with sample data (marked `"test": true`), queued like any
+    other: the URL is checked again at delivery and the attempt shows in the log."""
+    return _send_test(
+        endpoint.merchant, Channel.WEBHOOK, endpoint.public_id, WebhookEventType.TRACKING_UPDATED,
+        {"eventType": WebhookEventType.TRACKING_UPDATED, "data": SAMPLE_TRACKING},
+    )  # fmt: skip
+
+
+def staff_alert_send_test(*, merchant: Merchant, requested_by: str,
+                          include_chat: bool = True) -> list[Notification]:  # fmt: skip
+    """A test alert to every alert address of the merchant (and its Slack and Teams webhooks):
+    only to where the merchant's alerts go, so the console cannot mail anyone else."""
+    routes = _staff_rows(merchant, trigger="test", cause="test")
+    return [
+        _send_test(merchant, row.channel, row.recipient, "test", {"requestedBy": requested_by})
+        for row in routes
+        if include_chat or row.channel == Channel.STAFF_EMAIL
+    ]
+
+
+def _send_test(merchant, channel: str, recipient: str, trigger: str, payload: dict):
+    row = Notification(
+        merchant=merchant, channel=channel, recipient=recipient, trigger=trigger,
+        dedupe_key=f"test:{secrets.token_hex(8)}", payload=payload,
+    )  # fmt: skip
+    with transaction.atomic():
+        _queue([row])
+    return row

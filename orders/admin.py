@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from merchants.admin import MerchantScopedAdmin
+from notifications.admin import NotificationInline
 from orders.models import InboundMessage, InboundOutcome, LineItem, Order
 from orders.services.inbound import Failure, inbound_replay
 
@@ -43,7 +44,7 @@ class OrderAdmin(MerchantScopedAdmin):
     list_filter = ["status", ("merchant", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["order_id", "customer_email", "customer_name", "shipments__tracking_number"]
     list_select_related = ["merchant"]
-    inlines = [LineItemInline]
+    inlines = [LineItemInline, NotificationInline]
     readonly_fields = [field.name for field in Order._meta.fields]
     show_full_result_count = False
 

@@ -15,6 +15,8 @@ from django.utils import timezone
 from flextracker.errors import InvalidData, NotFound
 from merchants.models import Merchant
 from merchants.selectors import tracked_carriers
+from notifications.services import order_event
+from orders.links import tracking_page_url
 from orders.models import (
     ItemBackorder,
     ItemCancellation,
@@ -132,7 +134,21 @@ def order_create_or_update(*, merchant: Merchant, data: OrderInput) -> Outcome:
     order.save()
     _line_items_replace(order, data.line_items)
     order_refresh_status(order)
+    if created:
+        items = [{"itemId": item.item_id, "name": item.name, "quantity": item.quantity_ordered}
+                 for item in order.line_items.all()]  # fmt: skip
+        order_event(order=order, event="order.created", data=order_event_data(order, items))
     return Outcome(order, created)
+
+
+def order_event_data(order: Order, items: list[dict], **extra) -> dict:
+    """`data` of an order's webhook event: `{"orderId", "status", "items": [{"itemId", "name",
+    "quantity", …}], "links": {"trackingPage"}}` — `items` being what the event is about (all
+    line items for order.created, the units cancelled or backordered for the others)."""
+    return {
+        "orderId": order.order_id, "status": order.status, "items": items, **extra,
+        "links": {"trackingPage": tracking_page_url(order)},
+    }  # fmt: skip
 
 
 def _line_items_replace(order: Order, line_items: Sequence[LineItemInput]) -> None:
@@ -226,6 +242,12 @@ def shipment_confirm(*, merchant: Merchant, order_id: str, data: ShipmentInput) 
         shipment.next_check_at = timezone.now()  # ask the carrier at the next poll round
     shipment.save()
     order_refresh_status(order)
+    if created:
+        order_event(order=order, event="shipment.created", shipment=shipment, data={
+            "orderId": order_id, "trackingNumber": tracking_number, "carrier": carrier,
+            "service": shipment.service,
+            "items": [{"itemId": item.item_id, "quantity": item.quantity} for item in data.items],
+        })  # fmt: skip
     return Outcome(shipment, created, warnings)
 
 
@@ -342,6 +364,7 @@ def order_cancel(
             if item.quantity_awaiting_shipment
         ]
     _check_awaiting(line_items, items, "can be cancelled", "These items cannot be cancelled.")
+    cancelled = []
     for item in items:
         line_item = line_items[item.item_id]
         line_item.quantity_cancelled += item.quantity
@@ -349,8 +372,15 @@ def order_cancel(
             line_item.quantity_backordered, line_item.quantity_awaiting_shipment
         )
         line_item.save()
-        ItemCancellation.objects.create(line_item=line_item, quantity=item.quantity, reason=reason)
+        cancelled.append(ItemCancellation.objects.create(
+            line_item=line_item, quantity=item.quantity, reason=reason
+        ))  # fmt: skip
     order_refresh_status(order)
+    if cancelled:  # nothing cancelled (a repeat, or all shipped already) is no news
+        units = [{"itemId": c.line_item.item_id, "name": c.line_item.name, "quantity": c.quantity}
+                 for c in cancelled]  # fmt: skip
+        order_event(order=order, event="order.cancelled", occurrence=str(cancelled[0].pk),
+                    data=order_event_data(order, units, reason=reason))  # fmt: skip
     return Outcome(order, False, warnings)
 
 
@@ -379,15 +409,26 @@ def items_backorder(*, merchant: Merchant, order_id: str, items: Sequence[ItemQu
         raise NotFound(f"Order {order_id} was not found.", code="ORDER_NOT_FOUND")
     line_items = _locked_line_items(order)
     _check_awaiting(line_items, items, "await shipment", "These items cannot be backordered.")
+    news = []
     for item in items:
         line_item = line_items[item.item_id]
+        unchanged = (line_item.quantity_backordered, line_item.backorder_expected_date) == (
+            item.quantity, item.expected_date)  # fmt: skip
         line_item.quantity_backordered = item.quantity
         line_item.backorder_expected_date = item.expected_date
         line_item.save()
-        ItemBackorder.objects.create(
+        backorder = ItemBackorder.objects.create(
             line_item=line_item, quantity=item.quantity, expected_date=item.expected_date
         )
+        if not unchanged:
+            news.append(backorder)
     order_refresh_status(order)
+    if news:  # the same notice again tells the customer nothing new
+        units = [{"itemId": b.line_item.item_id, "name": b.line_item.name, "quantity": b.quantity,
+                  "expectedDate": b.expected_date.isoformat() if b.expected_date else None}
+                 for b in news]  # fmt: skip
+        order_event(order=order, event="items.backordered", occurrence=str(news[0].pk),
+                    data=order_event_data(order, units))  # fmt: skip
     return Outcome(order, False)
 
 

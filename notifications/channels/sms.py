@@ -1,0 +1,87 @@
+"""Customer SMS through Twilio's Messages API (a form POST with basic auth; 201 answers the
+message's `sid`). Short, with the tracking link, only for orders with a phone whose customer has
+not unsubscribed, and at most SMS_DAILY_CAP_PER_RECIPIENT per number and day (OWASP API4).
+
+429, 5xx and timeouts are retried later (Retry-After honoured); other 4xx (an invalid number, a
+number that opted out with STOP) are Twilio's final word.
+"""
+
+import json
+import re
+
+import requests
+from django.conf import settings
+
+from notifications.channels import Delivery, DeliveryFailed, DeliveryRefused
+from notifications.channels.email import customer_order, daily_allowance
+from notifications.messages import render_sms
+
+TIMEOUT = 10
+MAX_ANSWER_BYTES = 64 * 1024
+RETRYABLE = {408, 409, 429}
+
+
+def e164(phone: str) -> str:
+    """ "+1 (512) 555-0100" → "+15125550100". A number without its country code is read as a
+    North American one only when our sender number is one; otherwise it cannot be dialled."""
+    digits = re.sub(r"\D", "", phone or "")
+    stripped = (phone or "").strip()
+    if stripped.startswith("+"):
+        return f"+{digits}" if 8 <= len(digits) <= 15 else ""
+    if stripped.startswith("00") and 10 <= len(digits) <= 17:
+        return f"+{digits[2:]}"
+    if settings.TWILIO_FROM_NUMBER.startswith("+1"):
+        if len(digits) == 10:
+            return f"+1{digits}"
+        if len(digits) == 11 and digits.startswith("1"):
+            return f"+{digits}"
+    return ""
+
+
+class SmsChannel:
+    def send(self, notification) -> Delivery:
+        account, token = settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN
+        if not (account and token and settings.TWILIO_FROM_NUMBER):
+            raise DeliveryRefused("SMS not configured")
+        order = customer_order(notification)
+        to = e164(notification.recipient)
+        if not to or not order.customer_phone:
+            raise DeliveryRefused("The order has no phone number we can text.")
+        with daily_allowance("sms", to, settings.SMS_DAILY_CAP_PER_RECIPIENT):
+            return _post(account, token, to, render_sms(notification))
+
+
+def _post(account: str, token: str, to: str, body: str) -> Delivery:
+    url = f"{settings.TWILIO_API_BASE_URL}/2010-04-01/Accounts/{account}/Messages.json"
+    form = {"To": to, "From": settings.TWILIO_FROM_NUMBER, "Body": body}
+    try:
+        with requests.post(
+            url, data=form, auth=(account, token), timeout=TIMEOUT, allow_redirects=False,
+            stream=True,
+        ) as response:  # fmt: skip
+            answer = next(response.iter_content(MAX_ANSWER_BYTES), b"")
+            return _judge(response, answer)
+    except requests.RequestException as error:
+        raise DeliveryFailed(f"Twilio unreachable: {type(error).__name__}") from error
+
+
+def _judge(response: requests.Response, answer: bytes) -> Delivery:
+    status = response.status_code
+    try:
+        data = json.loads(answer) if answer else {}
+    except ValueError:
+        data = {}
+    data = data if isinstance(data, dict) else {}
+    if 200 <= status < 300:  # accepted, even if the answer is unreadable: never send twice
+        return Delivery(provider_id=str(data.get("sid") or ""), response_status=status)
+    described = f"Twilio answered {status}" + (
+        f" ({data.get('code')}: {data.get('message')})" if data.get("message") else ""
+    )
+    if 400 <= status < 500 and status not in RETRYABLE:
+        raise DeliveryRefused(described[:1000], response_status=status)
+    retry_after = response.headers.get("Retry-After", "")
+    raise DeliveryFailed(
+        described[:1000],
+        response_status=status,
+        retry_after=float(retry_after) if retry_after.isdigit() else None,
+    )
