@@ -81,13 +81,16 @@ class Command(BaseCommand):
 
     def _merchant(self) -> Merchant:
         merchant = Merchant.objects.filter(merchant_id=MERCHANT_ID).first()
-        return merchant or merchant_create(
+        merchant = merchant or merchant_create(
             merchant_id=MERCHANT_ID,
             name="Fred's Discount City",
             time_zone="America/Chicago",
             support_email="help@fredsdiscountcity.example",
             support_phone="+1 512 555 0100",
         )
+        merchant.alert_emails = "alerts@fredsdiscountcity.example"  # staff alerts in the demo
+        merchant.save(update_fields=["alert_emails", "updated_at"])
+        return merchant
 
     def _templates(self, merchant: Merchant) -> None:
         for name, values in TEMPLATES.items():
