@@ -1,0 +1,105 @@
+"""The real worker, end to end: `manage.py qcluster` polls the sandbox carrier and sends the
+outbox through a local SMTP server, on the test's PostgreSQL database."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from email import message_from_bytes
+from email.header import decode_header, make_header
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.db import connection
+from django_q.tasks import async_task
+
+from notifications.models import Notification
+from orders.models import Shipment
+from orders.tests.factories import create_order, ship
+from tests.concurrency import requires_postgresql
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        message = message_from_bytes(envelope.content)
+        self.messages.append(
+            (envelope.rcpt_tos[0], str(make_header(decode_header(message["Subject"]))))
+        )
+        return "250 OK"
+
+
+@pytest.fixture
+def inbox():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    handler = Inbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, port
+    controller.stop()
+
+
+@pytest.fixture
+def worker(inbox):
+    _handler, port = inbox
+    database = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
+        f"{database['NAME']}",
+        "EMAIL_URL": f"smtp://127.0.0.1:{port}",
+        "SANDBOX_MINUTES_PER_STEP": "0.02",  # a step every 1.2 s
+        "Q_WORKERS": "2",
+        "DEBUG": "true",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    yield process
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def _done() -> bool:
+    finished = not Shipment.objects.exclude(status__in=("delivered", "exception")).exists()
+    unsent = Notification.objects.exclude(status__in=("sent", "failed")).exists()
+    return finished and not unsent
+
+
+@requires_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_walks_shipments_and_emails_each_chosen_status_once(merchant, inbox, worker):
+    # given: a split order, the default customer email choices, and a staff alert address
+    handler, _port = inbox
+    merchant.alert_emails = "ops@example.com"
+    merchant.save()
+    create_order(merchant, "1001")
+    ship(merchant, "1001", "SBXDELIVERED1", ("MUG", 1))
+    ship(merchant, "1001", "SBXEXCEPTION2", ("MUG", 1))
+    # when: the worker is asked to poll every two seconds, as its schedule would each minute
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not _done():
+        async_task("tracking.tasks.poll_carriers")
+        time.sleep(2)
+    time.sleep(3)  # a last chance for any duplicate to show
+    # then: both packages reached their end, and each message went out exactly once
+    assert dict(Shipment.objects.values_list("tracking_number", "status")) == {
+        "SBXDELIVERED1": "delivered", "SBXEXCEPTION2": "exception"}  # fmt: skip
+    # (a poll may see two steps at once; each status it saw is one row, each row one message)
+    to_customer = [subject for to, subject in handler.messages if to == "jane@example.com"]
+    rows = Notification.objects.filter(channel="email")
+    assert len(to_customer) == rows.count() >= 3
+    assert rows.filter(trigger="delivered").count() == 1
+    assert sum("delivered" in subject for subject in to_customer) == 1
+    staff = [subject for to, subject in handler.messages if to == "ops@example.com"]
+    assert len(staff) == 1 and "SBXEXCEPTION2" in staff[0]
+    assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}
