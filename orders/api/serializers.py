@@ -27,6 +27,18 @@ class AddressInput(serializers.Serializer):
     )
 
 
+def address_fields(address: dict) -> dict[str, str]:
+    """A validated AddressInput as the services' address fields."""
+    return {
+        "street1": address.get("street1", ""),
+        "street2": address.get("street2", ""),
+        "city": address.get("city", ""),
+        "state": address.get("state", ""),
+        "postal_code": address.get("postalCode", ""),
+        "country_code": address.get("countryCode", "").upper(),
+    }
+
+
 class LineItemInputSerializer(serializers.Serializer):
     itemId = serializers.CharField(max_length=100)
     name = serializers.CharField(max_length=300)
@@ -73,14 +85,7 @@ class OrderInputSerializer(serializers.Serializer):
             customer_name=customer.get("name", ""),
             customer_email=customer.get("email", ""),
             customer_phone=customer.get("phone", ""),
-            shipping_address={
-                "street1": address.get("street1", ""),
-                "street2": address.get("street2", ""),
-                "city": address.get("city", ""),
-                "state": address.get("state", ""),
-                "postal_code": address.get("postalCode", ""),
-                "country_code": address.get("countryCode", "").upper(),
-            },
+            shipping_address=address_fields(address),
             locale=data["locale"],
             currency=data["currency"].upper(),
             order_value=data.get("orderValue"),

@@ -21,6 +21,7 @@ from orders.api.serializers import (
     CustomerInput,
     CustomerOutput,
     TrackingOutputSerializer,
+    address_fields,
 )
 from orders.links import group_page_url, tracker_page_url
 from orders.models import Tracker, TrackerType
@@ -150,14 +151,7 @@ class TrackerInputSerializer(serializers.Serializer):
             contact_name=contact.get("name", ""),
             contact_phone=contact.get("phone", ""),
             contact_email=contact.get("email", ""),
-            delivery_address={
-                "street1": address.get("street1", ""),
-                "street2": address.get("street2", ""),
-                "city": address.get("city", ""),
-                "state": address.get("state", ""),
-                "postal_code": address.get("postalCode", ""),
-                "country_code": address.get("countryCode", "").upper(),
-            },
+            delivery_address=address_fields(address),
             apartment_number=address.get("apartmentNumber", ""),
             latitude=_rounded(address.get("latitude")),
             longitude=_rounded(address.get("longitude")),
