@@ -258,6 +258,13 @@ class EnvelopePagination(BasePagination):
         }
 
 
+def paginated(request, queryset, render) -> Response:
+    """A list endpoint's answer: one page of `queryset`, each item through `render`."""
+    paginator = EnvelopePagination()
+    page = paginator.paginate_queryset(queryset, request)
+    return success([render(item) for item in page], meta=paginator.meta())
+
+
 def _positive_int(raw: str | None, default: int, name: str) -> int:
     if raw in (None, ""):
         return default

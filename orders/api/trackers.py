@@ -7,7 +7,7 @@ from decimal import Decimal
 from drf_spectacular.utils import OpenApiExample, extend_schema_view
 from rest_framework import serializers
 
-from flextracker.api import EnvelopePagination, EnvelopePaginationParameters, success
+from flextracker.api import EnvelopePaginationParameters, paginated, success
 from flextracker.errors import NotFound
 from flextracker.openapi import documented
 from merchants.models import Merchant
@@ -349,12 +349,9 @@ class TrackersApi(InboundApi):
     def get(self, request):
         merchant = self.merchant()
         query = self.validated(TrackerListQuery, request.query_params)
-        paginator = EnvelopePagination()
-        page = paginator.paginate_queryset(
-            tracker_list(merchant, group_id=query.get("groupId", "")), request
-        )
         tracked = tracked_carriers(merchant)
-        return success([tracker_json(t, tracked=tracked) for t in page], meta=paginator.meta())
+        trackers = tracker_list(merchant, group_id=query.get("groupId", ""))
+        return paginated(request, trackers, lambda t: tracker_json(t, tracked=tracked))
 
 
 @extend_schema_view(

@@ -3,7 +3,7 @@
 from drf_spectacular.utils import OpenApiExample, extend_schema_view
 from rest_framework import serializers
 
-from flextracker.api import EnvelopePagination, EnvelopePaginationParameters, success
+from flextracker.api import EnvelopePaginationParameters, paginated, success
 from flextracker.errors import NotFound
 from flextracker.openapi import documented
 from merchants.models import Merchant
@@ -110,10 +110,8 @@ class OrdersApi(InboundApi):
             status=query.get("status", ""),
             updated_after=query.get("updatedAfter"),
         )
-        paginator = EnvelopePagination()
-        page = paginator.paginate_queryset(orders, request)
         tracked = tracked_carriers(merchant)
-        return success([order_json(o, tracked=tracked) for o in page], meta=paginator.meta())
+        return paginated(request, orders, lambda order: order_json(order, tracked=tracked))
 
 
 @extend_schema_view(

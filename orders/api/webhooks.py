@@ -5,7 +5,7 @@ parse, call one notifications service, render. A subscription is named by its pu
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_view
 from rest_framework import serializers
 
-from flextracker.api import EnvelopePagination, EnvelopePaginationParameters, success
+from flextracker.api import EnvelopePaginationParameters, paginated, success
 from flextracker.errors import NotFound
 from flextracker.openapi import documented
 from merchants.models import Merchant
@@ -136,9 +136,7 @@ class WebhooksApi(InboundApi):
         return Result(201, {**webhook_json(endpoint), "secret": secret})
 
     def get(self, request):
-        paginator = EnvelopePagination()
-        page = paginator.paginate_queryset(webhook_endpoints_for(self.merchant()), request)
-        return success([webhook_json(endpoint) for endpoint in page], meta=paginator.meta())
+        return paginated(request, webhook_endpoints_for(self.merchant()), webhook_json)
 
 
 @extend_schema_view(

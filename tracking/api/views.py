@@ -7,7 +7,7 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema_view
 from rest_framework import serializers
 
-from flextracker.api import EnvelopePagination, EnvelopePaginationParameters, success
+from flextracker.api import EnvelopePaginationParameters, paginated, success
 from flextracker.errors import NotFound, PayloadTooLarge, RateLimited
 from flextracker.openapi import documented
 from merchants.models import Merchant
@@ -174,9 +174,7 @@ class TrackingEventsListApi(MerchantApi):
             after=query.get("after"),
             before=query.get("before"),
         )
-        paginator = EnvelopePagination()
-        page = paginator.paginate_queryset(events, request)
-        return success([_listed_event(event) for event in page], meta=paginator.meta())
+        return paginated(request, events, _listed_event)
 
 
 def _listed_event(event) -> dict:
