@@ -96,18 +96,18 @@ def shipment_apply_events(
             shipment_status_changed(
                 shipment=shipment,
                 previous_status=applied.previous_status,
-                context=notification_context(shipment.pk),
+                context=notification_context(shipment),
             )
     return applied
 
 
-def notification_context(shipment_id: int) -> dict:
+def notification_context(shipment: Shipment) -> dict:
     """What a message about this shipment shows, frozen when it happens: the tracking object
     (webhooks' `data`) and the customer's signed link to it."""
-    shipment = Shipment.objects.select_related("merchant", "order").get(pk=shipment_id)
-    detailed = shipments_with_details(shipment.merchant).get(pk=shipment_id)
-    tracking = shipment_json(detailed, tracked=tracked_carriers(shipment.merchant))
-    page = tracking_page_url(shipment.order) if shipment.order_id else ""
+    merchant = shipment.merchant
+    detailed = shipments_with_details(merchant).get(pk=shipment.pk)
+    tracking = shipment_json(detailed, tracked=tracked_carriers(merchant))
+    page = tracking_page_url(detailed.order) if detailed.order_id else ""
     if page:
         page += "&" + urlencode({"trackingId": shipment.tracking_number})
     return {"tracking": tracking, "trackingPage": page}
