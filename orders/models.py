@@ -318,6 +318,8 @@ class InboundMessage(models.Model):
     method = models.CharField(max_length=8, blank=True)
     path = models.CharField(max_length=1000, blank=True)
     content_type = models.CharField(max_length=200, blank=True)
+    # Where a record came from outside the API: "orders-2026-11-21.csv line 17", a queue name …
+    source = models.CharField(max_length=300, blank=True)
     body = models.BinaryField()
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     request_hash = models.CharField(max_length=64, blank=True)

@@ -81,7 +81,13 @@ def _holds_nul(value) -> bool:
 
 
 def _order_ref(payload: object) -> str:
-    return str(payload.get("orderId", ""))[:100] if isinstance(payload, dict) else ""
+    """The order a message is about: `orderId` of an endpoint's body or of an event's `data`."""
+    if not isinstance(payload, dict):
+        return ""
+    data = payload.get("data")
+    if "orderId" not in payload and isinstance(data, dict):
+        payload = data
+    return str(payload.get("orderId", ""))[:100]
 
 
 def inbound_receive(
@@ -93,6 +99,7 @@ def inbound_receive(
     content_type: str = "",
     idempotency_key: str | None = None,
     channel: str = InboundChannel.API,
+    source: str = "",
 ) -> InboundMessage | Result | Failure:
     """Stores the message (committed at once, so it is never lost) — or, for a repeated
     idempotency key, returns the stored answer or the conflict instead."""
@@ -104,7 +111,7 @@ def inbound_receive(
     values = {
         "merchant": merchant, "channel": channel, "method": method, "path": path[:1000],
         "content_type": content_type[:200], "body": body, "request_hash": digest,
-        "idempotency_key": idempotency_key or None,
+        "idempotency_key": idempotency_key or None, "source": source[:300],
     }  # fmt: skip
     try:
         with transaction.atomic():
@@ -164,11 +171,14 @@ def _stored_answer(message: InboundMessage) -> Result | Failure:
     return Failure(api_error, replayed=True)
 
 
-def inbound_process(message: InboundMessage, handler: Handler) -> Result | Failure:
-    """Runs `handler` on the stored body; its effect and the recorded outcome commit together."""
+def inbound_process(
+    message: InboundMessage, handler: Handler, parse: Callable[[bytes], object] = parse_json
+) -> Result | Failure:
+    """Runs `handler` on the stored body; its effect and the recorded outcome commit together.
+    The handler may set `message.order_ref` when `parse` alone cannot tell it."""
     try:
         with transaction.atomic():
-            payload = parse_json(bytes(message.body))
+            payload = parse(bytes(message.body))
             message.order_ref = _order_ref(payload)
             result = handler(message.merchant, payload)
             _record(message, InboundOutcome.ACCEPTED, result.status, result.body())
@@ -198,14 +208,19 @@ def _record(message, outcome: str, status: int, body: dict, error_code: str = ""
 
 
 def inbound_replay(message: InboundMessage) -> Result | Failure:
-    """Processes a stored message again (after staff fixed the merchant's data), through the same
-    endpoint code that first handled it."""
-    from django.urls import resolve  # resolved at call time: the URLconf imports this module
+    """Processes a stored message again (after staff fixed the merchant's data, or its format
+    dictionary), through the same code that first handled it."""
+    # Imported at call time: the URLconf and the channels import this module.
+    from django.urls import resolve
 
-    match = resolve(message.path)
-    view = match.func.view_class()
+    from orders.channels.core import channel_process
+
     message.replay_count += 1
     message.save(update_fields=["replay_count"])
+    if message.channel != InboundChannel.API:
+        return channel_process(message)
+    match = resolve(message.path)
+    view = match.func.view_class()
     return inbound_process(
         message, lambda merchant, payload: view.handle(merchant, payload, **match.kwargs)
     )
