@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -69,6 +70,11 @@ class Order(Address):
             models.Index(fields=["merchant", "-updated_at"], name="order_updated_idx"),
             models.Index(fields=["merchant", "status"], name="order_status_idx"),
             models.Index(fields=["merchant", "group_id"], name="order_group_idx"),
+            # The console's search across merchants; PostgreSQL adds trigram and full-text
+            # indexes on names and phones (migration 0004).
+            models.Index(fields=["order_id"], name="order_order_id_idx"),
+            models.Index(fields=["customer_email"], name="order_email_all_idx"),
+            models.Index(fields=["postal_code"], name="order_postal_code_idx"),
         ]
 
     def __str__(self) -> str:
@@ -370,3 +376,51 @@ class ProcessedEvent(models.Model):
 
     def __str__(self) -> str:
         return self.event_id
+
+
+class OrderNote(models.Model):
+    """An internal note a customer-service agent left on an order; customers never see it."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    author_name = models.CharField(max_length=150)  # kept when the user is deleted
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.text[:50]
+
+
+class AuditAction(models.TextChoices):
+    REFRESH_TRACKING = "refresh_tracking", _("Refreshed tracking")
+    RESEND_NOTIFICATION = "resend_notification", _("Resent a notification")
+    COPY_LINK = "copy_link", _("Copied the customer link")
+    OPEN_PDF = "open_pdf", _("Opened the PDF")
+    ADD_NOTE = "add_note", _("Added a note")
+
+
+class AuditEntry(models.Model):
+    """Who did what to an order in the console, and when."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="audit_entries")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    user_name = models.CharField(max_length=150)  # kept when the user is deleted
+    action = models.CharField(max_length=32, choices=AuditAction.choices)
+    detail = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = _("audit entries")
+        indexes = [models.Index(fields=["merchant", "-created_at"], name="audit_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_name} · {self.get_action_display()}"
