@@ -1,0 +1,111 @@
+"""The console's one search box: whatever the customer gave — order ID, tracking number (spaces or
+not), email, phone in any format, name, postal code — ranked, across the merchants the user sees.
+
+Each kind of identifier is one small query that an index answers (btree for exact values;
+on PostgreSQL trigram indexes for "contains" and a full-text index for names, migration
+orders/0004); the hits are merged by rank here. On SQLite the same queries run as LIKE scans.
+"""
+
+import re
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
+from django.db.models import BooleanField, Q, QuerySet
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Upper
+
+from merchants.selectors import merchants_visible_to, user_sees_all_merchants
+from orders.models import Order, Shipment
+from tracking.carriers.detection import normalize_tracking_number
+
+PER_KIND_LIMIT = 50
+MIN_PHONE_DIGITS = 7
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    order: Order
+    matched: str  # what matched, for the agent: "tracking number", "email" …
+
+
+# Higher first. An exact identifier beats a partial one; names and postal codes come last.
+RANKS = {
+    "order ID": 100, "tracking number": 95, "email": 90, "phone": 80, "order ID (start)": 70,
+    "name": 50, "name (part)": 40, "postal code": 30,
+}  # fmt: skip
+
+
+def orders_search(user: AbstractBaseUser, query: str, *, limit: int = 25) -> list[SearchHit]:
+    """The user's best matches, highest rank then newest first; never another merchant's."""
+    query = " ".join(query.split())[:200]
+    if not query:
+        return []
+    orders = _scope(user)
+    best: dict[int, str] = {}
+    for kind, order_ids in _candidates(orders, query):
+        for order_id in order_ids:
+            if order_id not in best or RANKS[kind] > RANKS[best[order_id]]:
+                best[order_id] = kind
+    found = Order.objects.select_related("merchant").in_bulk(list(best))
+    ranked = sorted(
+        found.values(), key=lambda order: (-RANKS[best[order.pk]], -order.created_at.timestamp())
+    )
+    return [SearchHit(order, best[order.pk]) for order in ranked[:limit]]
+
+
+def _scope(user: AbstractBaseUser) -> QuerySet[Order]:
+    if user_sees_all_merchants(user):
+        return Order.objects.all()
+    return Order.objects.filter(merchant__in=merchants_visible_to(user).values("pk"))
+
+
+def _candidates(orders: QuerySet[Order], query: str):
+    """(kind, order pks) for each kind of identifier the query could be."""
+
+    def ids(matching: QuerySet[Order]) -> list[int]:
+        return list(matching.order_by("-created_at").values_list("pk", flat=True)[:PER_KIND_LIMIT])
+
+    yield "order ID", ids(orders.filter(order_id=query))
+    compact = normalize_tracking_number(query)
+    if len(compact) >= 8 and compact.isalnum():
+        shipped = Shipment.objects.filter(tracking_number=compact, order__isnull=False)
+        yield "tracking number", ids(orders.filter(pk__in=shipped.values("order_id")))
+    if "@" in query:
+        yield "email", ids(orders.filter(customer_email=query.lower()))
+    digits = re.sub(r"\D", "", query)
+    if len(digits) >= MIN_PHONE_DIGITS and not re.search(r"[A-Za-z@]", query):
+        # The last 10 digits: "+1 (512) 555-0100" and "512.555.0100" are the same phone.
+        yield "phone", ids(orders.filter(customer_phone_digits__endswith=digits[-10:]))
+    if len(query) >= 3:
+        yield "order ID (start)", ids(orders.annotate(upper_id=Upper("order_id"))
+                                      .filter(upper_id__startswith=query.upper()))  # fmt: skip
+    if re.search(r"[^\W\d_]{2}", query):
+        yield "name", ids(orders.filter(_name_has_every_word(query)))
+        if len(query) >= 3:
+            yield "name (part)", ids(orders.filter(customer_name__icontains=query))
+    if len(query) <= 10 and re.search(r"\d", query):
+        yield "postal code", ids(orders.filter(_postal_code_is(query)))
+
+
+def _name_has_every_word(query: str) -> Q | RawSQL:
+    """Every word of the query is a word of the name, in any order ("doe jane")."""
+    if connection.vendor == "postgresql":
+        return RawSQL(
+            "to_tsvector('simple', customer_name) @@ plainto_tsquery('simple', %s)",
+            [query],
+            output_field=BooleanField(),
+        )
+    words = Q()
+    for word in query.split():
+        words &= Q(customer_name__iregex=rf"(^|\W){re.escape(word)}(\W|$)")
+    return words
+
+
+def _postal_code_is(query: str) -> Q:
+    """ "K1A 0B1", "k1a0b1": postal codes compared without case and with or without the space."""
+    compact = query.replace(" ", "").upper()
+    variants = {query.upper(), compact}
+    if len(compact) == 6:  # Canada and the UK write a space before the last three characters
+        variants.add(f"{compact[:3]} {compact[3:]}")
+    return Q(postal_code__in=variants)
