@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/v1/", include("tracking.api.urls")),
     re_path(r"^api/", csrf_exempt(lambda request: django_error_json(request, 404))),
     path("hooks/", include("tracking.urls")),
+    path("console/", include("tracking.console.urls")),
     path(
         "console/templates/<int:template_id>/preview/",
         order_views.branding_template_preview,

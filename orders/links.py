@@ -38,3 +38,9 @@ def tracker_page_url(merchant_id: str, external_id: str) -> str:
 
 def group_page_url(merchant_id: str, group_id: str) -> str:
     return _page_url("groups", merchant_id, group_id)
+
+
+def tracking_page_pdf_url(order: Order) -> str:
+    """The same page as a PDF (the customer page's "Download PDF")."""
+    page, query = tracking_page_url(order).split("?", 1)
+    return f"{page}.pdf?{query}"

@@ -41,7 +41,7 @@ def orders_search(user: AbstractBaseUser, query: str, *, limit: int = 25) -> lis
     query = " ".join(query.split())[:200]
     if not query:
         return []
-    orders = _scope(user)
+    orders = orders_visible_to(user)
     best: dict[int, str] = {}
     for kind, order_ids in _candidates(orders, query):
         for order_id in order_ids:
@@ -54,7 +54,8 @@ def orders_search(user: AbstractBaseUser, query: str, *, limit: int = 25) -> lis
     return [SearchHit(order, best[order.pk]) for order in ranked[:limit]]
 
 
-def _scope(user: AbstractBaseUser) -> QuerySet[Order]:
+def orders_visible_to(user: AbstractBaseUser) -> QuerySet[Order]:
+    """Every order of every merchant for flexEngage staff; a member's merchants' otherwise."""
     if user_sees_all_merchants(user):
         return Order.objects.all()
     return Order.objects.filter(merchant__in=merchants_visible_to(user).values("pk"))
