@@ -1,0 +1,56 @@
+"""The customer-service console as an agent uses it, in headless Chromium, on the demo data:
+log in, search a tracking number the way a customer reads it out, open the order, act on it."""
+
+import pytest
+
+from merchants.models import Merchant
+from merchants.tests.factories import member_of
+from orders.models import AuditEntry
+from tests.browser.chromium import needs_chromium
+
+pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def agent_page(browser, live_server, demo):
+    agent = member_of(Merchant.objects.get(merchant_id="FDC-01-12345"), "agent")
+    agent.set_password(PASSWORD)
+    agent.save()
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/console/")
+    page.fill("#id_username", agent.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url("**/console/search")
+    page.wait_for_load_state()  # the search-as-you-type script is attached
+    yield page
+    context.close()
+
+
+def test_an_agent_finds_an_order_by_its_tracking_number_and_opens_it(
+    agent_page, screenshot_path
+):
+    page = agent_page
+
+    page.get_by_role("searchbox", name="Search orders").fill("sbx delivered 1001 0001")
+    result = page.get_by_role("link", name="FDC-1001")
+    result.wait_for()  # search as you type: no Enter needed
+    page.screenshot(path=screenshot_path("console-search.png"), full_page=True)
+    result.click()
+
+    assert page.locator("h1").inner_text().startswith("Order FDC-1001")
+    assert page.get_by_text("SBXDELIVERED10010001").is_visible()
+    assert page.get_by_role("heading", name="Messages from the OMS").is_visible()
+    page.screenshot(path=screenshot_path("console-order.png"), full_page=True)
+
+    page.get_by_role("button", name="Copy customer link").click()
+    page.get_by_role("button", name="Copied").wait_for()
+    assert "/orders/FDC-01-12345/FDC-1001?t=" in page.evaluate("navigator.clipboard.readText()")
+    page.get_by_label("Add a note (only agents see it)").fill("Customer asked about the mug.")
+    page.get_by_role("button", name="Add note").click()
+    assert page.get_by_text("Customer asked about the mug.", exact=True).is_visible()
+    assert set(AuditEntry.objects.values_list("action", flat=True)) == {"copy_link", "add_note"}
