@@ -84,11 +84,12 @@ def horizontal_bar_chart(
 
 
 def nice_ceiling(value: float) -> int:
-    """The smallest 1, 2 or 5 × 10ⁿ at or above `value`: a y-axis top people can read."""
-    if value <= 1:
-        return 1
+    """The smallest 2, 4, 6, 8 or 10 × 10ⁿ at or above `value` (at least 2): a y-axis top that
+    people read at a glance, whose half (the middle gridline) is a whole number too."""
+    if value <= 2:
+        return 2
     magnitude = 10 ** math.floor(math.log10(value))
-    return next(step * magnitude for step in (1, 2, 5, 10) if step * magnitude >= value)
+    return next(step * magnitude for step in (1, 2, 4, 6, 8, 10) if step * magnitude >= value)
 
 
 def stacked_column_chart(
@@ -142,8 +143,7 @@ def _y_axis(ceiling: int, left: int, top: int, plot_width: int, plot_height: int
     lines = []
     for fraction in (0, 0.5, 1):
         y = round(top + plot_height * (1 - fraction), 2)
-        value = ceiling * fraction
-        label = str(int(value)) if value == int(value) else f"{value:g}"
+        label = str(round(ceiling * fraction))
         lines.append((left, y, left + plot_width, y, GRID, left - 6, y + 4, TEXT, label))
     return format_html_join(
         "",

@@ -5,7 +5,7 @@ A merchant's members see their own merchant(s); flexEngage staff any merchant or
 page: it says what was wrong and shows the default period.
 """
 
-from datetime import UTC, date, timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
@@ -51,7 +51,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     merchants = list(merchants_visible_to(request.user).order_by("name", "pk"))
     sees_all = user_sees_all_merchants(request.user)
     merchant = _chosen_merchant(request.GET.get("merchant", "").strip(), merchants, sees_all)
-    zone = ZoneInfo(merchant.time_zone) if merchant else UTC
+    zone = ZoneInfo(merchant.time_zone if merchant else "UTC")
     period, problems = period_from(request.GET, today=timezone.localdate(timezone=zone), zone=zone)
     scope = (
         Merchant.objects.filter(pk=merchant.pk) if merchant else merchants_visible_to(request.user)
@@ -66,6 +66,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "problems": problems,
         "presets": _presets(request.GET),
         "charts": _charts(data),
+        "statuses": [(row, _percent(row.percent)) for row in data.statuses],
+        "delivered_percent": _percent(data.headline.delivered_percent),
+        "on_time_percent": _percent(data.headline.on_time_percent),
+        "transit": [(row, _days(row.average_days)) for row in data.transit],
     }
     return render(request, "console/dashboard.html", context)
 
@@ -133,7 +137,14 @@ def _presets(params: QueryDict) -> list[dict]:
 
 
 def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{round(value, 1):g}%"
+    """40%, 16.3%: one decimal at most, and never "0%" for a share that is not nothing."""
+    if value is None:
+        return "—"
+    return "<0.1%" if 0 < value < 0.05 else f"{round(value, 1):g}%"
+
+
+def _days(value: float) -> str:
+    return f"{value:.1f}"
 
 
 def _charts(data: Dashboard) -> dict[str, SafeString | list]:
@@ -142,11 +153,11 @@ def _charts(data: Dashboard) -> dict[str, SafeString | list]:
             STATUS_TONES.get(Status(row.status), "info"))
         for row in data.statuses
     ]  # fmt: skip
-    transit = [Bar(row.label, row.average_days, _("%.1f days") % row.average_days)
+    transit = [Bar(row.label, row.average_days, _("%s days") % _days(row.average_days))
                for row in data.transit]  # fmt: skip
     transit_text = "; ".join(
-        _("%(carrier)s: %(days).1f days over %(count)s deliveries")
-        % {"carrier": row.label, "days": row.average_days, "count": row.delivered}
+        _("%(carrier)s: %(days)s days over %(count)s deliveries")
+        % {"carrier": row.label, "days": _days(row.average_days), "count": row.delivered}
         for row in data.transit
     )
     return {
