@@ -57,12 +57,15 @@ class OrderAdmin(MerchantScopedAdmin):
 
 @admin.register(InboundMessage)
 class InboundMessageAdmin(MerchantScopedAdmin):
-    list_display = ["received_at", "merchant", "channel", "method", "path", "outcome", "error_code"]
+    list_display = [
+        "received_at", "merchant", "channel", "method", "path", "source", "outcome", "error_code",
+    ]  # fmt: skip
     list_filter = ["outcome", "channel", ("merchant", admin.RelatedOnlyFieldListFilter)]
-    search_fields = ["order_ref", "idempotency_key", "path"]
+    search_fields = ["order_ref", "idempotency_key", "path", "source"]
     list_select_related = ["merchant"]
     readonly_fields = [
-        "merchant", "channel", "method", "path", "content_type", "body_text", "idempotency_key",
+        "merchant", "channel", "method", "path", "source", "content_type", "body_text",
+        "idempotency_key",
         "order_ref", "outcome", "response_status", "response_shown", "error_code", "received_at",
         "processed_at", "replay_count",
     ]  # fmt: skip
@@ -110,3 +113,6 @@ class InboundMessageAdmin(MerchantScopedAdmin):
         if skipped := queryset.filter(outcome=InboundOutcome.ACCEPTED).count():
             text = _("%d accepted message(s) skipped: replaying would apply them twice.") % skipped
             self.message_user(request, text, messages.INFO)
+
+
+import orders.channels.admin  # noqa: E402, F401 - registers the channel admins

@@ -424,3 +424,57 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_name} · {self.get_action_display()}"
+
+
+class InboundFileStatus(models.TextChoices):
+    PROCESSING = "processing", _("Being processed")
+    PROCESSED = "processed", _("Processed")
+    WITH_ERRORS = "with_errors", _("Processed; some records rejected (in the error folder)")
+    DUPLICATE = "duplicate", _("Same content as a file already processed; not processed again")
+
+
+class InboundFile(models.Model):
+    """A file a merchant's OMS dropped (our local folder or their SFTP server), read record by
+    record: each record is an InboundMessage whose `source` starts with `source_prefix`."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    source = models.ForeignKey(
+        "merchants.FileSource", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    status = models.CharField(
+        max_length=16, choices=InboundFileStatus.choices, default=InboundFileStatus.PROCESSING
+    )
+    # Records handed to the channel so far: a resumed file skips these (eventIds cover the rest).
+    records_read = models.PositiveIntegerField(default=0)
+    records_accepted = models.PositiveIntegerField(default=0)
+    records_rejected = models.PositiveIntegerField(default=0)
+    records_failed = models.PositiveIntegerField(default=0)
+    problem = models.CharField(max_length=500, blank=True)  # why the rest could not be read
+    report = models.JSONField(default=list, blank=True)  # the first failed records
+    moved_to = models.CharField(max_length=1000, blank=True)
+    leased_until = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            # A duplicate (the same content dropped again) gets a row of its own, never read.
+            models.UniqueConstraint(
+                fields=["source", "sha256"],
+                condition=~Q(status="duplicate"),
+                name="inbound_file_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["merchant", "-started_at"], name="inbound_file_recent_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def source_prefix(self) -> str:
+        """How this file's records name their source in the inbound message log."""
+        return f"{self.name[:200]} #{self.pk} "

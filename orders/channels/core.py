@@ -14,6 +14,8 @@ from collections.abc import Callable
 from flextracker.api import api_error_for
 from flextracker.errors import ApiError
 from merchants.models import Merchant
+from orders.channels.dictionaries import map_with_dictionary
+from orders.channels.shopify import map_shopify
 from orders.models import InboundMessage
 from orders.services.inbound import (
     Failure,
@@ -37,6 +39,8 @@ def map_envelope(merchant: Merchant, argument: str, body: bytes) -> list[dict]:
 
 MAPPERS: dict[str, Mapper] = {
     "envelope": map_envelope,
+    "dictionary": map_with_dictionary,
+    "shopify": map_shopify,
 }
 
 
@@ -93,13 +97,13 @@ def _apply_events(merchant: Merchant, message: InboundMessage, events: list[dict
     if not events:
         raise ApiError("The record holds no event.", code="EMPTY_RECORD")
     applier = EventsApi()
+    message.order_ref = _first_order_id(events)  # kept when an event is rejected, too
     results = []
     for event in events:
         result = applier.apply(merchant, event)
         results.append({"eventId": event.get("eventId"), "type": event.get("type"),
                         "status": result.status, "data": result.data,
                         "warnings": result.warnings})  # fmt: skip
-    message.order_ref = _first_order_id(events)
     warnings = [warning for result in results for warning in result["warnings"]]
     return Result(200, results, warnings)
 

@@ -1,0 +1,309 @@
+"""The console for the file channel and format dictionaries (registered from orders/admin.py).
+
+They live with the channel code, not in merchants/admin.py, because they run it — the mapping
+test, the connection check — and `merchants` must not import `orders` (docs/architecture.md).
+"""
+
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from flextracker.errors import ApiError
+from merchants.admin import MerchantScopedAdmin
+from merchants.models import FileSource, FileSourceKind, FormatDictionary
+from merchants.selectors import merchants_visible_to, user_sees_all_merchants
+from orders.channels.dictionaries import dictionary_compile, dictionary_preview
+from orders.channels.folders import (
+    FolderUnavailable,
+    open_folder,
+    parse_host_key,
+    parse_private_key,
+)
+from orders.models import InboundFile
+
+TEST_BUTTON = "_test_mapping"
+
+
+class FormatDictionaryForm(forms.ModelForm):
+    class Meta:
+        model = FormatDictionary
+        fields = ["merchant", "name", "format", "mapping", "sample"]
+        monospace = {"cols": 100, "style": "font-family: monospace"}
+        widgets = {
+            "mapping": forms.Textarea(attrs={"rows": 24, **monospace}),
+            "sample": forms.Textarea(attrs={"rows": 12, **monospace}),
+        }
+        help_texts = {
+            "mapping": _("Which of their fields fills which of ours, and their words for each "
+                         "event type: docs/channels.md."),
+            "sample": _("Paste one of their messages or the start of a file, then “Test "
+                        "mapping”: each record's envelope or errors, without saving. A sample "
+                        "that fails to map cannot be saved."),
+        }  # fmt: skip
+
+    mapping_test = None  # (records, problem) once tested
+    testing = False
+
+    def clean(self):
+        data = super().clean()
+        if "mapping" not in data or not data.get("format"):
+            return data
+        merchant = data.get("merchant")
+        try:
+            compiled = dictionary_compile(data["format"], data["mapping"],
+                                          merchant.time_zone if merchant else "UTC")  # fmt: skip
+        except ApiError as error:
+            self.add_error("mapping", list(error.fields.get("mapping", [error.message])))
+            return data
+        if data.get("sample"):
+            self.mapping_test = dictionary_preview(compiled, data["sample"].encode())
+            records, problem = self.mapping_test
+            failing = [r for r in records if r.error] or ([problem] if problem else [])
+            if failing and not self.testing:
+                message = _("%(count)d record(s) of the sample do not map: see the test below.")
+                self.add_error("sample", message % {"count": len(failing)})
+        elif self.testing:
+            self.add_error("sample", _("Paste a sample message to test the mapping with."))
+        return data
+
+
+@admin.register(FormatDictionary)
+class FormatDictionaryAdmin(MerchantScopedAdmin):
+    form = FormatDictionaryForm
+    editable_by_merchant_admins = True
+    change_form_template = "admin/merchants/formatdictionary/change_form.html"
+    list_display = ["name", "merchant", "format", "updated_at"]
+    list_filter = ["format", ("merchant", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name", "merchant__merchant_id", "merchant__name"]
+    list_select_related = ["merchant"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.testing = TEST_BUTTON in request.POST
+        return form
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method == "POST" and TEST_BUTTON in request.POST:
+            return self._test_view(request, object_id, form_url)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _test_view(self, request, object_id, form_url):
+        """The change form again, with the mapping test and whatever was typed; nothing saved."""
+        obj = self.get_object(request, object_id) if object_id else None
+        if object_id and obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        allowed = self.has_change_permission(request, obj) if obj else self.has_add_permission(
+            request)  # fmt: skip
+        if not allowed:
+            raise PermissionDenied
+        form = self.get_form(request, obj, change=obj is not None)(request.POST, instance=obj)
+        form.is_valid()
+        fieldsets = self.get_fieldsets(request, obj)
+        admin_form = helpers.AdminForm(form, list(fieldsets), {}, model_admin=self)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Test the mapping"), "subtitle": str(obj) if obj else None,
+            "adminform": admin_form, "object_id": object_id, "original": obj,
+            "is_popup": False, "to_field": None, "media": self.media + admin_form.media,
+            "inline_admin_formsets": [], "errors": helpers.AdminErrorList(form, []),
+            "preserved_filters": self.get_preserved_filters(request),
+        }  # fmt: skip
+        return self.render_change_form(
+            request, context, add=obj is None, change=obj is not None, obj=obj, form_url=form_url
+        )
+
+
+_WRITE_ONLY = _("Write-only: never shown back. Leave blank to keep the stored one.")
+
+
+class FileSourceForm(forms.ModelForm):
+    password = forms.CharField(
+        required=False, widget=forms.PasswordInput(render_value=False), help_text=_WRITE_ONLY
+    )
+    private_key = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 70, "autocomplete": "off"}),
+        help_text=_("OpenSSH or PEM, without a passphrase. ") + _WRITE_ONLY,
+    )
+    forget_credentials = forms.BooleanField(
+        required=False, label=_("Forget the stored password and private key")
+    )
+
+    class Meta:
+        model = FileSource
+        fields = [
+            "merchant", "name", "kind", "dictionary", "directory", "file_pattern",
+            "archive_directory", "error_directory", "host", "port", "username", "password",
+            "private_key", "host_key", "is_active",
+        ]  # fmt: skip
+
+    def clean_private_key(self) -> str:
+        text = self.cleaned_data["private_key"].strip()
+        if text:
+            try:
+                parse_private_key(text + "\n")
+            except ValueError as error:
+                raise ValidationError(str(error)) from error
+            return text + "\n"
+        return text
+
+    def clean(self):
+        data = super().clean()
+        keep = not data.get("forget_credentials")
+        data["password"] = data.get("password") or (self.instance.password if keep else "")
+        data["private_key"] = data.get("private_key") or (self.instance.private_key if keep else "")
+        if data.get("kind") == FileSourceKind.SFTP:
+            self._check_sftp(data)
+        dictionary, merchant = data.get("dictionary"), data.get("merchant")
+        if dictionary and merchant and dictionary.merchant_id != merchant.pk:
+            self.add_error("dictionary", _("Choose one of this merchant's format dictionaries."))
+        return data
+
+    def _check_sftp(self, data: dict) -> None:
+        for name in ("host", "username", "host_key"):
+            if not data.get(name):
+                self.add_error(name, _("Required for SFTP."))
+        if data.get("host_key"):
+            try:
+                parse_host_key(data["host_key"])
+            except ValueError as error:
+                self.add_error("host_key", str(error))
+        if not (data["password"] or data["private_key"]):
+            self.add_error("password", _("Give a password or a private key."))
+
+    def _post_clean(self):
+        super()._post_clean()
+        # The form fields win over the model's (blank means "keep", handled in clean()).
+        self.instance.password = self.cleaned_data.get("password", self.instance.password)
+        self.instance.private_key = self.cleaned_data.get("private_key", self.instance.private_key)
+
+
+@admin.register(FileSource)
+class FileSourceAdmin(MerchantScopedAdmin):
+    """A folder the merchant's OMS drops files in. flexEngage staff set these up (we connect
+    where it says, or read our own disk); merchant users may look."""
+
+    form = FileSourceForm
+    list_display = ["name", "merchant", "kind", "where", "dictionary", "is_active",
+                    "last_polled_at", "last_error", "files_link"]  # fmt: skip
+    list_filter = ["kind", "is_active", ("merchant", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name", "host", "merchant__merchant_id"]
+    list_select_related = ["merchant", "dictionary"]
+    actions = ["check_connection"]
+    fieldsets = [
+        (None, {"fields": ["merchant", "name", "kind", "dictionary", "is_active"]}),
+        (
+            _("Folders"),
+            {"fields": ["directory", "file_pattern", "archive_directory", "error_directory"]},
+        ),
+        (
+            _("SFTP"),
+            {
+                "fields": [
+                    "host",
+                    "port",
+                    "username",
+                    "password",
+                    "private_key",
+                    "forget_credentials",
+                    "host_key",
+                ]
+            },
+        ),
+    ]
+
+    def get_fieldsets(self, request, obj=None):
+        if not self.has_change_permission(request, obj):
+            # Read-only: the credentials are not even shown masked.
+            return [(None, {"fields": ["merchant", "name", "kind", "dictionary", "is_active",
+                                       "directory", "file_pattern", "archive_directory",
+                                       "error_directory", "host", "port", "username",
+                                       "host_key", "last_polled_at", "last_error"]})]  # fmt: skip
+        return self.fieldsets
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "dictionary":
+            kwargs["queryset"] = FormatDictionary.objects.filter(
+                merchant__in=merchants_visible_to(request.user)
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description=_("where"))
+    def where(self, source: FileSource) -> str:
+        if source.kind == FileSourceKind.SFTP:
+            return f"sftp://{source.username}@{source.host}:{source.port}{source.directory}"
+        return source.directory
+
+    @admin.display(description=_("files"))
+    def files_link(self, source: FileSource) -> str:
+        url = reverse("admin:orders_inboundfile_changelist") + f"?source__id__exact={source.pk}"
+        return format_html('<a href="{}">{}</a>', url, _("Files"))
+
+    def has_check_connection_permission(self, request) -> bool:
+        return user_sees_all_merchants(request.user)
+
+    @admin.action(description=_("Check the connection now (lists the folder)"),
+                  permissions=["check_connection"])  # fmt: skip
+    def check_connection(self, request, queryset):
+        for source in queryset.select_related("merchant"):
+            try:
+                with open_folder(source) as folder:
+                    count = len(folder.list())
+            except FolderUnavailable as error:
+                self.message_user(request, f"{source.name}: {error}", messages.ERROR)
+            else:
+                text = _("%(name)s: connected; %(count)d file(s) waiting.") % {
+                    "name": source.name, "count": count}  # fmt: skip
+                self.message_user(request, text, messages.SUCCESS)
+
+
+@admin.register(InboundFile)
+class InboundFileAdmin(MerchantScopedAdmin):
+    list_display = ["name", "merchant", "status", "records_read", "records_accepted",
+                    "records_rejected", "records_failed", "started_at", "finished_at",
+                    "records_link"]  # fmt: skip
+    list_filter = ["status", ("merchant", admin.RelatedOnlyFieldListFilter),
+                   ("source", admin.RelatedOnlyFieldListFilter)]  # fmt: skip
+    search_fields = ["name", "sha256"]
+    list_select_related = ["merchant"]
+    readonly_fields = ["merchant", "source", "name", "size", "sha256", "status", "records_read",
+                       "records_accepted", "records_rejected", "records_failed", "problem",
+                       "report_table", "moved_to", "started_at", "finished_at",
+                       "records_link"]  # fmt: skip
+    exclude = ["report", "leased_until"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("records"))
+    def records_link(self, inbound_file: InboundFile) -> str:
+        query = urlencode({"source__startswith": inbound_file.source_prefix})
+        url = reverse("admin:orders_inboundmessage_changelist") + "?" + query
+        return format_html('<a href="{}">{}</a>', url, _("Inbound messages"))
+
+    @admin.display(description=_("failed records (first 100)"))
+    def report_table(self, inbound_file: InboundFile) -> str:
+        if not inbound_file.report:
+            return "—"
+        lines = []
+        for row in inbound_file.report:
+            where = (f"line {row['line']}" if "line" in row
+                     else f"record {row['record']}" if "record" in row else "file")  # fmt: skip
+            details = [f"{name}: {text}" for name, texts in (row.get("fields") or {}).items()
+                       for text in texts if f"{name}: {text}" != row["message"]]  # fmt: skip
+            lines.append(" · ".join([where, row.get("eventId", ""), row.get("orderId", ""),
+                                     f"{row['code']}: {row['message']}", *details]))  # fmt: skip
+        return "\n".join(lines)

@@ -1,0 +1,182 @@
+"""Queue channels: a merchant's OMS publishes to a queue (RabbitMQ or Amazon SQS), and
+`manage.py consume <merchantId>` reads it. One consumer loop for every broker; each broker is a
+small class behind one interface (`orders/channels/brokers.py`, like the carriers in STYLE.md).
+
+For each message the consumer calls `channel_deliver` (the record is logged raw, mapped by the
+source's route and applied as `/events`; it returns after the commit). Then, and only then:
+- accepted → acknowledged (RabbitMQ `basic_ack`, SQS `delete_message`);
+- rejected for its data (a 4xx Failure: not JSON, unmapped, invalid, unknown order) →
+  published to the dead-letter queue with the reason, then acknowledged: a poison message never
+  blocks the queue, and the inbound log keeps it for a replay once the data is fixed;
+- our failure (a 5xx Failure, the database down, the first delivery of its key still running)
+  → given back to the queue (RabbitMQ `basic_nack` with requeue; SQS: not deleted, visible again
+  after a growing delay) and the consumer backs off: nothing is lost.
+"""
+
+import logging
+import random
+import threading
+from dataclasses import dataclass
+
+from django.db import close_old_connections
+
+from merchants.models import QueueSource
+from orders.channels.brokers import BROKERS, Broker, BrokerUnavailable, QueueMessage, Rejection
+from orders.channels.core import MAPPERS, channel_deliver
+from orders.models import InboundChannel, InboundMessage
+from orders.services.inbound import Failure, request_hash
+
+logger = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 60
+MAX_RETRY_DELAY_SECONDS = 900
+
+
+class QueueMisconfigured(Exception):
+    """The source cannot be consumed as configured (no mapper for its route)."""
+
+
+@dataclass(slots=True)
+class Tally:
+    processed: int = 0
+    dead_lettered: int = 0
+    retried: int = 0
+    broker_error: str = ""
+
+    @property
+    def handled(self) -> int:
+        return self.processed + self.dead_lettered + self.retried
+
+
+class Consumer:
+    """Reads one QueueSource until `stop` is set (a signal), or — for tests and cron — until
+    the queue is drained (`once`) or `max_messages` were handled."""
+
+    def __init__(
+        self,
+        source: QueueSource,
+        *,
+        stop: threading.Event,
+        broker: Broker | None = None,
+        prefetch: int = 10,
+        wait_seconds: float = 10,
+        retry_delay_seconds: float = 10,
+    ):
+        self.source = source
+        self.stop = stop
+        self.broker = broker or BROKERS[source.kind](source, prefetch=prefetch)
+        self.route = f"dictionary:{source.dictionary_id}" if source.dictionary_id else "envelope"
+        if self.route.partition(":")[0] not in MAPPERS:
+            raise QueueMisconfigured(f"{source.name}: no mapper for route {self.route!r}.")
+        self.label = f"{source.kind}:{self.broker.queue}"  # InboundMessage.source
+        self.wait_seconds = wait_seconds
+        self.retry_delay_seconds = retry_delay_seconds
+        self._failures = 0  # messages we failed in a row: the backoff's exponent
+        self._outages = 0  # broker errors in a row: likewise
+        self._connected = False
+
+    def run(self, *, once: bool = False, max_messages: int | None = None) -> Tally:
+        tally = Tally()
+        try:
+            while not self.stop.is_set() and (max_messages is None or tally.handled < max_messages):
+                self._back_off()
+                try:
+                    if not self._connected:
+                        self.broker.connect()
+                        self._connected = True
+                    batch = self.broker.receive(self.wait_seconds, self.stop)
+                    self._outages = 0
+                    if not batch and once:
+                        break
+                    self._handle_batch(batch, tally, max_messages)
+                except BrokerUnavailable as error:
+                    self._lost(error, tally)
+                    if once:
+                        break
+                if once and (self._failures or self._outages):
+                    break  # our failure: what is left waits for the next run
+        finally:
+            self.close()
+        return tally
+
+    def close(self) -> None:
+        if self._connected:
+            self._connected = False
+            self.broker.close()
+
+    def _handle_batch(self, batch: list[QueueMessage], tally: Tally, limit: int | None) -> None:
+        for index, message in enumerate(batch):
+            if self.stop.is_set() or (limit is not None and tally.handled >= limit):
+                self.broker.release(batch[index:])
+                return
+            self._handle(message, tally)
+            if self._failures:  # back off before the next message, and let others have these
+                self.broker.release(batch[index + 1 :])
+                return
+
+    def _handle(self, message: QueueMessage, tally: Tally) -> None:
+        close_old_connections()  # a long-running process: drop a connection the database closed
+        key = f"queue-{self.source.pk}:{message.message_id}"[:255] if message.message_id else None
+        try:
+            outcome = channel_deliver(
+                merchant=self.source.merchant, channel=InboundChannel.QUEUE, route=self.route,
+                body=message.body, content_type=message.content_type, source=self.label,
+                dedupe_key=key,
+            )  # fmt: skip
+        except Exception:  # the log itself could not be written (database down)
+            logger.exception("%s: could not log a message; it goes back to the queue", self.label)
+            outcome = None
+        if outcome is None or (isinstance(outcome, Failure) and _ours(outcome)):
+            self._failures += 1
+            delay = self.retry_delay_seconds * 2 ** min(message.receive_count - 1, 10)
+            self.broker.retry(message, min(delay, MAX_RETRY_DELAY_SECONDS))
+            tally.retried += 1
+            return
+        self._failures = 0
+        if isinstance(outcome, Failure):
+            error = outcome.error
+            rejection = Rejection(error.code, error.message, self._logged_id(message, key))
+            logger.warning(
+                "%s: message rejected (%s: %s), dead-lettered; inbound message %s",
+                self.label, error.code, error.message, rejection.inbound_message_id,
+            )  # fmt: skip
+            self.broker.dead_letter(message, rejection)
+            tally.dead_lettered += 1
+            return
+        self.broker.ack(message)
+        tally.processed += 1
+
+    def _logged_id(self, message: QueueMessage, key: str | None) -> int | None:
+        """The inbound message that logged this one, for the dead letter's headers."""
+        logged = InboundMessage.objects.filter(
+            merchant=self.source.merchant, channel=InboundChannel.QUEUE, source=self.label
+        )
+        if key:
+            logged = logged.filter(idempotency_key=key)
+        else:
+            logged = logged.filter(request_hash=request_hash("", self.route, message.body))
+        return logged.order_by("-pk").values_list("pk", flat=True).first()
+
+    def _lost(self, error: BrokerUnavailable, tally: Tally) -> None:
+        logger.error("%s: broker unavailable (%s); reconnecting", self.label, error)
+        tally.broker_error = str(error)
+        self._outages += 1
+        self.close()
+
+    def _back_off(self) -> None:
+        failures = max(self._failures, self._outages)
+        if not failures or self.stop.is_set():
+            return
+        jitter = random.uniform(0.5, 1)  # noqa: S311 - spreading retries needs no secrecy
+        delay = min(MAX_BACKOFF_SECONDS, 2 ** min(failures - 1, 10)) * jitter
+        if self._connected:
+            self.broker.idle(delay, self.stop)  # keeps the connection's heartbeats going
+        else:
+            self.stop.wait(delay)
+
+
+def _ours(failure: Failure) -> bool:
+    """Our side failed (5xx), or the first delivery with this key is still being processed
+    (409 "still being processed"): not the message's fault, so never dead-lettered."""
+    error = failure.error
+    return error.status >= 500 or (error.status == 409 and "still being processed" in error.message)
