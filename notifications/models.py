@@ -69,6 +69,8 @@ class Notification(models.Model):
                 condition=Q(status="pending"),
                 name="notification_due_idx",
             ),
+            # The dashboard's messages per day.
+            models.Index(fields=["merchant", "created_at"], name="notification_recent_idx"),
         ]
 
     def __str__(self) -> str:

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from merchants.models import Merchant
@@ -75,6 +76,8 @@ class Order(Address):
             models.Index(fields=["order_id"], name="order_order_id_idx"),
             models.Index(fields=["customer_email"], name="order_email_all_idx"),
             models.Index(fields=["postal_code"], name="order_postal_code_idx"),
+            # The dashboard counts a merchant's orders placed in a date range.
+            models.Index("merchant", Coalesce("order_date", "created_at"), name="order_placed_idx"),
         ]
 
     def __str__(self) -> str:
@@ -188,6 +191,10 @@ class Shipment(models.Model):
                 name="shipment_due_idx",
             ),
             models.Index(fields=["merchant", "-updated_at"], name="shipment_updated_idx"),
+            # The dashboard counts a merchant's shipments shipped in a date range.
+            models.Index(
+                "merchant", Coalesce("shipped_at", "created_at"), name="shipment_shipped_idx"
+            ),
         ]
 
     def __str__(self) -> str:
