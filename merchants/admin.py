@@ -1,6 +1,10 @@
 """The onboarding console: flexEngage staff set up merchants; merchant users see only theirs."""
 
+import re
+from urllib.parse import urlsplit, urlunsplit
+
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
@@ -20,6 +24,9 @@ from merchants.models import (
     Merchant,
     NotificationChannel,
     NotificationTrigger,
+    QueueKind,
+    QueueSource,
+    ShopifyShop,
 )
 from merchants.selectors import (
     membership_roles,
@@ -38,6 +45,7 @@ from merchants.services import (
 )
 
 admin.site.site_header = "flexTracker console"
+admin.site.site_url = "/console/"  # "View site": the customer-service console
 admin.site.site_title = "flexTracker"
 admin.site.index_title = "Merchants, orders and tracking"
 
@@ -371,3 +379,129 @@ class MembershipAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         membership_grant(user=obj.user, merchant=obj.merchant, role=obj.role)
+
+
+# --- OMS channels: Shopify shops and queues ------------------------------------------------------
+
+_KEEP_BLANK = _("Write-only: never shown back. Leave blank to keep the current one.")
+
+
+class ShopifyShopForm(forms.ModelForm):
+    webhook_secret = forms.CharField(
+        label=_("Webhook secret"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("The app's client secret that signs its webhooks.") + " " + _KEEP_BLANK,
+    )
+
+    class Meta:
+        model = ShopifyShop
+        fields = ["merchant", "shop_domain", "webhook_secret", "is_active"]
+
+    def clean_shop_domain(self) -> str:
+        domain = self.cleaned_data["shop_domain"].strip().lower()
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]*\.myshopify\.com", domain):
+            raise ValidationError(_("Use its myshopify.com domain, e.g. fred.myshopify.com."))
+        return domain
+
+    def clean_webhook_secret(self) -> str:
+        secret = self.cleaned_data["webhook_secret"] or self.instance.webhook_secret
+        if not secret:
+            raise ValidationError(_("Required: Shopify signs every webhook with it."))
+        return secret
+
+
+@admin.register(ShopifyShop)
+class ShopifyShopAdmin(MerchantScopedAdmin):
+    """A merchant's Shopify store; its webhooks go to the address shown here."""
+
+    form = ShopifyShopForm
+    editable_by_merchant_admins = True
+    list_display = ["shop_domain", "merchant", "is_active", "created_at"]
+    list_filter = ["is_active", ("merchant", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["shop_domain", "merchant__merchant_id", "merchant__name"]
+    list_select_related = ["merchant"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["webhook_address"] if obj is not None else []
+
+    @admin.display(description=_("Webhook address (Shopify › Settings › Notifications › Webhooks)"))
+    def webhook_address(self, shop: ShopifyShop) -> str:
+        # The receiver lives in another app: reached by URL name, never imported.
+        path = reverse("hooks-shopify", args=[shop.merchant.merchant_id])
+        return f"{settings.PUBLIC_BASE_URL}{path}"
+
+
+class QueueSourceForm(forms.ModelForm):
+    url = forms.CharField(
+        label=_("URL"),
+        required=False,
+        max_length=500,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("amqp://user:password@host:5672/vhost, or the SQS queue URL.") + " "
+        + _KEEP_BLANK,
+    )  # fmt: skip
+
+    class Meta:
+        model = QueueSource
+        fields = [
+            "merchant", "name", "kind", "url", "queue_name", "dead_letter_queue", "region",
+            "dictionary", "is_active",
+        ]  # fmt: skip
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"].strip() or self.instance.url
+        if not url:
+            raise ValidationError(_("Required: where to read the messages."))
+        return url
+
+    def clean(self):
+        data = super().clean()
+        kind, url = data.get("kind"), data.get("url") or ""
+        if kind == QueueKind.RABBITMQ:
+            if urlsplit(url).scheme not in ("amqp", "amqps"):
+                self.add_error("url", _("A RabbitMQ URL starts with amqp:// or amqps://."))
+            if not data.get("queue_name"):
+                self.add_error("queue_name", _("Required for RabbitMQ."))
+        if kind == QueueKind.SQS and urlsplit(url).scheme != "https":
+            self.add_error("url", _("An SQS queue URL starts with https://."))
+        dictionary, merchant = data.get("dictionary"), data.get("merchant")
+        if dictionary and merchant and dictionary.merchant_id != merchant.pk:
+            self.add_error("dictionary", _("Choose one of this merchant's format dictionaries."))
+        return data
+
+
+@admin.register(QueueSource)
+class QueueSourceAdmin(MerchantScopedAdmin):
+    """A queue the merchant's OMS publishes to (`manage.py consume <merchantId>` reads it).
+
+    flexEngage staff set these up; merchant users may look. Our consumer connects wherever the
+    URL says, so a merchant must not be able to point it at hosts of ours."""
+
+    form = QueueSourceForm
+    list_display = ["name", "merchant", "kind", "queue_shown", "dictionary", "is_active"]
+    list_filter = ["kind", "is_active", ("merchant", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name", "queue_name", "merchant__merchant_id"]
+    list_select_related = ["merchant", "dictionary"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["connection"] if obj is not None else []
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "dictionary":
+            kwargs["queryset"] = db_field.related_model.objects.filter(
+                merchant__in=merchants_visible_to(request.user)
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description=_("Connection (password hidden)"))
+    def connection(self, source: QueueSource) -> str:
+        parts = urlsplit(source.url)
+        if parts.password is None:
+            return source.url
+        host = parts.netloc.rpartition("@")[2]
+        return urlunsplit(parts._replace(netloc=f"{parts.username}:••••@{host}"))
+
+    @admin.display(description=_("Queue"))
+    def queue_shown(self, source: QueueSource) -> str:
+        return source.queue_name or urlsplit(source.url).path.rstrip("/").rpartition("/")[2]

@@ -1,0 +1,132 @@
+"""Webhooks that bring a merchant's orders in from a platform: Shopify, at
+`POST /hooks/shopify/<merchantId>` (mounted by `tracking/urls.py` with the other receivers).
+
+The signature is the authentication: the shop named by `X-Shopify-Shop-Domain` must be one of
+the merchant's, and `X-Shopify-Hmac-Sha256` must be the HMAC of the raw body with that shop's
+secret; otherwise 401, nothing stored, the attempt logged. An authenticated delivery goes into
+the inbound message log and through the channel core (route `shopify:<topic>`). Shopify retries
+anything but a 2xx for hours and may then drop the subscription, so a record we reject (bad
+data, kept in the log for a replay) is still a 200; only our own failure asks for a retry (503).
+A redelivery (same `X-Shopify-Webhook-Id`) answers what the first delivery answered.
+"""
+
+import logging
+
+from django.core.exceptions import RequestDataTooBig
+from django.db import DatabaseError
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from flextracker.errors import ApiError, PayloadTooLarge
+from merchants.models import ShopifyShop
+from orders.channels.core import channel_deliver
+from orders.channels.shopify import TOPICS, shopify_signature_valid
+from orders.models import InboundChannel
+from orders.services.inbound import Failure
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class _Unauthorized(ApiError):
+    status = 401
+    default_code = "UNAUTHORIZED"
+
+
+class _Unavailable(ApiError):
+    status = 503
+    severity = "transient"
+    default_code = "SERVICE_UNAVAILABLE"
+
+
+@csrf_exempt
+def shopify_webhook(request: HttpRequest, merchant_id: str) -> JsonResponse:
+    if request.method != "POST":
+        error = ApiError("Shopify webhooks are POSTed.", code="METHOD_NOT_ALLOWED")
+        error.status = 405
+        return _error(error)
+    body = _body(request)
+    if body is None:
+        return _error(PayloadTooLarge("The body is larger than 1 MiB."))
+    domain = request.headers.get("X-Shopify-Shop-Domain", "").strip().lower()
+    topic = request.headers.get("X-Shopify-Topic", "").strip()
+    try:
+        shop = _shop(merchant_id, domain)
+    except DatabaseError:
+        logger.exception("Shopify webhook for %s: database unavailable", merchant_id)
+        return _error(_Unavailable("The service is unavailable; retry later."))
+    signature = request.headers.get("X-Shopify-Hmac-Sha256", "")
+    if shop is None or not shopify_signature_valid(body, signature, shop.webhook_secret):
+        logger.warning(
+            "Shopify webhook refused for merchant %.20s, shop %.255r, topic %.50r: %s",
+            merchant_id, domain, topic, "unknown shop" if shop is None else "wrong signature",
+        )  # fmt: skip
+        return _error(
+            _Unauthorized("Unknown shop for this merchant, or the signature does not match.")
+        )
+    if topic not in TOPICS:
+        logger.info("Shopify webhook from %s: topic %.50r is not one we handle", domain, topic)
+        return JsonResponse(_received("ignored", topic=topic))
+    webhook_id = request.headers.get("X-Shopify-Webhook-Id", "").strip()
+    try:
+        outcome = channel_deliver(
+            merchant=shop.merchant, channel=InboundChannel.SHOPIFY, route=f"shopify:{topic}",
+            body=body, content_type=request.content_type or "", source=shop.shop_domain,
+            dedupe_key=f"shopify:{webhook_id}"[:255] if webhook_id else None,
+        )  # fmt: skip
+    except DatabaseError:  # the log itself could not be written: Shopify must send it again
+        logger.exception("Shopify webhook from %s: database unavailable", domain)
+        return _error(_Unavailable("The service is unavailable; retry later."))
+    if isinstance(outcome, Failure):
+        if _ours(outcome):
+            return _error(outcome.error)
+        return JsonResponse(_received("rejected", topic, outcome.replayed, outcome.error))
+    return JsonResponse(_received("accepted", topic, outcome.replayed), status=200)
+
+
+def _shop(merchant_id: str, domain: str) -> ShopifyShop | None:
+    if not domain:
+        return None
+    return (
+        ShopifyShop.objects.select_related("merchant")
+        .filter(
+            merchant__merchant_id=merchant_id,
+            merchant__is_active=True,
+            shop_domain__iexact=domain,
+            is_active=True,
+        )
+        .first()
+    )
+
+
+def _ours(failure: Failure) -> bool:
+    """Our failure, or the first delivery still running: Shopify should try again."""
+    return failure.error.status >= 500 or failure.error.status == 409
+
+
+def _received(
+    outcome: str, topic: str, replayed: bool = False, error: ApiError | None = None
+) -> dict:
+    data = {"received": True, "topic": topic, "outcome": outcome, "replayed": replayed}
+    if error is not None:
+        data["error"] = error.body()["error"]
+    return {"success": True, "data": data, "warnings": []}
+
+
+def _body(request: HttpRequest) -> bytes | None:
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > MAX_BODY_BYTES:
+        return None
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return None
+    return body if len(body) <= MAX_BODY_BYTES else None
+
+
+def _error(error: ApiError) -> JsonResponse:
+    return JsonResponse(error.body(), status=error.status)
