@@ -1,56 +1,68 @@
-"""Customer page benchmark: p50/p95 of an order page with 10 shipments × 40 events, and its SQL
-queries, against gunicorn on PostgreSQL with other orders around it.
+"""Customer page benchmark: p50/p95 of the customer page and its SQL queries, against gunicorn
+on the 1,000,000-order database of bench/generate.py (generated first when missing).
 
-    .venv/bin/python bench/page.py [--duration 20] [--clients 16] [--background-orders 20000]
+    .venv/bin/python bench/page.py [--duration 15] [--clients 16] [--orders 1000000]
 
-Writes the "## Page" section of docs/benchmarks.md.
+Three runs: one Fred's Discount City order with 10 shipments × 40 events (added once through the
+services), one client then 16; and generated orders (1–4 shipments, ~10 events each) picked at
+random over the whole table, one client, so most pages are read cold. Writes the "## Page"
+section of docs/benchmarks.md.
 """
 
 import argparse
 import asyncio
 import json
-import os
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.generate import DB_1M, DEFAULT_ORDERS, database_env, ensure_database
 from bench.ingest import (
-    DB_NAME,
     REPO,
     VENV_BIN,
+    cpu_seconds,
     errors_text,
     free_port,
     machine,
-    pg,
     postgres_ensure_running,
-    server_env,
     sh,
+    wait_for_quiet_machine,
     wait_until_answering,
     write_doc,
 )
 from bench.load import Request, run
 
-MERCHANT_ID = "PAGE-01-00001"
-ORDER_ID = "PAGE-1"
+MERCHANT_ID = "FDC-01-12345"
+ORDER_ID = "PAGE-10x40"
 SHIPMENTS, EVENTS = 10, 40
+SAMPLE = 3_000
 TARGET_P95_MS, TARGET_QUERIES = 50, 10
 
 
-def build(background_orders: int) -> dict:
-    """In a child process with the server's settings: the benchmarked order and its company."""
+def build() -> dict:
+    """In a child process with the server's settings: the benchmarked order, the sample."""
     import django
 
     django.setup()
-    from bench.page_data import build_data
+    from django.db import connection
 
-    return build_data(MERCHANT_ID, ORDER_ID, SHIPMENTS, EVENTS, background_orders)
+    from bench.page_data import big_order_ensure, database_counts, page_sample
+
+    big_order_ensure(MERCHANT_ID, ORDER_ID, SHIPMENTS, EVENTS)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_database_size(current_database())")
+        size = cursor.fetchone()[0]
+    return database_counts() | {"sample": page_sample(SAMPLE), "gib": size / 2**30}
 
 
-def count_queries() -> dict:
+def count_queries(paths: list[str]) -> list[dict]:
     import django
 
     django.setup()
@@ -58,90 +70,205 @@ def count_queries() -> dict:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    from orders.models import Order
+
     client = Client()
-    path = f"/orders/{MERCHANT_ID}/{ORDER_ID}"
-    client.get(path, HTTP_HOST="127.0.0.1")  # warm
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(path, HTTP_HOST="127.0.0.1")
-    return {"queries": len(queries), "status": response.status_code, "bytes": len(response.content)}
+    results = []
+    for number, path in enumerate(paths):
+        client.get(path, HTTP_HOST="127.0.0.1")  # warm
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(path, HTTP_HOST="127.0.0.1")
+        statements = [query["sql"] for query in queries]  # before any other request
+        timing = {}
+        if number < 3:  # in-process time, and the SQL's own under EXPLAIN ANALYZE
+            timing["sql_ms"] = sum(_explained_ms(sql) for sql in statements)
+            timing["in_process_ms"] = statistics.median(_timed(client, path) for _ in range(10))
+        merchant_id, order_id = path.split("/")[2:4]
+        order = Order.objects.get(merchant__merchant_id=merchant_id, order_id=order_id)
+        shipments = order.shipments.count()
+        events = sum(shipment.events.count() for shipment in order.shipments.all())
+        results.append({"path": path, "queries": len(statements), "status": response.status_code,
+                        "bytes": len(response.content), "shipments": shipments,
+                        "events": events} | timing)  # fmt: skip
+    return results
 
 
-def _row(label: str, stats: dict, queries: dict) -> str:
+def _timed(client, path: str) -> float:
+    started = time.perf_counter()
+    client.get(path, HTTP_HOST="127.0.0.1")
+    return (time.perf_counter() - started) * 1000
+
+
+def _explained_ms(sql: str) -> float:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
+        plan = cursor.fetchone()[0]
+    plan = (json.loads(plan) if isinstance(plan, str) else plan)[0]
+    return plan["Planning Time"] + plan["Execution Time"]
+
+
+def _row(label: str, stats: dict, queries: str, size: str) -> str:
+    busy = stats["busy"]
     return (
         f"| {label} | {stats['requests_per_s']:.0f} | {stats['p50_ms']:.1f} | "
         f"{stats['p95_ms']:.1f} | {stats['p99_ms']:.1f} | {errors_text(stats['errors'])} | "
-        f"{queries['queries']} | {queries['bytes']:,} |"
+        f"{queries} | {size} | {busy['app'] * 1000 / stats['requests_per_s']:.1f} / "
+        f"{busy['db'] * 1000 / stats['requests_per_s']:.1f} | "
+        f"{busy['app']:.1f} / {busy['db']:.1f} / {busy['other']:.1f} |"
     )
 
 
-def report(alone: dict, loaded: dict, info: dict, args, data: dict, queries: dict) -> str:
-    met_p95 = alone["p95_ms"] <= TARGET_P95_MS
-    met_queries = queries["queries"] <= TARGET_QUERIES
+def report(runs: dict, info: dict, args, data: dict, queries: list[dict]) -> str:
+    big, typical = queries[0], queries[1:]
+    most = max(q["queries"] for q in queries)
+    met_p95 = max(runs["alone"]["p95_ms"], runs["sample"]["p95_ms"]) <= TARGET_P95_MS
+    met_queries = most <= TARGET_QUERIES
+    typical_queries = "–".join(sorted({str(q["queries"]) for q in typical}))
+    typical_bytes = sorted(q["bytes"] for q in typical)
+    shipments = sorted(q["shipments"] for q in typical)
+    events = sorted(q["events"] for q in typical)
+    shapes = (
+        f"{len(typical)} random orders of {shipments[0]}–{shipments[-1]} shipments and "
+        f"{events[0]}–{events[-1]} events, and the big order"
+    )
     lines = [
         "## Page",
         "",
-        f"`bench/page.py`: the customer page of one order with {SHIPMENTS} shipments × {EVENTS} "
-        f"events, served by gunicorn ({args.workers} sync workers) on PostgreSQL, keep-alive "
-        f"clients for {args.duration:.0f} s each, in a database holding {data['orders']:,} "
-        f"orders, {data['shipments']:,} shipments and {data['events']:,} events.",
+        f"`bench/page.py`: the customer page served by gunicorn ({args.workers} sync workers) on "
+        f"the generated database `{DB_1M}` (bench/generate.py: {data['orders']:,} orders, "
+        f"{data['shipments']:,} shipments, {data['events']:,} tracking events), keep-alive "
+        f"clients for {args.duration:.0f} s per run. The big order is one of Fred's Discount "
+        f"City's with {SHIPMENTS} shipments × {EVENTS} events (added once through the services); "
+        f"the random orders are {len(data['sample']):,} generated orders with at least one "
+        "shipment, drawn over the whole table (TABLESAMPLE) and visited in turn, so most of "
+        "them are not in PostgreSQL's buffers (128 MiB of shared_buffers for a "
+        f"{data['gib']:.1f} GiB database; the OS page cache holds the rest).",
         "",
         f"- Date: {info['date']}",
-        f"- Machine: {info['cpus']} CPUs ({info['cpu_model']}), {info['ram_gib']} GiB RAM",
+        f"- Machine: {info['cpus']} CPUs ({info['cpu_model']}), {info['ram_gib']} GiB RAM, "
+        "shared with other engineers' test runs (figures are noisy)",
         f"- Commit: {info['commit']}",
         f"- PostgreSQL {info['postgres']}",
         "",
-        "| clients | pages/s | p50 ms | p95 ms | p99 ms | errors | SQL queries per page "
-        "| HTML bytes |",
-        "|---|---:|---:|---:|---:|---|---:|---:|",
-        _row("1 (one customer at a time)", alone, queries),
-        _row(f"{args.clients} at once", loaded, queries),
+        "| page | clients | pages/s | p50 ms | p95 ms | p99 ms | errors | SQL queries per page "
+        "| HTML bytes | CPU ms per page: gunicorn / PostgreSQL "
+        "| CPUs busy: gunicorn / PostgreSQL / other |",
+        "|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|",
+        _row(f"big order ({SHIPMENTS} × {EVENTS}) | 1", runs["alone"], str(big["queries"]),
+             f"{big['bytes']:,}"),
+        _row(f"big order ({SHIPMENTS} × {EVENTS}) | {args.clients}", runs["loaded"],
+             str(big["queries"]), f"{big['bytes']:,}"),
+        _row("random generated orders | 1", runs["sample"], typical_queries,
+             f"{typical_bytes[0]:,}–{typical_bytes[-1]:,}"),
+    ]  # fmt: skip
+    lines += [
         "",
         "Targets (issue 9):",
-        f"- p95 for one customer = {alone['p95_ms']:.1f} ms (target ≤ {TARGET_P95_MS} ms): "
+        f"- p95 for one customer = {runs['alone']['p95_ms']:.1f} ms (big order) and "
+        f"{runs['sample']['p95_ms']:.1f} ms (random orders) (target ≤ {TARGET_P95_MS} ms): "
         f"**{'met' if met_p95 else 'missed'}**",
-        f"- {queries['queries']} queries per page, the same for 1 or 10 shipments (a test "
-        f"asserts it; target ≤ {TARGET_QUERIES}): **{'met' if met_queries else 'missed'}**",
+        f"- at most {most} queries per page whatever the number of shipments and events "
+        f"(measured on {shapes}; a test asserts it; target ≤ "
+        f"{TARGET_QUERIES}): **{'met' if met_queries else 'missed'}**",
         "",
+        "CPU per page is the CPU time gunicorn's workers and PostgreSQL's backends spent "
+        "during the run divided by the pages served; it moves much less than latency when "
+        'other processes ("other": CPUs they kept busy, of 2) compete for the cores; '
+        "PostgreSQL's share counts every backend of the shared server, other engineers' test "
+        "databases included. Each run first waits up to 90 s for a quiet machine.",
+        "",
+        "Where a page's time goes (in-process, Django test client, median of 10; SQL: the "
+        "page's statements again under EXPLAIN ANALYZE, planning + execution): "
+        + "; ".join(
+            f"{label} {q['in_process_ms']:.1f} ms of which SQL {q['sql_ms']:.1f} ms"
+            for label, q in (
+                ("big order", big),
+                ("random order A", queries[1]),
+                ("random order B", queries[2]),
+            )
+        )
+        + ". The rest is Python: the ORM's model instances and the template.",
+        "",
+        *([] if met_p95 else [limits_paragraph(runs, big)]),
         f"With {args.clients} clients at once, latency is mostly queueing: 2 workers on 2 cores "
         "shared with PostgreSQL and the load driver, so pages/s there is the machine's capacity. "
-        "The timeline's rows are rendered in Python (format_html_join) rather than by the "
-        "template engine: that alone took the page from 38 to 51 pages/s.",
+        "Every query of the page is scoped by merchant and reaches its rows by index "
+        "(`order_unique`, then the order's line items, shipments, shipment items and the "
+        "events' `event_timeline_idx`), so the page costs the same on 20,000 orders as on "
+        "1,000,000: what it reads grows with the order's own shipments and events, not with "
+        "the table.",
         "",
     ]
     return "\n".join(lines)
 
 
+def limits_paragraph(runs: dict, big: dict) -> str:
+    alone, sample = runs["alone"], runs["sample"]
+    cpu = alone["busy"]["app"] * 1000 / alone["requests_per_s"]
+    typical = sample["busy"]["app"] * 1000 / sample["requests_per_s"]
+    return (
+        f"What limits it: the big order costs {cpu:.0f} ms of gunicorn CPU per page (a typical "
+        f"order {typical:.0f} ms) while its SQL takes {big['sql_ms']:.1f} ms, so the size of the "
+        "database is not what limits it: its 400 events become 400 model instances (with the "
+        "carrier's raw payload decoded from jsonb) and 400 timeline rows in Python. On 2 cores "
+        f"shared with PostgreSQL and other processes ({alone['busy']['other']:.1f} CPUs busy "
+        "elsewhere during that run) its p95 stays under 50 ms only on an otherwise idle "
+        "machine. The levers are in the page's code (orders/selectors.py, "
+        "orders/tracking_page.py): read the timeline with `.values()` and the raw payload "
+        "deferred, or cache the rendered page per order, language and template until the "
+        "order's next change (`updated_at`).\n"
+    )
+
+
+def child_json(python: str, env: dict, *args: str):
+    return json.loads(sh(python, __file__, *args, env=env).splitlines()[-1])
+
+
+def measure(server, paths: list[str], clients: int, duration: float, port: int) -> dict:
+    """One run; with the CPUs it kept busy per second: gunicorn, PostgreSQL, and other
+    processes (other engineers' tests on this shared machine)."""
+    requests = [Request("GET", path) for path in paths]
+    position = iter(range(10**9))
+    units = iter(lambda: [requests[next(position) % len(requests)]], None)
+    before = cpu_seconds(server.pid)
+    stats = asyncio.run(run("127.0.0.1", port, units, clients=clients, duration=duration))
+    after = cpu_seconds(server.pid)
+    busy = {part: (after[part] - before[part]) / stats.elapsed for part in after}
+    return stats.summary() | {"busy": busy}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--duration", type=float, default=20)
+    parser.add_argument("--duration", type=float, default=15)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--background-orders", type=int, default=20_000)
+    parser.add_argument("--orders", type=int, default=DEFAULT_ORDERS, help="generated orders")
     parser.add_argument("--child", choices=["build", "count"], help=argparse.SUPPRESS)
+    parser.add_argument("paths", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child == "build":
-        print(json.dumps(build(args.background_orders)))
+        print(json.dumps(build()))
         return
     if args.child == "count":
-        print(json.dumps(count_queries()))
+        print(json.dumps(count_queries(args.paths)))
         return
 
     postgres_ensure_running()
+    ensure_database(args.orders)
     info = machine() | {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
     port = free_port()
-    env = server_env(port) | {"PAGE_VIEWS_PER_MINUTE": "100000000"}
+    env = database_env(port) | {"PAGE_VIEWS_PER_MINUTE": "100000000"}
     python = str(VENV_BIN / "python")
-    pg(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-    pg(f"CREATE DATABASE {DB_NAME}")
     log = Path(tempfile.mkdtemp(prefix="bench-page-")) / "gunicorn.log"
     server = None
     try:
-        sh(python, "manage.py", "migrate", "--noinput", env=env)
         sh(python, "manage.py", "collectstatic", "--noinput", env=env)  # as a release does
-        print(f"Building {args.background_orders:,} background orders …", flush=True)
-        data = json.loads(sh(python, __file__, "--child", "build", "--background-orders",
-                             str(args.background_orders), env=env).splitlines()[-1])  # fmt: skip
-        queries = json.loads(sh(python, __file__, "--child", "count", env=env).splitlines()[-1])
+        data = child_json(python, env, "--child", "build")
+        big_path = f"/orders/{MERCHANT_ID}/{ORDER_ID}"
+        probes = [big_path, *data["sample"][:40]]
+        queries = child_json(python, env, "--child", "count", *probes)
         with log.open("w") as log_file:
             server = subprocess.Popen(  # noqa: S603 - fixed arguments
                 [str(VENV_BIN / "gunicorn"), "flextracker.wsgi", "-w", str(args.workers),
@@ -149,21 +276,21 @@ def main() -> None:
                 cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT,
             )  # fmt: skip
         wait_until_answering(port, server, log)
-        page = Request("GET", f"/orders/{MERCHANT_ID}/{ORDER_ID}")
-        units = iter(lambda: [page], None)
-        asyncio.run(run("127.0.0.1", port, units, clients=args.clients, duration=3))  # warm-up
-        alone = asyncio.run(run("127.0.0.1", port, units, clients=1, duration=args.duration))
-        loaded = asyncio.run(run("127.0.0.1", port, units, clients=args.clients,
-                                 duration=args.duration))  # fmt: skip
-        section = report(alone.summary(), loaded.summary(), info, args, data, queries)
+        measure(server, [big_path], args.clients, 3, port)  # warm-up: imports, connections
+        runs = {}
+        for name, paths, clients in (("alone", [big_path], 1),
+                                     ("loaded", [big_path], args.clients),
+                                     ("sample", data["sample"], 1)):  # fmt: skip
+            wait_for_quiet_machine()
+            runs[name] = measure(server, paths, clients, args.duration, port)
+        section = report(runs, info, args, data, queries)
         print(section)
         write_doc(section)
     finally:
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
-        pg(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        os.environ.pop("DJANGO_SETTINGS_MODULE", None)
+        shutil.rmtree(log.parent, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,15 @@
-"""Data for the page benchmark: one order with many shipments and events, built through the
-services like real traffic, and background orders written in bulk around it."""
+"""Data for the page benchmark, in the generated database (bench/generate.py): one order of Fred's
+Discount City with many shipments and events, built through the services like real traffic, and a
+sample of the generated orders to visit at random."""
 
 import hashlib
+import random
 from datetime import UTC, datetime, timedelta
 
-from merchants.services import merchant_create
-from orders.models import LineItem, Order, Shipment
+from django.db.models import Count
+
+from merchants.models import Merchant
+from orders.models import Order, Shipment
 from orders.services import (
     ItemQuantity,
     LineItemInput,
@@ -39,8 +43,12 @@ def _events(shipment: Shipment, count: int) -> list[TrackingEvent]:
     return events
 
 
-def build_data(merchant_id: str, order_id: str, shipments: int, events: int, background: int):
-    merchant = merchant_create(merchant_id=merchant_id, name="Page Bench")
+def big_order_ensure(merchant_id: str, order_id: str, shipments: int, events: int) -> None:
+    """The merchant's order `order_id` with `shipments` delivered shipments of `events` events
+    each; made once, then kept with the generated data."""
+    merchant = Merchant.objects.get(merchant_id=merchant_id)
+    if Order.objects.filter(merchant=merchant, order_id=order_id).exists():
+        return
     items = [LineItemInput(f"SKU-{n}", f"Item {n}", 1) for n in range(shipments)]
     order_create_or_update(merchant=merchant, data=OrderInput(
         order_id=order_id, line_items=items, customer_email="jane@example.com",
@@ -48,36 +56,33 @@ def build_data(merchant_id: str, order_id: str, shipments: int, events: int, bac
     ))  # fmt: skip
     for n in range(shipments):
         shipment = shipment_confirm(merchant=merchant, order_id=order_id, data=ShipmentInput(
-            tracking_number=f"SBXDELIVERED{n:06d}", carrier="sandbox",
+            tracking_number=f"SBXDELIVERED9{n:07d}", carrier="sandbox",
             items=[ItemQuantity(f"SKU-{n}", 1)],
         )).instance  # fmt: skip
         TrackingEvent.objects.bulk_create(_events(shipment, events))
         Shipment.objects.filter(pk=shipment.pk).update(status="delivered", next_check_at=None)
-    _background(merchant, background)
+
+
+def page_sample(count: int, seed: int = 3) -> list[str]:
+    """Paths of `count` generated orders with at least one shipment, picked at random over the
+    whole table (TABLESAMPLE), so most visits read pages PostgreSQL has not cached for them."""
+    sampled = Order.objects.raw(
+        "SELECT id FROM orders_order TABLESAMPLE SYSTEM (1) REPEATABLE (%s)", [seed]
+    )
+    ids = [order.pk for order in sampled]
+    random.Random(seed).shuffle(ids)
+    orders = (
+        Order.objects.filter(pk__in=ids[: count * 2])
+        .annotate(shipment_count=Count("shipments"))
+        .filter(shipment_count__gt=0)
+        .select_related("merchant")
+    )
+    return [f"/orders/{order.merchant.merchant_id}/{order.order_id}" for order in orders][:count]
+
+
+def database_counts() -> dict[str, int]:
     return {
         "orders": Order.objects.count(),
         "shipments": Shipment.objects.count(),
         "events": TrackingEvent.objects.count(),
     }
-
-
-def _background(merchant, count: int, chunk: int = 2_000) -> None:
-    """Orders with one line item, one shipment and ten events each, in bulk."""
-    for first in range(0, count, chunk):
-        orders = Order.objects.bulk_create(
-            Order(merchant=merchant, order_id=f"BG-{n}", customer_email=f"c{n}@example.com",
-                  city="Austin", state="TX", country_code="US", status="shipped")
-            for n in range(first, min(first + chunk, count))
-        )  # fmt: skip
-        LineItem.objects.bulk_create(
-            LineItem(order=o, item_id="SKU", name="Item", quantity_ordered=1, quantity_shipped=1)
-            for o in orders
-        )
-        shipments = Shipment.objects.bulk_create(
-            Shipment(merchant=merchant, order=o, carrier="sandbox", status="in_transit",
-                     tracking_number=f"SBXLOST{o.pk:09d}")
-            for o in orders
-        )  # fmt: skip
-        TrackingEvent.objects.bulk_create(
-            event for shipment in shipments for event in _events(shipment, 10)
-        )

@@ -31,9 +31,7 @@ def agent_page(browser, live_server, demo):
     context.close()
 
 
-def test_an_agent_finds_an_order_by_its_tracking_number_and_opens_it(
-    agent_page, screenshot_path
-):
+def test_an_agent_finds_an_order_by_its_tracking_number_and_opens_it(agent_page, screenshot_path):
     page = agent_page
 
     page.get_by_role("searchbox", name="Search orders").fill("sbx delivered 1001 0001")
