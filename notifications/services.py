@@ -6,6 +6,9 @@ value that is present but wrong. `fields` names the API's fields (`url`, `events
 """
 
 import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -146,14 +149,14 @@ def _queue(rows: list[Notification]) -> list[Notification]:
     return created
 
 
-def _customer_rows(merchant, order, *, trigger: str, cause: str, shipment=None):
+def _customer_rows(merchant, order, *, trigger: str, cause: str, shipment=None, chosen=None):
     """The customer's email and SMS, when the merchant chose this trigger and has the contact,
-    and the customer has not unsubscribed from this order."""
+    and the customer has not unsubscribed from this order. `chosen`: the channels chosen for
+    `trigger`, when the caller read them already."""
     if order is None or order.notifications_muted_at is not None:
         return []
-    chosen = set(
-        merchant.notification_rules.filter(trigger=trigger).values_list("channel", flat=True)
-    )
+    if chosen is None:
+        chosen = _chosen_channels(merchant, {trigger})[trigger]
     contacts = {
         Channel.EMAIL: merchant.email_notifications_enabled and order.customer_email,
         Channel.SMS: merchant.sms_notifications_enabled and order.customer_phone,
@@ -167,8 +170,9 @@ def _customer_rows(merchant, order, *, trigger: str, cause: str, shipment=None):
 
 
 def _webhook_rows(merchant, event_types: list[str], cause: str, *, order_id: int | None = None,
-                  shipment=None) -> list[Notification]:  # fmt: skip
-    endpoints = WebhookEndpoint.objects.filter(merchant=merchant, is_active=True)
+                  shipment=None, endpoints=None) -> list[Notification]:  # fmt: skip
+    if endpoints is None:
+        endpoints = WebhookEndpoint.objects.filter(merchant=merchant, is_active=True)
     order_id = shipment.order_id if shipment is not None else order_id
     return [
         Notification(merchant=merchant, order_id=order_id, shipment=shipment,
@@ -245,6 +249,17 @@ ORDER_EVENTS = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class OrderEvent:
+    """One hand-over of `order_events` (the arguments of `order_event`)."""
+
+    order: Any
+    event: str
+    data: dict
+    occurrence: str = ""
+    shipment: Any = None
+
+
 def order_event(*, order, event: str, data: dict, occurrence: str = "",
                 shipment=None) -> list[Notification]:  # fmt: skip
     """The orders app's hand-over, in its transaction: webhooks for subscribed endpoints (body
@@ -259,20 +274,49 @@ def order_event(*, order, event: str, data: dict, occurrence: str = "",
     repeated events apart (the second partial cancellation of an order is news too); the same
     event with the same occurrence is written once.
     """
-    webhook_type, trigger = ORDER_EVENTS[event]
-    merchant = order.merchant
-    cause = f"shipment:{shipment.pk}:created" if shipment else f"order:{order.pk}:{event}"
-    cause += f":{occurrence}" if occurrence else ""
-    rows = [
-        *(_webhook_rows(merchant, [webhook_type], cause, order_id=order.pk, shipment=shipment)
-          if webhook_type else []),
-        *(_customer_rows(merchant, order, trigger=trigger, cause=cause, shipment=shipment)
-          if trigger else []),
-    ]  # fmt: skip
-    page = (data.get("links") or {}).get("trackingPage", "")
-    for row in rows:
-        row.payload = {**row.payload, "data": data, "trackingPage": page}
+    return order_events(
+        merchant=order.merchant, events=[OrderEvent(order, event, data, occurrence, shipment)]
+    )
+
+
+def order_events(*, merchant: Merchant, events: Sequence[OrderEvent]) -> list[Notification]:
+    """`order_event` for many events of one merchant at once (a batch of OMS events): the
+    merchant's endpoints and rules are read once, the rows written in one statement."""
+    if not events:
+        return []
+    kinds = [ORDER_EVENTS[event.event] for event in events]
+    endpoints = (
+        list(WebhookEndpoint.objects.filter(merchant=merchant, is_active=True))
+        if any(webhook_type for webhook_type, _trigger in kinds)
+        else []
+    )
+    chosen = _chosen_channels(merchant, {trigger for _type, trigger in kinds if trigger})
+    rows = []
+    for event, (webhook_type, trigger) in zip(events, kinds, strict=True):
+        order, shipment = event.order, event.shipment
+        cause = f"shipment:{shipment.pk}:created" if shipment else f"order:{order.pk}:{event.event}"
+        cause += f":{event.occurrence}" if event.occurrence else ""
+        rows_of_event = [
+            *(_webhook_rows(merchant, [webhook_type], cause, order_id=order.pk, shipment=shipment,
+                            endpoints=endpoints) if webhook_type else []),
+            *(_customer_rows(merchant, order, trigger=trigger, cause=cause, shipment=shipment,
+                             chosen=chosen.get(trigger, set())) if trigger else []),
+        ]  # fmt: skip
+        page = (event.data.get("links") or {}).get("trackingPage", "")
+        for row in rows_of_event:
+            row.payload = {**row.payload, "data": event.data, "trackingPage": page}
+        rows += rows_of_event
     return _queue(rows)
+
+
+def _chosen_channels(merchant: Merchant, triggers: set[str]) -> dict[str, set[str]]:
+    """The channels the merchant chose for each of `triggers` (one query)."""
+    chosen: dict[str, set[str]] = {trigger: set() for trigger in triggers}
+    if triggers:
+        rules = merchant.notification_rules.filter(trigger__in=triggers)
+        for trigger, channel in rules.values_list("trigger", "channel"):
+            chosen[trigger].add(channel)
+    return chosen
 
 
 # --- The console: resend, test messages ------------------------------------------------------

@@ -2,7 +2,6 @@
 to the same handler as its own endpoint; its eventId is remembered with its effect, so a repeat
 is a no-op."""
 
-from django.db import IntegrityError, transaction
 from drf_spectacular.utils import OpenApiExample, extend_schema_view
 from rest_framework import serializers
 
@@ -11,8 +10,13 @@ from flextracker.errors import ApiError, PayloadTooLarge
 from flextracker.openapi import documented
 from merchants.models import Merchant
 from orders.api.base import InboundApi
-from orders.api.views import BackordersApi, CancellationsApi, OrdersApi, ShipmentsApi
-from orders.models import ProcessedEvent
+from orders.api.views import (
+    BackordersApi,
+    CancellationsApi,
+    OrdersApi,
+    ShipmentsApi,
+    changes_answer,
+)
 from orders.services.inbound import Result
 
 MAX_BATCH_EVENTS = 500
@@ -51,29 +55,48 @@ class EventApplier(InboundApi):
 
     def apply(self, merchant: Merchant, payload) -> Result:
         """One event, all or nothing: its effect and its eventId commit together."""
+        [result] = self.apply_all(merchant, [payload])
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def apply_all(self, merchant: Merchant, payloads: list) -> list[Result | Exception]:
+        """Events in order, each on its own (a refused one leaves nothing behind), applied
+        together: the orders they name are read and written once for all of them."""
+        parsed = []
+        for payload in payloads:
+            try:
+                parsed.append(self._parsed(payload))
+            except Exception as error:  # an envelope error is this event's answer
+                parsed.append(error)
+        valid = [(index, p) for index, p in enumerate(parsed) if isinstance(p, tuple)]
+        results = changes_answer(
+            merchant,
+            [change for _index, (_event_id, _type, change) in valid],
+            [event_id for _index, (event_id, _type, _change) in valid],
+        )
+        for (index, (event_id, event_type, _change)), result in zip(valid, results, strict=True):
+            if result is None:  # applied before
+                result = Result(200, {"eventId": event_id, "type": event_type},
+                                [_duplicate_warning(event_id)])  # fmt: skip
+            elif isinstance(result, ApiError):
+                result = _prefixed(result, "data")
+            parsed[index] = result
+        return parsed
+
+    def _parsed(self, payload) -> tuple[str, str, object]:
+        """(eventId, type, the Change — or the error of its `data`, which is the answer unless
+        the eventId was applied before)."""
         event = self.validated(EventInput, payload)
         view_class, needs_order = HANDLERS[event["type"]]
         kwargs = {}
         if needs_order:
             kwargs["order_id"] = self.validated(EventOrderRef, event["data"])["orderId"]
-        with transaction.atomic():
-            if not _remember(merchant, event["eventId"]):
-                return Result(200, {"eventId": event["eventId"], "type": event["type"]},
-                              [_duplicate_warning(event["eventId"])])  # fmt: skip
-            try:
-                return view_class().handle(merchant, event["data"], **kwargs)
-            except ApiError as error:
-                raise _prefixed(error, "data") from error
-
-
-def _remember(merchant: Merchant, event_id: str) -> bool:
-    """Records the eventId; False when it was already applied."""
-    try:
-        with transaction.atomic():
-            ProcessedEvent.objects.create(merchant=merchant, event_id=event_id, response_status=200)
-    except IntegrityError:
-        return False
-    return True
+        try:
+            change = view_class().change(event["data"], **kwargs)
+        except ApiError as error:
+            change = error
+        return event["eventId"], event["type"], change
 
 
 def _longer_than(value, limit: int) -> bool:
@@ -170,15 +193,14 @@ class EventsBatchApi(EventApplier):
         if isinstance(payload, dict) and _longer_than(payload.get("events"), MAX_BATCH_EVENTS):
             raise PayloadTooLarge(f"At most {MAX_BATCH_EVENTS} events per batch.")
         events = self.validated(EventBatchInput, payload)["events"]
-        return Result(207, [self._one(merchant, event) for event in events])
+        results = self.apply_all(merchant, events)
+        pairs = zip(events, results, strict=True)
+        return Result(207, [self._entry(event, result) for event, result in pairs])
 
-    def _one(self, merchant: Merchant, event) -> dict:
+    def _entry(self, event, result: Result | Exception) -> dict:
         event_id = event.get("eventId") if isinstance(event, dict) else None
-        try:
-            with transaction.atomic():
-                result = self.apply(merchant, event)
-        except Exception as exc:  # one event's failure must not stop the others
-            error = api_error_for(exc, self)
+        if isinstance(result, Exception):  # one event's failure does not stop the others
+            error = api_error_for(result, self)
             return {"eventId": event_id, "status": error.status, "success": False,
                     "error": error.body()["error"], "warnings": []}  # fmt: skip
         return {"eventId": event_id, "status": result.status, "success": True,

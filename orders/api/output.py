@@ -3,9 +3,10 @@ first one). The shapes are documented by the output serializers in serializers.p
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Protocol
 
 from orders.links import tracking_page_url
-from orders.models import LineItem, Order, Shipment
+from orders.models import LineItem, Order, Shipment, ShipmentItem
 from tracking.carriers.links import public_tracking_url
 from tracking.carriers.vocabulary import ExceptionCode, Status
 
@@ -20,6 +21,39 @@ def iso(moment: datetime | date | None) -> str | None:
 
 def number(value: Decimal | None) -> float | None:
     return float(value) if value is not None else None
+
+
+class Details(Protocol):
+    """Where an answer finds an order's line items and shipments and a shipment's items and
+    events: the selectors' prefetched rows, or the ledger that just wrote them."""
+
+    def line_items_of(self, order: Order) -> list[LineItem]: ...
+    def shipments_of(self, order: Order) -> list[Shipment]: ...
+    def items_of(self, shipment: Shipment) -> list[ShipmentItem]: ...
+    def events_of(self, shipment: Shipment) -> list: ...
+    def shipment(self, carrier: str, tracking_number: str) -> Shipment | None: ...
+
+
+class Prefetched:
+    """Details from rows prefetched by orders.selectors (or tracking.selectors)."""
+
+    def line_items_of(self, order: Order):
+        return order.line_items.all()
+
+    def shipments_of(self, order: Order):
+        return order.shipments.all()
+
+    def items_of(self, shipment: Shipment):
+        return shipment.items.all()
+
+    def events_of(self, shipment: Shipment):
+        return shipment.events.all()
+
+    def shipment(self, carrier: str, tracking_number: str) -> Shipment | None:
+        return None
+
+
+PREFETCHED = Prefetched()
 
 
 def event_json(event) -> dict:
@@ -45,8 +79,9 @@ def event_json(event) -> dict:
     }  # fmt: skip
 
 
-def shipment_json(shipment: Shipment, *, tracked: set[str]) -> dict:
+def shipment_json(shipment: Shipment, *, tracked: set[str], details: Details = PREFETCHED) -> dict:
     """The tracking object; `tracked` is merchants.selectors.tracked_carriers(merchant)."""
+    order = shipment.order  # cached: prefetched, or assigned by the ledger before it is saved
     return {
         "trackingNumber": shipment.tracking_number,
         "carrier": shipment.carrier,
@@ -71,21 +106,22 @@ def shipment_json(shipment: Shipment, *, tracked: set[str]) -> dict:
         "lastCheckedAt": iso(shipment.last_checked_at),
         "nextCheckAt": iso(shipment.next_check_at),
         "updateSource": shipment.last_update_source or None,
-        "orderId": shipment.order.order_id if shipment.order_id else None,
+        "orderId": order.order_id if order is not None else None,
         "items": [
             {"itemId": si.line_item.item_id, "name": si.line_item.name, "quantity": si.quantity}
-            for si in shipment.items.all()
+            for si in details.items_of(shipment)
         ],
-        "events": [event_json(event) for event in shipment.events.all()],
+        "events": [event_json(event) for event in details.events_of(shipment)],
     }  # fmt: skip
 
 
-def _delivered_quantities(order: Order) -> dict[int, int]:
-    delivered: dict[int, int] = {}
-    for shipment in order.shipments.all():
+def _delivered_quantities(shipments, details: Details) -> dict[str, int]:
+    delivered: dict[str, int] = {}
+    for shipment in shipments:
         if shipment.status == Status.DELIVERED:
-            for si in shipment.items.all():
-                delivered[si.line_item_id] = delivered.get(si.line_item_id, 0) + si.quantity
+            for si in details.items_of(shipment):
+                item_id = si.line_item.item_id
+                delivered[item_id] = delivered.get(item_id, 0) + si.quantity
     return delivered
 
 
@@ -106,9 +142,11 @@ def _line_item_json(item: LineItem, delivered: int) -> dict:
     }
 
 
-def order_json(order: Order, *, tracked: set[str]) -> dict:
+def order_json(order: Order, *, tracked: set[str], details: Details = PREFETCHED) -> dict:
     """An order prefetched by orders.selectors, with its items, shipments and links."""
-    delivered = _delivered_quantities(order)
+    shipments = details.shipments_of(order)
+    delivered = _delivered_quantities(shipments, details)
+    line_items = details.line_items_of(order)
     return {
         "orderId": order.order_id,
         "status": order.status,
@@ -123,9 +161,21 @@ def order_json(order: Order, *, tracked: set[str]) -> dict:
         "currency": order.currency,
         "orderValue": number(order.order_value),
         "attributes": order.attributes,
-        "lineItems": [_line_item_json(i, delivered.get(i.pk, 0)) for i in order.line_items.all()],
-        "shipments": [shipment_json(s, tracked=tracked) for s in order.shipments.all()],
+        "lineItems": [_line_item_json(i, delivered.get(i.item_id, 0)) for i in line_items],
+        "shipments": [shipment_json(s, tracked=tracked, details=details) for s in shipments],
         "links": {"trackingPage": tracking_page_url(order)},
         "createdAt": iso(order.created_at),
         "updatedAt": iso(order.updated_at),
     }  # fmt: skip
+
+
+def restamp(data: dict, instance: Order | Shipment, details: Details) -> None:
+    """An answer built before its change was written: the timestamps the write set."""
+    if isinstance(instance, Shipment):
+        data["lastUpdated"] = iso(instance.updated_at)
+        return
+    data["createdAt"], data["updatedAt"] = iso(instance.created_at), iso(instance.updated_at)
+    for shipment_data in data["shipments"]:
+        shipment = details.shipment(shipment_data["carrier"], shipment_data["trackingNumber"])
+        if shipment is not None:
+            shipment_data["lastUpdated"] = iso(shipment.updated_at)

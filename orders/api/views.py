@@ -9,7 +9,7 @@ from flextracker.openapi import documented
 from merchants.models import Merchant
 from merchants.selectors import tracked_carriers
 from orders.api.base import InboundApi, MerchantApi
-from orders.api.output import order_json, shipment_json
+from orders.api.output import order_json, restamp, shipment_json
 from orders.api.serializers import (
     BackorderInputSerializer,
     CancellationInputSerializer,
@@ -19,21 +19,63 @@ from orders.api.serializers import (
     TrackingOutputSerializer,
     item_quantities,
 )
-from orders.models import OrderStatus, Shipment
+from orders.models import OrderStatus
 from orders.selectors import order_get_for_merchant, order_search
 from orders.services import (
-    items_backorder,
-    order_cancel,
-    order_create_or_update,
-    shipment_confirm,
+    Backorder,
+    Cancellation,
+    Change,
+    Outcome,
+    ShipmentConfirmation,
+    changes_apply,
 )
 from orders.services.inbound import Result
 
 
-def order_result(merchant: Merchant, order_id: str, status: int, warnings=()) -> Result:
-    """The order as GET returns it, re-read with everything prefetched."""
-    order = order_get_for_merchant(merchant, order_id)
-    return Result(status, order_json(order, tracked=tracked_carriers(merchant)), list(warnings))
+def change_answer(change: Change, outcome: Outcome) -> Result:
+    """What the change's endpoint answers: the shipment's tracking object, or the order as GET
+    returns it — from the ledger that applied it, as the change left it (no re-read)."""
+    details, created = outcome.details, 201 if outcome.created else 200
+    if isinstance(change, ShipmentConfirmation):
+        data = shipment_json(outcome.instance, tracked=details.tracked, details=details)
+        return Result(created, data, outcome.warnings)
+    shipments = details.shipments_of(outcome.instance)
+    tracked = details.tracked if shipments else set()  # only shipments show it
+    return Result(created, order_json(outcome.instance, tracked=tracked, details=details),
+                  outcome.warnings)  # fmt: skip
+
+
+def changes_answer(
+    merchant: Merchant, changes: list, event_ids: list[str | None] | None = None
+) -> list[Result | Exception | None]:
+    """orders.services.changes_apply, each applied change answered as its endpoint does."""
+    answers: dict[int, Result] = {}
+
+    def answer(index: int, outcome: Outcome) -> None:
+        answers[index] = change_answer(changes[index], outcome)
+
+    results = changes_apply(
+        merchant=merchant, changes=changes, event_ids=event_ids, on_applied=answer
+    )
+    for index, result in enumerate(results):
+        if isinstance(result, Outcome):
+            restamp(answers[index].data, result.instance, result.details)
+            results[index] = answers[index]
+    return results
+
+
+class ChangeApi(InboundApi):
+    """An endpoint whose message is one Change: `change` parses it, `handle` applies and
+    answers (the events envelope reuses `change`)."""
+
+    def change(self, payload, **kwargs) -> Change:
+        raise NotImplementedError
+
+    def handle(self, merchant: Merchant, payload, **kwargs) -> Result:
+        [result] = changes_answer(merchant, [self.change(payload, **kwargs)])
+        if isinstance(result, Exception):
+            raise result
+        return result
 
 
 class OrderListQuery(serializers.Serializer):
@@ -93,13 +135,11 @@ TAGS = ["Orders"]
         operation_id="order_list",
     ),
 )
-class OrdersApi(InboundApi):
+class OrdersApi(ChangeApi):
     """POST: an order was created (201) or updated (200). GET: the merchant's orders."""
 
-    def handle(self, merchant: Merchant, payload) -> Result:
-        data = OrderInputSerializer.to_input(self.validated(OrderInputSerializer, payload))
-        outcome = order_create_or_update(merchant=merchant, data=data)
-        return order_result(merchant, data.order_id, 201 if outcome.created else 200)
+    def change(self, payload) -> Change:
+        return OrderInputSerializer.to_input(self.validated(OrderInputSerializer, payload))
 
     def get(self, request):
         merchant = self.merchant()
@@ -146,24 +186,14 @@ class OrderDetailApi(MerchantApi):
         operation_id="shipment_confirm",
     )
 )
-class ShipmentsApi(InboundApi):
+class ShipmentsApi(ChangeApi):
     """A shipment was confirmed: 201 new, 200 for a tracking number already on the order."""
 
     entity = "SHIPMENT"
 
-    def handle(self, merchant: Merchant, payload, order_id: str) -> Result:
+    def change(self, payload, order_id: str) -> Change:
         data = ShipmentInputSerializer.to_input(self.validated(ShipmentInputSerializer, payload))
-        outcome = shipment_confirm(merchant=merchant, order_id=order_id, data=data)
-        shipment = (
-            Shipment.objects.select_related("order")
-            .prefetch_related("items__line_item", "events")
-            .get(pk=outcome.instance.pk)
-        )
-        return Result(
-            201 if outcome.created else 200,
-            shipment_json(shipment, tracked=tracked_carriers(merchant)),
-            outcome.warnings,
-        )
+        return ShipmentConfirmation(order_id, data)
 
 
 @extend_schema_view(
@@ -184,16 +214,13 @@ class ShipmentsApi(InboundApi):
         operation_id="order_cancel",
     )
 )
-class CancellationsApi(InboundApi):
+class CancellationsApi(ChangeApi):
     """Cancels the whole order (no `items`) or some items; answers with the order."""
 
-    def handle(self, merchant: Merchant, payload, order_id: str) -> Result:
+    def change(self, payload, order_id: str) -> Change:
         data = self.validated(CancellationInputSerializer, payload)
         items = item_quantities(data["items"]) if "items" in data else None
-        outcome = order_cancel(
-            merchant=merchant, order_id=order_id, items=items, reason=data["reason"]
-        )
-        return order_result(merchant, order_id, 200, outcome.warnings)
+        return Cancellation(order_id, items, data["reason"])
 
 
 @extend_schema_view(
@@ -215,8 +242,7 @@ class CancellationsApi(InboundApi):
         operation_id="order_backorder",
     )
 )
-class BackordersApi(InboundApi):
-    def handle(self, merchant: Merchant, payload, order_id: str) -> Result:
+class BackordersApi(ChangeApi):
+    def change(self, payload, order_id: str) -> Change:
         data = self.validated(BackorderInputSerializer, payload)
-        items_backorder(merchant=merchant, order_id=order_id, items=item_quantities(data["items"]))
-        return order_result(merchant, order_id, 200)
+        return Backorder(order_id, item_quantities(data["items"]))

@@ -3,19 +3,16 @@ channel call these; there is exactly one implementation of each rule.
 """
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
-from flextracker.errors import InvalidData, NotFound
+from flextracker.errors import ApiError, InvalidData, NotFound
 from merchants.models import Merchant
-from merchants.selectors import tracked_carriers
-from notifications.services import order_event
 from orders.links import tracking_page_url
 from orders.models import (
     ItemBackorder,
@@ -26,6 +23,7 @@ from orders.models import (
     Shipment,
     ShipmentItem,
 )
+from orders.services.ledger import Ledger
 from tracking.carriers.detection import detect_carrier, normalize_tracking_number
 from tracking.carriers.vocabulary import CarrierCode, Status
 
@@ -75,50 +73,188 @@ class ShipmentInput:
     estimated_delivery_date: date | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ShipmentConfirmation:
+    order_id: str
+    data: ShipmentInput
+
+
+@dataclass(frozen=True, slots=True)
+class Cancellation:
+    order_id: str
+    items: Sequence[ItemQuantity] | None  # None: everything not shipped yet
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Backorder:
+    order_id: str
+    items: Sequence[ItemQuantity]
+
+
+# What an OMS can tell us about an order; `changes_apply` applies any sequence of them.
+Change = OrderInput | ShipmentConfirmation | Cancellation | Backorder
+
+
 @dataclass(slots=True)
 class Outcome:
-    """What a write did: the object, whether it is new, and warnings for the envelope."""
+    """What a write did: the object, whether it is new, and warnings for the envelope;
+    `details` shows the order's line items and shipments as they were just after it."""
 
     instance: object
     created: bool
     warnings: list[dict[str, str]] = field(default_factory=list)
+    details: Ledger | None = None
 
 
 ADDRESS_FIELDS = ("street1", "street2", "city", "state", "postal_code", "country_code")
+RETRIES_ON_CONFLICT = 2
 
 
 def phone_digits(phone: str) -> str:
     return re.sub(r"\D", "", phone)
 
 
-def _order_lock_or_create(merchant: Merchant, order_id: str) -> tuple[Order, bool]:
-    """The order row, locked for this transaction; a placeholder when it is not known yet.
-
-    Two requests racing to create the same order meet at the unique constraint: the loser's
-    insert fails inside a savepoint and it reads the winner's row instead.
-    """
-    order = Order.objects.select_for_update().filter(merchant=merchant, order_id=order_id).first()
-    if order is not None:
-        return order, False
-    try:
-        with transaction.atomic():
-            return Order.objects.create(
-                merchant=merchant, order_id=order_id, is_placeholder=True
-            ), True
-    except IntegrityError:
-        return Order.objects.select_for_update().get(merchant=merchant, order_id=order_id), False
+# --- Applying changes: one, or a batch -----------------------------------------------------
 
 
-def _locked_line_items(order: Order) -> dict[str, LineItem]:
-    return {item.item_id: item for item in order.line_items.select_for_update().order_by("pk")}
-
-
-@transaction.atomic
 def order_create_or_update(*, merchant: Merchant, data: OrderInput) -> Outcome:
     """Creates the order or updates it in place; fills in a placeholder made by an earlier
     shipment or cancellation. Quantities cannot drop below what was shipped or cancelled."""
-    order, _inserted = _order_lock_or_create(merchant, data.order_id)
-    created = _inserted or order.is_placeholder
+    return change_apply(merchant=merchant, change=data)
+
+
+def shipment_confirm(*, merchant: Merchant, order_id: str, data: ShipmentInput) -> Outcome:
+    """Records a shipment of some of an order's items (split shipments welcome).
+
+    The same tracking number again updates the shipment; shipping more of an item than was
+    ordered minus already shipped or cancelled is refused.
+    """
+    return change_apply(merchant=merchant, change=ShipmentConfirmation(order_id, data))
+
+
+def order_cancel(
+    *, merchant: Merchant, order_id: str, items: Sequence[ItemQuantity] | None, reason: str = ""
+) -> Outcome:
+    """Cancels some units, or (no `items`) everything not shipped yet."""
+    return change_apply(merchant=merchant, change=Cancellation(order_id, items, reason))
+
+
+def items_backorder(*, merchant: Merchant, order_id: str, items: Sequence[ItemQuantity]) -> Outcome:
+    """Marks units as backordered (a current count, so a repeat changes nothing)."""
+    return change_apply(merchant=merchant, change=Backorder(order_id, items))
+
+
+def change_apply(*, merchant: Merchant, change: Change) -> Outcome:
+    """One change, all or nothing; a refused change raises its error."""
+    [result] = changes_apply(merchant=merchant, changes=[change])
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+OnApplied = Callable[[int, Outcome], None]
+
+
+def changes_apply(
+    *,
+    merchant: Merchant,
+    changes: Sequence[Change | ApiError],
+    event_ids: Sequence[str | None] | None = None,
+    on_applied: OnApplied | None = None,
+) -> list[Outcome | Exception | None]:
+    """Applies the changes in order, each on its own: a result per change — its Outcome, the
+    error that refused it (nothing of it is written), or None when its event id (`event_ids`,
+    remembered with the effect) was applied before. An ApiError given as a change is its result
+    unless the event is such a repeat. `on_applied(index, outcome)` runs right after each change,
+    while the ledger shows the orders as that change left them.
+
+    The rows all changes touch are read and locked in a few queries and written back in a few
+    statements. A conflict with a concurrent request (a unique constraint) replays the whole set
+    once it committed; a batch still failing is applied one change at a time."""
+    event_ids = list(event_ids) if event_ids is not None else [None] * len(changes)
+    for attempt in range(RETRIES_ON_CONFLICT):
+        try:
+            with transaction.atomic():
+                return _apply(merchant, changes, event_ids, on_applied)
+        except IntegrityError:
+            if len(changes) == 1 and attempt == RETRIES_ON_CONFLICT - 1:
+                raise
+        except Exception:
+            if len(changes) == 1:
+                raise
+            break
+    return [
+        _apply_alone(merchant, change, event_id, on_applied, index)
+        for index, (change, event_id) in enumerate(zip(changes, event_ids, strict=True))
+    ]
+
+
+def _apply_alone(merchant, change, event_id, on_applied, index) -> Outcome | Exception | None:
+    def shifted(_index: int, outcome: Outcome) -> None:
+        on_applied(index, outcome)
+
+    try:
+        [result] = changes_apply(
+            merchant=merchant, changes=[change], event_ids=[event_id],
+            on_applied=shifted if on_applied else None,
+        )  # fmt: skip
+    except Exception as error:  # this change's failure must not stop the others
+        return error
+    return result
+
+
+def _apply(merchant, changes, event_ids, on_applied) -> list[Outcome | Exception | None]:
+    keys: dict[int, tuple[str, str] | ApiError] = {}
+    for index, change in enumerate(changes):
+        if isinstance(change, ShipmentConfirmation):
+            try:
+                keys[index] = _shipment_key(change.data)
+            except ApiError as error:
+                keys[index] = error
+    ledger = Ledger(
+        merchant,
+        order_ids=[change.order_id for change in changes if not isinstance(change, Exception)],
+        shipment_keys=[key for key in keys.values() if isinstance(key, tuple)],
+        event_ids=[event_id for event_id in event_ids if event_id],
+    )
+    results: list[Outcome | Exception | None] = []
+    for index, (change, event_id) in enumerate(zip(changes, event_ids, strict=True)):
+        if event_id and event_id in ledger.processed_event_ids:
+            results.append(None)
+            continue
+        try:
+            if isinstance(change, Exception):
+                raise change
+            outcome = _RULES[type(change)](ledger, change, keys.get(index))
+        except ApiError as error:
+            results.append(error)
+            continue
+        if event_id:
+            ledger.processed_event_add(event_id)
+        outcome.details = ledger
+        results.append(outcome)
+        if on_applied is not None:
+            on_applied(index, outcome)
+    ledger.flush()
+    return results
+
+
+def _new_order(ledger: Ledger, order_id: str) -> Order:
+    """A placeholder until the order itself arrives (API.md "out of order")."""
+    order = Order(merchant=ledger.merchant, order_id=order_id, is_placeholder=True)
+    ledger.save(order)
+    return ledger.order_add(order)
+
+
+# --- Orders ----------------------------------------------------------------------------------
+
+
+def _order_create_or_update(ledger: Ledger, data: OrderInput, _key=None) -> Outcome:
+    order = ledger.order(data.order_id)
+    _line_items_check(ledger.line_items(order) if order else {}, data.line_items)
+    created = order is None or order.is_placeholder
+    order = order or _new_order(ledger, data.order_id)
     order.order_date = data.order_date
     order.customer_name = data.customer_name
     order.customer_email = data.customer_email.strip().lower()
@@ -131,13 +267,13 @@ def order_create_or_update(*, merchant: Merchant, data: OrderInput) -> Outcome:
     order.order_value = data.order_value
     order.attributes = data.attributes
     order.is_placeholder = False
-    order.save()
-    _line_items_replace(order, data.line_items)
-    order_refresh_status(order)
+    ledger.save(order)
+    _line_items_replace(ledger, order, data.line_items)
+    _order_status_refresh(ledger, order)
     if created:
         items = [{"itemId": item.item_id, "name": item.name, "quantity": item.quantity_ordered}
-                 for item in order.line_items.all()]  # fmt: skip
-        order_event(order=order, event="order.created", data=order_event_data(order, items))
+                 for item in ledger.line_items_of(order)]  # fmt: skip
+        ledger.notify(order=order, event="order.created", data=order_event_data(order, items))
     return Outcome(order, created)
 
 
@@ -151,39 +287,48 @@ def order_event_data(order: Order, items: list[dict], **extra) -> dict:
     }  # fmt: skip
 
 
-def _line_items_replace(order: Order, line_items: Sequence[LineItemInput]) -> None:
-    existing = _locked_line_items(order)
+def _line_items_check(existing: dict[str, LineItem], line_items: Sequence[LineItemInput]) -> None:
     errors: dict[str, list[str]] = {}
     for position, item_input in enumerate(line_items):
-        item = existing.pop(item_input.item_id, None) or LineItem(
-            order=order, item_id=item_input.item_id
-        )
-        done = item.quantity_shipped + item.quantity_cancelled
+        item = existing.get(item_input.item_id)
+        done = item.quantity_shipped + item.quantity_cancelled if item else 0
         if item_input.quantity < done:
             errors[f"lineItems[{position}].quantity"] = [
                 f"{done} of this item were already shipped or cancelled."
             ]
-            continue
-        item.name = item_input.name
-        item.description = item_input.description
-        item.price = item_input.price
-        item.image_url = item_input.image_url
-        item.position = position
-        item.quantity_ordered = item_input.quantity
-        if order.cancelled_at and item.pk is None:
-            item.quantity_cancelled = item.quantity_ordered  # the whole order was cancelled first
-        item.quantity_backordered = min(item.quantity_backordered, item.quantity_awaiting_shipment)
-        item.save()
     if errors:
         raise InvalidData(
             "An item's quantity is less than what was already shipped or cancelled.",
             code="INVALID_ORDER_DATA",
             fields=errors,
         )
+
+
+def _line_items_replace(ledger: Ledger, order: Order, line_items: Sequence[LineItemInput]) -> None:
+    existing = ledger.line_items(order)
+    dropped = dict(existing)
+    for position, item_input in enumerate(line_items):
+        item = dropped.pop(item_input.item_id, None)
+        if item is None:
+            item = existing[item_input.item_id] = LineItem(order=order, item_id=item_input.item_id)
+            if order.cancelled_at:  # the whole order was cancelled first
+                item.quantity_cancelled = item_input.quantity
+        item.name = item_input.name
+        item.description = item_input.description
+        item.price = item_input.price
+        item.image_url = item_input.image_url
+        item.position = position
+        item.quantity_ordered = item_input.quantity
+        item.quantity_backordered = min(item.quantity_backordered, item.quantity_awaiting_shipment)
+        ledger.save(item)
     # Items the OMS dropped from the order go, unless something already happened to them.
-    LineItem.objects.filter(
-        pk__in=[item.pk for item in existing.values()], quantity_shipped=0, quantity_cancelled=0
-    ).delete()
+    for item in dropped.values():
+        if item.quantity_shipped == 0 and item.quantity_cancelled == 0:
+            del existing[item.item_id]
+            ledger.delete(item)
+
+
+# --- Shipments -------------------------------------------------------------------------------
 
 
 def carrier_resolve(*, carrier: str, tracking_number: str) -> str:
@@ -213,37 +358,53 @@ def carrier_resolve(*, carrier: str, tracking_number: str) -> str:
     return detected.carrier
 
 
-@transaction.atomic
-def shipment_confirm(*, merchant: Merchant, order_id: str, data: ShipmentInput) -> Outcome:
-    """Records a shipment of some of an order's items (split shipments welcome).
-
-    The same tracking number again updates the shipment; shipping more of an item than was
-    ordered minus already shipped or cancelled is refused.
-    """
+def _shipment_key(data: ShipmentInput) -> tuple[str, str]:
     tracking_number = normalize_tracking_number(data.tracking_number)
-    carrier = carrier_resolve(carrier=data.carrier, tracking_number=tracking_number)
-    order, _inserted = _order_lock_or_create(merchant, order_id)
-    warnings = []
+    return carrier_resolve(carrier=data.carrier, tracking_number=tracking_number), tracking_number
+
+
+def _shipment_confirm(ledger: Ledger, change: ShipmentConfirmation, key) -> Outcome:
+    if isinstance(key, ApiError):
+        raise key
+    carrier, tracking_number = key
+    order_id, data = change.order_id, change.data
+    order = ledger.order(order_id)
+    shipment = ledger.shipment(carrier, tracking_number)
+    if shipment is not None and ledger.shipment_owner(shipment) not in (None, order_id):
+        raise InvalidData(
+            f"Tracking number {tracking_number} already belongs to another order.",
+            code="INVALID_SHIPMENT_DATA",
+            fields={"trackingNumber": ["Already used by another order."]},
+        )
+    if order is not None and not order.is_placeholder:
+        # Until the order arrives, each shipped item counts as ordered (nothing to refuse).
+        previous = ledger.shipment_items_of(shipment) if shipment else {}
+        _shipment_items_check(ledger.line_items(order), previous, data.items)
+    order = order or _new_order(ledger, order_id)
+    warnings = [_order_not_yet_received_warning(order_id)] if order.is_placeholder else []
+    created = shipment is None
+    if shipment is None:
+        shipment = ledger.shipment_add(Shipment(
+            merchant=ledger.merchant, carrier=carrier, tracking_number=tracking_number
+        ))  # fmt: skip
+    if ledger.shipment_owner(shipment) is None:
+        ledger.shipment_attach(shipment, order)  # a tracker followed it first, or it is new
     if order.is_placeholder:
-        warnings.append(_order_not_yet_received_warning(order_id))
-    shipment, created = _shipment_lock_or_create(merchant, order, carrier, tracking_number)
-    line_items = _locked_line_items(order)
-    if order.is_placeholder:
-        _placeholder_line_items_add(order, line_items, data.items)
-    _shipment_items_apply(shipment, line_items, data.items)
+        _placeholder_line_items_add(ledger, order, data.items)
+    _shipment_items_apply(ledger, shipment, ledger.line_items(order), data.items)
     shipment.service = data.service or shipment.service
     shipment.shipped_at = data.shipped_at or shipment.shipped_at or timezone.now()
     shipment.estimated_delivery_date = (
         data.estimated_delivery_date or shipment.estimated_delivery_date
     )
-    if carrier not in tracked_carriers(merchant):
+    if carrier not in ledger.tracked:
         warnings.append(carrier_not_tracked_warning(carrier))
     elif created:
         shipment.next_check_at = timezone.now()  # ask the carrier at the next poll round
-    shipment.save()
-    order_refresh_status(order)
+    ledger.save(shipment)
+    _order_status_refresh(ledger, order)
     if created:
-        order_event(order=order, event="shipment.created", shipment=shipment, data={
+        ledger.notify(order=order, event="shipment.created", shipment=shipment, data={
             "orderId": order_id, "trackingNumber": tracking_number, "carrier": carrier,
             "service": shipment.service,
             "items": [{"itemId": item.item_id, "quantity": item.quantity} for item in data.items],
@@ -266,104 +427,94 @@ def _order_not_yet_received_warning(order_id: str) -> dict[str, str]:
     }
 
 
-def _shipment_lock_or_create(
-    merchant: Merchant, order: Order, carrier: str, tracking_number: str
-) -> tuple[Shipment, bool]:
-    lookup = {"merchant": merchant, "carrier": carrier, "tracking_number": tracking_number}
-    shipment = Shipment.objects.select_for_update().filter(**lookup).first()
-    created = False
-    if shipment is None:
-        try:
-            with transaction.atomic():
-                shipment, created = Shipment.objects.create(order=order, **lookup), True
-        except IntegrityError:
-            shipment = Shipment.objects.select_for_update().get(**lookup)
-    if shipment.order_id is None:
-        shipment.order = order  # a tracker followed it first; the OMS now names its order
-    elif shipment.order_id != order.pk:
-        raise InvalidData(
-            f"Tracking number {tracking_number} already belongs to another order.",
-            code="INVALID_SHIPMENT_DATA",
-            fields={"trackingNumber": ["Already used by another order."]},
-        )
-    return shipment, created
-
-
 def _placeholder_line_items_add(
-    order: Order, line_items: dict[str, LineItem], items: Sequence[ItemQuantity]
+    ledger: Ledger, order: Order, items: Sequence[ItemQuantity]
 ) -> None:
     """Until the order arrives, each shipped item counts as ordered in the quantity shipped."""
+    line_items = ledger.line_items(order)
     for item in items:
         if item.item_id not in line_items:
-            line_items[item.item_id] = LineItem.objects.create(
+            line_items[item.item_id] = LineItem(
                 order=order, item_id=item.item_id, name=item.item_id, quantity_ordered=0
             )
-        line_item = line_items[item.item_id]
-        line_item.quantity_ordered += item.quantity
+        line_items[item.item_id].quantity_ordered += item.quantity
 
 
-def _shipment_items_apply(
-    shipment: Shipment, line_items: dict[str, LineItem], items: Sequence[ItemQuantity]
+def _shipment_items_check(
+    line_items: dict[str, LineItem],
+    previous: dict[str, ShipmentItem],
+    items: Sequence[ItemQuantity],
 ) -> None:
-    """Sets the shipment's items to `items`, moving each line item's shipped counter by the
-    difference (so re-posting the same shipment changes nothing)."""
-    already = {si.line_item_id: si for si in shipment.items.all()}
+    """Each item is in the order, and the shipment takes no more than awaits shipment."""
     errors: dict[str, list[str]] = {}
     for position, item in enumerate(items):
         line_item = line_items.get(item.item_id)
         if line_item is None:
             errors[f"items[{position}].itemId"] = [f"Item {item.item_id} is not in this order."]
             continue
-        previous = already.pop(line_item.pk, None)
-        delta = item.quantity - (previous.quantity if previous else 0)
-        if delta > line_item.quantity_awaiting_shipment:
-            allowed = line_item.quantity_awaiting_shipment + (previous.quantity if previous else 0)
+        already = previous[item.item_id].quantity if item.item_id in previous else 0
+        if item.quantity - already > line_item.quantity_awaiting_shipment:
             errors[f"items[{position}].quantity"] = [
-                f"Only {allowed}"
+                f"Only {line_item.quantity_awaiting_shipment + already}"
                 f" of {item.item_id} can be in this shipment (ordered {line_item.quantity_ordered},"
                 f" shipped {line_item.quantity_shipped}, cancelled {line_item.quantity_cancelled})."
             ]
-            continue
-        line_item.quantity_shipped += delta
-        line_item.quantity_backordered = min(
-            line_item.quantity_backordered, line_item.quantity_awaiting_shipment
-        )
-        line_item.save()
-        ShipmentItem.objects.update_or_create(
-            shipment=shipment, line_item=line_item, defaults={"quantity": item.quantity}
-        )
     if errors:
         raise InvalidData(
             "The shipment's items do not match the order.",
             code="INVALID_SHIPMENT_DATA",
             fields=errors,
         )
-    for dropped in already.values():
-        LineItem.objects.filter(pk=dropped.line_item_id).update(
-            quantity_shipped=F("quantity_shipped") - dropped.quantity
+
+
+def _shipment_items_apply(
+    ledger: Ledger, shipment: Shipment, line_items: dict[str, LineItem],
+    items: Sequence[ItemQuantity],
+) -> None:  # fmt: skip
+    """Sets the shipment's items to `items`, moving each line item's shipped counter by the
+    difference (so re-posting the same shipment changes nothing)."""
+    shipment_items = ledger.shipment_items_of(shipment)
+    dropped = dict(shipment_items)
+    for item in items:
+        line_item = line_items[item.item_id]
+        previous = dropped.pop(item.item_id, None)
+        line_item.quantity_shipped += item.quantity - (previous.quantity if previous else 0)
+        line_item.quantity_backordered = min(
+            line_item.quantity_backordered, line_item.quantity_awaiting_shipment
         )
-        dropped.delete()
+        ledger.save(line_item)
+        shipment_item = previous or ShipmentItem(shipment=shipment, line_item=line_item)
+        shipment_item.quantity = item.quantity
+        shipment_items[item.item_id] = shipment_item
+        ledger.save(shipment_item)
+    for item_id, shipment_item in dropped.items():
+        line_item = shipment_item.line_item
+        line_item.quantity_shipped -= shipment_item.quantity
+        ledger.save(line_item)
+        del shipment_items[item_id]
+        ledger.delete(shipment_item)
 
 
-@transaction.atomic
-def order_cancel(
-    *, merchant: Merchant, order_id: str, items: Sequence[ItemQuantity] | None, reason: str = ""
-) -> Outcome:
-    """Cancels some units, or (no `items`) everything not shipped yet."""
-    order, _inserted = _order_lock_or_create(merchant, order_id)
-    warnings = [_order_not_yet_received_warning(order_id)] if order.is_placeholder else []
-    line_items = _locked_line_items(order)
+# --- Cancellations and backorders ------------------------------------------------------------
+
+
+def _order_cancel(ledger: Ledger, change: Cancellation, _key=None) -> Outcome:
+    order = ledger.order(change.order_id)
+    line_items = ledger.line_items(order) if order else {}
+    items = change.items
     if items is None:
-        if order.cancelled_at is None:
-            order.cancelled_at = timezone.now()
-            order.cancel_reason = reason
-            order.save(update_fields=["cancelled_at", "cancel_reason", "updated_at"])
         items = [
             ItemQuantity(item.item_id, item.quantity_awaiting_shipment)
             for item in line_items.values()
             if item.quantity_awaiting_shipment
         ]
     _check_awaiting(line_items, items, "can be cancelled", "These items cannot be cancelled.")
+    order = order or _new_order(ledger, change.order_id)
+    warnings = [_order_not_yet_received_warning(change.order_id)] if order.is_placeholder else []
+    if change.items is None and order.cancelled_at is None:
+        order.cancelled_at = timezone.now()
+        order.cancel_reason = change.reason
+        ledger.save(order)
     cancelled = []
     for item in items:
         line_item = line_items[item.item_id]
@@ -371,16 +522,18 @@ def order_cancel(
         line_item.quantity_backordered = min(
             line_item.quantity_backordered, line_item.quantity_awaiting_shipment
         )
-        line_item.save()
-        cancelled.append(ItemCancellation.objects.create(
-            line_item=line_item, quantity=item.quantity, reason=reason
-        ))  # fmt: skip
-    order_refresh_status(order)
+        ledger.save(line_item)
+        cancellation = ItemCancellation(
+            line_item=line_item, quantity=item.quantity, reason=change.reason
+        )
+        ledger.save(cancellation)
+        cancelled.append(cancellation)
+    _order_status_refresh(ledger, order)
     if cancelled:  # nothing cancelled (a repeat, or all shipped already) is no news
         units = [{"itemId": c.line_item.item_id, "name": c.line_item.name, "quantity": c.quantity}
                  for c in cancelled]  # fmt: skip
-        order_event(order=order, event="order.cancelled", occurrence=str(cancelled[0].pk),
-                    data=order_event_data(order, units, reason=reason))  # fmt: skip
+        ledger.notify(order=order, event="order.cancelled", occurrence_of=cancelled[0],
+                      data=order_event_data(order, units, reason=change.reason))  # fmt: skip
     return Outcome(order, False, warnings)
 
 
@@ -401,35 +554,46 @@ def _check_awaiting(
         raise InvalidData(summary, code="INVALID_ORDER_DATA", fields=errors)
 
 
-@transaction.atomic
-def items_backorder(*, merchant: Merchant, order_id: str, items: Sequence[ItemQuantity]) -> Outcome:
-    """Marks units as backordered (a current count, so a repeat changes nothing)."""
-    order = Order.objects.select_for_update().filter(merchant=merchant, order_id=order_id).first()
+def _items_backorder(ledger: Ledger, change: Backorder, _key=None) -> Outcome:
+    order = ledger.order(change.order_id)
     if order is None:
-        raise NotFound(f"Order {order_id} was not found.", code="ORDER_NOT_FOUND")
-    line_items = _locked_line_items(order)
-    _check_awaiting(line_items, items, "await shipment", "These items cannot be backordered.")
+        raise NotFound(f"Order {change.order_id} was not found.", code="ORDER_NOT_FOUND")
+    line_items = ledger.line_items(order)
+    summary = "These items cannot be backordered."
+    _check_awaiting(line_items, change.items, "await shipment", summary)
     news = []
-    for item in items:
+    for item in change.items:
         line_item = line_items[item.item_id]
         unchanged = (line_item.quantity_backordered, line_item.backorder_expected_date) == (
             item.quantity, item.expected_date)  # fmt: skip
         line_item.quantity_backordered = item.quantity
         line_item.backorder_expected_date = item.expected_date
-        line_item.save()
-        backorder = ItemBackorder.objects.create(
+        ledger.save(line_item)
+        backorder = ItemBackorder(
             line_item=line_item, quantity=item.quantity, expected_date=item.expected_date
         )
+        ledger.save(backorder)
         if not unchanged:
             news.append(backorder)
-    order_refresh_status(order)
+    _order_status_refresh(ledger, order)
     if news:  # the same notice again tells the customer nothing new
         units = [{"itemId": b.line_item.item_id, "name": b.line_item.name, "quantity": b.quantity,
                   "expectedDate": b.expected_date.isoformat() if b.expected_date else None}
                  for b in news]  # fmt: skip
-        order_event(order=order, event="items.backordered", occurrence=str(news[0].pk),
-                    data=order_event_data(order, units))  # fmt: skip
+        ledger.notify(order=order, event="items.backordered", occurrence_of=news[0],
+                      data=order_event_data(order, units))  # fmt: skip
     return Outcome(order, False)
+
+
+_RULES: dict[type, Callable[[Ledger, Change, object], Outcome]] = {
+    OrderInput: _order_create_or_update,
+    ShipmentConfirmation: _shipment_confirm,
+    Cancellation: _order_cancel,
+    Backorder: _items_backorder,
+}
+
+
+# --- Order status ----------------------------------------------------------------------------
 
 
 def order_status_derive(
@@ -455,20 +619,36 @@ def order_status_derive(
 EXCEPTION_SHIPMENT_STATUSES = (Status.EXCEPTION, Status.RETURN_TO_SENDER)
 
 
-def order_refresh_status(order: Order) -> Order:
-    line_items = list(order.line_items.all())
-    delivered = sum(
-        ShipmentItem.objects.filter(
-            shipment__order=order, shipment__status=Status.DELIVERED
-        ).values_list("quantity", flat=True)
-    )
-    status = order_status_derive(
+def _order_status(
+    line_items: Iterable[LineItem], shipments: Iterable[tuple[Shipment, Iterable[ShipmentItem]]]
+) -> str:
+    line_items, shipments = list(line_items), list(shipments)
+    return order_status_derive(
         ordered=sum(item.quantity_ordered for item in line_items),
         cancelled=sum(item.quantity_cancelled for item in line_items),
         shipped=sum(item.quantity_shipped for item in line_items),
-        delivered=delivered,
-        has_exception=order.shipments.filter(status__in=EXCEPTION_SHIPMENT_STATUSES).exists(),
+        delivered=sum(
+            shipment_item.quantity
+            for shipment, items in shipments
+            if shipment.status == Status.DELIVERED
+            for shipment_item in items
+        ),
+        has_exception=any(s.status in EXCEPTION_SHIPMENT_STATUSES for s, _items in shipments),
     )
+
+
+def _order_status_refresh(ledger: Ledger, order: Order) -> None:
+    shipments = [(s, ledger.items_of(s)) for s in ledger.shipments_of(order)]
+    status = _order_status(ledger.line_items(order).values(), shipments)
+    if status != order.status:
+        order.status = status
+        ledger.save(order)
+
+
+def order_refresh_status(order: Order) -> Order:
+    """The status again from the database (a shipment's status changed elsewhere)."""
+    shipments = order.shipments.prefetch_related("items")
+    status = _order_status(order.line_items.all(), [(s, s.items.all()) for s in shipments])
     if status != order.status:
         order.status = status
         order.save(update_fields=["status", "updated_at"])
