@@ -12,9 +12,12 @@ from tracking.carriers.detection import normalize_tracking_number
 
 def order_queryset_with_details(merchant: Merchant) -> QuerySet[Order]:
     """Orders with everything a page or an API answer shows, in a fixed number of queries."""
+    # Events are tracking's model (named through the relation: orders does not import tracking);
+    # the carrier's raw payload is kept for support and shown nowhere, so it is not read.
+    events = Shipment.events.rel.related_model.objects.defer("raw")
     shipments = Shipment.objects.order_by("created_at", "pk").prefetch_related(
         Prefetch("items", queryset=ShipmentItem.objects.select_related("line_item")),
-        "events",
+        Prefetch("events", queryset=events),
     )
     return (
         Order.objects.filter(merchant=merchant)
