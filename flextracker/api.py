@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
-from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions, serializers
 from rest_framework.authentication import BaseAuthentication
@@ -337,3 +337,19 @@ class EnvelopePaginationParameters(serializers.Serializer):
 
     page = serializers.IntegerField(required=False, min_value=1, default=1)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=25)
+
+
+def request_body_within_limit(request: HttpRequest) -> bytes | None:
+    """The raw body of a webhook we receive, or None when it is over MAX_BODY_BYTES (checked
+    before reading when its length is declared)."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > MAX_BODY_BYTES:
+        return None
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return None
+    return body if len(body) <= MAX_BODY_BYTES else None

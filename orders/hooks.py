@@ -12,11 +12,11 @@ A redelivery (same `X-Shopify-Webhook-Id`) answers what the first delivery answe
 
 import logging
 
-from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from flextracker.api import request_body_within_limit
 from flextracker.errors import ApiError, PayloadTooLarge
 from merchants.models import ShopifyShop
 from orders.channels.core import channel_deliver
@@ -25,8 +25,6 @@ from orders.models import InboundChannel
 from orders.services.inbound import Failure
 
 logger = logging.getLogger(__name__)
-
-MAX_BODY_BYTES = 1024 * 1024
 
 
 class _Unauthorized(ApiError):
@@ -46,7 +44,7 @@ def shopify_webhook(request: HttpRequest, merchant_id: str) -> JsonResponse:
         error = ApiError("Shopify webhooks are POSTed.", code="METHOD_NOT_ALLOWED")
         error.status = 405
         return _error(error)
-    body = _body(request)
+    body = request_body_within_limit(request)
     if body is None:
         return _error(PayloadTooLarge("The body is larger than 1 MiB."))
     domain = request.headers.get("X-Shopify-Shop-Domain", "").strip().lower()
@@ -112,20 +110,6 @@ def _received(
     if error is not None:
         data["error"] = error.body()["error"]
     return {"success": True, "data": data, "warnings": []}
-
-
-def _body(request: HttpRequest) -> bytes | None:
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > MAX_BODY_BYTES:
-        return None
-    try:
-        body = request.body
-    except RequestDataTooBig:
-        return None
-    return body if len(body) <= MAX_BODY_BYTES else None
 
 
 def _error(error: ApiError) -> JsonResponse:

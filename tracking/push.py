@@ -12,12 +12,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from flextracker.api import request_body_within_limit
 from orders.models import Shipment
 from tracking.carriers import aggregators
 from tracking.carriers.aggregators import PayloadInvalid, PushedUpdate
@@ -25,8 +25,6 @@ from tracking.carriers.vocabulary import EventSource
 from tracking.services import shipment_apply_events
 
 logger = logging.getLogger(__name__)
-
-MAX_BODY_BYTES = 1024 * 1024
 
 
 # --- Service -----------------------------------------------------------------------------------
@@ -144,7 +142,7 @@ def _receive(request: HttpRequest, aggregator: _Aggregator) -> JsonResponse:
             "%s push refused: %s is not set", aggregator.name, aggregator.signing_key_setting
         )
         return _error(503, "NOT_CONFIGURED", "Receiving these events is not configured.")
-    body = _body(request)
+    body = request_body_within_limit(request)
     if body is None:
         return _error(413, "PAYLOAD_TOO_LARGE", "The body is larger than 1 MiB.")
     signature = request.headers.get(aggregator.signature_header, "")
@@ -170,21 +168,6 @@ def _receive(request: HttpRequest, aggregator: _Aggregator) -> JsonResponse:
         return _error(400, "INVALID_PAYLOAD", str(error))
     updated = push_receive(source=aggregator.name, updates=updates)
     return JsonResponse({"received": True, "updated": updated})
-
-
-def _body(request: HttpRequest) -> bytes | None:
-    """The raw body, or None when it is over the limit (checked before reading when declared)."""
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > MAX_BODY_BYTES:
-        return None
-    try:
-        body = request.body
-    except RequestDataTooBig:
-        return None
-    return body if len(body) <= MAX_BODY_BYTES else None
 
 
 def _error(status: int, code: str, message: str) -> JsonResponse:
