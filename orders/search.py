@@ -15,8 +15,8 @@ from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Upper
 
-from merchants.selectors import merchants_visible_to, user_sees_all_merchants
 from orders.models import Order, Shipment
+from orders.selectors import orders_visible_to
 from tracking.carriers.detection import normalize_tracking_number
 
 PER_KIND_LIMIT = 50
@@ -52,13 +52,6 @@ def orders_search(user: AbstractBaseUser, query: str, *, limit: int = 25) -> lis
         found.values(), key=lambda order: (-RANKS[best[order.pk]], -order.created_at.timestamp())
     )
     return [SearchHit(order, best[order.pk]) for order in ranked[:limit]]
-
-
-def orders_visible_to(user: AbstractBaseUser) -> QuerySet[Order]:
-    """Every order of every merchant for flexEngage staff; a member's merchants' otherwise."""
-    if user_sees_all_merchants(user):
-        return Order.objects.all()
-    return Order.objects.filter(merchant__in=merchants_visible_to(user).values("pk"))
 
 
 def _candidates(orders: QuerySet[Order], query: str):

@@ -3,27 +3,42 @@
 import re
 from datetime import datetime
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Prefetch, Q, QuerySet
 
 from merchants.models import Merchant
+from merchants.selectors import merchants_visible_to, user_sees_all_merchants
 from orders.models import Order, Shipment, ShipmentItem, Tracker
 from tracking.carriers.detection import normalize_tracking_number
 
 
-def order_queryset_with_details(merchant: Merchant) -> QuerySet[Order]:
-    """Orders with everything a page or an API answer shows, in a fixed number of queries."""
+def shipment_queryset_with_details() -> QuerySet[Shipment]:
+    """Shipments with their items and events, as every page and answer shows them."""
     # Events are tracking's model (named through the relation: orders does not import tracking);
     # the carrier's raw payload is kept for support and shown nowhere, so it is not read.
     events = Shipment.events.rel.related_model.objects.defer("raw")
-    shipments = Shipment.objects.order_by("created_at", "pk").prefetch_related(
+    return Shipment.objects.prefetch_related(
         Prefetch("items", queryset=ShipmentItem.objects.select_related("line_item")),
         Prefetch("events", queryset=events),
     )
+
+
+def order_queryset_with_details(merchant: Merchant) -> QuerySet[Order]:
+    """Orders with everything a page or an API answer shows, in a fixed number of queries."""
+    shipments = shipment_queryset_with_details().order_by("created_at", "pk")
     return (
         Order.objects.filter(merchant=merchant)
         .select_related("merchant")
         .prefetch_related("line_items", Prefetch("shipments", queryset=shipments))
     )
+
+
+def orders_visible_to(user: AbstractBaseUser) -> QuerySet[Order]:
+    """Every order of every merchant for flexEngage staff (no merchant filter, so the
+    cross-merchant indexes answer); a member's merchants' otherwise."""
+    if user_sees_all_merchants(user):
+        return Order.objects.all()
+    return Order.objects.filter(merchant__in=merchants_visible_to(user).values("pk"))
 
 
 def order_get_for_merchant(merchant: Merchant, order_id: str) -> Order | None:
@@ -65,9 +80,7 @@ def order_search(
 
 def tracker_queryset_with_details(merchant: Merchant) -> QuerySet[Tracker]:
     """The merchant's trackers with everything an answer shows, in a fixed number of queries."""
-    shipments = Shipment.objects.select_related("order").prefetch_related(
-        Prefetch("items", queryset=ShipmentItem.objects.select_related("line_item")), "events"
-    )
+    shipments = shipment_queryset_with_details().select_related("order")
     return (
         Tracker.objects.filter(merchant=merchant)
         .select_related("merchant", "order")

@@ -5,7 +5,7 @@ from merchants.admin import MerchantScopedAdmin
 from orders.admin import ReadOnlyInline
 from orders.models import Shipment
 from tracking.models import TrackingEvent
-from tracking.polling import RefreshTooSoon, shipment_refresh
+from tracking.polling import shipment_refresh_summary
 
 
 class TrackingEventInline(ReadOnlyInline):
@@ -47,16 +47,6 @@ class ShipmentAdmin(MerchantScopedAdmin):
     @admin.action(description=_("Refresh tracking now"), permissions=["refresh"])
     def refresh_selected(self, request, queryset):
         for shipment in queryset[:20]:  # a bounded number of carrier calls per click
-            try:
-                report = shipment_refresh(shipment_id=shipment.pk)
-            except RefreshTooSoon as too_soon:
-                self.message_user(request, f"{shipment}: {too_soon}", messages.WARNING)
-                continue
-            if report.not_tracked:
-                self.message_user(request, f"{shipment}: not tracked (no carrier credentials).",
-                                  messages.WARNING)  # fmt: skip
-            else:
-                shipment.refresh_from_db()
-                problem = f" — {shipment.last_error}" if shipment.last_error else ""
-                text = f"{shipment}: {shipment.get_status_display()}{problem}"
-                self.message_user(request, text, messages.SUCCESS)
+            summary = shipment_refresh_summary(shipment)
+            level = messages.SUCCESS if summary.ran and summary.tracked else messages.WARNING
+            self.message_user(request, summary.text, level)

@@ -311,3 +311,26 @@ def shipment_refresh(*, shipment_id: int, now: datetime | None = None) -> PollRe
         shipment.last_checked_at, shipment.next_check_at = now, now + LEASE
         shipment.save(update_fields=["last_checked_at", "next_check_at", "updated_at"])
     return poll_shipments([shipment], now=now)
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshSummary:
+    """A refresh asked for by a person, told in a sentence for them (console and admin)."""
+
+    text: str
+    ran: bool  # False: asked too soon, nothing was done
+    tracked: bool = True  # False: we hold no credentials for that carrier
+
+
+def shipment_refresh_summary(shipment: Shipment) -> RefreshSummary:
+    try:
+        report = shipment_refresh(shipment_id=shipment.pk)
+    except RefreshTooSoon as too_soon:
+        return RefreshSummary(f"{shipment}: {too_soon}", ran=False)
+    if report.not_tracked:
+        return RefreshSummary(
+            f"{shipment}: not tracked (no carrier credentials).", ran=True, tracked=False
+        )
+    shipment.refresh_from_db()
+    problem = f" — {shipment.last_error}" if shipment.last_error else ""
+    return RefreshSummary(f"{shipment}: {shipment.get_status_display()}{problem}", ran=True)

@@ -3,22 +3,17 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 
 from merchants.models import Merchant
-from orders.models import Shipment, ShipmentItem
+from orders.models import Shipment
+from orders.selectors import shipment_queryset_with_details
 from tracking.carriers.detection import normalize_tracking_number
 from tracking.models import TrackingEvent
 
 
 def shipments_with_details(merchant: Merchant) -> QuerySet[Shipment]:
-    return (
-        Shipment.objects.filter(merchant=merchant)
-        .select_related("order")
-        .prefetch_related(
-            Prefetch("items", queryset=ShipmentItem.objects.select_related("line_item")), "events"
-        )
-    )
+    return shipment_queryset_with_details().filter(merchant=merchant).select_related("order")
 
 
 def shipment_get_by_number(

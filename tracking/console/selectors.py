@@ -4,11 +4,10 @@ fixed number of queries whatever the number of shipments, events or messages."""
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Prefetch
 
 from notifications.models import Channel, Notification
-from orders.models import AuditEntry, InboundMessage, Order, OrderNote, Shipment, ShipmentItem
-from orders.search import orders_visible_to
+from orders.models import AuditEntry, InboundMessage, Order, OrderNote, Shipment
+from orders.selectors import orders_visible_to, shipment_queryset_with_details
 
 MAX_ROWS = 200  # per list on the story screen; older rows stay in the admin
 
@@ -29,13 +28,7 @@ def order_for_user(user: AbstractBaseUser, order_pk: int) -> Order | None:
 
 
 def order_story(order: Order) -> OrderStory:
-    shipments = (
-        Shipment.objects.filter(order=order)
-        .order_by("created_at", "pk")
-        .prefetch_related(
-            Prefetch("items", queryset=ShipmentItem.objects.select_related("line_item")), "events"
-        )
-    )
+    shipments = shipment_queryset_with_details().filter(order=order).order_by("created_at", "pk")
     sent = list(
         Notification.objects.filter(order=order)
         .select_related("shipment")

@@ -22,7 +22,7 @@ from orders.models import AuditAction, Order
 from orders.search import orders_search
 from orders.services.console import audit_record, order_note_add
 from tracking.console.selectors import order_for_user, order_story
-from tracking.polling import RefreshTooSoon, shipment_refresh
+from tracking.polling import shipment_refresh_summary
 
 MAX_QUERY_LENGTH = 200
 
@@ -82,19 +82,13 @@ def _back(order: Order) -> HttpResponse:
 def refresh_tracking(request: HttpRequest, order_pk: int) -> HttpResponse:
     order = _order_or_404(request, order_pk)
     for shipment in order.shipments.all():
-        try:
-            report = shipment_refresh(shipment_id=shipment.pk)
-        except RefreshTooSoon as too_soon:
-            messages.warning(request, f"{shipment.tracking_number}: {too_soon}")
+        summary = shipment_refresh_summary(shipment)
+        if not summary.ran:
+            messages.warning(request, summary.text)
             continue
-        shipment.refresh_from_db()
-        if report.not_tracked:
-            outcome = _("not tracked (no carrier credentials)")
-        else:
-            outcome = shipment.last_error or shipment.get_status_display()
-        messages.info(request, f"{shipment.tracking_number}: {outcome}")
+        messages.info(request, summary.text)
         audit_record(user=request.user, order=order, action=AuditAction.REFRESH_TRACKING,
-                     detail=f"{shipment.tracking_number}: {outcome}")  # fmt: skip
+                     detail=summary.text)  # fmt: skip
     return _back(order)
 
 
