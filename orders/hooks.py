@@ -16,7 +16,7 @@ from django.db import DatabaseError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from flextracker.api import request_body_within_limit
+from flextracker.api import api_error_for, request_body_within_limit
 from flextracker.errors import ApiError, PayloadTooLarge
 from merchants.models import ShopifyShop
 from orders.channels.core import channel_deliver
@@ -32,12 +32,6 @@ class _Unauthorized(ApiError):
     default_code = "UNAUTHORIZED"
 
 
-class _Unavailable(ApiError):
-    status = 503
-    severity = "transient"
-    default_code = "SERVICE_UNAVAILABLE"
-
-
 @csrf_exempt
 def shopify_webhook(request: HttpRequest, merchant_id: str) -> JsonResponse:
     if request.method != "POST":
@@ -47,13 +41,16 @@ def shopify_webhook(request: HttpRequest, merchant_id: str) -> JsonResponse:
     body = request_body_within_limit(request)
     if body is None:
         return _error(PayloadTooLarge("The body is larger than 1 MiB."))
+    try:
+        return _receive(request, merchant_id, body)
+    except DatabaseError as error:  # the shop not read, or the log not written: Shopify retries
+        return _error(api_error_for(error))
+
+
+def _receive(request: HttpRequest, merchant_id: str, body: bytes) -> JsonResponse:
     domain = request.headers.get("X-Shopify-Shop-Domain", "").strip().lower()
     topic = request.headers.get("X-Shopify-Topic", "").strip()
-    try:
-        shop = _shop(merchant_id, domain)
-    except DatabaseError:
-        logger.exception("Shopify webhook for %s: database unavailable", merchant_id)
-        return _error(_Unavailable("The service is unavailable; retry later."))
+    shop = _shop(merchant_id, domain)
     signature = request.headers.get("X-Shopify-Hmac-Sha256", "")
     if shop is None or not shopify_signature_valid(body, signature, shop.webhook_secret):
         logger.warning(
@@ -67,20 +64,16 @@ def shopify_webhook(request: HttpRequest, merchant_id: str) -> JsonResponse:
         logger.info("Shopify webhook from %s: topic %.50r is not one we handle", domain, topic)
         return JsonResponse(_received("ignored", topic=topic))
     webhook_id = request.headers.get("X-Shopify-Webhook-Id", "").strip()
-    try:
-        outcome = channel_deliver(
-            merchant=shop.merchant, channel=InboundChannel.SHOPIFY, route=f"shopify:{topic}",
-            body=body, content_type=request.content_type or "", source=shop.shop_domain,
-            dedupe_key=f"shopify:{webhook_id}"[:255] if webhook_id else None,
-        )  # fmt: skip
-    except DatabaseError:  # the log itself could not be written: Shopify must send it again
-        logger.exception("Shopify webhook from %s: database unavailable", domain)
-        return _error(_Unavailable("The service is unavailable; retry later."))
+    outcome = channel_deliver(
+        merchant=shop.merchant, channel=InboundChannel.SHOPIFY, route=f"shopify:{topic}",
+        body=body, content_type=request.content_type or "", source=shop.shop_domain,
+        dedupe_key=f"shopify:{webhook_id}"[:255] if webhook_id else None,
+    )  # fmt: skip
     if isinstance(outcome, Failure):
         if _ours(outcome):
             return _error(outcome.error)
         return JsonResponse(_received("rejected", topic, outcome.replayed, outcome.error))
-    return JsonResponse(_received("accepted", topic, outcome.replayed), status=200)
+    return JsonResponse(_received("accepted", topic, outcome.replayed))
 
 
 def _shop(merchant_id: str, domain: str) -> ShopifyShop | None:

@@ -149,9 +149,7 @@ class RabbitMqBroker:
             self._channel.basic_ack(message.tag[0])
 
     def retry(self, message: QueueMessage, delay_seconds: float) -> None:
-        # Requeued at once; the consumer's backoff spaces the next attempt.
-        with _unavailable_on(AMQPError, OSError, AttributeError):
-            self._channel.basic_nack(message.tag[0], requeue=True)
+        self.release([message])  # requeued at once; the consumer's backoff spaces the next attempt
 
     def release(self, messages: list[QueueMessage]) -> None:
         with _unavailable_on(AMQPError, OSError, AttributeError):

@@ -22,7 +22,7 @@ from django.db import close_old_connections
 
 from merchants.models import QueueSource
 from orders.channels.brokers import BROKERS, Broker, BrokerUnavailable, QueueMessage, Rejection
-from orders.channels.core import MAPPERS, channel_deliver
+from orders.channels.core import channel_deliver
 from orders.models import InboundChannel, InboundMessage
 from orders.services.inbound import Failure, request_hash
 
@@ -30,10 +30,6 @@ logger = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 60
 MAX_RETRY_DELAY_SECONDS = 900
-
-
-class QueueMisconfigured(Exception):
-    """The source cannot be consumed as configured (no mapper for its route)."""
 
 
 @dataclass(slots=True)
@@ -66,8 +62,6 @@ class Consumer:
         self.stop = stop
         self.broker = broker or BROKERS[source.kind](source, prefetch=prefetch)
         self.route = f"dictionary:{source.dictionary_id}" if source.dictionary_id else "envelope"
-        if self.route.partition(":")[0] not in MAPPERS:
-            raise QueueMisconfigured(f"{source.name}: no mapper for route {self.route!r}.")
         self.label = f"{source.kind}:{self.broker.queue}"  # InboundMessage.source
         self.wait_seconds = wait_seconds
         self.retry_delay_seconds = retry_delay_seconds
@@ -93,7 +87,7 @@ class Consumer:
                     self._lost(error, tally)
                     if once:
                         break
-                if once and (self._failures or self._outages):
+                if once and self._failures:
                     break  # our failure: what is left waits for the next run
         finally:
             self.close()

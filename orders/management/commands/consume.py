@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 from merchants.models import Merchant, QueueSource
-from orders.channels.queues import Consumer, QueueMisconfigured, Tally
+from orders.channels.queues import Consumer, Tally
 
 
 class Command(BaseCommand):
@@ -40,10 +40,7 @@ class Command(BaseCommand):
             "wait_seconds": options["wait"],
             "retry_delay_seconds": options["retry_delay"],
         }
-        try:
-            consumers = [Consumer(source, stop=stop, **settings) for source in sources]
-        except QueueMisconfigured as error:
-            raise CommandError(str(error)) from error
+        consumers = [Consumer(source, stop=stop, **settings) for source in sources]
         previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in _STOP_SIGNALS}
         try:
             tallies = self._run(consumers, once=options["once"], limit=options["max_messages"])
