@@ -18,7 +18,8 @@ from flextracker.errors import ApiError
 from merchants.admin import MerchantScopedAdmin
 from merchants.models import FileSource, FileSourceKind, FormatDictionary
 from merchants.selectors import merchants_visible_to, user_sees_all_merchants
-from orders.channels.dictionaries import dictionary_compile, dictionary_preview
+from orders.channels.dictionaries import dictionary_preview
+from orders.channels.dictionary_check import dictionary_compile
 from orders.channels.folders import (
     FolderUnavailable,
     open_folder,

@@ -67,7 +67,7 @@ def file_sources_poll(*, deadline: float) -> PollSummary:
     summary = PollSummary()
     sources = (
         FileSource.objects.filter(is_active=True, merchant__is_active=True)
-        .select_related("merchant", "dictionary")
+        .select_related("merchant", "dictionary__merchant")
         .order_by(F("last_polled_at").asc(nulls_first=True), "pk")
     )
     for source in sources:
@@ -119,28 +119,22 @@ def _file_consider(source, folder, dictionary, entry: Entry, deadline, summary) 
         inbound_file = _claim(source, entry.name, entry.size, _sha256(local))
         if inbound_file is None:
             return
-        if inbound_file.status == InboundFileStatus.DUPLICATE:
-            _finish(folder, inbound_file, dictionary)
-            return
-        if inbound_file.status == InboundFileStatus.PROCESSING and not _read(
-            inbound_file, local, dictionary, deadline
-        ):
+        duplicate = inbound_file.status == InboundFileStatus.DUPLICATE
+        if not duplicate and not _read(inbound_file, local, dictionary, deadline):
             # The deadline: the next poll (any worker) goes on from the checkpoint.
             InboundFile.objects.filter(pk=inbound_file.pk).update(leased_until=None)
             return
     finally:
         folder.done_with(local)
     _finish(folder, inbound_file, dictionary)
-    summary.files += 1
-    summary.records += inbound_file.records_read
+    if not duplicate:
+        summary.files += 1
+        summary.records += inbound_file.records_read
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as stream:
-        for chunk in iter(lambda: stream.read(1024 * 1024), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 def _claim(source: FileSource, name: str, size: int, sha256: str) -> InboundFile | None:
@@ -194,8 +188,7 @@ def _read(inbound_file: InboundFile, local: Path, dictionary: Dictionary, deadli
                     if time.monotonic() >= deadline:
                         return False
         except UnreadableFile as error:
-            where = f"Line {error.line}: " if error.line else ""
-            inbound_file.problem = (where + error.message)[:500]
+            inbound_file.problem = error.located_message[:500]
     _checkpoint(inbound_file)
     return True
 
@@ -221,7 +214,6 @@ def _finish(folder, inbound_file: InboundFile, dictionary: Dictionary) -> None:
     """Archive, or the error folder with the report; then the row is finished (a crash before
     this point moves the file on the next poll, without reading it again)."""
     source = inbound_file.source
-    failed = _failed_messages(inbound_file)
     clean = not (
         inbound_file.problem or inbound_file.records_rejected or inbound_file.records_failed
     )
@@ -232,7 +224,7 @@ def _finish(folder, inbound_file: InboundFile, dictionary: Dictionary) -> None:
     if clean:
         inbound_file.moved_to = folder.move(inbound_file.name, source.archive_directory)
     else:
-        rows = _report_rows(inbound_file, failed, dictionary)
+        rows = _report_rows(inbound_file, dictionary)
         inbound_file.report = rows[:REPORT_IN_DATABASE]
         inbound_file.moved_to = folder.move(inbound_file.name, source.error_directory)
         report_name = Path(inbound_file.moved_to).name + ".errors.csv"
@@ -258,9 +250,9 @@ def _failed_messages(inbound_file: InboundFile):
 _POSITION = re.compile(r"(line|record) (\d+)$")
 
 
-def _report_rows(inbound_file: InboundFile, failed, dictionary: Dictionary) -> list[dict]:
+def _report_rows(inbound_file: InboundFile, dictionary: Dictionary) -> list[dict]:
     rows, seen = [], set()
-    for message in failed.iterator(chunk_size=500):
+    for message in _failed_messages(inbound_file).iterator(chunk_size=500):
         if message.source in seen:
             continue  # handed over again after a crash: reported once
         seen.add(message.source)

@@ -111,17 +111,18 @@ class LocalFolder:
     def done_with(self, local: Path) -> None:
         return None  # the file itself: nothing to clean up
 
-    def move(self, name: str, directory: str) -> str:
+    def _free_path(self, directory: str, name: str) -> Path:
         target = Path(directory)
         target.mkdir(parents=True, exist_ok=True)
-        final = target / _unique_name(name, lambda n: (target / n).exists())
+        return target / _unique_name(name, lambda n: (target / n).exists())
+
+    def move(self, name: str, directory: str) -> str:
+        final = self._free_path(directory, name)
         shutil.move(self.directory / name, final)
         return str(final)
 
     def put(self, content: bytes, directory: str, name: str) -> str:
-        target = Path(directory)
-        target.mkdir(parents=True, exist_ok=True)
-        final = target / _unique_name(name, lambda n: (target / n).exists())
+        final = self._free_path(directory, name)
         final.write_bytes(content)
         return str(final)
 
@@ -213,20 +214,18 @@ class SftpFolder:
             return False
         return True
 
-    def _ensure_directory(self, directory: PurePosixPath) -> None:
-        if not self._exists(directory):
-            self._call("mkdir", self.sftp.mkdir, str(directory))
+    def _free_path(self, directory: str, name: str) -> PurePosixPath:
+        target = PurePosixPath(directory)
+        if not self._exists(target):
+            self._call("mkdir", self.sftp.mkdir, str(target))
+        return target / _unique_name(name, lambda n: self._exists(target / n))
 
     def move(self, name: str, directory: str) -> str:
-        target = PurePosixPath(directory)
-        self._ensure_directory(target)
-        final = target / _unique_name(name, lambda n: self._exists(target / n))
+        final = self._free_path(directory, name)
         self._call("rename", self.sftp.rename, str(self.directory / name), str(final))
         return str(final)
 
     def put(self, content: bytes, directory: str, name: str) -> str:
-        target = PurePosixPath(directory)
-        self._ensure_directory(target)
-        final = target / _unique_name(name, lambda n: self._exists(target / n))
+        final = self._free_path(directory, name)
         self._call("upload", self.sftp.putfo, io.BytesIO(content), str(final))
         return str(final)

@@ -45,6 +45,11 @@ class UnreadableFile(Exception):
         self.message = message
         self.line = line
 
+    @property
+    def located_message(self) -> str:
+        """The message, after the line it concerns when known: "Line 7: …"."""
+        return (f"Line {self.line}: " if self.line else "") + self.message
+
 
 def read_records(
     fmt: str,

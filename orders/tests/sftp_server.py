@@ -3,7 +3,10 @@ serving one local folder, accepting one user by password or by public key."""
 
 import os
 import socket
+import subprocess
+import tempfile
 import threading
+from functools import cache
 from pathlib import Path
 
 import paramiko
@@ -156,31 +159,23 @@ class SftpServer:
                 transport.close()
 
 
-_HOST_KEY_FILES: dict[str, str] = {}
+def _generate_key(prefix: str) -> str:
+    """A new Ed25519 private key file without a passphrase (ssh-keygen: paramiko cannot write
+    Ed25519); returns its path."""
+    path = os.path.join(tempfile.mkdtemp(prefix=prefix), "id_ed25519")
+    subprocess.run(["/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path], check=True)
+    return path
 
 
+@cache
 def _host_key_file() -> str:
-    """One generated host key per test process (ssh-keygen: paramiko cannot write Ed25519)."""
-    import subprocess
-    import tempfile
-
-    if "path" not in _HOST_KEY_FILES:
-        folder = tempfile.mkdtemp(prefix="sftp-host-key-")
-        path = os.path.join(folder, "host_key")
-        subprocess.run(["/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path],
-                       check=True)  # fmt: skip
-        _HOST_KEY_FILES["path"] = path
-    return _HOST_KEY_FILES["path"]
+    """One generated host key per test process."""
+    return _generate_key("sftp-host-key-")
 
 
 def generate_client_key() -> tuple[str, paramiko.PKey]:
     """A private key as a merchant pastes it (OpenSSH text) and its public half."""
-    import subprocess
-    import tempfile
-
-    folder = tempfile.mkdtemp(prefix="sftp-client-key-")
-    path = os.path.join(folder, "id_ed25519")
-    subprocess.run(["/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path], check=True)
+    path = _generate_key("sftp-client-key-")
     return Path(path).read_text(), paramiko.Ed25519Key.from_private_key_file(path)
 
 
