@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 
 from merchants.services import api_key_issue
@@ -12,6 +13,18 @@ from merchants.tests.factories import MerchantFactory
 @pytest.fixture
 def merchant(db):
     return MerchantFactory(merchant_id="FDC-01-12345", name="Fred's Discount City")
+
+
+@pytest.fixture
+def staff(db):
+    """A flexEngage staff member (a superuser sees and acts on every merchant)."""
+    return get_user_model().objects.create_superuser("staff", "staff@flexengage.example", "pw")
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    client.force_login(staff)
+    return client
 
 
 @pytest.fixture

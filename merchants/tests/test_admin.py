@@ -3,7 +3,6 @@
 import io
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 from PIL import Image
 
@@ -13,13 +12,6 @@ from merchants.tests.factories import BrandingTemplateFactory, member_of
 from orders.tests.factories import create_order
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff_client(client):
-    user = get_user_model().objects.create_superuser("staff", "staff@flexengage.example", "pw")
-    client.force_login(user)
-    return client
 
 
 def test_staff_onboard_a_merchant_from_the_console(staff_client):

@@ -8,7 +8,6 @@ from email import policy
 import pytest
 from aiosmtpd.controller import Controller
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
@@ -262,10 +261,9 @@ def test_a_recipient_the_server_refuses_for_good_is_not_retried(merchant, inbox)
 # --- The console: merchants word their own messages and preview them -----------------------
 
 
-def test_the_console_previews_a_template_as_the_customer_would_see_it(client, merchant):
+def test_the_console_previews_a_template_as_the_customer_would_see_it(staff_client, merchant):
     # given
-    user = get_user_model().objects.create_superuser("staff", "staff@flexengage.example", "pw")
-    client.force_login(user)
+    client = staff_client
     template = MessageTemplate.objects.create(
         merchant=merchant, channel="email", trigger="delivered",
         subject="Here at last, {customer_name}", body="<script>alert(1)</script> {items}",

@@ -4,7 +4,6 @@ and merchant B never sees nor acts on merchant A's."""
 import socket
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from merchants.tests.factories import member_of
@@ -29,13 +28,6 @@ def sent(merchant) -> Notification:
     )  # fmt: skip
 
 
-@pytest.fixture
-def staff(client):
-    user = get_user_model().objects.create_superuser("staff", "staff@flexengage.example", "pw")
-    client.force_login(user)
-    return client
-
-
 def _resend(client, *notifications):
     return client.post(
         reverse(CHANGELIST),
@@ -49,9 +41,11 @@ def _copies(notification) -> list[tuple[str, str]]:
     return list(rows.values_list("dedupe_key", "status"))
 
 
-def test_the_order_page_shows_its_notification_log(staff, sent):
+def test_the_order_page_shows_its_notification_log(staff_client, sent):
     Notification.objects.filter(pk=sent.pk).update(last_error="SMTPServerDisconnected earlier")
-    page = staff.get(reverse("admin:orders_order_change", args=[sent.order_id])).content.decode()
+    page = staff_client.get(
+        reverse("admin:orders_order_change", args=[sent.order_id])
+    ).content.decode()
     for shown in ("jane@example.com", "delivered", "&lt;msg-1@flextracker&gt;",
                   "SMTPServerDisconnected earlier", "Customer email"):  # fmt: skip
         assert shown in page
@@ -80,18 +74,18 @@ def test_a_merchant_admin_resends_as_a_new_row_and_only_once_while_it_waits(clie
         "email", "jane@example.com", "delivered", sent.order_id, sent.payload)  # fmt: skip
 
 
-def test_a_sent_copy_can_be_resent_again(staff, sent):
-    _resend(staff, sent)
+def test_a_sent_copy_can_be_resent_again(staff_client, sent):
+    _resend(staff_client, sent)
     Notification.objects.filter(dedupe_key__endswith=":resend:1").update(status="sent")
     copy = Notification.objects.get(dedupe_key__endswith=":resend:1")
-    _resend(staff, copy)
+    _resend(staff_client, copy)
     assert [key for key, _status in _copies(sent)] == [
         "shipment:1:delivered:resend:1", "shipment:1:delivered:resend:2"]  # fmt: skip
 
 
-def test_a_row_still_being_sent_is_not_resent(staff, sent):
+def test_a_row_still_being_sent_is_not_resent(staff_client, sent):
     Notification.objects.filter(pk=sent.pk).update(status="sending")
-    page = _resend(staff, sent).content.decode()
+    page = _resend(staff_client, sent).content.decode()
     assert "1 skipped" in page and _copies(sent) == []
 
 
@@ -133,8 +127,8 @@ def _send_test_event(client, endpoint):
     )
 
 
-def test_staff_send_a_test_event_to_a_webhook(staff, endpoint):
-    page = _send_test_event(staff, endpoint).content.decode()
+def test_staff_send_a_test_event_to_a_webhook(staff_client, endpoint):
+    page = _send_test_event(staff_client, endpoint).content.decode()
     test = Notification.objects.get()
     assert "Test event queued for https://hooks.example.com/t" in page
     assert (test.channel, test.recipient, test.trigger, test.status) == (
@@ -177,8 +171,8 @@ def test_a_merchant_admin_sends_a_test_alert_to_the_merchants_own_routes(client,
     assert rows[0].payload == {"requestedBy": user.username}
 
 
-def test_a_test_alert_can_skip_the_chat_webhooks(staff, alerting):
-    staff.post(reverse(SEND_TEST), {"merchant": alerting.pk})
+def test_a_test_alert_can_skip_the_chat_webhooks(staff_client, alerting):
+    staff_client.post(reverse(SEND_TEST), {"merchant": alerting.pk})
     assert list(Notification.objects.values_list("channel", flat=True)) == ["staff_email"]
 
 

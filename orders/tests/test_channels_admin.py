@@ -6,7 +6,6 @@ import os
 import time
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from merchants.models import FileSource, FormatDictionary, MembershipRole
@@ -19,13 +18,6 @@ from orders.tests.sftp_server import SftpServer
 pytestmark = pytest.mark.django_db
 
 ADD = "admin:merchants_formatdictionary_add"
-
-
-@pytest.fixture
-def staff_client(client):
-    user = get_user_model().objects.create_superuser("staff", "staff@flexengage.example", "pw")
-    client.force_login(user)
-    return client
 
 
 def _form(merchant, mapping=CSV_MAPPING, sample=CSV_SAMPLE, **extra) -> dict:

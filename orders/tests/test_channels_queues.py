@@ -14,7 +14,6 @@ from unittest import mock
 import boto3
 import pika
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import OperationalError
 from django.urls import reverse
@@ -523,14 +522,7 @@ def test_the_api_rabbitmq_and_shopify_build_the_same_orders(rabbit, merchant, ap
 # --- The console -------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def staff(client):
-    user = get_user_model().objects.create_superuser("staff", "staff@flexengage.example", "pw")
-    client.force_login(user)
-    return user
-
-
-def test_staff_set_up_a_queue_whose_password_is_never_shown_back(client, staff, merchant):
+def test_staff_set_up_a_queue_whose_password_is_never_shown_back(client, staff_client, merchant):
     url = "amqp://fred:hunter2-secret@mq.fred.example:5672/%2F"
     fields = {"merchant": merchant.pk, "name": "oms", "kind": "rabbitmq", "queue_name": "orders",
               "dead_letter_queue": "orders-dlq", "is_active": "on"}  # fmt: skip
@@ -549,7 +541,7 @@ def test_staff_set_up_a_queue_whose_password_is_never_shown_back(client, staff, 
     assert source.url == url
 
 
-def test_a_rabbitmq_source_needs_an_amqp_url_and_a_queue(client, staff, merchant):
+def test_a_rabbitmq_source_needs_an_amqp_url_and_a_queue(client, staff_client, merchant):
     response = client.post(reverse("admin:merchants_queuesource_add"), {
         "merchant": merchant.pk, "name": "oms", "kind": "rabbitmq", "url": "http://mq:5672",
     })  # fmt: skip

@@ -11,7 +11,6 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import OperationalError
 from django.urls import reverse
 
@@ -365,14 +364,7 @@ def test_lines_that_need_no_shipping_are_left_out(merchant):
 # --- The console -------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def staff(client):
-    user = get_user_model().objects.create_superuser("staff", "staff@flexengage.example", "pw")
-    client.force_login(user)
-    return user
-
-
-def test_staff_add_a_shop_whose_secret_is_never_shown_back(client, staff, merchant):
+def test_staff_add_a_shop_whose_secret_is_never_shown_back(client, staff_client, merchant):
     # when
     response = client.post(reverse("admin:merchants_shopifyshop_add"), {
         "merchant": merchant.pk, "shop_domain": "Fred.myshopify.com",
@@ -394,7 +386,7 @@ def test_staff_add_a_shop_whose_secret_is_never_shown_back(client, staff, mercha
     assert (shop.webhook_secret, shop.is_active) == (SECRET, False)
 
 
-def test_a_shop_needs_its_myshopify_domain_and_a_secret(client, staff, merchant):
+def test_a_shop_needs_its_myshopify_domain_and_a_secret(client, staff_client, merchant):
     response = client.post(reverse("admin:merchants_shopifyshop_add"), {
         "merchant": merchant.pk, "shop_domain": "fredsdiscount.com", "webhook_secret": "",
     })  # fmt: skip

@@ -14,11 +14,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def staff(db):
-    return get_user_model().objects.create_superuser("staff", "staff@flexengage.example", "pw")
-
-
-@pytest.fixture
 def jane(merchant):
     create_order(merchant, "FDC-1001", customer_name="Jane Doe", customer_email="jane@example.com",
                  customer_phone="+1 (512) 555-0100",
