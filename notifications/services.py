@@ -251,7 +251,7 @@ ORDER_EVENTS = {
 
 @dataclass(frozen=True, slots=True)
 class OrderEvent:
-    """One hand-over of `order_events` (the arguments of `order_event`)."""
+    """One hand-over of `order_events`: what happened to `order` (see there)."""
 
     order: Any
     event: str
@@ -260,11 +260,12 @@ class OrderEvent:
     shipment: Any = None
 
 
-def order_event(*, order, event: str, data: dict, occurrence: str = "",
-                shipment=None) -> list[Notification]:  # fmt: skip
+def order_events(*, merchant: Merchant, events: Sequence[OrderEvent]) -> list[Notification]:
     """The orders app's hand-over, in its transaction: webhooks for subscribed endpoints (body
     `{"eventId", "eventType", "timestamp", "data": data}`, API.md "Outbound webhooks") and the
-    customer's email/SMS when the merchant chose the trigger.
+    customer's email/SMS when the merchant chose the trigger. For any number of events of one
+    merchant (a batch of OMS events): its endpoints and rules are read once, the rows written in
+    one statement.
 
     `event` is "order.created" (customer trigger order_received), "order.cancelled"
     (items_cancelled; also a partial cancellation), "shipment.created" (webhooks only, with
@@ -274,14 +275,6 @@ def order_event(*, order, event: str, data: dict, occurrence: str = "",
     repeated events apart (the second partial cancellation of an order is news too); the same
     event with the same occurrence is written once.
     """
-    return order_events(
-        merchant=order.merchant, events=[OrderEvent(order, event, data, occurrence, shipment)]
-    )
-
-
-def order_events(*, merchant: Merchant, events: Sequence[OrderEvent]) -> list[Notification]:
-    """`order_event` for many events of one merchant at once (a batch of OMS events): the
-    merchant's endpoints and rules are read once, the rows written in one statement."""
     if not events:
         return []
     kinds = [ORDER_EVENTS[event.event] for event in events]
@@ -300,7 +293,7 @@ def order_events(*, merchant: Merchant, events: Sequence[OrderEvent]) -> list[No
             *(_webhook_rows(merchant, [webhook_type], cause, order_id=order.pk, shipment=shipment,
                             endpoints=endpoints) if webhook_type else []),
             *(_customer_rows(merchant, order, trigger=trigger, cause=cause, shipment=shipment,
-                             chosen=chosen.get(trigger, set())) if trigger else []),
+                             chosen=chosen[trigger]) if trigger else []),
         ]  # fmt: skip
         page = (event.data.get("links") or {}).get("trackingPage", "")
         for row in rows_of_event:

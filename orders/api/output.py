@@ -7,6 +7,7 @@ from typing import Protocol
 
 from orders.links import tracking_page_url
 from orders.models import LineItem, Order, Shipment, ShipmentItem
+from orders.services.ledger import Ledger
 from tracking.carriers.links import public_tracking_url
 from tracking.carriers.vocabulary import ExceptionCode, Status
 
@@ -31,7 +32,6 @@ class Details(Protocol):
     def shipments_of(self, order: Order) -> list[Shipment]: ...
     def items_of(self, shipment: Shipment) -> list[ShipmentItem]: ...
     def events_of(self, shipment: Shipment) -> list: ...
-    def shipment(self, carrier: str, tracking_number: str) -> Shipment | None: ...
 
 
 class Prefetched:
@@ -48,9 +48,6 @@ class Prefetched:
 
     def events_of(self, shipment: Shipment):
         return shipment.events.all()
-
-    def shipment(self, carrier: str, tracking_number: str) -> Shipment | None:
-        return None
 
 
 PREFETCHED = Prefetched()
@@ -169,13 +166,13 @@ def order_json(order: Order, *, tracked: set[str], details: Details = PREFETCHED
     }  # fmt: skip
 
 
-def restamp(data: dict, instance: Order | Shipment, details: Details) -> None:
+def restamp(data: dict, instance: Order | Shipment, ledger: Ledger) -> None:
     """An answer built before its change was written: the timestamps the write set."""
     if isinstance(instance, Shipment):
         data["lastUpdated"] = iso(instance.updated_at)
         return
     data["createdAt"], data["updatedAt"] = iso(instance.created_at), iso(instance.updated_at)
     for shipment_data in data["shipments"]:
-        shipment = details.shipment(shipment_data["carrier"], shipment_data["trackingNumber"])
+        shipment = ledger.shipment(shipment_data["carrier"], shipment_data["trackingNumber"])
         if shipment is not None:
             shipment_data["lastUpdated"] = iso(shipment.updated_at)

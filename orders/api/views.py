@@ -35,13 +35,13 @@ from orders.services.inbound import Result
 def change_answer(change: Change, outcome: Outcome) -> Result:
     """What the change's endpoint answers: the shipment's tracking object, or the order as GET
     returns it — from the ledger that applied it, as the change left it (no re-read)."""
-    details, created = outcome.details, 201 if outcome.created else 200
+    details, status = outcome.details, 201 if outcome.created else 200
     if isinstance(change, ShipmentConfirmation):
         data = shipment_json(outcome.instance, tracked=details.tracked, details=details)
-        return Result(created, data, outcome.warnings)
+        return Result(status, data, outcome.warnings)
     shipments = details.shipments_of(outcome.instance)
     tracked = details.tracked if shipments else set()  # only shipments show it
-    return Result(created, order_json(outcome.instance, tracked=tracked, details=details),
+    return Result(status, order_json(outcome.instance, tracked=tracked, details=details),
                   outcome.warnings)  # fmt: skip
 
 

@@ -75,9 +75,7 @@ class Ledger:
         for order in orders.order_by("pk"):
             order.merchant = merchant
             self._track(order)
-            self.orders[order.order_id] = order
-            self._line_items[order.order_id] = {}
-            self._order_shipments[order.order_id] = []
+            self.order_add(order)
         by_pk = {order.pk: order for order in self.orders.values()}
         line_items = {}
         if by_pk:
@@ -87,18 +85,17 @@ class Ledger:
                 self._track(item)
                 line_items[item.pk] = item
                 self._line_items[item.order.order_id][item.item_id] = item
-        wanted = Q(order__in=list(by_pk)) if by_pk else Q(pk__in=[])
-        numbers = {number for _carrier, number in shipment_keys}
-        if numbers:
-            wanted |= Q(tracking_number__in=sorted(numbers))
+        numbers = sorted({number for _carrier, number in shipment_keys})
+        if not by_pk and not numbers:
+            return
         shipments = (
             Shipment.objects.select_for_update()
-            .filter(wanted, merchant=merchant)
+            .filter(Q(order__in=list(by_pk)) | Q(tracking_number__in=numbers), merchant=merchant)
             .prefetch_related(Prefetch("items", queryset=ShipmentItem.objects.order_by("pk")))
             .prefetch_related("events")
             .order_by("created_at", "pk")
         )
-        for shipment in shipments if (by_pk or numbers) else ():
+        for shipment in shipments:
             self._shipment_loaded(shipment, by_pk, line_items)
 
     def _shipment_loaded(self, shipment: Shipment, by_pk: dict, line_items: dict) -> None:
@@ -113,9 +110,7 @@ class Ledger:
         elif order is None:
             self._owner[key] = ANOTHER_ORDER
         else:
-            shipment.order = order
-            self._owner[key] = order.order_id
-            self._order_shipments[order.order_id].append(shipment)
+            self.shipment_attach(shipment, order)
         items = {}
         for shipment_item in shipment.items.all():
             line_item = line_items.get(shipment_item.line_item_id)
@@ -179,7 +174,7 @@ class Ledger:
             self._deleted.append(row)
 
     def notify(self, *, order: Order, event: str, data: dict, occurrence_of=None, shipment=None):
-        """notifications.order_event, at flush (the rows name the primary keys written then)."""
+        """notifications.order_events, at flush (the rows name the primary keys written then)."""
         self._notices.append((order, event, data, occurrence_of, shipment))
 
     def processed_event_add(self, event_id: str) -> None:
