@@ -21,19 +21,28 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.ingest import PG_URL, machine, pg, postgres_ensure_running, sh, write_doc  # noqa: E402
+from bench.common import (
+    PYTHON,
+    child_json,
+    database_create,
+    database_drop,
+    django_env,
+    machine,
+    postgres_ensure_running,
+    sh,
+    write_doc,
+)
 
 DB_NAME = "flextracker_bench_files"
 MERCHANT_ID = "FILES-01-00001"
-VENV_PYTHON = REPO / ".venv" / "bin" / "python"
 HEADER = "MsgId,MsgType,OrderNo,Date,Customer,Email,Sku,Description,Qty,Price,Carrier,Tracking\n"
 MAPPING = {
     "groupBy": "MsgId", "eventId": "MsgId",
@@ -59,7 +68,7 @@ MAPPING = {
 }  # fmt: skip
 
 
-def write_10k(path: Path) -> tuple[int, int]:
+def write_10k(path: Path) -> int:
     """As the done-when test: 10,000 lines, 2,000 records (5 rejected)."""
     with path.open("w") as out:
         out.write(HEADER)
@@ -81,17 +90,17 @@ def write_10k(path: Path) -> tuple[int, int]:
                 )
             for sku in skus[-2:]:
                 out.write(f"{order}-c,CXL,{order},,,,{sku},changed mind,1,,,\n")
-    return 10_000, 2_000
+    return 10_000
 
 
-def write_big(path: Path, records: int) -> tuple[int, int]:
+def write_big(path: Path, records: int) -> int:
     with path.open("w") as out:
         out.write(HEADER)
         for n in range(records):
             out.write(
                 f"B-{n},NEW,B-{n},11/20/2026 09:30,Bo {n},b{n}@example.com,SKU-1,Mug,1,9.99,,\n"
             )
-    return records, records
+    return records
 
 
 def run_child(name: str) -> dict:
@@ -133,11 +142,6 @@ def run_child(name: str) -> dict:
             "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}  # fmt: skip
 
 
-def measure(name: str, env: dict) -> dict:
-    output = sh(str(VENV_PYTHON), str(Path(__file__)), "--child", name, env=env)
-    return json.loads(output.splitlines()[-1])
-
-
 def report(rows: list[dict], info: dict) -> str:
     lines = [
         "## File channel", "",
@@ -177,19 +181,15 @@ def main() -> None:
         return
     postgres_ensure_running()
     info = machine()
-    env = os.environ | {"DATABASE_URL": f"{PG_URL}/{DB_NAME}", "DEBUG": "false",
-                        "SECRET_KEY": "bench-" + "x" * 50, "ALLOWED_HOSTS": "127.0.0.1",
-                        "DJANGO_SETTINGS_MODULE": "flextracker.settings"}  # fmt: skip
+    env = os.environ | django_env(DB_NAME) | {"ALLOWED_HOSTS": "127.0.0.1"}
     folder = Path(tempfile.mkdtemp(prefix="bench-files-"))
     (folder / "in").mkdir()
     env["BENCH_FOLDER"] = str(folder)
-    pg(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-    pg(f"CREATE DATABASE {DB_NAME}")
+    database_create(DB_NAME)
     try:
         print(f"Database {DB_NAME}: migrating …", flush=True)
-        sh(str(VENV_PYTHON), "manage.py", "migrate", "--noinput", env=env)
-        sh(str(VENV_PYTHON), "manage.py", "create_merchant", MERCHANT_ID, "--name", "Files",
-           env=env)  # fmt: skip
+        sh(PYTHON, "manage.py", "migrate", "--noinput", env=env)
+        sh(PYTHON, "manage.py", "create_merchant", MERCHANT_ID, "--name", "Files", env=env)
         rows = []
         for label, name, writer in (
             ("10,000-line CSV (orders, split shipments, cancellations)", "csv-10k.csv", write_10k),
@@ -197,10 +197,10 @@ def main() -> None:
              lambda path: write_big(path, args.big_records)),
         ):  # fmt: skip
             path = folder / "in" / name
-            lines, _records = writer(path)
+            lines = writer(path)
             os.utime(path, (time.time() - 600, time.time() - 600))
             print(f"{name}: processing …", flush=True)
-            row = measure(name, env) | {"label": label, "lines": lines}
+            row = child_json(__file__, "--child", name, env=env) | {"label": label, "lines": lines}
             print(f"{name}: {row['records']:,} records in {row['seconds']:.0f} s "
                   f"({row['records'] / row['seconds']:.0f}/s), peak {row['peak_rss_mib']:.0f} MiB",
                   flush=True)  # fmt: skip
@@ -209,7 +209,8 @@ def main() -> None:
         print("\n" + section)
         write_doc(section)
     finally:
-        pg(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        database_drop(DB_NAME)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -26,12 +26,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.ingest import (  # noqa: E402
-    PG_URL,
-    VENV_BIN,
+from bench.common import (
+    PYTHON,
+    REPO,
+    database_create,
     machine,
     pg,
     postgres_ensure_running,
@@ -46,8 +46,8 @@ DEFAULT_ORDERS = 1_000_000
 
 
 def database_env(port: int = 0) -> dict[str, str]:
-    """The server's environment (bench/ingest.py) pointed at the generated database."""
-    return server_env(port) | {"DATABASE_URL": f"{PG_URL}/{DB_1M}"}
+    """The server's environment on the generated database."""
+    return server_env(port, DB_1M)
 
 
 def complete_generation() -> dict | None:
@@ -67,7 +67,7 @@ def ensure_database(orders: int = DEFAULT_ORDERS) -> None:
     """For the other benchmarks: generate unless a complete database of `orders` is there;
     in a child process, so that the caller's environment stays its own."""
     subprocess.run(  # noqa: S603 - this script, fixed arguments
-        [str(VENV_BIN / "python"), __file__, "--orders", str(orders)], cwd=REPO, check=True
+        [PYTHON, __file__, "--orders", str(orders)], cwd=REPO, check=True
     )
 
 
@@ -258,12 +258,10 @@ def report(info: dict, orders: int, timings: dict, table_sizes, largest, databas
 def generate_database(orders: int, seed: int) -> None:
     info = machine() | {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
     env = database_env()
-    python = str(VENV_BIN / "python")
-    pg(f"DROP DATABASE IF EXISTS {DB_1M} WITH (FORCE)")
-    pg(f"CREATE DATABASE {DB_1M}")
+    database_create(DB_1M)
     timings = {}
     started = time.perf_counter()
-    sh(python, "manage.py", "migrate", "--noinput", env=env)
+    sh(PYTHON, "manage.py", "migrate", "--noinput", env=env)
     timings["migrate"] = time.perf_counter() - started
     os.environ.update(env)
     import django
@@ -328,7 +326,7 @@ def main() -> None:
             f"{existing['generated_at']:%Y-%m-%d %H:%M} UTC; migrating to head …",
             flush=True,
         )
-        sh(str(VENV_BIN / "python"), "manage.py", "migrate", "--noinput", env=database_env())
+        sh(PYTHON, "manage.py", "migrate", "--noinput", env=database_env())
         return
     generate_database(args.orders, args.seed)
 

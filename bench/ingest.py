@@ -24,33 +24,42 @@ import asyncio
 import cProfile
 import itertools
 import json
-import os
-import re
 import secrets
-import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.load import Request, run  # noqa: E402
+from bench.common import (
+    DOC,
+    PYTHON,
+    REPO,
+    child_json,
+    cpu_seconds,
+    database_create,
+    database_drop,
+    errors_text,
+    fmt,
+    free_port,
+    gunicorn,
+    machine,
+    pg,
+    postgres_ensure_running,
+    server_env,
+    sh,
+    wait_for_quiet_machine,
+    write_doc,
+)
+from bench.load import Request, run
 
 DB_NAME = "flextracker_bench"
-PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 MERCHANT_ID = "BENCH-01-00001"
 BATCH_PAIRS = 250
 PROFILED_PAIRS = 250  # a full batch: its fixed costs weigh what they weigh in the benchmark
-DOC = REPO / "docs" / "benchmarks.md"
-VENV_BIN = REPO / ".venv" / "bin"
 TARGET_SINGLE_RATIO = 0.70
 TARGET_BATCH_EVENTS = 3000
 
@@ -130,138 +139,6 @@ def expect_batch_created(status: int, body: bytes) -> str | None:
         return f"{status} (expected 207)"
     failed = any(event["status"] != 201 for event in json.loads(body)["data"])
     return "207 with events not 201" if failed else None
-
-
-# --- The machine and the server ------------------------------------------------------------------
-
-
-def sh(*args: str, env: dict | None = None) -> str:
-    return subprocess.run(  # noqa: S603 - fixed programs of this repository, no shell
-        args, cwd=REPO, env=env, check=True, capture_output=True, text=True
-    ).stdout.strip()
-
-
-def pg(sql: str, database: str = "postgres") -> list[tuple]:
-    import psycopg  # the project's driver, from its virtualenv
-
-    with psycopg.connect(f"{PG_URL}/{database}", autocommit=True) as conn:
-        cursor = conn.execute(sql)
-        return cursor.fetchall() if cursor.description else []
-
-
-def postgres_ensure_running() -> None:
-    try:
-        pg("SELECT 1")
-    except Exception:
-        version = sorted(os.listdir("/etc/postgresql"))[-1]
-        subprocess.run(  # noqa: S603 - fixed arguments: start the local cluster
-            ["/usr/bin/pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],
-            check=True,
-        )
-
-
-def machine() -> dict:
-    cpuinfo = Path("/proc/cpuinfo").read_text()
-    model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.M)
-    mem_kb = int(re.search(r"^MemTotal:\s*(\d+)", Path("/proc/meminfo").read_text(), re.M)[1])
-    commit = sh("git", "rev-parse", "--short", "HEAD")
-    if sh("git", "status", "--porcelain", "--untracked-files=no"):
-        commit += " + uncommitted changes"
-    return {
-        "cpus": len(os.sched_getaffinity(0)),
-        "cpu_model": model[1].strip() if model else "unknown",
-        "ram_gib": round(mem_kb / 1024 / 1024),
-        "commit": commit,
-        "postgres": pg("SHOW server_version")[0][0].split()[0],
-    }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def server_env(port: int) -> dict[str, str]:
-    return os.environ | {
-        "DATABASE_URL": f"{PG_URL}/{DB_NAME}",
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(60),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "false",
-        "SESSION_COOKIE_SECURE": "false",
-        "CSRF_COOKIE_SECURE": "false",
-        "API_RATE_LIMIT": "1000000/min",
-        "ROOT_URLCONF": "bench.floor_urls",
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-        "DJANGO_SETTINGS_MODULE": "flextracker.settings",
-    }
-
-
-def wait_until_answering(port: int, server: subprocess.Popen, log: Path) -> None:
-    from bench.load import Connection
-
-    async def probe() -> int:
-        connection = Connection("127.0.0.1", port, {})
-        try:
-            return (await connection.request(Request("GET", "/api/bench/floor")))[0]
-        finally:
-            await connection.close()
-
-    for _ in range(300):
-        if server.poll() is not None:
-            sys.exit(f"gunicorn exited:\n{log.read_text()[-3000:]}")
-        try:
-            asyncio.run(probe())
-            return
-        except OSError:
-            time.sleep(0.1)
-    sys.exit("gunicorn did not answer within 30 s")
-
-
-def cpu_seconds(server_pid: int) -> dict[str, float]:
-    """CPU time so far of gunicorn (master and workers), of PostgreSQL's processes, and of this
-    driver. A parent's reaped-children time counts too, so a backend or worker that exits in the
-    middle of a scenario keeps its share."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    totals = Counter()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        comm = text[text.index("(") + 1 : text.rindex(")")]
-        fields = text[text.rindex(")") + 2 :].split()  # fields[0] is field 3 of proc(5)
-        used = sum(int(n) for n in fields[11:15]) / ticks  # utime, stime, cutime, cstime
-        if server_pid in (int(stat.parent.name), int(fields[1])):
-            totals["app"] += used
-        elif comm.startswith("postgres"):
-            totals["db"] += used
-    own = os.times()
-    totals["driver"] = own.user + own.system
-    totals["other"] = machine_busy_seconds() - totals["app"] - totals["db"] - totals["driver"]
-    return totals
-
-
-def machine_busy_seconds() -> float:
-    """CPU time all processes used since boot (/proc/stat: everything but idle and iowait)."""
-    fields = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
-
-
-def wait_for_quiet_machine(limit: float = 0.25, patience: float = 90) -> None:
-    """Waits (up to `patience` s) until other processes use less than `limit` of one CPU: a
-    test suite running beside the benchmark would take the CPUs it measures."""
-    waited = 0.0
-    while waited < patience:
-        before = machine_busy_seconds()
-        time.sleep(2)
-        waited += 2
-        if (machine_busy_seconds() - before) / 2 < limit:
-            return
-        if waited == 2:
-            print("Other processes are using the CPUs; waiting for them …", flush=True)
-    print(f"Still busy after {patience:.0f} s; measuring anyway (see 'other').", flush=True)
 
 
 # --- Measuring -----------------------------------------------------------------------------------
@@ -360,11 +237,11 @@ COMPONENTS = (  # (where a function lives, the component it is counted in), firs
 
 
 def profile_summary(profiler: cProfile.Profile) -> dict:
-    """Shares of a profiled batch: executing SQL (a round trip to PostgreSQL each), our own
-    functions by cumulative time, and every function's own time by component."""
+    """Shares of a profiled batch: our own functions by cumulative time, and every function's own
+    time by component."""
     entries = profiler.getstats()
     total = sum(entry.inlinetime for entry in entries)
-    executing, ours = 0.0, []
+    ours = []
     components = Counter()
     for entry in entries:
         file = entry.code if isinstance(entry.code, str) else entry.code.co_filename
@@ -373,14 +250,11 @@ def profile_summary(profiler: cProfile.Profile) -> dict:
         if isinstance(entry.code, str):
             continue  # a built-in
         name = entry.code.co_qualname
-        if file.endswith("django/db/backends/utils.py") and name == "CursorWrapper._execute":
-            executing += entry.totaltime
-        elif file.startswith(str(REPO)) and "/.venv/" not in file and "/bench/" not in file:
+        if file.startswith(str(REPO)) and "/.venv/" not in file and "/bench/" not in file:
             ours.append((entry.totaltime, f"{Path(file).relative_to(REPO)}:{name}"))
     ours.sort(reverse=True)
     wrappers = 0.7 * total  # the view, the inbound log and the batch loop around everything
     return {
-        "executing_sql": executing / total,
         "ours": [{"name": name, "share": t / total} for t, name in ours if t < wrappers][:8],
         "components": dict(components.most_common()),
         "ms_per_event": total * 1000 / (2 * PROFILED_PAIRS),
@@ -401,15 +275,35 @@ def database_counts() -> dict[str, int]:
     )
 
 
+def verified(warm_rows: list[dict], rows: list[dict]) -> str:
+    """Whether the database holds every order, shipment and floor row that was sent."""
+    sent_floor = warm_rows[0]["units"] + rows[0]["units"]
+    sent_orders = warm_rows[1]["units"] + rows[1]["units"] + rows[2]["units"] * BATCH_PAIRS
+    counts = database_counts()
+    server_errors = sum(
+        n
+        for row in (*warm_rows, *rows)
+        for label, n in row["errors"].items()
+        if not label[0].isdigit() or label.startswith("5")
+    )
+    lost = {
+        "orders": sent_orders - counts["orders"] + counts["placeholders"],
+        "shipments": sent_orders - counts["shipments"],
+        "floor rows": sent_floor - counts["floor"],
+    }
+    verification = (
+        f"{counts['orders']:,} orders and {counts['shipments']:,} shipments in the database for"
+        f" {sent_orders:,} of each sent ({counts['placeholders']} placeholders), "
+        f"{counts['floor']:,} floor rows for {sent_floor:,} sent; "
+        f"{counts['not_accepted']} inbound messages not accepted; "
+        f"{server_errors} 5xx or connection errors."
+    )
+    if any(lost.values()):
+        verification += " **Lost: " + ", ".join(f"{k} {v}" for k, v in lost.items()) + ".**"
+    return verification
+
+
 # --- Reporting -----------------------------------------------------------------------------------
-
-
-def fmt(value: float) -> str:
-    return f"{value:,.0f}" if value >= 100 else f"{value:,.1f}"
-
-
-def errors_text(errors: dict) -> str:
-    return ", ".join(f"{label}: {n}" for label, n in sorted(errors.items())) or "0"
 
 
 def report(rows, info, args, verification, queries) -> str:
@@ -549,18 +443,6 @@ def limits_paragraph(rows, info, queries) -> str:
     )
 
 
-def write_doc(section: str) -> None:
-    """Replaces the section with the same "## " heading in docs/benchmarks.md, or appends it."""
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n\n"
-    heading = re.escape(section.splitlines()[0])
-    pattern = re.compile(rf"^{heading}\n.*?(?=^## |\Z)", re.M | re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text, count=1).rstrip("\n") + "\n"
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOC.write_text(text)
-
-
 # --- Main ----------------------------------------------------------------------------------------
 
 
@@ -578,89 +460,45 @@ def main() -> None:
     postgres_ensure_running()
     info = machine()
     port = free_port()
-    env = server_env(port)
-    manage = [str(VENV_BIN / "python"), "manage.py"]
-    pg(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-    pg(f"CREATE DATABASE {DB_NAME}")
-    log = Path(tempfile.mkdtemp(prefix="bench-ingest-")) / "gunicorn.log"
-    server = None
+    env = server_env(port, DB_NAME)
+    database_create(DB_NAME)
     try:
         print(f"Database {DB_NAME}: migrating …", flush=True)
-        sh(*manage, "migrate", "--noinput", env=env)
-        sh(*manage, "create_merchant", MERCHANT_ID, "--name", "Bench", env=env)
-        key = sh(*manage, "create_api_key", MERCHANT_ID, env=env).splitlines()[-1]
+        sh(PYTHON, "manage.py", "migrate", "--noinput", env=env)
+        sh(PYTHON, "manage.py", "create_merchant", MERCHANT_ID, "--name", "Bench", env=env)
+        key = sh(PYTHON, "manage.py", "create_api_key", MERCHANT_ID, env=env).splitlines()[-1]
         pg("CREATE TABLE bench_floor (id bigserial PRIMARY KEY, body jsonb,"
            " created_at timestamptz DEFAULT now())", DB_NAME)  # fmt: skip
-        with log.open("w") as log_file:
-            server = subprocess.Popen(  # noqa: S603 - fixed arguments
-                [str(VENV_BIN / "gunicorn"), "flextracker.wsgi", "-w", str(args.workers),
-                 "-b", f"127.0.0.1:{port}", "--timeout", "120"],
-                cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        wait_until_answering(port, server, log)
-        print(f"gunicorn on :{port} ({args.workers} workers), {args.clients} clients", flush=True)
+        with gunicorn(env, port, args.workers, "--timeout", "120") as server:
+            print(f"gunicorn on :{port} ({args.workers} workers), {args.clients} clients",
+                  flush=True)  # fmt: skip
 
-        common = {"port": port, "key": key, "args": args, "server_pid": server.pid}
-        warm = argparse.Namespace(**vars(args) | {"duration": 2})
-        warm_rows = [  # imports, connections and caches in both workers; counted below
-            measure("warm-up", floor_units(), **common | {"args": warm},
-                    events_per_request=1, check=expect_created),
-            measure("warm-up", single_units("W"), **common | {"args": warm},
-                    events_per_request=1, check=expect_created),
-        ]  # fmt: skip
-        rows = [
-            measure("floor", floor_units(), **common, events_per_request=1,
-                    check=expect_created),
-            measure("single", single_units("S"), **common, events_per_request=1,
-                    check=expect_created),
-            measure("batch", batch_units("B"), **common, events_per_request=2 * BATCH_PAIRS,
-                    check=expect_batch_created),
-        ]  # fmt: skip
+            common = {"port": port, "key": key, "args": args, "server_pid": server.pid}
+            warm = argparse.Namespace(**vars(args) | {"duration": 2})
+            warm_rows = [  # imports, connections and caches in both workers; counted below
+                measure("warm-up", floor_units(), **common | {"args": warm},
+                        events_per_request=1, check=expect_created),
+                measure("warm-up", single_units("W"), **common | {"args": warm},
+                        events_per_request=1, check=expect_created),
+            ]  # fmt: skip
+            rows = [
+                measure("floor", floor_units(), **common, events_per_request=1,
+                        check=expect_created),
+                measure("single", single_units("S"), **common, events_per_request=1,
+                        check=expect_created),
+                measure("batch", batch_units("B"), **common, events_per_request=2 * BATCH_PAIRS,
+                        check=expect_batch_created),
+            ]  # fmt: skip
 
-        sent_floor = warm_rows[0]["units"] + rows[0]["units"]
-        sent_orders = warm_rows[1]["units"] + rows[1]["units"] + rows[2]["units"] * BATCH_PAIRS
-        counts = database_counts()
-        server_errors = sum(
-            n
-            for row in (*warm_rows, *rows)
-            for label, n in row["errors"].items()
-            if not label[0].isdigit() or label.startswith("5")
-        )
-        lost = {
-            "orders": sent_orders - counts["orders"] + counts["placeholders"],
-            "shipments": sent_orders - counts["shipments"],
-            "floor rows": sent_floor - counts["floor"],
-        }
-        verification = (
-            f"{counts['orders']:,} orders and {counts['shipments']:,} shipments in the database for"
-            f" {sent_orders:,} of each sent ({counts['placeholders']} placeholders), "
-            f"{counts['floor']:,} floor rows for {sent_floor:,} sent; "
-            f"{counts['not_accepted']} inbound messages not accepted; "
-            f"{server_errors} 5xx or connection errors."
-        )
-        if any(lost.values()):
-            verification += " **Lost: " + ", ".join(f"{k} {v}" for k, v in lost.items()) + ".**"
-        print(verification, flush=True)
-
-        queries = json.loads(
-            sh(str(VENV_BIN / "python"), str(Path(__file__)), "--count-queries", key, env=env)
-        )
+            verification = verified(warm_rows, rows)
+            print(verification, flush=True)
+            queries = child_json(__file__, "--count-queries", key, env=env)
         section = report(rows, info, args, verification, queries)
         print("\n" + section)
         write_doc(section)
         print(f"Wrote the Ingest section of {DOC.relative_to(REPO)}.")
-    except subprocess.CalledProcessError as error:
-        sys.exit(f"{' '.join(error.cmd)} failed:\n{error.stdout}\n{error.stderr}")
     finally:
-        if server is not None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-        pg(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        shutil.rmtree(log.parent, ignore_errors=True)
+        database_drop(DB_NAME)
 
 
 if __name__ == "__main__":

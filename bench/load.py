@@ -29,6 +29,13 @@ class Request:
     body: bytes = b""
 
 
+def percentile(values: list[float], p: int) -> float:
+    """The p-th percentile (inclusive method); the value itself when there is only one."""
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
+
+
 # Looks at an answer and returns an error label, or None when it is what was expected.
 Check = Callable[[int, bytes], "str | None"]
 
@@ -45,9 +52,7 @@ class Stats:
         return len(self.latencies)
 
     def percentile_ms(self, p: int) -> float:
-        if len(self.latencies) < 2:
-            return self.latencies[0] * 1000 if self.latencies else float("nan")
-        return statistics.quantiles(self.latencies, n=100, method="inclusive")[p - 1] * 1000
+        return percentile(self.latencies, p) * 1000
 
     def summary(self, events_per_request: int = 1) -> dict:
         rate = self.ok / self.elapsed if self.elapsed else 0.0

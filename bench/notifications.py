@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -39,35 +38,34 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.ingest import (  # noqa: E402
-    PG_URL,
-    VENV_BIN,
+from bench.common import (
+    DOC,
+    PYTHON,
+    REPO,
+    database_create,
+    database_drop,
+    django_env,
     fmt,
     free_port,
     machine,
     machine_busy_seconds,
-    pg,
     postgres_ensure_running,
+    sql_timed,
+    wait_for_port,
     wait_for_quiet_machine,
     write_doc,
 )
 
 DB_NAME = "flextracker_bench_notify"
-DOC = REPO / "docs" / "benchmarks.md"
 BATCH = 500
 
 
 def settings_env(smtp_port: int) -> dict[str, str]:
-    return {
-        "DATABASE_URL": f"{PG_URL}/{DB_NAME}",
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(60),
+    return django_env(DB_NAME) | {
         "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
         "PUBLIC_BASE_URL": "https://track.example.com",
-        "DJANGO_SETTINGS_MODULE": "flextracker.settings",
     }
 
 
@@ -125,22 +123,8 @@ def smtp_receiver(port: int) -> None:
 
 def spawn(*args: str) -> subprocess.Popen:
     return subprocess.Popen(  # noqa: S603 - this script, fixed arguments
-        [str(VENV_BIN / "python"), __file__, *args], cwd=REPO, stdout=subprocess.PIPE, text=True
+        [PYTHON, __file__, *args], cwd=REPO, stdout=subprocess.PIPE, text=True
     )
-
-
-def wait_for_port(port: int, process: subprocess.Popen) -> None:
-    import socket
-
-    for _ in range(100):
-        if process.poll() is not None:
-            sys.exit(f"a receiver exited with {process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    sys.exit(f"nothing answers on port {port}")
 
 
 def http_count(port: int) -> int:
@@ -226,23 +210,11 @@ def queue(merchant, endpoint, channel: str, n: int) -> None:
 
 def send_all() -> dict:
     """The worker's loop (tasks.send_notifications without its time budget), measured."""
-    from django.db import connection
-
     from notifications.sending import notifications_send_due
-
-    db = {"sql_seconds": 0.0, "queries": 0}
-
-    def timed(execute, sql, params, many, context):
-        started = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            db["sql_seconds"] += time.perf_counter() - started
-            db["queries"] += 1
 
     totals = {"claimed": 0, "sent": 0, "retrying": 0, "failed": 0}
     started, cpu, busy = time.perf_counter(), os.times(), machine_busy_seconds()
-    with connection.execute_wrapper(timed):
+    with sql_timed() as sql:
         while True:
             report = notifications_send_due()
             for key in totals:
@@ -252,7 +224,8 @@ def send_all() -> dict:
     seconds, used = time.perf_counter() - started, os.times()
     cpu_seconds = used.user + used.system - cpu.user - cpu.system
     busy = (machine_busy_seconds() - busy) / seconds
-    return {**totals, "seconds": seconds, "cpu": cpu_seconds, "busy": busy, **db}
+    return {**totals, "seconds": seconds, "cpu": cpu_seconds, "busy": busy,
+            "sql_seconds": sql["seconds"], "queries": sql["queries"]}  # fmt: skip
 
 
 def run_channel(merchant, endpoint, channel: str, n: int) -> dict:
@@ -369,15 +342,14 @@ def main() -> None:
     info = machine()
     http_port, smtp_port = free_port(), free_port()
     os.environ.update(settings_env(smtp_port))
-    pg(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-    pg(f"CREATE DATABASE {DB_NAME}")
+    database_create(DB_NAME)
     receivers = [
         spawn("--http-receiver", str(http_port), "--latency-ms", str(args.latency_ms)),
         spawn("--smtp-receiver", str(smtp_port)),
     ]
     try:
-        wait_for_port(http_port, receivers[0])
-        wait_for_port(smtp_port, receivers[1])
+        wait_for_port(http_port, receivers[0], "the HTTP receiver")
+        wait_for_port(smtp_port, receivers[1], "the SMTP receiver")
         import django
 
         django.setup()
@@ -405,7 +377,7 @@ def main() -> None:
         for receiver in receivers:
             receiver.send_signal(signal.SIGTERM)
         outputs = [receiver.communicate(timeout=10)[0] for receiver in receivers]
-        pg(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        database_drop(DB_NAME)
     received["smtp"] = int((outputs[1] or "0").strip() or 0)
     section = report(runs, info, args, received, skipped)
     print("\n" + section)

@@ -11,32 +11,31 @@ section of docs/benchmarks.md.
 
 import argparse
 import asyncio
+import itertools
 import json
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.generate import DB_1M, DEFAULT_ORDERS, database_env, ensure_database
-from bench.ingest import (
-    REPO,
-    VENV_BIN,
+from bench.common import (
+    PYTHON,
+    child_json,
     cpu_seconds,
     errors_text,
+    explained_ms,
     free_port,
+    gunicorn,
     machine,
     postgres_ensure_running,
     sh,
     wait_for_quiet_machine,
-    wait_until_answering,
     write_doc,
 )
+from bench.generate import DB_1M, DEFAULT_ORDERS, database_env, ensure_database
 from bench.load import Request, run
 
 MERCHANT_ID = "FDC-01-12345"
@@ -81,7 +80,7 @@ def count_queries(paths: list[str]) -> list[dict]:
         statements = [query["sql"] for query in queries]  # before any other request
         timing = {}
         if number < 3:  # in-process time, and the SQL's own under EXPLAIN ANALYZE
-            timing["sql_ms"] = sum(_explained_ms(sql) for sql in statements)
+            timing["sql_ms"] = sum(explained_ms(sql) for sql in statements)
             timing["in_process_ms"] = statistics.median(_timed(client, path) for _ in range(10))
         merchant_id, order_id = path.split("/")[2:4]
         order = Order.objects.get(merchant__merchant_id=merchant_id, order_id=order_id)
@@ -97,16 +96,6 @@ def _timed(client, path: str) -> float:
     started = time.perf_counter()
     client.get(path, HTTP_HOST="127.0.0.1")
     return (time.perf_counter() - started) * 1000
-
-
-def _explained_ms(sql: str) -> float:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
-        plan = cursor.fetchone()[0]
-    plan = (json.loads(plan) if isinstance(plan, str) else plan)[0]
-    return plan["Planning Time"] + plan["Execution Time"]
 
 
 def _row(label: str, stats: dict, queries: str, size: str) -> str:
@@ -222,16 +211,10 @@ def limits_paragraph(runs: dict, big: dict) -> str:
     )
 
 
-def child_json(python: str, env: dict, *args: str):
-    return json.loads(sh(python, __file__, *args, env=env).splitlines()[-1])
-
-
 def measure(server, paths: list[str], clients: int, duration: float, port: int) -> dict:
     """One run; with the CPUs it kept busy per second: gunicorn, PostgreSQL, and other
     processes (other engineers' tests on this shared machine)."""
-    requests = [Request("GET", path) for path in paths]
-    position = iter(range(10**9))
-    units = iter(lambda: [requests[next(position) % len(requests)]], None)
+    units = ([Request("GET", path)] for path in itertools.cycle(paths))
     before = cpu_seconds(server.pid)
     stats = asyncio.run(run("127.0.0.1", port, units, clients=clients, duration=duration))
     after = cpu_seconds(server.pid)
@@ -260,22 +243,12 @@ def main() -> None:
     info = machine() | {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
     port = free_port()
     env = database_env(port) | {"PAGE_VIEWS_PER_MINUTE": "100000000"}
-    python = str(VENV_BIN / "python")
-    log = Path(tempfile.mkdtemp(prefix="bench-page-")) / "gunicorn.log"
-    server = None
-    try:
-        sh(python, "manage.py", "collectstatic", "--noinput", env=env)  # as a release does
-        data = child_json(python, env, "--child", "build")
-        big_path = f"/orders/{MERCHANT_ID}/{ORDER_ID}"
-        probes = [big_path, *data["sample"][:40]]
-        queries = child_json(python, env, "--child", "count", *probes)
-        with log.open("w") as log_file:
-            server = subprocess.Popen(  # noqa: S603 - fixed arguments
-                [str(VENV_BIN / "gunicorn"), "flextracker.wsgi", "-w", str(args.workers),
-                 "-b", f"127.0.0.1:{port}"],
-                cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        wait_until_answering(port, server, log)
+    sh(PYTHON, "manage.py", "collectstatic", "--noinput", env=env)  # as a release does
+    data = child_json(__file__, "--child", "build", env=env)
+    big_path = f"/orders/{MERCHANT_ID}/{ORDER_ID}"
+    probes = [big_path, *data["sample"][:40]]
+    queries = child_json(__file__, "--child", "count", *probes, env=env)
+    with gunicorn(env, port, args.workers) as server:
         measure(server, [big_path], args.clients, 3, port)  # warm-up: imports, connections
         runs = {}
         for name, paths, clients in (("alone", [big_path], 1),
@@ -283,14 +256,9 @@ def main() -> None:
                                      ("sample", data["sample"], 1)):  # fmt: skip
             wait_for_quiet_machine()
             runs[name] = measure(server, paths, clients, args.duration, port)
-        section = report(runs, info, args, data, queries)
-        print(section)
-        write_doc(section)
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
-        shutil.rmtree(log.parent, ignore_errors=True)
+    section = report(runs, info, args, data, queries)
+    print(section)
+    write_doc(section)
 
 
 if __name__ == "__main__":

@@ -37,25 +37,30 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.ingest import (  # noqa: E402
-    PG_URL,
-    VENV_BIN,
+from bench.common import (
+    DOC,
+    PYTHON,
+    REPO,
+    child_json,
+    database_create,
+    database_drop,
+    django_env,
     fmt,
     free_port,
     machine,
     machine_busy_seconds,
-    pg,
     postgres_ensure_running,
+    processes_cpu_seconds,
+    sql_timed,
+    wait_for_port,
     wait_for_quiet_machine,
     write_doc,
 )
 
 DB_NAME = "flextracker_bench_poll"
 REDIS_URL = "redis://127.0.0.1:6379/0"
-DOC = REPO / "docs" / "benchmarks.md"
 TARGET_PER_MINUTE = 1000
 CONCURRENCIES = (16, 32)
 RATE_LIMIT = 120  # requests a minute on the rate run's UPS account
@@ -67,12 +72,8 @@ PROFILE_SHIPMENTS = 500  # one round (poll_due_shipments' default limit)
 
 def settings_env(port: int, key_prefix: str) -> dict[str, str]:
     fake = f"http://127.0.0.1:{port}"
-    return {
-        "DATABASE_URL": f"{PG_URL}/{DB_NAME}",
+    return django_env(DB_NAME) | {
         "CACHE_URL": f"{REDIS_URL}?key_prefix={key_prefix}",
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(60),
-        "DJANGO_SETTINGS_MODULE": "flextracker.settings",
         "UPS_CLIENT_ID": "platform-ups", "UPS_CLIENT_SECRET": "s",
         "UPS_API_BASE_URL": f"{fake}/ups",
         "FEDEX_CLIENT_ID": "platform-fedex", "FEDEX_CLIENT_SECRET": "s",
@@ -101,21 +102,11 @@ def worker(seconds: float | None, start_at: float | None) -> dict:
         return Shipment.objects.filter(next_check_at__lte=soon).exists()
 
     connection.ensure_connection()
-    db = {"seconds": 0.0, "queries": 0}
-
-    def timed(execute, sql, params, many, context):
-        started = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            db["seconds"] += time.perf_counter() - started
-            db["queries"] += 1
-
     totals, first_polled_at = Counter(), None
     if start_at:
         time.sleep(max(start_at - time.time(), 0))
     started, cpu = time.perf_counter(), os.times()
-    with connection.execute_wrapper(timed):
+    with sql_timed() as sql:
         while True:
             round_start = time.time()
             report = poll_due_shipments(now=timezone.now())
@@ -137,8 +128,8 @@ def worker(seconds: float | None, start_at: float | None) -> dict:
     return dict(totals) | {
         "elapsed": elapsed,
         "cpu": cpu_after.user + cpu_after.system - cpu.user - cpu.system,
-        "db_seconds": db["seconds"],
-        "queries": db["queries"],
+        "db_seconds": sql["seconds"],
+        "queries": sql["queries"],
         "first_polled_at": first_polled_at,  # when the first round that refreshed any began
     }
 
@@ -173,7 +164,7 @@ def profile_round() -> dict:
 
 def spawn_worker(env: dict, *args: str) -> subprocess.Popen:
     return subprocess.Popen(  # noqa: S603 - this script, fixed arguments
-        [str(VENV_BIN / "python"), __file__, "--worker", *args],
+        [PYTHON, __file__, "--worker", *args],
         cwd=REPO, env=env, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
 
@@ -195,18 +186,6 @@ def carrier_log(port: int, reset: bool = False) -> list[tuple]:
         return []
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/_log") as answer:
         return json.load(answer)
-
-
-def wait_for_carrier(port: int, process: subprocess.Popen) -> None:
-    for _ in range(100):
-        if process.poll() is not None:
-            sys.exit("the fake carrier exited")
-        try:
-            carrier_log(port)
-            return
-        except OSError:
-            time.sleep(0.1)
-    sys.exit("the fake carrier did not answer within 10 s")
 
 
 def calls_summary(log: list[tuple], carrier: str) -> dict:
@@ -325,17 +304,11 @@ def events_by_carrier(merchant) -> dict[str, int]:
 def cpu_seconds(fake_carrier_pid: int) -> Counter:
     """CPU time so far: PostgreSQL's processes (with their reaped children), the fake carrier,
     and the whole machine (busy)."""
-    ticks, totals = os.sysconf("SC_CLK_TCK"), Counter()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        fields = text[text.rindex(")") + 2 :].split()  # fields[0] is field 3 of proc(5)
-        used = sum(int(n) for n in fields[11:15]) / ticks
-        if text[text.index("(") + 1 : text.rindex(")")].startswith("postgres"):
+    totals = Counter()
+    for pid, _parent, command, used in processes_cpu_seconds():
+        if command.startswith("postgres"):
             totals["postgres"] += used
-        elif int(stat.parent.name) == fake_carrier_pid:
+        elif pid == fake_carrier_pid:
             totals["fake carrier"] += used
     totals["busy"] = machine_busy_seconds()
     return totals
@@ -418,11 +391,7 @@ def profile(port: int, env: dict) -> dict:
     merchant = create_merchant("PROF-01-00001", port, {"ups": 10**6, "fedex": 10**6})
     half = PROFILE_SHIPMENTS // 2
     add_shipments(merchant, "P", {"ups": half, "fedex": PROFILE_SHIPMENTS - half})
-    process = subprocess.run(  # noqa: S603 - this script, fixed arguments
-        [str(VENV_BIN / "python"), __file__, "--profile"],
-        cwd=REPO, env=env, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return json.loads(process.stdout.strip().splitlines()[-1])
+    return child_json(__file__, "--profile", env=env)
 
 
 # --- The report ----------------------------------------------------------------------------------
@@ -576,12 +545,11 @@ def main() -> None:
     info = machine()
     port = free_port()
     key_prefix = f"bench-poller-{secrets.token_hex(4)}"
-    env = os.environ | settings_env(port, key_prefix)
     os.environ.update(settings_env(port, key_prefix))
-    pg(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-    pg(f"CREATE DATABASE {DB_NAME}")
+    env = dict(os.environ)  # the workers' too
+    database_create(DB_NAME)
     carrier = subprocess.Popen(  # noqa: S603 - fixed arguments
-        [str(VENV_BIN / "python"), str(REPO / "bench" / "fake_carrier.py"), "--port", str(port),
+        [PYTHON, str(REPO / "bench" / "fake_carrier.py"), "--port", str(port),
          "--latency-ms", str(args.latency_ms)],
         cwd=REPO, stdout=subprocess.DEVNULL,
     )  # fmt: skip
@@ -594,7 +562,7 @@ def main() -> None:
 
         print(f"Database {DB_NAME}: migrating …", flush=True)
         call_command("migrate", verbosity=0)
-        wait_for_carrier(port, carrier)
+        wait_for_port(port, carrier, "the fake carrier")
         runs = [
             throughput(port, carrier.pid, env, concurrency, args.shipments, n)
             for n, concurrency in enumerate(CONCURRENCIES, start=1)
@@ -609,7 +577,7 @@ def main() -> None:
     finally:
         carrier.terminate()
         carrier.wait(timeout=10)
-        pg(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        database_drop(DB_NAME)
         forget_cache(key_prefix)
 
 

@@ -18,11 +18,8 @@ import argparse
 import asyncio
 import json
 import random
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -31,20 +28,21 @@ from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.generate import DB_1M, DEFAULT_ORDERS, database_env, ensure_database
-from bench.ingest import (
-    REPO,
-    VENV_BIN,
+from bench.common import (
+    PYTHON,
+    child_json,
     cpu_seconds,
+    explained_ms,
     free_port,
+    gunicorn,
     machine,
     postgres_ensure_running,
     sh,
     wait_for_quiet_machine,
-    wait_until_answering,
     write_doc,
 )
-from bench.load import Connection, Request
+from bench.generate import DB_1M, DEFAULT_ORDERS, database_env, ensure_database
+from bench.load import Connection, Request, percentile
 
 MERCHANT_ID = "FDC-01-12345"
 USERS = {"staff": "bench-staff", "agent": "bench-agent-fdc"}
@@ -191,19 +189,10 @@ def sql_times(plan: dict) -> dict:
                     started = time.perf_counter()
                     hits = orders_search(user, query)
                     wall = time.perf_counter() - started
-                statements = []
-                with connection.cursor() as cursor:
-                    for statement in captured:
-                        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement["sql"])
-                        explained = cursor.fetchone()[0]
-                        explained = (
-                            json.loads(explained) if isinstance(explained, str) else explained
-                        )
-                        top = explained[0]
-                        statements.append({
-                            "label": statement_label(statement["sql"]),
-                            "ms": top["Planning Time"] + top["Execution Time"],
-                        })  # fmt: skip
+                statements = [
+                    {"label": statement_label(query["sql"]), "ms": explained_ms(query["sql"])}
+                    for query in captured
+                ]
                 rows.append({"wall_ms": wall * 1000, "hits": len(hits), "statements": statements})
             result.setdefault(role, {})[kind] = rows
     return result
@@ -248,10 +237,29 @@ async def search_run(port: int, cookie: str, queries: list[dict]) -> dict:
     return {"latencies": latencies, "errors": errors, "found": found}
 
 
-def percentile(values: list[float], p: int) -> float:
-    if len(values) < 2:
-        return values[0] if values else float("nan")
-    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
+def http_runs(server, port: int, prepared: dict) -> dict:
+    """Each user's queries of each kind through gunicorn, after a warm-up; with the CPUs other
+    processes kept busy during each run."""
+    http = {}
+    for role in USERS:
+        cookie = f"{prepared['cookie']}={prepared['sessions'][role]}"
+        warm = [q for kind in KINDS for q in prepared["queries"][role][kind][-5:]]
+        asyncio.run(search_run(port, cookie, warm))  # both workers: imports, connections
+        asyncio.run(search_run(port, cookie, warm))
+        http[role] = {}
+        for kind in KINDS:
+            wait_for_quiet_machine(patience=30)
+            before = cpu_seconds(server.pid)
+            started = time.perf_counter()
+            run = asyncio.run(search_run(port, cookie, prepared["queries"][role][kind]))
+            elapsed = time.perf_counter() - started
+            after = cpu_seconds(server.pid)
+            run["other_cpu"] = (after["other"] - before["other"]) / elapsed
+            http[role][kind] = run
+            print(f"{role:>5} {kind:<28} p95 "
+                  f"{percentile(run['latencies'], 95) * 1000:6.1f} ms, errors {run['errors']},"
+                  f" found {run['found']}/{len(run['latencies'])}", flush=True)  # fmt: skip
+    return http
 
 
 # --- Reporting -----------------------------------------------------------------------------------
@@ -359,14 +367,6 @@ def report(rows: dict, info: dict, args, counts: dict) -> str:
 # --- Main ----------------------------------------------------------------------------------------
 
 
-def child_json(python: str, env: dict, *args: str, stdin: str | None = None):
-    completed = subprocess.run(  # noqa: S603 - this script, fixed arguments
-        [python, __file__, *args], cwd=REPO, env=env, input=stdin, capture_output=True,
-        text=True, check=True,
-    )  # fmt: skip
-    return json.loads(completed.stdout.splitlines()[-1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--queries", type=int, default=200, help="per identifier and user")
@@ -397,56 +397,21 @@ def main() -> None:
     info = machine() | {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
     port = free_port()
     env = database_env(port)
-    python = str(VENV_BIN / "python")
-    log = Path(tempfile.mkdtemp(prefix="bench-search-")) / "gunicorn.log"
-    server = None
-    try:
-        sh(python, "manage.py", "collectstatic", "--noinput", env=env)
-        prepared = child_json(python, env, "--child", "prepare", "--queries", str(args.queries),
-                              "--seed", str(args.seed))  # fmt: skip
-        counts = child_json(python, env, "--child", "counts")
-        with log.open("w") as log_file:
-            server = subprocess.Popen(  # noqa: S603 - fixed arguments
-                [str(VENV_BIN / "gunicorn"), "flextracker.wsgi", "-w", str(args.workers),
-                 "-b", f"127.0.0.1:{port}"],
-                cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        wait_until_answering(port, server, log)
-        http = {}
-        for role in USERS:
-            cookie = f"{prepared['cookie']}={prepared['sessions'][role]}"
-            warm = [q for kind in KINDS for q in prepared["queries"][role][kind][-5:]]
-            asyncio.run(search_run(port, cookie, warm))  # both workers: imports, connections
-            asyncio.run(search_run(port, cookie, warm))
-            http[role] = {}
-            for kind in KINDS:
-                wait_for_quiet_machine(patience=30)
-                before = cpu_seconds(server.pid)
-                started = time.perf_counter()
-                run = asyncio.run(search_run(port, cookie, prepared["queries"][role][kind]))
-                elapsed = time.perf_counter() - started
-                after = cpu_seconds(server.pid)
-                run["other_cpu"] = (after["other"] - before["other"]) / elapsed
-                http[role][kind] = run
-                print(f"{role:>5} {kind:<28} p95 "
-                      f"{percentile(run['latencies'], 95) * 1000:6.1f} ms, errors {run['errors']},"
-                      f" found {run['found']}/{len(run['latencies'])}", flush=True)  # fmt: skip
+    sh(PYTHON, "manage.py", "collectstatic", "--noinput", env=env)
+    prepared = child_json(__file__, "--child", "prepare", "--queries", str(args.queries),
+                          "--seed", str(args.seed), env=env)  # fmt: skip
+    counts = child_json(__file__, "--child", "counts", env=env)
+    with gunicorn(env, port, args.workers) as server:
+        http = http_runs(server, port, prepared)
         plan = {
             role: {kind: [q["q"] for q in prepared["queries"][role][kind][: args.sql_queries]]
                    for kind in KINDS}
             for role in USERS
         }  # fmt: skip
-        sql = child_json(python, env, "--child", "sql", stdin=json.dumps(plan))
-        section = report(summarize(http, sql), info, args, counts)
-        print(section)
-        write_doc(section)
-    except subprocess.CalledProcessError as error:
-        sys.exit(f"{' '.join(map(str, error.cmd))} failed:\n{error.stdout}\n{error.stderr}")
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
-        shutil.rmtree(log.parent, ignore_errors=True)
+        sql = child_json(__file__, "--child", "sql", stdin=json.dumps(plan), env=env)
+    section = report(summarize(http, sql), info, args, counts)
+    print(section)
+    write_doc(section)
 
 
 if __name__ == "__main__":
