@@ -6,7 +6,7 @@ value that is present but wrong. `fields` names the API's fields (`url`, `events
 """
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,13 +119,16 @@ def webhook_event_types_for(status: str) -> list[str]:
     return [WebhookEventType.TRACKING_UPDATED, *([specific] if specific else [])]
 
 
-def shipment_status_changed(*, shipment, previous_status: str, context: dict) -> list[Notification]:
+def shipment_status_changed(
+    *, shipment, previous_status: str, context: Callable[[], dict]
+) -> list[Notification]:
     """The one function the tracking app calls when a shipment's status changes (STYLE.md:
     explicit calls, no signals). It writes the outbox rows in the caller's transaction: the
     customer's email/SMS when the merchant chose this status, the merchant's webhooks, and a
     staff alert for exception, failed_attempt, return_to_sender and expired (TRACKING.md). The
     unique key (merchant, channel, recipient, dedupe_key) makes each message exist once: one
-    alert per shipment and status."""
+    alert per shipment and status. `context` builds what the messages show; it is called only
+    when there is a message to write."""
     status, merchant = shipment.status, shipment.merchant
     cause = f"shipment:{shipment.pk}:{status}"
     rows = [
@@ -134,7 +137,9 @@ def shipment_status_changed(*, shipment, previous_status: str, context: dict) ->
         *(_staff_rows(merchant, trigger=status, cause=cause, shipment=shipment)
           if status in STAFF_ALERT_STATUSES else []),
     ]  # fmt: skip
-    payloads = {"previousStatus": previous_status, "status": status, **context}
+    if not rows:
+        return []
+    payloads = {"previousStatus": previous_status, "status": status, **context()}
     for row in rows:
         row.payload = {**payloads, **row.payload}
     return _queue(rows)
@@ -204,17 +209,20 @@ def _staff_rows(merchant, *, trigger: str, cause: str, shipment=None) -> list[No
     ]  # fmt: skip
 
 
-def shipment_delayed(*, shipment, context: dict) -> list[Notification]:
+def shipment_delayed(*, shipment, context: Callable[[], dict]) -> list[Notification]:
     """The tracking app's hand-over when a shipment becomes late (once per shipment): the
-    tracking.delayed webhooks and a staff alert."""
+    tracking.delayed webhooks and a staff alert. `context` as for shipment_status_changed."""
     cause = f"shipment:{shipment.pk}:delayed"
     rows = [
         *_webhook_rows(shipment.merchant, [WebhookEventType.TRACKING_DELAYED], cause,
                        shipment=shipment),
         *_staff_rows(shipment.merchant, trigger="delayed", cause=cause, shipment=shipment),
     ]  # fmt: skip
+    if not rows:
+        return []
+    shown = context()
     for row in rows:
-        row.payload = {**row.payload, "status": shipment.status, **context}
+        row.payload = {**row.payload, "status": shipment.status, **shown}
     return _queue(rows)
 
 

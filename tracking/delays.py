@@ -54,7 +54,7 @@ def _flag(shipment_id: int) -> bool:
         return False  # another worker got here first
     shipment.is_delayed = True
     shipment.save(update_fields=["is_delayed", "updated_at"])
-    shipment_delayed(shipment=shipment, context=notification_context(shipment))
+    shipment_delayed(shipment=shipment, context=lambda: notification_context(shipment))
     return True
 
 

@@ -96,7 +96,7 @@ def shipment_apply_events(
             shipment_status_changed(
                 shipment=shipment,
                 previous_status=applied.previous_status,
-                context=notification_context(shipment),
+                context=lambda: notification_context(shipment),
             )
     return applied
 
