@@ -198,7 +198,12 @@ class Shipment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_carrier_display()} {self.tracking_number}"
+        return f"{self.carrier_name} {self.tracking_number}"
+
+    @property
+    def carrier_name(self) -> str:
+        """get_carrier_display() without rebuilding the choices dict: answers name hundreds."""
+        return str(CarrierCode(self.carrier).label)
 
 
 class ShipmentItem(models.Model):

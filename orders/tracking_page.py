@@ -2,11 +2,14 @@
 or demo data (branding preview). The template only renders this. Build it inside the customer's
 language (translation.override) so the words come out translated."""
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from html import escape
 
-from django.utils import formats, timezone
-from django.utils.html import format_html, format_html_join
+from django.utils import dateformat, formats, timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from orders.models import Order, Shipment, Tracker
@@ -75,23 +78,23 @@ class ShipmentCard:
     @property
     def timeline_html(self) -> str:
         """The history's rows, rendered here rather than in the template: a page can hold
-        hundreds of them, and this is several times faster. Times in the active time zone."""
-        return format_html_join(
-            "\n",
-            '<li><time datetime="{}">{}</time><span class="what">{}</span>{}{}</li>',
-            (
-                (
-                    entry.occurred_at.isoformat(),
-                    formats.date_format(timezone.localtime(entry.occurred_at), "DATETIME_FORMAT"),
-                    entry.description,
-                    format_html('<span class="carrier-note">{}</span>', entry.carrier_note)
-                    if entry.carrier_note else "",
-                    format_html('<span class="where">{}</span>', entry.place)
-                    if entry.place else "",
-                )
-                for entry in self.timeline
-            ),
-        )  # fmt: skip
+        hundreds of them. Times in the active time zone and language; the format is looked up
+        once per shipment rather than once per row (benchmarked in docs/benchmarks.md)."""
+        datetime_format = formats.get_format("DATETIME_FORMAT")
+        rows = []
+        for entry in self.timeline:
+            shown = dateformat.format(timezone.localtime(entry.occurred_at), datetime_format)
+            note = (
+                f'<span class="carrier-note">{escape(entry.carrier_note)}</span>'
+                if entry.carrier_note
+                else ""
+            )
+            place = entry.place and f'<span class="where">{escape(entry.place)}</span>'
+            rows.append(
+                f'<li><time datetime="{entry.occurred_at.isoformat()}">{escape(shown)}</time>'
+                f'<span class="what">{escape(entry.description)}</span>{note}{place}</li>'
+            )
+        return mark_safe("\n".join(rows))  # noqa: S308 - every value above is escaped
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +179,7 @@ def shipment_card(shipment: Shipment, merchant_name: str) -> ShipmentCard:
     progress = PROGRESS_POSITION.get(shipment.status, 0)
     return ShipmentCard(
         carrier=shipment.carrier,
-        carrier_name=shipment.get_carrier_display(),
+        carrier_name=shipment.carrier_name,
         carrier_logo=CARRIER_LOGOS[shipment.carrier],
         tracking_number=shipment.tracking_number,
         tracking_url=public_tracking_url(shipment.carrier, shipment.tracking_number),
@@ -196,16 +199,24 @@ def shipment_card(shipment: Shipment, merchant_name: str) -> ShipmentCard:
 
 
 def _timeline_entry(event) -> TimelineEntry:
-    detail = StatusDetail(event.status_detail)
-    ours = str(detail.label) if detail != StatusDetail.UNKNOWN else str(Status(event.status).label)
-    same = event.description.strip().lower() in ("", ours.lower(), detail.label.lower())
+    ours, says_nothing_more = _event_words(get_language(), event.status, event.status_detail)
     return TimelineEntry(
         event.occurred_at,
         ours,
         _place(event.city, event.state, event.country),
         event.status,
-        carrier_note="" if same else event.description,
-    )
+        carrier_note="" if event.description.strip().lower() in says_nothing_more
+        else event.description,
+    )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=1024)
+def _event_words(language: str, status: str, status_detail: str) -> tuple[str, frozenset[str]]:
+    """Our words for an event in `language` (the active one), and the carrier descriptions that
+    would only repeat them. Cached: a long history repeats a few (status, detail) pairs."""
+    detail = StatusDetail(status_detail)
+    ours = str(detail.label) if detail != StatusDetail.UNKNOWN else str(Status(status).label)
+    return ours, frozenset(("", ours.lower(), str(detail.label).lower()))
 
 
 def page_for_order(order: Order, tracking_number: str | None = None) -> OrderPage:

@@ -82,7 +82,7 @@ def shipment_json(shipment: Shipment, *, tracked: set[str], details: Details = P
     return {
         "trackingNumber": shipment.tracking_number,
         "carrier": shipment.carrier,
-        "carrierName": shipment.get_carrier_display(),
+        "carrierName": shipment.carrier_name,
         "service": shipment.service,
         "status": shipment.status,
         "statusDetail": shipment.status_detail,

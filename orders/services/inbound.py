@@ -62,7 +62,8 @@ def parse_json(body: bytes) -> object:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError) as error:
         raise ApiError("The body is not valid JSON.", code="MALFORMED_JSON") from error
-    if _holds_nul(payload):
+    # A NUL can only be the escape \u0000, or in a body that is not UTF-8 (NUL bytes).
+    if (b"\\u0000" in body or b"\x00" in body) and _holds_nul(payload):
         raise ApiError(
             "The body holds the NUL character (\\u0000), which cannot be stored.",
             code="MALFORMED_JSON",

@@ -502,5 +502,13 @@ def test_a_nul_character_in_the_body_is_refused_and_nothing_is_stored(api, merch
     assert InboundMessage.objects.get().outcome == "rejected"
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
+def test_a_nul_character_in_a_body_that_is_not_utf8_is_refused_too(api, encoding):
+    body = json.dumps({**ORDER, "attributes": {"note": "a\u0000b"}}, ensure_ascii=False)
+    response = api.post("/api/v1/orders", raw=body.encode(encoding))
+    assert response.status_code == 400 and _error(response)["code"] == "MALFORMED_JSON"
+    assert not Order.objects.exists()
+
+
 def test_a_nul_character_in_a_customer_link_is_a_400(client, merchant):
     assert client.get(f"/orders/{merchant.merchant_id}/a%00b").status_code == 400
