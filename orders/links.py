@@ -1,6 +1,7 @@
 """Customer links (API.md): the address of an order's tracking page, signed so that a merchant's
 "verify the customer" setting lets our own links through."""
 
+import functools
 from urllib.parse import quote, urlencode
 
 from django.conf import settings
@@ -11,6 +12,7 @@ from orders.models import Order
 _signer = signing.Signer(salt="flextracker.tracking-page")
 
 
+@functools.lru_cache(maxsize=4096)  # an order's answer and its notifications both sign its link
 def tracking_page_token(merchant_id: str, order_id: str) -> str:
     return _signer.signature(f"{merchant_id}\n{order_id}")
 

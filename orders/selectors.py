@@ -11,25 +11,37 @@ from merchants.selectors import merchants_visible_to, user_sees_all_merchants
 from orders.models import Order, Shipment, ShipmentItem, Tracker
 from tracking.carriers.detection import normalize_tracking_number
 
+# What the customer page shows of an event (orders.tracking_page): a long history is hundreds of
+# rows, and reading only these fields makes each row cheaper to build.
+PAGE_EVENT_FIELDS = ("shipment", "occurred_at", "status", "status_detail", "description", "city",
+                     "state", "country")  # fmt: skip
 
-def shipment_queryset_with_details() -> QuerySet[Shipment]:
-    """Shipments with their items and events, as every page and answer shows them."""
+
+def shipment_queryset_with_details(*, event_fields: tuple[str, ...] = ()) -> QuerySet[Shipment]:
+    """Shipments with their items and events, as every page and answer shows them; only
+    `event_fields` of the events when given."""
     # Events are tracking's model (named through the relation: orders does not import tracking);
     # the carrier's raw payload is kept for support and shown nowhere, so it is not read.
     events = Shipment.events.rel.related_model.objects.defer("raw")
+    if event_fields:
+        events = events.only(*event_fields)
     return Shipment.objects.prefetch_related(
         Prefetch("items", queryset=ShipmentItem.objects.select_related("line_item")),
         Prefetch("events", queryset=events),
     )
 
 
-def order_queryset_with_details(merchant: Merchant) -> QuerySet[Order]:
+def order_queryset_with_details(
+    merchant: Merchant, *, event_fields: tuple[str, ...] = ()
+) -> QuerySet[Order]:
     """Orders with everything a page or an API answer shows, in a fixed number of queries."""
-    shipments = shipment_queryset_with_details().order_by("created_at", "pk")
+    shipments = shipment_queryset_with_details(event_fields=event_fields)
     return (
         Order.objects.filter(merchant=merchant)
         .select_related("merchant")
-        .prefetch_related("line_items", Prefetch("shipments", queryset=shipments))
+        .prefetch_related(
+            "line_items", Prefetch("shipments", queryset=shipments.order_by("created_at", "pk"))
+        )
     )
 
 
@@ -43,6 +55,12 @@ def orders_visible_to(user: AbstractBaseUser) -> QuerySet[Order]:
 
 def order_get_for_merchant(merchant: Merchant, order_id: str) -> Order | None:
     return order_queryset_with_details(merchant).filter(order_id=order_id).first()
+
+
+def order_for_page(merchant: Merchant, order_id: str) -> Order | None:
+    """The order as the customer page shows it (order_get_for_merchant, lighter events)."""
+    orders = order_queryset_with_details(merchant, event_fields=PAGE_EVENT_FIELDS)
+    return orders.filter(order_id=order_id).first()
 
 
 def order_latest_for_merchant(merchant: Merchant) -> Order | None:

@@ -26,7 +26,7 @@ from orders.links import tracking_page_token, tracking_page_token_is_valid
 from orders.models import Order
 from orders.pdf import render_pdf
 from orders.selectors import (
-    order_get_for_merchant,
+    order_for_page,
     order_latest_for_merchant,
     tracker_get_for_merchant,
     trackers_in_group,
@@ -108,10 +108,10 @@ def order_page(request: HttpRequest, merchant_id: str, order_id: str) -> HttpRes
     if _too_many(request):
         return _rate_limited()
     merchant = merchant_get_by_public_id(merchant_id)
-    order = order_get_for_merchant(merchant, order_id) if merchant else None
+    order = order_for_page(merchant, order_id) if merchant else None
     as_pdf = order is None and order_id.endswith(".pdf")
     if as_pdf and merchant:
-        order = order_get_for_merchant(merchant, order_id.removesuffix(".pdf"))
+        order = order_for_page(merchant, order_id.removesuffix(".pdf"))
     if order is None:
         return _not_found(request)
     verified = _verified(request, merchant, order)
