@@ -77,7 +77,7 @@ class InboundMessageAdmin(MerchantScopedAdmin):
     @admin.display(description=_("response"))
     def response_shown(self, message: InboundMessage) -> str:
         """The stored answer, with secrets it handed out (webhook signing secrets) hidden."""
-        return json.dumps(_without_secrets(message.response_body), indent=2, ensure_ascii=False)
+        return json.dumps(_without_secrets(message.response()), indent=2, ensure_ascii=False)
 
     @admin.display(description=_("body"))
     def body_text(self, message: InboundMessage) -> str:

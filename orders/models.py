@@ -1,3 +1,5 @@
+import json
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -346,7 +348,9 @@ class InboundMessage(models.Model):
         max_length=16, choices=InboundOutcome.choices, default=InboundOutcome.RECEIVED
     )
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.JSONField(null=True, blank=True)
+    # The answer as the JSON text we sent: kept for replays, never queried inside, so not parsed
+    # into jsonb (a batch's answer is half a megabyte; see docs/benchmarks.md).
+    response_body = models.TextField(null=True, blank=True)  # noqa: DJ001 - NULL before the answer
     error_code = models.CharField(max_length=64, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
@@ -368,6 +372,10 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} → {self.outcome}"
+
+    def response(self) -> dict:
+        """The stored answer's envelope ({} before there is one)."""
+        return json.loads(self.response_body) if self.response_body else {}
 
 
 class ProcessedEvent(models.Model):

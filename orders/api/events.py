@@ -31,11 +31,18 @@ HANDLERS = {
 }
 
 
+class EventData(serializers.DictField):
+    """A JSON object passed on as it is: the matching endpoint's serializer validates it."""
+
+    def run_child_validation(self, data: dict) -> dict:
+        return data
+
+
 class EventInput(serializers.Serializer):
     eventId = serializers.CharField(max_length=200, help_text="Unique per merchant.")
     type = serializers.ChoiceField(choices=list(HANDLERS))
     occurredAt = serializers.DateTimeField(required=False)
-    data = serializers.DictField(
+    data = EventData(
         help_text="The body of the matching endpoint, with `orderId`.", allow_empty=False
     )
 

@@ -256,7 +256,7 @@ def _report_rows(inbound_file: InboundFile, dictionary: Dictionary) -> list[dict
         if message.source in seen:
             continue  # handed over again after a crash: reported once
         seen.add(message.source)
-        error = (message.response_body or {}).get("error", {})
+        error = message.response().get("error", {})
         kind, number = _POSITION.search(message.source).groups()
         rows.append({
             kind: int(number), "eventId": _event_id(bytes(message.body), dictionary),

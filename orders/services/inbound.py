@@ -158,7 +158,7 @@ def _in_flight() -> Failure:
 
 
 def _stored_answer(message: InboundMessage) -> Result | Failure:
-    body = message.response_body or {}
+    body = message.response()
     if body.get("success"):
         return Result(message.response_status, body["data"], body["warnings"], replayed=True)
     error = body.get("error", {})
@@ -197,7 +197,7 @@ def inbound_record_failure(message: InboundMessage, error: ApiError) -> None:
 def _record(message, outcome: str, status: int, body: dict, error_code: str = "") -> None:
     message.outcome = outcome
     message.response_status = status
-    message.response_body = body
+    message.response_body = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
     message.error_code = error_code
     message.processed_at = timezone.now()
     message.save(

@@ -115,7 +115,7 @@ def test_a_fulfillment_update_with_the_same_number_changes_nothing(client, shop,
     assert response.json()["data"]["outcome"] == "accepted"
     assert [w["code"] for w in response.json()["warnings"]] == []
     message = InboundMessage.objects.get(path="shopify:fulfillments/update")
-    assert message.response_body["warnings"][0]["code"] == "DUPLICATE_EVENT"
+    assert message.response()["warnings"][0]["code"] == "DUPLICATE_EVENT"
     assert Shipment.objects.filter(merchant=merchant).count() == 1
 
 
