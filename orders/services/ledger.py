@@ -204,7 +204,8 @@ class Ledger:
 
     def flush(self) -> None:
         """Deletions first (an item dropped and added again in one batch is a new row), then
-        inserts and updates by model, parents first; then the notices."""
+        inserts and updates by model, parents first; then the notices. Once, at the end of the
+        unit of work: the rows are not tracked again after they are written."""
         for model in (ShipmentItem, LineItem):
             gone = [row.pk for row in self._deleted if isinstance(row, model)]
             if gone:
@@ -225,8 +226,6 @@ class Ledger:
         new = [row for row in rows if row.pk is None]
         if new:
             model.objects.bulk_create(new)
-            for row in new:
-                self._track(row)
         fields = model._meta.concrete_fields
         stamped = any(f.name == "updated_at" for f in fields)
         changed: dict[tuple[str, ...], list[models.Model]] = {}
@@ -248,8 +247,6 @@ class Ledger:
                 changed.setdefault(names, []).append(row)
         for names, group in changed.items():
             model.objects.bulk_update(group, list(dict.fromkeys(names)))
-            for row in group:
-                self._track(row)
 
     def _notify(self) -> None:
         events = [
