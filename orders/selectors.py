@@ -36,12 +36,11 @@ def order_queryset_with_details(
 ) -> QuerySet[Order]:
     """Orders with everything a page or an API answer shows, in a fixed number of queries."""
     shipments = shipment_queryset_with_details(event_fields=event_fields)
+    shipments = shipments.order_by("created_at", "pk")
     return (
         Order.objects.filter(merchant=merchant)
         .select_related("merchant")
-        .prefetch_related(
-            "line_items", Prefetch("shipments", queryset=shipments.order_by("created_at", "pk"))
-        )
+        .prefetch_related("line_items", Prefetch("shipments", queryset=shipments))
     )
 
 

@@ -84,17 +84,16 @@ class ShipmentCard:
         rows = []
         for entry in self.timeline:
             shown = dateformat.format(timezone.localtime(entry.occurred_at), datetime_format)
-            note = (
-                f'<span class="carrier-note">{escape(entry.carrier_note)}</span>'
-                if entry.carrier_note
-                else ""
-            )
-            place = entry.place and f'<span class="where">{escape(entry.place)}</span>'
             rows.append(
                 f'<li><time datetime="{entry.occurred_at.isoformat()}">{escape(shown)}</time>'
-                f'<span class="what">{escape(entry.description)}</span>{note}{place}</li>'
+                f'<span class="what">{escape(entry.description)}</span>'
+                f"{_span('carrier-note', entry.carrier_note)}{_span('where', entry.place)}</li>"
             )
         return mark_safe("\n".join(rows))  # noqa: S308 - every value above is escaped
+
+
+def _span(css_class: str, text: str) -> str:
+    return f'<span class="{css_class}">{escape(text)}</span>' if text else ""
 
 
 @dataclass(frozen=True, slots=True)

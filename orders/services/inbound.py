@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
 
 from flextracker.errors import ApiError, Conflict
 from merchants.models import Merchant
@@ -197,7 +198,7 @@ def inbound_record_failure(message: InboundMessage, error: ApiError) -> None:
 def _record(message, outcome: str, status: int, body: dict, error_code: str = "") -> None:
     message.outcome = outcome
     message.response_status = status
-    message.response_body = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    message.response_body = JSONRenderer().render(body).decode()  # the text the API sends
     message.error_code = error_code
     message.processed_at = timezone.now()
     message.save(
