@@ -97,7 +97,7 @@ def worker(seconds: float | None, start_at: float | None) -> dict:
     from orders.models import Shipment
     from tracking.polling import poll_due_shipments
 
-    def due_soon() -> bool:  # deferred to the next window (never polled in its last seconds)
+    def due_soon() -> bool:  # deferred to the next window (its budget spent)
         soon = timezone.now() + timedelta(seconds=DEFERRED_HORIZON)
         return Shipment.objects.filter(next_check_at__lte=soon).exists()
 
@@ -450,15 +450,17 @@ def report(runs, rate, prof, info, args) -> str:
         " Call latency as the fake carrier saw it (received → answered). SQL share: wall time"
         " of the worker's main thread inside SQL statements (the only thread using the"
         " database). CPUs busy per wall second; others = every other process on the machine."
-        " Deferred: shipments put off to the next minute; no budget binds here, so these are"
-        " the calls the poller holds back in a minute's last seconds; the run waits for them.",
+        " Deferred: shipments put off to the next minute because the account's budget was"
+        " spent (none binds here).",
         "",
         "### Rate adherence",
         "",
         f"Two worker processes at once, each looping for {RATE_SECONDS} s, against one merchant's"
         f" UPS account limited to {RATE_LIMIT} requests a minute with {RATE_DUE} shipments due;"
         " both start 0.5 s before a clock minute ends. Budget spent: the rate limiter's own"
-        " counter for that minute (in Redis); calls received: what the fake carrier counted.",
+        " counter for that minute (in Redis; a call made in a minute's last 2 s is counted in"
+        " both minutes, as the carrier may count it in either); calls received: what the fake"
+        " carrier counted.",
         "",
         "| clock minute (UTC) | budget spent (limiter) | UPS calls received (carrier) |",
         "|---|---:|---:|",

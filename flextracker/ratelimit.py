@@ -11,14 +11,27 @@ import time
 from django.core.cache import cache
 
 
-def take(budget_key: str, per_minute: int, count: int = 1) -> bool:
+def take(budget_key: str, per_minute: int, count: int = 1, *, straddle_seconds: float = 0) -> bool:
     """Spends `count` requests of this minute's budget; False (nothing spent) when it would
-    exceed it."""
-    window = int(time.time() // 60)
-    key = f"rate:{budget_key}:{window}"
+    exceed it. In a window's last `straddle_seconds` the next window's budget is spent too: a
+    request made then may be counted by the other side in either minute."""
+    now = time.time()
+    windows = [int(now // 60)]
+    if 60 - now % 60 < straddle_seconds:
+        windows.append(windows[0] + 1)
+    spent_in = []
+    for window in windows:
+        if not _take_in(f"rate:{budget_key}:{window}", per_minute, count):
+            for key in spent_in:
+                cache.decr(key, count)
+            return False
+        spent_in.append(f"rate:{budget_key}:{window}")
+    return True
+
+
+def _take_in(key: str, per_minute: int, count: int) -> bool:
     cache.add(key, 0, timeout=120)
-    spent = cache.incr(key, count)
-    if spent > per_minute:
+    if cache.incr(key, count) > per_minute:
         cache.decr(key, count)
         return False
     return True

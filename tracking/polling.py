@@ -126,10 +126,12 @@ class BudgetSpent(Exception):
 
 def _ask(job: tuple[Account, Carrier, list[Shipment]]) -> tuple[list[Shipment], dict | Exception]:
     """One carrier call (runs in a pool thread: no database here). The budget is taken right
-    before the call, and not in a window's last seconds, so a call never lands in the carrier's
-    next minute on this minute's budget."""
+    before the call; in a window's last seconds from both minutes, as the carrier may count the
+    call in either."""
     account, carrier, batch = job
-    if account.requests_per_minute is not None and not _spend(account):
+    if account.requests_per_minute is not None and not ratelimit.take(
+        account.key, account.requests_per_minute, straddle_seconds=WINDOW_MARGIN_SECONDS
+    ):
         return batch, BudgetSpent()
     queries = [TrackQuery(s.tracking_number, s.created_at) for s in batch]
     try:
@@ -139,12 +141,6 @@ def _ask(job: tuple[Account, Carrier, list[Shipment]]) -> tuple[list[Shipment], 
     except Exception as error:  # an adapter bug must not stop the round
         logger.exception("%s adapter failed", account.carrier)
         return batch, CarrierUnavailable(f"{account.carrier}: {type(error).__name__}")
-
-
-def _spend(account: Account) -> bool:
-    if ratelimit.seconds_to_next_window() < WINDOW_MARGIN_SECONDS:
-        return False
-    return ratelimit.take(account.key, account.requests_per_minute)
 
 
 def _carrier_class(code: str) -> type[Carrier]:

@@ -203,6 +203,26 @@ def test_the_poller_never_exceeds_an_accounts_rate(merchant, ups_account):
     assert len(track_calls) == 2 and report.deferred == 3
 
 
+@responses.activate
+def test_a_call_in_a_minutes_last_seconds_is_made_and_spends_both_minutes(merchant, ups_account):
+    # given: 5 due UPS shipments, 2 requests a minute, polled 1 s before the minute ends
+    _ups_shipments(merchant, 5)
+    responses.post(
+        f"{UPS_BASE}/security/v1/oauth/token", json={"access_token": "t", "expires_in": 3600}
+    )
+    responses.get(url=__import__("re").compile(f"{UPS_BASE}/api/track/.*"), status=503)
+    first = _poll_at(T0 + timedelta(seconds=59))
+    # when: all due again just after the minute turns
+    Shipment.objects.update(next_check_at=T0)
+    second = _poll_at(T0 + timedelta(seconds=60.5))
+    # then: the calls were made, not held back, and UPS, whichever minute it counted them in,
+    # received no more than 2 in either
+    track_calls = [c for c in responses.calls if "/api/track/" in c.request.url]
+    assert (first.failed, first.deferred) == (2, 3)
+    assert (second.failed, second.deferred) == (0, 5)
+    assert len(track_calls) == 2
+
+
 def test_poll_carriers_once_reports_the_round(merchant, capsys):
     _ship_at(merchant, "SBXDELIVERED1")
     with time_machine.travel(T0 + STEP, tick=False):
