@@ -4,12 +4,12 @@ envelope; handlers only validate, call one service and say what to answer."""
 import threading
 from typing import ClassVar
 
+from django.http import HttpResponse
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from flextracker.api import api_error_for, error_response, success, validation_error
+from flextracker.api import api_error_for, error_response, validation_error
 from merchants.models import Merchant
 from orders.models import InboundMessage
 from orders.services.inbound import (
@@ -58,7 +58,7 @@ def _validator(serializer_class: type[serializers.Serializer]) -> serializers.Se
 class InboundApi(MerchantApi):
     """A POST carrying an OMS message. Subclasses define `handle(merchant, payload, **kwargs)`."""
 
-    def post(self, request, **kwargs) -> Response:
+    def post(self, request, **kwargs) -> HttpResponse:
         received = inbound_receive(
             merchant=self.merchant(),
             method=request.method,
@@ -80,11 +80,13 @@ class InboundApi(MerchantApi):
             return Failure(error)
 
     @staticmethod
-    def answer(outcome: Result | Failure) -> Response:
+    def answer(outcome: Result | Failure) -> HttpResponse:
         if isinstance(outcome, Failure):
             response = error_response(outcome.error)
-        else:
-            response = success(outcome.data, status=outcome.status, warnings=outcome.warnings)
+        else:  # rendered once, when the inbound log recorded it
+            response = HttpResponse(
+                outcome.sent, status=outcome.status, content_type="application/json"
+            )
         if outcome.replayed:
             response["Idempotent-Replayed"] = "true"
         return response

@@ -36,6 +36,7 @@ class Result:
     data: object = None
     warnings: list[dict[str, str]] = field(default_factory=list)
     replayed: bool = False
+    sent: str = ""  # the answer as recorded in the inbound log: the API sends this text as is
 
     def body(self) -> dict:
         return {"success": True, "data": self.data, "warnings": self.warnings}
@@ -161,7 +162,10 @@ def _in_flight() -> Failure:
 def _stored_answer(message: InboundMessage) -> Result | Failure:
     body = message.response()
     if body.get("success"):
-        return Result(message.response_status, body["data"], body["warnings"], replayed=True)
+        return Result(
+            message.response_status, body["data"], body["warnings"], replayed=True,
+            sent=message.response_body,
+        )  # fmt: skip
     error = body.get("error", {})
     api_error = ApiError(
         error.get("message", ""),
@@ -183,7 +187,7 @@ def inbound_process(
             payload = parse(bytes(message.body))
             message.order_ref = _order_ref(payload)
             result = handler(message.merchant, payload)
-            _record(message, InboundOutcome.ACCEPTED, result.status, result.body())
+            result.sent = _record(message, InboundOutcome.ACCEPTED, result.status, result.body())
         return result
     except ApiError as error:
         _record(message, InboundOutcome.REJECTED, error.status, error.body(), error.code)
@@ -195,10 +199,11 @@ def inbound_record_failure(message: InboundMessage, error: ApiError) -> None:
     _record(message, InboundOutcome.FAILED, error.status, error.body(), error.code)
 
 
-def _record(message, outcome: str, status: int, body: dict, error_code: str = "") -> None:
+def _record(message, outcome: str, status: int, body: dict, error_code: str = "") -> str:
+    """Records the outcome and answer; returns the answer's JSON text."""
     message.outcome = outcome
     message.response_status = status
-    message.response_body = JSONRenderer().render(body).decode()  # the text the API sends
+    message.response_body = JSONRenderer().render(body).decode()  # as the API renders it
     message.error_code = error_code
     message.processed_at = timezone.now()
     message.save(
@@ -207,6 +212,7 @@ def _record(message, outcome: str, status: int, body: dict, error_code: str = ""
             "order_ref",
         ]
     )  # fmt: skip
+    return message.response_body
 
 
 def inbound_replay(message: InboundMessage) -> Result | Failure:
