@@ -43,3 +43,20 @@ def test_production_refuses_to_start_without_a_secret_key():
     )  # fmt: skip
     assert result.returncode != 0
     assert "SECRET_KEY must be set when DEBUG is off." in result.stderr
+
+
+def test_the_wsgi_application_loads_its_views_and_freezes_them_out_of_the_collector():
+    # given: the module gunicorn serves, loaded as a worker loads it
+    code = (
+        "import gc, sys; import flextracker.wsgi;"
+        "print(gc.get_freeze_count(), 'orders.api.views' in sys.modules)"
+    )
+    env = {**os.environ, "DEBUG": "false", "SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "x"}
+    # when
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    # then: Django, the apps and the API views are loaded and frozen, not left to the collector
+    frozen, views_loaded = result.stdout.split()
+    assert int(frozen) > 50_000 and views_loaded == "True", result.stderr
