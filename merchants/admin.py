@@ -349,23 +349,40 @@ class BrandingTemplateAdmin(MerchantScopedAdmin):
         return format_html('<a href="{}" target="_blank">{}</a>', url, _("Preview page"))
 
 
+_KEEP_BLANK = _("Write-only: never shown back. Leave blank to keep the current one.")
+
+
+class CarrierAccountForm(forms.ModelForm):
+    secret = forms.CharField(
+        label=_("client secret / password / API key"),
+        required=False,
+        max_length=500,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_KEEP_BLANK,
+    )
+
+    class Meta:
+        model = CarrierAccount
+        fields = [
+            "merchant", "carrier", "client_id", "secret", "base_url", "requests_per_minute",
+            "is_active",
+        ]  # fmt: skip
+
+    def clean_secret(self) -> str:
+        secret = self.cleaned_data["secret"] or self.instance.secret
+        if not secret:
+            raise ValidationError(_("Required: the carrier asks for it on every call."))
+        return secret
+
+
 @admin.register(CarrierAccount)
 class CarrierAccountAdmin(MerchantScopedAdmin):
     """A merchant's own carrier credentials (platform credentials come from the environment)."""
 
+    form = CarrierAccountForm
     editable_by_merchant_admins = True
     list_display = ["merchant", "carrier", "client_id", "requests_per_minute", "is_active"]
     list_filter = ["carrier", ("merchant", admin.RelatedOnlyFieldListFilter)]
-    fields = [
-        "merchant", "carrier", "client_id", "secret", "base_url", "requests_per_minute",
-        "is_active",
-    ]  # fmt: skip
-
-    def formfield_for_dbfield(self, db_field, request, **kwargs):
-        field = super().formfield_for_dbfield(db_field, request, **kwargs)
-        if db_field.name == "secret":
-            field.widget = admin.widgets.AdminTextInputWidget(attrs={"type": "password"})
-        return field
 
 
 @admin.register(Membership)
@@ -382,9 +399,6 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 # --- OMS channels: Shopify shops and queues ------------------------------------------------------
-
-_KEEP_BLANK = _("Write-only: never shown back. Leave blank to keep the current one.")
-
 
 class ShopifyShopForm(forms.ModelForm):
     webhook_secret = forms.CharField(

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from PIL import Image
 
-from merchants.models import ApiKey, BrandingTemplate, Merchant
+from merchants.models import ApiKey, BrandingTemplate, CarrierAccount, Merchant
 from merchants.services import api_key_authenticate, api_key_issue
 from merchants.tests.factories import BrandingTemplateFactory, member_of
 from orders.tests.factories import create_order
@@ -73,6 +73,25 @@ def test_a_new_api_key_is_shown_once_then_only_by_prefix(staff_client, merchant)
     ).content.decode()
     assert api_key.prefix in listing
     assert raw_key not in listing and raw_key not in detail
+
+
+def test_a_carrier_secret_is_write_only_and_kept_when_left_blank(staff_client, merchant):
+    values = {"merchant": merchant.pk, "carrier": "ups", "client_id": "fdc-ups",
+              "base_url": "", "requests_per_minute": 60, "is_active": "on"}  # fmt: skip
+    missing = staff_client.post(reverse("admin:merchants_carrieraccount_add"), values)
+    staff_client.post(
+        reverse("admin:merchants_carrieraccount_add"), {**values, "secret": "ups-s3cret"}
+    )
+    account = CarrierAccount.objects.get()
+    change = reverse("admin:merchants_carrieraccount_change", args=[account.pk])
+    # when: the page is opened and saved again without typing the secret
+    page = staff_client.get(change).content.decode()
+    staff_client.post(change, {**values, "requests_per_minute": 30})
+    # then: required at first, never shown back, and still stored
+    assert "Required: the carrier asks for it on every call." in missing.content.decode()
+    assert "ups-s3cret" not in page
+    account.refresh_from_db()
+    assert (account.secret, account.requests_per_minute) == ("ups-s3cret", 30)
 
 
 def test_a_revoked_key_stops_working_at_once(staff_client, merchant):
