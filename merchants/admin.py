@@ -400,6 +400,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 # --- OMS channels: Shopify shops and queues ------------------------------------------------------
 
+
 class ShopifyShopForm(forms.ModelForm):
     webhook_secret = forms.CharField(
         label=_("Webhook secret"),
