@@ -145,7 +145,7 @@ def expect_batch_created(status: int, body: bytes) -> str | None:
 # --- Measuring -----------------------------------------------------------------------------------
 
 
-def measure(name, units, *, port, key, args, server_pid, events_per_request, check):
+def measure(name, units, *, port, key, args, server_pid, events_per_request, check, scenario=""):
     if name != "warm-up":
         wait_for_quiet_machine()
     before = cpu_seconds(server_pid)
@@ -161,7 +161,9 @@ def measure(name, units, *, port, key, args, server_pid, events_per_request, che
         )
     )
     after = cpu_seconds(server_pid)
-    row = stats.summary(events_per_request) | {"name": name, "units": stats.units}
+    row = stats.summary(events_per_request) | {
+        "name": name, "scenario": scenario or name, "units": stats.units,
+    }  # fmt: skip
     events = max(stats.ok * events_per_request, 1)
     row["cpu_ms_per_event"] = {part: (after[part] - before[part]) * 1000 / events for part in after}
     row["cpus_busy"] = {part: (after[part] - before[part]) / stats.elapsed for part in after}
@@ -298,14 +300,17 @@ def database_counts() -> dict[str, int]:
     )
 
 
-def verified(warm_rows: list[dict], rows: list[dict]) -> str:
+def verified(rows: list[dict]) -> str:
     """Whether the database holds every order, shipment and floor row that was sent."""
-    sent_floor = warm_rows[0]["units"] + rows[0]["units"]
-    sent_orders = warm_rows[1]["units"] + rows[1]["units"] + rows[2]["units"] * BATCH_PAIRS
+    sent = Counter()
+    for row in rows:
+        sent[row["scenario"]] += row["units"]
+    sent_floor = sent["floor"]
+    sent_orders = sent["single"] + sent["batch"] * BATCH_PAIRS
     counts = database_counts()
     server_errors = sum(
         n
-        for row in (*warm_rows, *rows)
+        for row in rows
         for label, n in row["errors"].items()
         if not label[0].isdigit() or label.startswith("5")
     )
@@ -329,7 +334,17 @@ def verified(warm_rows: list[dict], rows: list[dict]) -> str:
 # --- Reporting -----------------------------------------------------------------------------------
 
 
-def report(rows, info, args, verification, queries) -> str:
+def median_rows(rounds: list[list[dict]]) -> list[dict]:
+    """Per scenario, the round with the median rate, and every round's rate beside it."""
+    rows = []
+    for runs in zip(*rounds, strict=True):
+        ranked = sorted(runs, key=lambda row: row["events_per_s"])
+        rows.append(ranked[len(ranked) // 2] | {"rates": [row["events_per_s"] for row in runs]})
+    return rows
+
+
+def report(rounds, info, args, verification, queries) -> str:
+    rows = median_rows(rounds)
     floor, single, batch = rows
     ratio = single["requests_per_s"] / floor["requests_per_s"]
     single_met = ratio >= TARGET_SINGLE_RATIO
@@ -344,9 +359,11 @@ def report(rows, info, args, verification, queries) -> str:
         "",
         "`make bench` runs `bench/ingest.py`: a fresh PostgreSQL database, gunicorn, and "
         f"{args.clients} keep-alive clients (bench/load.py, asyncio) on the same machine, "
-        f"{args.duration:g} s per scenario. The floor (`POST /api/bench/floor`, "
-        "bench/floor_urls.py) is API-key authentication + JSON parsing + one INSERT; "
-        "ours/floor is our own overhead.",
+        f"{args.duration:g} s per scenario, {args.rounds} rounds of the three scenarios in turn;"
+        " each row is its scenario's median round, with every round's rate beside it (the"
+        " machine is shared: rates move by 10–20 % between runs, all scenarios together). The"
+        " floor (`POST /api/bench/floor`, bench/floor_urls.py) is API-key authentication + JSON"
+        " parsing + one INSERT; ours/floor is our own overhead.",
         "",
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"- Machine: {info['cpus']} CPUs ({info['cpu_model']}), {info['ram_gib']} GiB RAM",
@@ -354,12 +371,14 @@ def report(rows, info, args, verification, queries) -> str:
         f"- PostgreSQL {info['postgres']}; gunicorn {args.workers} sync workers; "
         f"{args.clients} clients; {args.duration:g} s per scenario",
         "",
-        "| scenario | requests/s | events/s | p50 ms | p95 ms | p99 ms | errors |",
-        "|---|---:|---:|---:|---:|---:|---|",
+        "| scenario | requests/s | events/s | events/s by round | p50 ms | p95 ms | p99 ms "
+        "| errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in rows:
         lines.append(
             f"| {labels[row['name']]} | {fmt(row['requests_per_s'])} | {fmt(row['events_per_s'])}"
+            f" | {' / '.join(fmt(rate) for rate in row['rates'])}"
             f" | {row['p50_ms']:.0f} | {row['p95_ms']:.0f} | {row['p99_ms']:.0f}"
             f" | {errors_text(row['errors'])} |"
         )
@@ -489,6 +508,7 @@ def limits_paragraph(rows, info, queries) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=float, default=20, help="seconds per scenario")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the three scenarios")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--count-queries", metavar="KEY", help=argparse.SUPPRESS)
@@ -517,23 +537,26 @@ def main() -> None:
             warm = argparse.Namespace(**vars(args) | {"duration": 2})
             warm_rows = [  # imports, connections and caches in both workers; counted below
                 measure("warm-up", floor_units(), **common | {"args": warm},
-                        events_per_request=1, check=expect_created),
+                        events_per_request=1, check=expect_created, scenario="floor"),
                 measure("warm-up", single_units("W"), **common | {"args": warm},
-                        events_per_request=1, check=expect_created),
+                        events_per_request=1, check=expect_created, scenario="single"),
             ]  # fmt: skip
-            rows = [
-                measure("floor", floor_units(), **common, events_per_request=1,
-                        check=expect_created),
-                measure("single", single_units("S"), **common, events_per_request=1,
-                        check=expect_created),
-                measure("batch", batch_units("B"), **common, events_per_request=2 * BATCH_PAIRS,
-                        check=expect_batch_created),
+            rounds = [  # interleaved, so a slow spell of a shared machine hits every scenario
+                [
+                    measure("floor", floor_units(), **common, events_per_request=1,
+                            check=expect_created),
+                    measure("single", single_units(f"S{n}"), **common, events_per_request=1,
+                            check=expect_created),
+                    measure("batch", batch_units(f"B{n}-"), **common,
+                            events_per_request=2 * BATCH_PAIRS, check=expect_batch_created),
+                ]
+                for n in range(args.rounds)
             ]  # fmt: skip
 
-            verification = verified(warm_rows, rows)
+            verification = verified(warm_rows + [row for run in rounds for row in run])
             print(verification, flush=True)
             queries = child_json(__file__, "--count-queries", key, env=env)
-        section = report(rows, info, args, verification, queries)
+        section = report(rounds, info, args, verification, queries)
         print("\n" + section)
         write_doc(section)
         print(f"Wrote the Ingest section of {DOC.relative_to(REPO)}.")
