@@ -1,6 +1,7 @@
 """The poller end to end with the sandbox carrier and frozen time, and with a real adapter's
 HTTP mocked at the requests layer."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -162,6 +163,13 @@ def _ups_shipments(merchant, count: int):
     return numbers
 
 
+def _ups_answers_503():
+    responses.post(
+        f"{UPS_BASE}/security/v1/oauth/token", json={"access_token": "t", "expires_in": 3600}
+    )
+    responses.get(url=re.compile(f"{UPS_BASE}/api/track/.*"), status=503)
+
+
 def _items(count: int):
     from orders.services import LineItemInput
 
@@ -174,10 +182,7 @@ def test_a_carrier_that_is_down_backs_off_and_one_failure_never_stops_the_rest(
 ):
     # given: UPS answers 503 to everything
     _ups_shipments(merchant, 2)
-    responses.post(
-        f"{UPS_BASE}/security/v1/oauth/token", json={"access_token": "t", "expires_in": 3600}
-    )
-    responses.get(url=__import__("re").compile(f"{UPS_BASE}/api/track/.*"), status=503)
+    _ups_answers_503()
     # when
     report = _poll_at(T0 + timedelta(minutes=1))
     # then: both asked (the first failure did not stop the second), both backed off
@@ -192,10 +197,7 @@ def test_a_carrier_that_is_down_backs_off_and_one_failure_never_stops_the_rest(
 def test_the_poller_never_exceeds_an_accounts_rate(merchant, ups_account):
     # given: 5 due UPS shipments, an account allowed 2 requests a minute
     _ups_shipments(merchant, 5)
-    responses.post(
-        f"{UPS_BASE}/security/v1/oauth/token", json={"access_token": "t", "expires_in": 3600}
-    )
-    responses.get(url=__import__("re").compile(f"{UPS_BASE}/api/track/.*"), status=503)
+    _ups_answers_503()
     # when
     report = _poll_at(T0 + timedelta(seconds=30))
     # then
@@ -207,10 +209,7 @@ def test_the_poller_never_exceeds_an_accounts_rate(merchant, ups_account):
 def test_a_call_in_a_minutes_last_seconds_is_made_and_spends_both_minutes(merchant, ups_account):
     # given: 5 due UPS shipments, 2 requests a minute, polled 1 s before the minute ends
     _ups_shipments(merchant, 5)
-    responses.post(
-        f"{UPS_BASE}/security/v1/oauth/token", json={"access_token": "t", "expires_in": 3600}
-    )
-    responses.get(url=__import__("re").compile(f"{UPS_BASE}/api/track/.*"), status=503)
+    _ups_answers_503()
     first = _poll_at(T0 + timedelta(seconds=59))
     # when: all due again just after the minute turns
     Shipment.objects.update(next_check_at=T0)
