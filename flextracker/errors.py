@@ -62,6 +62,13 @@ class Conflict(ApiError):
     default_code = "IDEMPOTENCY_CONFLICT"
 
 
+class InFlight(Conflict):
+    """The first request with this idempotency key is still being processed: retrying shortly
+    gets its answer (Stripe's 409 for a concurrent request), so the error is transient."""
+
+    severity = "transient"
+
+
 class PayloadTooLarge(ApiError):
     status = 413
     default_code = "PAYLOAD_TOO_LARGE"

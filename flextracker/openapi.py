@@ -26,7 +26,11 @@ ERRORS = {
     "ORDER_NOT_FOUND": (404, "No such order for this merchant."),
     "TRACKING_NOT_FOUND": (404, "No such tracking number for this merchant."),
     "NOT_FOUND": (404, "No such object for this merchant."),
-    "IDEMPOTENCY_CONFLICT": (409, "Idempotency-Key reused with another body, or still running."),
+    "IDEMPOTENCY_CONFLICT": (
+        409,
+        "Idempotency-Key reused with another body; or its first request still running"
+        " (severity transient: retry shortly).",
+    ),
     "PAYLOAD_TOO_LARGE": (413, "Body over 1 MiB, or a batch over its limit."),
     "RATE_LIMITED": (429, "Over the key's rate; see Retry-After."),
     "INTERNAL_SERVER_ERROR": (500, "Unexpected failure; retry later."),

@@ -92,8 +92,10 @@ def _shop(merchant_id: str, domain: str) -> ShopifyShop | None:
 
 
 def _ours(failure: Failure) -> bool:
-    """Our failure, or the first delivery still running: Shopify should try again."""
-    return failure.error.status >= 500 or failure.error.status == 409
+    """Our failure, or the first delivery still running (transient errors): Shopify should try
+    again. A redelivery whose body differs from the first (a 409 that is not transient) would
+    differ on every retry, and Shopify drops a subscription that keeps failing."""
+    return failure.error.severity == "transient"
 
 
 def _received(

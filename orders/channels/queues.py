@@ -170,7 +170,6 @@ class Consumer:
 
 
 def _ours(failure: Failure) -> bool:
-    """Our side failed (5xx), or the first delivery with this key is still being processed
-    (409 "still being processed"): not the message's fault, so never dead-lettered."""
-    error = failure.error
-    return error.status >= 500 or (error.status == 409 and "still being processed" in error.message)
+    """A transient error: our side failed (5xx), or the first delivery with this key is still
+    being processed. Not the message's fault, so never dead-lettered."""
+    return failure.error.severity == "transient"

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
-from flextracker.errors import ApiError, Conflict
+from flextracker.errors import ApiError, Conflict, InFlight
 from merchants.models import Merchant
 from orders.models import InboundChannel, InboundMessage, InboundOutcome
 
@@ -152,10 +152,7 @@ def _idempotent_answer(merchant: Merchant, key: str, digest: str) -> Result | Fa
 
 def _in_flight() -> Failure:
     return Failure(
-        Conflict(
-            "A request with this Idempotency-Key is still being processed; retry shortly.",
-            code="IDEMPOTENCY_CONFLICT",
-        )
+        InFlight("A request with this Idempotency-Key is still being processed; retry shortly.")
     )
 
 
@@ -174,6 +171,7 @@ def _stored_answer(message: InboundMessage) -> Result | Failure:
         details=error.get("details"),
     )
     api_error.status = message.response_status
+    api_error.severity = error.get("severity", api_error.severity)
     return Failure(api_error, replayed=True)
 
 

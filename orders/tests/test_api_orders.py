@@ -462,7 +462,7 @@ def test_a_key_whose_first_request_is_still_running_is_409(api, merchant):
     # then
     error = _error(response)
     assert (response.status_code, error["code"]) == (409, "IDEMPOTENCY_CONFLICT")
-    assert "still being processed" in error["message"]
+    assert "still being processed" in error["message"] and error["severity"] == "transient"
     assert not Order.objects.exists()
 
 

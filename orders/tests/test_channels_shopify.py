@@ -19,6 +19,7 @@ from merchants.tests.factories import member_of
 from orders.api.events import EventApplier
 from orders.channels.shopify import map_shopify
 from orders.models import InboundMessage, Order, Shipment
+from orders.services.inbound import request_hash
 
 pytestmark = pytest.mark.django_db
 
@@ -186,8 +187,6 @@ def test_a_cancelled_order_is_cancelled_with_shopifys_reason(client, shop, merch
 
 def test_a_redelivered_webhook_answers_as_the_first_and_changes_nothing(client, shop):
     deliver(client, "orders/create", sample("orders/create"), webhook_id="b54557e4-bdd9-4b37")
-    changed = sample("orders/create")
-    changed["email"] = "someone.else@example.com"
     # when: Shopify retries (same webhook id)
     response = deliver(client, "orders/create", sample("orders/create"),
                        webhook_id="b54557e4-bdd9-4b37")  # fmt: skip
@@ -195,6 +194,35 @@ def test_a_redelivered_webhook_answers_as_the_first_and_changes_nothing(client, 
     assert response.json()["data"]["replayed"] is True
     assert InboundMessage.objects.count() == 1
     assert Order.objects.get().customer_email == "jon@example.com"
+
+
+def test_a_redelivery_with_another_body_is_acknowledged_as_rejected_not_retried(client, shop):
+    deliver(client, "orders/create", sample("orders/create"), webhook_id="b54557e4-bdd9-4b37")
+    changed = sample("orders/create")
+    changed["email"] = "someone.else@example.com"
+    # when: the same webhook id comes with a body that differs
+    response = deliver(client, "orders/create", changed, webhook_id="b54557e4-bdd9-4b37")
+    # then: 200 (a retry would differ again, and Shopify drops failing subscriptions), told why
+    data = response.json()["data"]
+    assert (response.status_code, data["outcome"]) == (200, "rejected")
+    assert data["error"]["code"] == "IDEMPOTENCY_CONFLICT"
+    assert Order.objects.get().customer_email == "jon@example.com"
+
+
+def test_a_redelivery_while_the_first_is_still_processed_asks_shopify_to_retry(
+    client, shop, merchant
+):
+    # given: the first delivery with this id was logged and is still being processed
+    body, route = json.dumps(sample("orders/create")).encode(), "shopify:orders/create"
+    InboundMessage.objects.create(
+        merchant=merchant, channel="shopify", method="", path=route, body=body,
+        idempotency_key="shopify:wh-1", request_hash=request_hash("", route, body),
+    )  # fmt: skip
+    # when
+    response = deliver(client, "orders/create", body, webhook_id="wh-1")
+    # then
+    assert (response.status_code, response.json()["error"]["severity"]) == (409, "transient")
+    assert not Order.objects.exists()
 
 
 @pytest.mark.parametrize(
