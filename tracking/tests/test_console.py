@@ -78,6 +78,20 @@ def test_a_search_with_no_match_says_so(agent, order):
     assert "Nothing matches" in page
 
 
+def test_the_console_speaks_the_agents_language_and_only_on_their_pages(agent, order):
+    search = {"q": "nobody@nowhere.example"}
+    # when: an agent whose browser asks for French searches, then the same thread serves a
+    # browser that names no language, and the API
+    french = agent.get(reverse("console:search"), search, HTTP_ACCEPT_LANGUAGE="fr")
+    default = agent.get(reverse("console:search"), search)
+    api = agent.get("/api/v1/orders/FDC-1001", HTTP_ACCEPT_LANGUAGE="fr")
+    # then
+    assert 'lang="fr"' in french.content.decode() and french["Content-Language"] == "fr"
+    assert "Aucun résultat pour « nobody@nowhere.example »." in french.content.decode()
+    assert "Nothing matches “nobody@nowhere.example”." in default.content.decode()
+    assert "Content-Language" not in api  # API.md's messages are English whatever is asked
+
+
 def test_search_as_you_type_answers_only_the_results(agent, order):
     response = agent.get(reverse("console:search"), {"q": "jane doe", "partial": "1"})
 
@@ -187,7 +201,7 @@ def test_open_pdf_goes_to_the_signed_pdf_and_is_audited(agent, order):
 def test_the_activity_list_shows_who_did_what(agent, order):
     agent.post(reverse("console:add_note", args=[order.pk]), {"text": "Called the carrier."})
 
-    assert "added a note" in _page(agent, order)
+    assert "</strong>: Added a note" in _page(agent, order)
 
 
 # --- Who may see what ---------------------------------------------------------------------------
