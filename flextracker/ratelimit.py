@@ -20,12 +20,12 @@ def take(budget_key: str, per_minute: int, count: int = 1, *, straddle_seconds: 
     if 60 - now % 60 < straddle_seconds:
         windows.append(windows[0] + 1)
     spent_in = []
-    for window in windows:
-        if not _take_in(f"rate:{budget_key}:{window}", per_minute, count):
-            for key in spent_in:
-                cache.decr(key, count)
+    for key in (f"rate:{budget_key}:{window}" for window in windows):
+        if not _take_in(key, per_minute, count):
+            for spent in spent_in:
+                cache.decr(spent, count)
             return False
-        spent_in.append(f"rate:{budget_key}:{window}")
+        spent_in.append(key)
     return True
 
 
