@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from merchants.models import (
@@ -349,17 +350,28 @@ class BrandingTemplateAdmin(MerchantScopedAdmin):
         return format_html('<a href="{}" target="_blank">{}</a>', url, _("Preview page"))
 
 
-_KEEP_BLANK = _("Write-only: never shown back. Leave blank to keep the current one.")
-
-
-class CarrierAccountForm(forms.ModelForm):
-    secret = forms.CharField(
-        label=_("client secret / password / API key"),
+def _write_only(label, help_text="") -> forms.CharField:
+    """A secret the page never sends back to the browser; its form cleans it with `_kept`."""
+    keep_blank = _("Write-only: never shown back. Leave blank to keep the current one.")
+    return forms.CharField(
+        label=label,
         required=False,
         max_length=500,
         widget=forms.PasswordInput(render_value=False),
-        help_text=_KEEP_BLANK,
+        help_text=format_lazy("{} {}", help_text, keep_blank) if help_text else keep_blank,
     )
+
+
+def _kept(form: forms.ModelForm, name: str, required) -> str:
+    """A write-only field's value: what was typed, else what is stored; `required` when neither."""
+    value = form.cleaned_data[name].strip() or getattr(form.instance, name)
+    if not value:
+        raise ValidationError(required)
+    return value
+
+
+class CarrierAccountForm(forms.ModelForm):
+    secret = _write_only(_("client secret / password / API key"))
 
     class Meta:
         model = CarrierAccount
@@ -369,10 +381,7 @@ class CarrierAccountForm(forms.ModelForm):
         ]  # fmt: skip
 
     def clean_secret(self) -> str:
-        secret = self.cleaned_data["secret"] or self.instance.secret
-        if not secret:
-            raise ValidationError(_("Required: the carrier asks for it on every call."))
-        return secret
+        return _kept(self, "secret", _("Required: the carrier asks for it on every call."))
 
 
 @admin.register(CarrierAccount)
@@ -402,11 +411,8 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 class ShopifyShopForm(forms.ModelForm):
-    webhook_secret = forms.CharField(
-        label=_("Webhook secret"),
-        required=False,
-        widget=forms.PasswordInput(render_value=False),
-        help_text=_("The app's client secret that signs its webhooks.") + " " + _KEEP_BLANK,
+    webhook_secret = _write_only(
+        _("Webhook secret"), _("The app's client secret that signs its webhooks.")
     )
 
     class Meta:
@@ -420,10 +426,7 @@ class ShopifyShopForm(forms.ModelForm):
         return domain
 
     def clean_webhook_secret(self) -> str:
-        secret = self.cleaned_data["webhook_secret"] or self.instance.webhook_secret
-        if not secret:
-            raise ValidationError(_("Required: Shopify signs every webhook with it."))
-        return secret
+        return _kept(self, "webhook_secret", _("Required: Shopify signs every webhook with it."))
 
 
 @admin.register(ShopifyShop)
@@ -448,14 +451,7 @@ class ShopifyShopAdmin(MerchantScopedAdmin):
 
 
 class QueueSourceForm(forms.ModelForm):
-    url = forms.CharField(
-        label=_("URL"),
-        required=False,
-        max_length=500,
-        widget=forms.PasswordInput(render_value=False),
-        help_text=_("amqp://user:password@host:5672/vhost, or the SQS queue URL.") + " "
-        + _KEEP_BLANK,
-    )  # fmt: skip
+    url = _write_only(_("URL"), _("amqp://user:password@host:5672/vhost, or the SQS queue URL."))
 
     class Meta:
         model = QueueSource
@@ -465,10 +461,7 @@ class QueueSourceForm(forms.ModelForm):
         ]  # fmt: skip
 
     def clean_url(self) -> str:
-        url = self.cleaned_data["url"].strip() or self.instance.url
-        if not url:
-            raise ValidationError(_("Required: where to read the messages."))
-        return url
+        return _kept(self, "url", _("Required: where to read the messages."))
 
     def clean(self):
         data = super().clean()
