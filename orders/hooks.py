@@ -70,7 +70,9 @@ def _receive(request: HttpRequest, merchant_id: str, body: bytes) -> JsonRespons
         dedupe_key=f"shopify:{webhook_id}"[:255] if webhook_id else None,
     )  # fmt: skip
     if isinstance(outcome, Failure):
-        if _ours(outcome):
+        # A non-transient failure (bad data, or a redelivery whose body differs) would fail
+        # again on every retry, and Shopify drops a subscription that keeps failing.
+        if outcome.transient:
             return _error(outcome.error)
         return JsonResponse(_received("rejected", topic, outcome.replayed, outcome.error))
     return JsonResponse(_received("accepted", topic, outcome.replayed))
@@ -89,13 +91,6 @@ def _shop(merchant_id: str, domain: str) -> ShopifyShop | None:
         )
         .first()
     )
-
-
-def _ours(failure: Failure) -> bool:
-    """Our failure, or the first delivery still running (transient errors): Shopify should try
-    again. A redelivery whose body differs from the first (a 409 that is not transient) would
-    differ on every retry, and Shopify drops a subscription that keeps failing."""
-    return failure.error.severity == "transient"
 
 
 def _received(

@@ -196,7 +196,7 @@ def _read(inbound_file: InboundFile, local: Path, dictionary: Dictionary, deadli
 def _count(inbound_file: InboundFile, outcome) -> None:
     if not isinstance(outcome, Failure):
         inbound_file.records_accepted += 1
-    elif outcome.error.status >= 500:
+    elif outcome.transient:
         inbound_file.records_failed += 1
     else:
         inbound_file.records_rejected += 1

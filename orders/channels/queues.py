@@ -120,7 +120,8 @@ class Consumer:
         except Exception:  # the log itself could not be written (database down)
             logger.exception("%s: could not log a message; it goes back to the queue", self.label)
             outcome = None
-        if outcome is None or (isinstance(outcome, Failure) and _ours(outcome)):
+        # Not the message's fault: retried with backoff, never dead-lettered.
+        if outcome is None or (isinstance(outcome, Failure) and outcome.transient):
             self._failures += 1
             delay = self.retry_delay_seconds * 2 ** min(message.receive_count - 1, 10)
             self.broker.retry(message, min(delay, MAX_RETRY_DELAY_SECONDS))
@@ -167,9 +168,3 @@ class Consumer:
             self.broker.idle(delay, self.stop)  # keeps the connection's heartbeats going
         else:
             self.stop.wait(delay)
-
-
-def _ours(failure: Failure) -> bool:
-    """A transient error: our side failed (5xx), or the first delivery with this key is still
-    being processed. Not the message's fault, so never dead-lettered."""
-    return failure.error.severity == "transient"

@@ -47,6 +47,12 @@ class Failure:
     error: ApiError
     replayed: bool = False
 
+    @property
+    def transient(self) -> bool:
+        """Not the message's fault (our side failed, or its first delivery with this key is
+        still being processed): the same message may succeed later, so channels retry it."""
+        return self.error.severity == "transient"
+
 
 Handler = Callable[[Merchant, object], Result]
 
