@@ -223,32 +223,34 @@ def count_queries(key: str) -> dict:
         "ms": batch["ms"] / (2 * pairs),
     }
 
-    def collector_share(tag: str) -> float:
-        """Share of the in-process time of a few full batches spent in the collector's passes."""
-        spent, started = [0.0], [0.0]
-
-        def timed(phase: str, info: dict) -> None:
-            if phase == "start":
-                started[0] = time.perf_counter()
-            else:
-                spent[0] += time.perf_counter() - started[0]
-
-        bodies = [as_json({"events": batch_events(f"{tag}{n}", BATCH_PAIRS)}) for n in range(4)]
-        gc.callbacks.append(timed)
-        began = time.perf_counter()
-        for body in bodies:
-            client.post("/api/v1/events/batch", body, content_type="application/json")
-        gc.callbacks.remove(timed)
-        return spent[0] / (time.perf_counter() - began)
-
-    result["collector"] = {"unfrozen": collector_share(f"QG{run_id}")}
+    result["collector"] = {"unfrozen": collector_share(client, f"QG{run_id}")}
     gc.freeze()  # as flextracker/wsgi.py does once Django is loaded
-    result["collector"]["frozen"] = collector_share(f"QF{run_id}")
+    result["collector"]["frozen"] = collector_share(client, f"QF{run_id}")
     profiler = cProfile.Profile()
     body = as_json({"events": batch_events(f"QP{run_id}", PROFILED_PAIRS)})
     profiler.runcall(client.post, "/api/v1/events/batch", body, content_type="application/json")
     result["profile"] = profile_summary(profiler)
     return result
+
+
+def collector_share(client, tag: str) -> float:
+    """Share of the in-process time of a few full batches spent in the collector's passes."""
+    spent, started = 0.0, 0.0
+
+    def timed(phase: str, info: dict) -> None:
+        nonlocal spent, started
+        if phase == "start":
+            started = time.perf_counter()
+        else:
+            spent += time.perf_counter() - started
+
+    bodies = [as_json({"events": batch_events(f"{tag}{n}", BATCH_PAIRS)}) for n in range(4)]
+    gc.callbacks.append(timed)
+    began = time.perf_counter()
+    for body in bodies:
+        client.post("/api/v1/events/batch", body, content_type="application/json")
+    gc.callbacks.remove(timed)
+    return spent / (time.perf_counter() - began)
 
 
 COMPONENTS = (  # (where a function lives, the component it is counted in), first match wins
