@@ -1,6 +1,8 @@
 """Reads of orders and shipments, always scoped by the merchant and prefetched for the caller."""
 
 import re
+from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -11,32 +13,48 @@ from merchants.selectors import merchants_visible_to, user_sees_all_merchants
 from orders.models import Order, Shipment, ShipmentItem, Tracker
 from tracking.carriers.detection import normalize_tracking_number
 
-# What the customer page shows of an event (orders.tracking_page): a long history is hundreds of
-# rows, and reading only these fields makes each row cheaper to build.
-PAGE_EVENT_FIELDS = ("shipment", "occurred_at", "status", "status_detail", "description", "city",
-                     "state", "country")  # fmt: skip
+# What the customer page shows of an event (orders.tracking_page). A long history is hundreds of
+# rows: they are read as plain rows, which cost half as much to build as model instances.
+PAGE_EVENT_FIELDS = ("occurred_at", "status", "status_detail", "description", "city", "state",
+                     "country")  # fmt: skip
 
 
-def shipment_queryset_with_details(*, event_fields: tuple[str, ...] = ()) -> QuerySet[Shipment]:
-    """Shipments with their items and events, as every page and answer shows them; only
-    `event_fields` of the events when given."""
-    # Events are tracking's model (named through the relation: orders does not import tracking);
-    # the carrier's raw payload is kept for support and shown nowhere, so it is not read.
-    events = Shipment.events.rel.related_model.objects.defer("raw")
-    if event_fields:
-        events = events.only(*event_fields)
-    return Shipment.objects.prefetch_related(
-        Prefetch("items", queryset=ShipmentItem.objects.select_related("line_item")),
-        Prefetch("events", queryset=events),
-    )
+def shipment_queryset_with_details(*, events: bool = True) -> QuerySet[Shipment]:
+    """Shipments with their items and events, as every answer shows them; without the events
+    for a page, which reads them with `with_history`."""
+    lookups = [Prefetch("items", queryset=ShipmentItem.objects.select_related("line_item"))]
+    if events:
+        # The carrier's raw payload is kept for support and shown nowhere, so it is not read.
+        lookups.append(Prefetch("events", queryset=_events().defer("raw")))
+    return Shipment.objects.prefetch_related(*lookups)
 
 
-def order_queryset_with_details(
-    merchant: Merchant, *, event_fields: tuple[str, ...] = ()
-) -> QuerySet[Order]:
+def _events() -> QuerySet:
+    # Events are tracking's model, named through the relation: orders does not import tracking.
+    return Shipment.events.rel.related_model.objects.all()
+
+
+def with_history(shipments: Iterable[Shipment]) -> None:
+    """Give each shipment `history`: its events as the customer page shows them (rows of
+    PAGE_EVENT_FIELDS), newest first, all in one query."""
+    shipments = list(shipments)
+    history: dict[int, list] = defaultdict(list)
+    if shipments:
+        rows = (
+            _events()
+            .filter(shipment__in=shipments)
+            .order_by("shipment", "-occurred_at", "-pk")
+            .values_list("shipment", *PAGE_EVENT_FIELDS, named=True)
+        )
+        for row in rows:
+            history[row.shipment].append(row)
+    for shipment in shipments:
+        shipment.history = history[shipment.pk]
+
+
+def order_queryset_with_details(merchant: Merchant, *, events: bool = True) -> QuerySet[Order]:
     """Orders with everything a page or an API answer shows, in a fixed number of queries."""
-    shipments = shipment_queryset_with_details(event_fields=event_fields)
-    shipments = shipments.order_by("created_at", "pk")
+    shipments = shipment_queryset_with_details(events=events).order_by("created_at", "pk")
     return (
         Order.objects.filter(merchant=merchant)
         .select_related("merchant")
@@ -57,13 +75,24 @@ def order_get_for_merchant(merchant: Merchant, order_id: str) -> Order | None:
 
 
 def order_for_page(merchant: Merchant, order_id: str) -> Order | None:
-    """The order as the customer page shows it (order_get_for_merchant, lighter events)."""
-    orders = order_queryset_with_details(merchant, event_fields=PAGE_EVENT_FIELDS)
-    return orders.filter(order_id=order_id).first()
+    """The order as the customer page shows it: its shipments' events as `history` rows."""
+    return _with_order_history(_orders_for_page(merchant).filter(order_id=order_id))
 
 
-def order_latest_for_merchant(merchant: Merchant) -> Order | None:
-    return order_queryset_with_details(merchant).filter(is_placeholder=False).first()
+def order_latest_for_page(merchant: Merchant) -> Order | None:
+    """The merchant's newest order, as the customer page shows it (order_for_page)."""
+    return _with_order_history(_orders_for_page(merchant).filter(is_placeholder=False))
+
+
+def _orders_for_page(merchant: Merchant) -> QuerySet[Order]:
+    return order_queryset_with_details(merchant, events=False)
+
+
+def _with_order_history(orders: QuerySet[Order]) -> Order | None:
+    order = orders.first()
+    if order:
+        with_history(order.shipments.all())
+    return order
 
 
 def order_search(
@@ -95,9 +124,9 @@ def order_search(
     return orders
 
 
-def tracker_queryset_with_details(merchant: Merchant) -> QuerySet[Tracker]:
+def tracker_queryset_with_details(merchant: Merchant, *, events: bool = True) -> QuerySet[Tracker]:
     """The merchant's trackers with everything an answer shows, in a fixed number of queries."""
-    shipments = shipment_queryset_with_details().select_related("order")
+    shipments = shipment_queryset_with_details(events=events).select_related("order")
     return (
         Tracker.objects.filter(merchant=merchant)
         .select_related("merchant", "order")
@@ -114,5 +143,22 @@ def tracker_list(merchant: Merchant, *, group_id: str = "") -> QuerySet[Tracker]
     return trackers.filter(group_id=group_id) if group_id else trackers
 
 
+def tracker_for_page(merchant: Merchant, external_id: str) -> Tracker | None:
+    """The tracker as the customer page shows it: its shipment's events as `history` rows."""
+    trackers = _trackers_for_page(merchant).filter(external_id=external_id)
+    return next(iter(_with_trackers_history(trackers)), None)
+
+
 def trackers_in_group(merchant: Merchant, group_id: str) -> list[Tracker]:
-    return list(tracker_queryset_with_details(merchant).filter(group_id=group_id).order_by("pk"))
+    """A group's trackers as the customer page shows them (tracker_for_page)."""
+    return _with_trackers_history(_trackers_for_page(merchant).filter(group_id=group_id))
+
+
+def _trackers_for_page(merchant: Merchant) -> QuerySet[Tracker]:
+    return tracker_queryset_with_details(merchant, events=False).order_by("pk")
+
+
+def _with_trackers_history(trackers: QuerySet[Tracker]) -> list[Tracker]:
+    trackers = list(trackers)
+    with_history(tracker.shipment for tracker in trackers if tracker.shipment_id)
+    return trackers

@@ -3,11 +3,12 @@ or demo data (branding preview). The template only renders this. Build it inside
 language (translation.override) so the words come out translated."""
 
 import functools
+import itertools
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from html import escape
 
-from django.utils import dateformat, formats, timezone
+from django.utils import formats, timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -77,19 +78,42 @@ class ShipmentCard:
 
     @property
     def timeline_html(self) -> str:
-        """The history's rows, rendered here rather than in the template: a page can hold
-        hundreds of them. Times in the active time zone and language; the format is looked up
-        once per shipment rather than once per row (benchmarked in docs/benchmarks.md)."""
-        datetime_format = formats.get_format("DATETIME_FORMAT")
-        rows = []
-        for entry in self.timeline:
-            shown = dateformat.format(timezone.localtime(entry.occurred_at), datetime_format)
-            rows.append(
-                f'<li><time datetime="{entry.occurred_at.isoformat()}">{escape(shown)}</time>'
-                f'<span class="what">{escape(entry.description)}</span>'
-                f"{_span('carrier-note', entry.carrier_note)}{_span('where', entry.place)}</li>"
+        """The history grouped by day, as carriers show it: a heading per day, a time per row,
+        in the active language and time zone. Rendered here rather than in the template: a page
+        can hold hundreds of rows (benchmarked in docs/benchmarks.md)."""
+        language = get_language()
+        local = ((timezone.localtime(entry.occurred_at), entry) for entry in self.timeline)
+        days = []
+        for day, entries in itertools.groupby(local, key=lambda pair: pair[0].date()):
+            rows = "\n".join(_timeline_row(language, moment, entry) for moment, entry in entries)
+            days.append(
+                f'<li class="day"><h4><time datetime="{day.isoformat()}">'
+                f"{escape(_day_text(language, day))}</time></h4><ol>\n{rows}\n</ol></li>"
             )
-        return mark_safe("\n".join(rows))  # noqa: S308 - every value above is escaped
+        return mark_safe("\n".join(days))  # noqa: S308 - every value in them is escaped
+
+
+def _timeline_row(language: str, moment: datetime, entry: TimelineEntry) -> str:
+    shown = _time_text(language, moment.hour, moment.minute)
+    return (
+        f'<li><time datetime="{entry.occurred_at.isoformat()}">{escape(shown)}</time>'
+        f'<span class="what">{escape(entry.description)}</span>'
+        f"{_span('carrier-note', entry.carrier_note)}{_span('where', entry.place)}</li>"
+    )
+
+
+# Formatting a date is costly (Django's dateformat: ~25 µs) and a history repeats the same days
+# and times of day, so each is formatted once per language. `language` is the active one; it is
+# in the arguments so that the cache keeps one answer per language.
+@functools.lru_cache(maxsize=4096)
+def _day_text(language: str, day: date) -> str:
+    return formats.date_format(day, "DATE_FORMAT")
+
+
+@functools.lru_cache(maxsize=4096)
+def _time_text(language: str, hour: int, minute: int) -> str:
+    # The locales' TIME_FORMAT shows hours and minutes, never seconds.
+    return formats.time_format(time(hour, minute), "TIME_FORMAT")
 
 
 def _span(css_class: str, text: str) -> str:
@@ -175,7 +199,9 @@ def _steps(progress: int) -> list[tuple[str, bool, bool]]:
 
 
 def shipment_card(shipment: Shipment, merchant_name: str) -> ShipmentCard:
+    """The card of a shipment with its `history` (orders.selectors.with_history)."""
     progress = PROGRESS_POSITION.get(shipment.status, 0)
+    language = get_language()
     return ShipmentCard(
         carrier=shipment.carrier,
         carrier_name=shipment.carrier_name,
@@ -192,13 +218,14 @@ def shipment_card(shipment: Shipment, merchant_name: str) -> ShipmentCard:
             ItemLine(si.line_item.name, si.quantity, si.line_item.image_url)
             for si in shipment.items.all()
         ],
-        timeline=[_timeline_entry(event) for event in shipment.events.all()],
+        timeline=[_timeline_entry(language, event) for event in shipment.history],
         steps=_steps(progress),
     )
 
 
-def _timeline_entry(event) -> TimelineEntry:
-    ours, says_nothing_more = _event_words(get_language(), event.status, event.status_detail)
+def _timeline_entry(language: str, event) -> TimelineEntry:
+    """`event`: a row of orders.selectors.with_history; `language`: the active one."""
+    ours, says_nothing_more = _event_words(language, event.status, event.status_detail)
     return TimelineEntry(
         event.occurred_at,
         ours,

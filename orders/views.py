@@ -27,8 +27,8 @@ from orders.models import Order
 from orders.pdf import render_pdf
 from orders.selectors import (
     order_for_page,
-    order_latest_for_merchant,
-    tracker_get_for_merchant,
+    order_latest_for_page,
+    tracker_for_page,
     trackers_in_group,
 )
 from orders.tracking_page import demo_page, page_for_order, page_for_trackers
@@ -180,7 +180,7 @@ def tracker_page(request: HttpRequest, merchant_id: str, tracker_external_id: st
     if _too_many(request):
         return _rate_limited()
     merchant = merchant_get_by_public_id(merchant_id)
-    tracker = tracker_get_for_merchant(merchant, tracker_external_id) if merchant else None
+    tracker = tracker_for_page(merchant, tracker_external_id) if merchant else None
     if tracker is None:
         return _not_found(request)
     return _trackers_page(request, merchant, [tracker], tracker.external_id, tracker.locale)
@@ -218,7 +218,7 @@ def branding_template_preview(request: HttpRequest, template_id: int) -> HttpRes
     )
     merchant = template.merchant
     language = page_language(request, merchant.locale)
-    order = order_latest_for_merchant(merchant)
+    order = order_latest_for_page(merchant)
     with translation.override(language):
         page = page_for_order(order) if order else demo_page()
     context = {"page": page, "verified": True, "verify_failed": False, "preview": True}

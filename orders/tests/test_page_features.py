@@ -145,18 +145,23 @@ def test_an_exception_says_what_happened_and_what_to_do(client, merchant, order)
     assert "Contact Fred&#x27;s Discount City and they will sort it out." in html
 
 
-def test_event_times_show_in_the_local_time_zone(client, merchant, order):
+def test_the_history_is_grouped_by_day_in_the_local_time_zone(client, merchant, order):
     merchant.time_zone = "America/Chicago"
     merchant.save()
-    _scan(
-        Shipment.objects.get(),
-        datetime(2026, 11, 21, 15, 0, tzinfo=UTC),
-        "in_transit",
-        "departed_facility",
-        "Departed facility",
-    )
+    shipment = Shipment.objects.get()
+    for when, detail in (
+        (datetime(2026, 11, 21, 15, 0, tzinfo=UTC), "departed_facility"),  # 9 a.m. in Chicago
+        (datetime(2026, 11, 22, 3, 30, tzinfo=UTC), "arrived_at_facility"),  # 9:30 p.m. the 21st
+        (datetime(2026, 11, 22, 15, 0, tzinfo=UTC), "out_for_delivery"),
+    ):
+        _scan(shipment, when, "in_transit", detail)
     html = client.get(_url(merchant)).content.decode()
-    assert "Nov. 21, 2026, 9 a.m." in html  # 15:00 UTC is 9:00 in Chicago
+    days = re.findall(r'<li class="day"><h4><time datetime="([\d-]+)">([^<]+)</time></h4>'
+                      r"<ol>(.*?)</ol></li>", html, re.S)  # fmt: skip
+    shown = [(day, title, re.findall(r'<time datetime="[^"]+">([^<]+)</time>', rows))
+             for day, title, rows in days]  # fmt: skip
+    assert shown == [("2026-11-22", "Nov. 22, 2026", ["9 a.m."]),
+                     ("2026-11-21", "Nov. 21, 2026", ["9:30 p.m.", "9 a.m."])]  # fmt: skip
 
 
 # --- The PDF -----
@@ -200,10 +205,15 @@ def test_a_tracker_page_and_a_group_page(api, client, merchant):
                 "groupId": "BASKET-7",
             },
         )
+        shipment = Shipment.objects.get(tracking_number=f"SBXDELIVERED{n}")
+        when = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
+        _scan(shipment, when, "in_transit", "departed_facility", city=("Memphis", "Denver")[n - 1])
     tracker = client.get(f"/trackers/{merchant.merchant_id}/T-1").content.decode()
     group = client.get(f"/groups/{merchant.merchant_id}/BASKET-7").content.decode()
     assert "Delivery T-1" in tracker and "SBXDELIVERED1" in tracker
+    assert "Memphis, TX, US" in tracker and "Denver" not in tracker  # its own history only
     assert "SBXDELIVERED1" in group and "SBXDELIVERED2" in group and "Package 2 of 2" in group
+    assert "Memphis, TX, US" in group and "Denver, TX, US" in group
     assert client.get(f"/trackers/{merchant.merchant_id}/T-9").status_code == 404
     assert client.get(f"/groups/{merchant.merchant_id}/nope").status_code == 404
 
