@@ -2,6 +2,7 @@
 envelope; handlers only validate, call one service and say what to answer."""
 
 import threading
+from functools import cached_property
 from typing import ClassVar
 
 from django.http import HttpResponse
@@ -40,6 +41,15 @@ class MerchantApi(APIView):
         if not serializer.is_valid():
             raise validation_error(serializer.errors, self.entity)
         return serializer.validated_data
+
+
+class InputSerializer(serializers.Serializer):
+    """A message's shape. Validated by one reused instance (see _validator), so the fields it
+    fills are listed once, not filtered again for every payload and every nested object."""
+
+    @cached_property
+    def _writable_fields(self) -> list[serializers.Field]:
+        return [field for field in self.fields.values() if not field.read_only]
 
 
 _validators = threading.local()

@@ -9,7 +9,7 @@ from flextracker.api import api_error_for
 from flextracker.errors import ApiError, PayloadTooLarge
 from flextracker.openapi import documented
 from merchants.models import Merchant
-from orders.api.base import InboundApi
+from orders.api.base import InboundApi, InputSerializer
 from orders.api.views import (
     BackordersApi,
     CancellationsApi,
@@ -38,7 +38,7 @@ class EventData(serializers.DictField):
         return data
 
 
-class EventInput(serializers.Serializer):
+class EventInput(InputSerializer):
     eventId = serializers.CharField(max_length=200, help_text="Unique per merchant.")
     type = serializers.ChoiceField(choices=list(HANDLERS))
     occurredAt = serializers.DateTimeField(required=False)
@@ -47,7 +47,7 @@ class EventInput(serializers.Serializer):
     )
 
 
-class EventOrderRef(serializers.Serializer):
+class EventOrderRef(InputSerializer):
     orderId = serializers.CharField(max_length=100)
 
 
@@ -142,7 +142,7 @@ class EventResultSerializer(serializers.Serializer):
     warnings = serializers.ListField(child=serializers.DictField())
 
 
-class EventBatchInput(serializers.Serializer):
+class EventBatchInput(InputSerializer):
     events = serializers.ListField(child=serializers.JSONField(), allow_empty=False)
 
 

@@ -3,6 +3,7 @@ serializers render models prepared by the selectors."""
 
 from rest_framework import serializers
 
+from orders.api.base import InputSerializer
 from orders.models import Order
 from orders.services import ItemQuantity, LineItemInput, OrderInput, ShipmentInput
 from tracking.carriers.vocabulary import CarrierCode
@@ -10,13 +11,13 @@ from tracking.carriers.vocabulary import CarrierCode
 TEXT = {"allow_blank": True, "required": False, "default": ""}
 
 
-class CustomerInput(serializers.Serializer):
+class CustomerInput(InputSerializer):
     name = serializers.CharField(max_length=200, **TEXT)
     email = serializers.EmailField(max_length=254, **TEXT)
     phone = serializers.CharField(max_length=32, **TEXT)
 
 
-class AddressInput(serializers.Serializer):
+class AddressInput(InputSerializer):
     street1 = serializers.CharField(max_length=200, **TEXT)
     street2 = serializers.CharField(max_length=200, **TEXT)
     city = serializers.CharField(max_length=100, **TEXT)
@@ -39,7 +40,7 @@ def address_fields(address: dict) -> dict[str, str]:
     }
 
 
-class LineItemInputSerializer(serializers.Serializer):
+class LineItemInputSerializer(InputSerializer):
     itemId = serializers.CharField(max_length=100)
     name = serializers.CharField(max_length=300)
     description = serializers.CharField(max_length=5000, **TEXT)
@@ -59,7 +60,7 @@ def _unique_item_ids(items: list[dict]) -> list[dict]:
     return items
 
 
-class OrderInputSerializer(serializers.Serializer):
+class OrderInputSerializer(InputSerializer):
     orderId = serializers.CharField(max_length=100)
     orderDate = serializers.DateTimeField(required=False, allow_null=True)
     customer = CustomerInput(required=False)
@@ -104,7 +105,7 @@ class OrderInputSerializer(serializers.Serializer):
         )
 
 
-class ItemQuantityInput(serializers.Serializer):
+class ItemQuantityInput(InputSerializer):
     itemId = serializers.CharField(max_length=100)
     quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
 
@@ -119,7 +120,7 @@ def item_quantities(items: list[dict]) -> list[ItemQuantity]:
     ]
 
 
-class ShipmentInputSerializer(serializers.Serializer):
+class ShipmentInputSerializer(InputSerializer):
     trackingNumber = serializers.CharField(max_length=100)
     carrier = serializers.ChoiceField(
         choices=CarrierCode.values,
@@ -147,7 +148,7 @@ class ShipmentInputSerializer(serializers.Serializer):
         )
 
 
-class CancellationInputSerializer(serializers.Serializer):
+class CancellationInputSerializer(InputSerializer):
     items = ItemQuantityInput(
         many=True, required=False, allow_empty=False, help_text="Absent: the whole order."
     )
@@ -157,7 +158,7 @@ class CancellationInputSerializer(serializers.Serializer):
         return _unique_item_ids(items)
 
 
-class BackorderInputSerializer(serializers.Serializer):
+class BackorderInputSerializer(InputSerializer):
     items = BackorderItemInput(many=True, allow_empty=False)
 
     def validate_items(self, items):

@@ -12,7 +12,7 @@ from flextracker.errors import NotFound
 from flextracker.openapi import documented
 from merchants.models import Merchant
 from merchants.selectors import tracked_carriers
-from orders.api.base import InboundApi, MerchantApi
+from orders.api.base import InboundApi, InputSerializer, MerchantApi
 from orders.api.output import iso, number, shipment_json
 from orders.api.serializers import (
     TEXT,
@@ -57,7 +57,7 @@ def milliseconds(moment: datetime | None) -> int | None:
     return None if moment is None else (moment - EPOCH) // timedelta(milliseconds=1)
 
 
-class TimeWindowInput(serializers.Serializer):
+class TimeWindowInput(InputSerializer):
     startsAt = UnixMillisecondsField(required=False, allow_null=True, help_text="Null: ASAP.")
     endsAt = UnixMillisecondsField(required=False, allow_null=True)
 
@@ -77,7 +77,7 @@ class DeliveryAddressInput(AddressInput):
     apartmentNumber = serializers.CharField(max_length=50, **TEXT)
 
 
-class TrackerInputSerializer(serializers.Serializer):
+class TrackerInputSerializer(InputSerializer):
     trackerExternalId = serializers.CharField(
         max_length=100, help_text="Your id for the tracker, unique per merchant."
     )
@@ -168,7 +168,7 @@ def _rounded(coordinate: Decimal | None) -> Decimal | None:
     return None if coordinate is None else coordinate.quantize(COORDINATE)
 
 
-class TrackerListQuery(serializers.Serializer):
+class TrackerListQuery(InputSerializer):
     groupId = serializers.CharField(required=False, allow_blank=True, max_length=100)
 
 

@@ -8,7 +8,7 @@ from flextracker.errors import NotFound
 from flextracker.openapi import documented
 from merchants.models import Merchant
 from merchants.selectors import tracked_carriers
-from orders.api.base import InboundApi, MerchantApi
+from orders.api.base import InboundApi, InputSerializer, MerchantApi
 from orders.api.output import order_json, restamp, shipment_json
 from orders.api.serializers import (
     BackorderInputSerializer,
@@ -78,7 +78,7 @@ class ChangeApi(InboundApi):
         return result
 
 
-class OrderListQuery(serializers.Serializer):
+class OrderListQuery(InputSerializer):
     search = serializers.CharField(required=False, allow_blank=True, max_length=200)
     status = serializers.ChoiceField(choices=OrderStatus.values, required=False, allow_blank=True)
     updatedAfter = serializers.DateTimeField(required=False)

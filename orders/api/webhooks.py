@@ -16,7 +16,7 @@ from notifications.services import (
     webhook_endpoint_create,
     webhook_endpoint_delete,
 )
-from orders.api.base import InboundApi, MerchantApi
+from orders.api.base import InboundApi, InputSerializer, MerchantApi
 from orders.api.output import iso
 from orders.services.inbound import Result
 
@@ -33,7 +33,7 @@ class EventTypesField(serializers.ListField):
     child = serializers.CharField(max_length=100)
 
 
-class WebhookInputSerializer(serializers.Serializer):
+class WebhookInputSerializer(InputSerializer):
     url = serializers.URLField(
         max_length=2000,
         help_text="https, port 443 or 80, no user:password@; every address its host resolves "

@@ -271,3 +271,18 @@ def test_one_order_and_its_shipment_take_few_statements(api, django_assert_max_n
         assert api.post("/api/v1/orders", order).status_code == 201
     with django_assert_max_num_queries(18):
         assert api.post("/api/v1/orders/1001/shipments", shipment).status_code == 201
+
+
+@requires_postgresql
+def test_a_batchs_raw_body_and_answer_are_kept_compressed_with_lz4(api, merchant):
+    # given
+    _configure(merchant)
+    # when
+    api.post("/api/v1/events/batch", {"events": _pairs("Z", 250)})
+    # then: compressed (hundreds of KB of JSON) with lz4, which costs PostgreSQL a fifth of pglz
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_column_compression(body), pg_column_compression(response_body)"
+            " FROM orders_inboundmessage WHERE path = '/api/v1/events/batch'"
+        )
+        assert cursor.fetchall() == [("lz4", "lz4")]

@@ -12,7 +12,7 @@ from flextracker.errors import NotFound, PayloadTooLarge, RateLimited
 from flextracker.openapi import documented
 from merchants.models import Merchant
 from merchants.selectors import tracked_carriers
-from orders.api.base import InboundApi, MerchantApi
+from orders.api.base import InboundApi, InputSerializer, MerchantApi
 from orders.api.output import event_json, shipment_json
 from orders.api.serializers import TrackingEventOutputSerializer, TrackingOutputSerializer
 from orders.services import carrier_not_tracked_warning
@@ -69,13 +69,13 @@ class TrackingDetailApi(MerchantApi):
         return success(shipment_json(shipment, tracked=tracked_carriers(merchant)))
 
 
-class TrackingBatchInput(serializers.Serializer):
+class TrackingBatchInput(InputSerializer):
     trackingNumbers = serializers.ListField(
         child=serializers.CharField(max_length=100), allow_empty=False
     )
 
 
-class TrackingBatchItem(serializers.Serializer):
+class TrackingBatchItem(InputSerializer):
     trackingNumber = serializers.CharField()
     success = serializers.BooleanField()
     data = TrackingOutputSerializer(required=False)
@@ -130,7 +130,7 @@ def _batch_item(number: str, found: dict, tracked: set[str]) -> dict:
     }
 
 
-class EventsListQuery(serializers.Serializer):
+class EventsListQuery(InputSerializer):
     trackingNumbers = serializers.CharField(required=False, help_text="Comma-separated.")
     orderIds = serializers.CharField(required=False, help_text="Comma-separated.")
     status = serializers.ChoiceField(choices=Status.values, required=False)
@@ -186,14 +186,14 @@ def _listed_event(event) -> dict:
     }
 
 
-class ReportedLocation(serializers.Serializer):
+class ReportedLocation(InputSerializer):
     city = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     state = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     postalCode = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
     country = serializers.RegexField(r"^[A-Za-z]{2}$", required=False, allow_blank=True, default="")
 
 
-class ReportedEvent(serializers.Serializer):
+class ReportedEvent(InputSerializer):
     timestamp = serializers.DateTimeField()
     status = serializers.ChoiceField(choices=Status.values)
     statusDetail = serializers.ChoiceField(choices=StatusDetail.values, required=False)
@@ -215,7 +215,7 @@ class ReportedEvent(serializers.Serializer):
         return value
 
 
-class ReportedEventsInput(serializers.Serializer):
+class ReportedEventsInput(InputSerializer):
     events = ReportedEvent(many=True, allow_empty=False, max_length=MAX_REPORTED_EVENTS)
 
 
