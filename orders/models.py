@@ -35,7 +35,10 @@ class Address(models.Model):
 
 
 class Order(Address):
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="orders")
+    # Not indexed alone: order_unique (merchant, order_id) leads with it (docs/scaling.md).
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, related_name="orders", db_index=False
+    )
     order_id = models.CharField(_("order ID"), max_length=100)
     order_date = models.DateTimeField(null=True, blank=True)
     customer_name = models.CharField(max_length=200, blank=True)
@@ -89,7 +92,10 @@ class Order(Address):
 class LineItem(models.Model):
     """Per-item quantities are counters kept by the services; the database keeps them coherent."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="line_items")
+    # Not indexed alone: line_item_unique (order, item_id) leads with it.
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="line_items", db_index=False
+    )
     item_id = models.CharField(_("item ID"), max_length=100)
     name = models.CharField(max_length=300)
     description = models.TextField(blank=True)
@@ -141,7 +147,10 @@ class LineItem(models.Model):
 class Shipment(models.Model):
     """A package followed with its carrier; also the tracked object behind an API tracker."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="shipments")
+    # Not indexed alone: shipment_unique (merchant, carrier, tracking_number) leads with it.
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, related_name="shipments", db_index=False
+    )
     order = models.ForeignKey(
         Order, null=True, blank=True, on_delete=models.CASCADE, related_name="shipments"
     )
@@ -209,7 +218,10 @@ class Shipment(models.Model):
 
 
 class ShipmentItem(models.Model):
-    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="items")
+    # Not indexed alone: shipment_item_unique (shipment, line_item) leads with it.
+    shipment = models.ForeignKey(
+        Shipment, on_delete=models.CASCADE, related_name="items", db_index=False
+    )
     line_item = models.ForeignKey(LineItem, on_delete=models.CASCADE, related_name="shipment_items")
     quantity = models.PositiveIntegerField()
 
@@ -381,7 +393,10 @@ class InboundMessage(models.Model):
 class ProcessedEvent(models.Model):
     """An `/events` eventId the merchant sent and we applied; a repeat is a no-op (API.md)."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    # Not indexed alone: processed_event_unique (merchant, event_id) leads with it.
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     event_id = models.CharField(max_length=200)
     inbound_message = models.ForeignKey(
         InboundMessage, null=True, on_delete=models.SET_NULL, related_name="+"
