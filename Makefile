@@ -37,7 +37,7 @@ test: install
 	$(PY) -m pytest
 
 # Benchmarks (docs/benchmarks.md): PostgreSQL and gunicorn. The first run generates the
-# 1,000,000-order database flextracker_1m (~15 min, ~8 GiB of disk); later runs reuse it.
+# 1,000,000-order database flextracker_1m (7–10 min, ~8 GiB of disk); later runs reuse it.
 bench: install
 	$(PY) bench/generate.py
 	$(PY) bench/ingest.py
