@@ -1,13 +1,17 @@
-"""The console's one search box: whatever the customer gave — order ID, tracking number (spaces or
-not), email, phone in any format, name, postal code — ranked, across the merchants the user sees.
+"""Searching orders. The console's one search box: whatever the customer gave — order ID, tracking
+number (spaces or not), email, phone in any format, name, postal code — ranked, across the
+merchants the user sees. And the API's `search` (API.md): order ID, tracking number, email, phone
+or name, within one merchant.
 
 Each kind of identifier is one small query that an index answers (btree for exact values;
 on PostgreSQL trigram indexes for "contains" and a full-text index for names, migration
-orders/0004); the hits are merged by rank here. On SQLite the same queries run as LIKE scans.
+orders/0004): the console merges the hits by rank, the API takes their union. On SQLite the same
+queries run as LIKE scans.
 """
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
@@ -15,8 +19,9 @@ from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Upper
 
+from merchants.models import Merchant
 from orders.models import Order, Shipment
-from orders.selectors import orders_visible_to
+from orders.selectors import order_queryset_with_details, orders_visible_to
 from tracking.carriers.detection import normalize_tracking_number
 
 PER_KIND_LIMIT = 50
@@ -36,15 +41,19 @@ RANKS = {
 }  # fmt: skip
 
 
+# What the API's `search` matches (API.md): identifiers and names, not prefixes or postal codes.
+API_KINDS = {"order ID", "tracking number", "email", "phone", "name", "name (part)"}
+
+
 def orders_search(user: AbstractBaseUser, query: str, *, limit: int = 25) -> list[SearchHit]:
     """The user's best matches, highest rank then newest first; never another merchant's."""
-    query = " ".join(query.split())[:200]
+    query = _cleaned(query)
     if not query:
         return []
     orders = orders_visible_to(user)
     best: dict[int, str] = {}
-    for kind, order_ids in _candidates(orders, query):
-        for order_id in order_ids:
+    for kind, matching in _candidates(orders, query):
+        for order_id in _newest_ids(matching):
             if order_id not in best or RANKS[kind] > RANKS[best[order_id]]:
                 best[order_id] = kind
     found = Order.objects.select_related("merchant").in_bulk(list(best))
@@ -54,32 +63,54 @@ def orders_search(user: AbstractBaseUser, query: str, *, limit: int = 25) -> lis
     return [SearchHit(order, best[order.pk]) for order in ranked[:limit]]
 
 
+def order_list(
+    merchant: Merchant, *, search: str = "", status: str = "", updated_after: datetime | None = None
+) -> QuerySet[Order]:
+    """API.md's list filters, newest updates first. `search` is the union of the API_KINDS
+    queries, each answered by its index, as the console's are (an OR of them in one WHERE, across
+    a join to shipments, read every order of the merchant: ~1 s on 1,000,000 orders)."""
+    orders = order_queryset_with_details(merchant).order_by("-updated_at", "-pk")
+    if status:
+        orders = orders.filter(status=status)
+    if updated_after:
+        orders = orders.filter(updated_at__gt=updated_after)
+    if search := _cleaned(search):
+        kinds = _candidates(Order.objects.filter(merchant=merchant), search)
+        pks = [matching.order_by().values("pk") for kind, matching in kinds if kind in API_KINDS]
+        orders = orders.filter(pk__in=pks[0].union(*pks[1:]))  # "order ID" is always one
+    return orders
+
+
+def _cleaned(query: str) -> str:
+    return " ".join(query.split())[:200]
+
+
+def _newest_ids(matching: QuerySet[Order]) -> list[int]:
+    return list(matching.order_by("-created_at").values_list("pk", flat=True)[:PER_KIND_LIMIT])
+
+
 def _candidates(orders: QuerySet[Order], query: str):
-    """(kind, order pks) for each kind of identifier the query could be."""
-
-    def ids(matching: QuerySet[Order]) -> list[int]:
-        return list(matching.order_by("-created_at").values_list("pk", flat=True)[:PER_KIND_LIMIT])
-
-    yield "order ID", ids(orders.filter(order_id=query))
+    """(kind, the orders it matches) for each kind of identifier the query could be."""
+    yield "order ID", orders.filter(order_id=query)
     compact = normalize_tracking_number(query)
     if len(compact) >= 8 and compact.isalnum():
         shipped = Shipment.objects.filter(tracking_number=compact, order__isnull=False)
-        yield "tracking number", ids(orders.filter(pk__in=shipped.values("order_id")))
+        yield "tracking number", orders.filter(pk__in=shipped.values("order_id"))
     if "@" in query:
-        yield "email", ids(orders.filter(customer_email=query.lower()))
+        yield "email", orders.filter(customer_email=query.lower())
     digits = re.sub(r"\D", "", query)
     if len(digits) >= MIN_PHONE_DIGITS and not re.search(r"[A-Za-z@]", query):
         # The last 10 digits: "+1 (512) 555-0100" and "512.555.0100" are the same phone.
-        yield "phone", ids(orders.filter(customer_phone_digits__endswith=digits[-10:]))
+        yield "phone", orders.filter(customer_phone_digits__endswith=digits[-10:])
     if len(query) >= 3:
-        yield "order ID (start)", ids(orders.annotate(upper_id=Upper("order_id"))
-                                      .filter(upper_id__startswith=query.upper()))  # fmt: skip
+        yield "order ID (start)", (orders.annotate(upper_id=Upper("order_id"))
+                                   .filter(upper_id__startswith=query.upper()))  # fmt: skip
     if re.search(r"[^\W\d_]{2}", query):
-        yield "name", ids(orders.filter(_name_has_every_word(query)))
+        yield "name", orders.filter(_name_has_every_word(query))
         if len(query) >= 3:
-            yield "name (part)", ids(orders.filter(customer_name__icontains=query))
+            yield "name (part)", orders.filter(customer_name__icontains=query)
     if len(query) <= 10 and re.search(r"\d", query):
-        yield "postal code", ids(orders.filter(_postal_code_is(query)))
+        yield "postal code", orders.filter(_postal_code_is(query))
 
 
 def _name_has_every_word(query: str) -> Q | RawSQL:

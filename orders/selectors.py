@@ -1,17 +1,14 @@
 """Reads of orders and shipments, always scoped by the merchant and prefetched for the caller."""
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from merchants.models import Merchant
 from merchants.selectors import merchants_visible_to, user_sees_all_merchants
 from orders.models import Order, Shipment, ShipmentItem, Tracker
-from tracking.carriers.detection import normalize_tracking_number
 
 # What the customer page shows of an event (orders.tracking_page). A long history is hundreds of
 # rows: they are read as plain rows, which cost half as much to build as model instances.
@@ -93,35 +90,6 @@ def _with_order_history(orders: QuerySet[Order]) -> Order | None:
     if order:
         with_history(order.shipments.all())
     return order
-
-
-def order_search(
-    merchant: Merchant,
-    *,
-    search: str = "",
-    status: str = "",
-    updated_after: datetime | None = None,
-) -> QuerySet[Order]:
-    """API.md's list filters. `search` matches an order id, tracking number, email or phone
-    exactly (normalized), or a part of the customer's name."""
-    orders = order_queryset_with_details(merchant).order_by("-updated_at", "-pk")
-    if status:
-        orders = orders.filter(status=status)
-    if updated_after:
-        orders = orders.filter(updated_at__gt=updated_after)
-    if search := search.strip():
-        matches = (
-            Q(order_id=search)
-            | Q(shipments__tracking_number=normalize_tracking_number(search))
-            | Q(customer_email=search.lower())
-            | Q(customer_name__icontains=search)
-        )
-        digits = re.sub(r"\D", "", search)
-        if len(digits) >= 7:
-            matches |= Q(customer_phone_digits__endswith=digits[-10:])
-        ids = Order.objects.filter(merchant=merchant).filter(matches).values("pk")
-        orders = orders.filter(pk__in=ids)
-    return orders
 
 
 def tracker_queryset_with_details(merchant: Merchant, *, events: bool = True) -> QuerySet[Tracker]:

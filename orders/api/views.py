@@ -20,7 +20,8 @@ from orders.api.serializers import (
     item_quantities,
 )
 from orders.models import OrderStatus
-from orders.selectors import order_get_for_merchant, order_search
+from orders.search import order_list
+from orders.selectors import order_get_for_merchant
 from orders.services import (
     Backorder,
     Cancellation,
@@ -124,8 +125,9 @@ TAGS = ["Orders"]
     ),
     get=documented(
         summary="List and search orders",
-        description="`search` matches an order id, tracking number, email or phone exactly, or "
-        "part of the customer's name. Newest updates first.",
+        description="`search` matches an order id, tracking number, email or phone exactly (a "
+        "phone in any format, by its last 10 digits), or the customer's name: its words in any "
+        "order, or a part of 3 characters or more. Newest updates first.",
         responses={200: OrderOutputSerializer},
         many=True,
         paginated=True,
@@ -144,7 +146,7 @@ class OrdersApi(ChangeApi):
     def get(self, request):
         merchant = self.merchant()
         query = self.validated(OrderListQuery, request.query_params)
-        orders = order_search(
+        orders = order_list(
             merchant,
             search=query.get("search", ""),
             status=query.get("status", ""),

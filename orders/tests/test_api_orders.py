@@ -403,6 +403,7 @@ def test_the_list_searches_every_identifier_and_paginates(api):
     assert found(search="C0@EX.COM") == ["O-0"]
     assert found(search="(512) 555-0102") == ["O-2"]
     assert found(search="customer 1") == ["O-1"]
+    assert found(search="1 Customer") == ["O-1"]  # a name's words in any order
     assert found(status="partially_shipped") == ["O-1"]
     page = api.get("/api/v1/orders", {"limit": 2, "page": 2}).json()
     assert page["meta"]["pagination"] == {"page": 2, "limit": 2, "total": 3, "hasNext": False,
