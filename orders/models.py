@@ -380,6 +380,14 @@ class InboundMessage(models.Model):
         indexes = [
             models.Index(fields=["merchant", "-received_at"], name="inbound_recent_idx"),
             models.Index(fields=["merchant", "order_ref"], name="inbound_order_idx"),
+            # A file's rejected and failed records, by the prefix of their source, for its error
+            # report (orders/channels/files.py); only those rows, so it stays small.
+            models.Index(
+                fields=["merchant", "source"],
+                opclasses=["int8_ops", "varchar_pattern_ops"],  # LIKE 'prefix%' on PostgreSQL
+                condition=Q(outcome__in=[InboundOutcome.REJECTED, InboundOutcome.FAILED]),
+                name="inbound_unaccepted_source_idx",
+            ),
         ]
 
     def __str__(self) -> str:
