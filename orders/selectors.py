@@ -73,20 +73,16 @@ def order_get_for_merchant(merchant: Merchant, order_id: str) -> Order | None:
 
 def order_for_page(merchant: Merchant, order_id: str) -> Order | None:
     """The order as the customer page shows it: its shipments' events as `history` rows."""
-    return _with_order_history(_orders_for_page(merchant).filter(order_id=order_id))
+    return _order_for_page(merchant, order_id=order_id)
 
 
 def order_latest_for_page(merchant: Merchant) -> Order | None:
     """The merchant's newest order, as the customer page shows it (order_for_page)."""
-    return _with_order_history(_orders_for_page(merchant).filter(is_placeholder=False))
+    return _order_for_page(merchant, is_placeholder=False)
 
 
-def _orders_for_page(merchant: Merchant) -> QuerySet[Order]:
-    return order_queryset_with_details(merchant, events=False)
-
-
-def _with_order_history(orders: QuerySet[Order]) -> Order | None:
-    order = orders.first()
+def _order_for_page(merchant: Merchant, **lookups) -> Order | None:
+    order = order_queryset_with_details(merchant, events=False).filter(**lookups).first()
     if order:
         with_history(order.shipments.all())
     return order
@@ -113,20 +109,16 @@ def tracker_list(merchant: Merchant, *, group_id: str = "") -> QuerySet[Tracker]
 
 def tracker_for_page(merchant: Merchant, external_id: str) -> Tracker | None:
     """The tracker as the customer page shows it: its shipment's events as `history` rows."""
-    trackers = _trackers_for_page(merchant).filter(external_id=external_id)
-    return next(iter(_with_trackers_history(trackers)), None)
+    return next(iter(_trackers_for_page(merchant, external_id=external_id)), None)
 
 
 def trackers_in_group(merchant: Merchant, group_id: str) -> list[Tracker]:
     """A group's trackers as the customer page shows them (tracker_for_page)."""
-    return _with_trackers_history(_trackers_for_page(merchant).filter(group_id=group_id))
+    return _trackers_for_page(merchant, group_id=group_id)
 
 
-def _trackers_for_page(merchant: Merchant) -> QuerySet[Tracker]:
-    return tracker_queryset_with_details(merchant, events=False).order_by("pk")
-
-
-def _with_trackers_history(trackers: QuerySet[Tracker]) -> list[Tracker]:
-    trackers = list(trackers)
+def _trackers_for_page(merchant: Merchant, **lookups) -> list[Tracker]:
+    trackers = tracker_queryset_with_details(merchant, events=False).filter(**lookups)
+    trackers = list(trackers.order_by("pk"))
     with_history(tracker.shipment for tracker in trackers if tracker.shipment_id)
     return trackers
