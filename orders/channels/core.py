@@ -9,28 +9,37 @@ again — after staff fixed the merchant's format dictionary, say:
 - `shopify:<topic>`: a Shopify webhook of that topic.
 """
 
+import functools
+import logging
 from collections.abc import Callable
+
+from django.db import transaction
 
 from flextracker.api import api_error_for
 from flextracker.errors import ApiError
 from merchants.models import Merchant
-from orders.channels.dictionaries import map_with_dictionary
+from orders.channels.dictionaries import dictionary_mapper
 from orders.channels.shopify import map_shopify
 from orders.models import InboundMessage
 from orders.services.inbound import (
     Failure,
     Result,
+    inbound_message,
     inbound_process,
     inbound_receive,
+    inbound_record_all,
     inbound_record_failure,
     parse_json,
 )
 
-# (merchant, the route's argument, the raw record) → the events it means, or ApiError saying why not
-Mapper = Callable[[Merchant, str, bytes], list[dict]]
+logger = logging.getLogger(__name__)
+
+# (merchant, the route's argument) → what turns a raw record into the events it means; either
+# raises ApiError saying why not
+Mapper = Callable[[Merchant, str], Callable[[bytes], list[dict]]]
 
 
-def map_envelope(merchant: Merchant, argument: str, body: bytes) -> list[dict]:
+def map_envelope(body: bytes) -> list[dict]:
     payload = parse_json(body)
     if isinstance(payload, dict) and isinstance(payload.get("events"), list):
         return payload["events"]
@@ -38,9 +47,9 @@ def map_envelope(merchant: Merchant, argument: str, body: bytes) -> list[dict]:
 
 
 MAPPERS: dict[str, Mapper] = {
-    "envelope": map_envelope,
-    "dictionary": map_with_dictionary,
-    "shopify": map_shopify,
+    "envelope": lambda _merchant, _argument: map_envelope,
+    "dictionary": dictionary_mapper,
+    "shopify": lambda merchant, topic: functools.partial(map_shopify, merchant, topic),
 }
 
 
@@ -66,6 +75,78 @@ def channel_deliver(
     return channel_process(received)
 
 
+def channel_deliver_all(
+    *,
+    merchant: Merchant,
+    channel: str,
+    route: str,
+    records: list[tuple[bytes, str]],
+    content_type: str = "",
+) -> list[Result | Failure]:
+    """channel_deliver for each record, (body, source), in order — for records that can be read
+    again, as a file's are from its last checkpoint. They are applied together, as
+    `/events/batch` applies events: each record still all or nothing, answered on its own, and
+    logged with its answer in the same transaction as the effect (API.md allows either). Should
+    a record take effect only in part, or our side fail, that transaction is undone and the
+    records go one at a time through channel_deliver."""
+    messages = [
+        inbound_message(merchant=merchant, channel=channel, path=route, body=body,
+                        content_type=content_type, source=source)
+        for body, source in records
+    ]  # fmt: skip
+    try:
+        with transaction.atomic():
+            return inbound_record_all(messages, _apply_together(merchant, route, messages))
+    except _PartlyApplied:
+        pass
+    except Exception:
+        logger.exception("Records from %s applied together failed; one at a time.", records[0][1])
+    return [
+        channel_deliver(merchant=merchant, channel=channel, route=route, body=body,
+                        content_type=content_type, source=source)
+        for body, source in records
+    ]  # fmt: skip
+
+
+class _PartlyApplied(Exception):
+    """A record some of whose events took effect and some not: it must take none."""
+
+
+def _apply_together(merchant: Merchant, route: str, messages: list[InboundMessage]):
+    """Each message's answer: its Result, or the ApiError that refused all of it."""
+    from orders.api.events import EventsApi  # the API imports the services this module uses
+
+    try:
+        map_record = _mapper(merchant, route)
+    except ApiError as error:  # each record refused alike (no such dictionary, say)
+        return [error] * len(messages)
+    records: list[list[dict] | ApiError] = []
+    for message in messages:
+        try:
+            events = map_record(bytes(message.body))
+            message.order_ref = _first_order_id(events)
+            records.append(_events_checked(events))
+        except ApiError as error:
+            records.append(error)
+    applied = iter(EventsApi().apply_all(
+        merchant, [event for events in records if isinstance(events, list) for event in events]
+    ))  # fmt: skip
+    answers: list[Result | ApiError] = []
+    for events in records:
+        if isinstance(events, ApiError):
+            answers.append(events)
+            continue
+        results = [next(applied) for _event in events]
+        refused = [result for result in results if isinstance(result, Exception)]
+        if not refused:
+            answers.append(_record_answer(events, results))
+        elif len(refused) == len(results) and isinstance(refused[0], ApiError):
+            answers.append(refused[0])  # as alone: its first event's error, nothing of it applied
+        else:
+            raise _PartlyApplied
+    return answers
+
+
 def channel_process(message: InboundMessage) -> Result | Failure:
     """Maps and applies a logged record; the effect and the outcome commit together. Bad data is
     recorded as rejected with its error, our own failure as failed; either can be replayed."""
@@ -78,34 +159,43 @@ def channel_process(message: InboundMessage) -> Result | Failure:
 
 
 def _handler(message: InboundMessage):
-    name, _, argument = message.path.partition(":")
-
     def handle(merchant: Merchant, body: bytes) -> Result:
-        mapper = MAPPERS.get(name)
-        if mapper is None:
-            raise ApiError(f"No mapper for route {message.path!r}.", code="UNKNOWN_ROUTE")
-        events = mapper(merchant, argument, body)
-        return _apply_events(merchant, message, events)
+        events = _mapper(merchant, message.path)(body)
+        message.order_ref = _first_order_id(events)  # kept when an event is rejected, too
+        return _apply_events(merchant, _events_checked(events))
 
     return handle
 
 
-def _apply_events(merchant: Merchant, message: InboundMessage, events: list[dict]) -> Result:
+def _mapper(merchant: Merchant, route: str) -> Callable[[bytes], list[dict]]:
+    name, _, argument = route.partition(":")
+    if name not in MAPPERS:
+        raise ApiError(f"No mapper for route {route!r}.", code="UNKNOWN_ROUTE")
+    return MAPPERS[name](merchant, argument)
+
+
+def _events_checked(events: list[dict]) -> list[dict]:
+    if not events:
+        raise ApiError("The record holds no event.", code="EMPTY_RECORD")
+    return events
+
+
+def _apply_events(merchant: Merchant, events: list[dict]) -> Result:
     """All of a record's events or none of them (the caller's transaction)."""
     from orders.api.events import EventsApi  # the API imports the services this module uses
 
-    if not events:
-        raise ApiError("The record holds no event.", code="EMPTY_RECORD")
     applier = EventsApi()
-    message.order_ref = _first_order_id(events)  # kept when an event is rejected, too
-    results = []
-    for event in events:
-        result = applier.apply(merchant, event)
-        results.append({"eventId": event.get("eventId"), "type": event.get("type"),
-                        "status": result.status, "data": result.data,
-                        "warnings": result.warnings})  # fmt: skip
-    warnings = [warning for result in results for warning in result["warnings"]]
-    return Result(200, results, warnings)
+    return _record_answer(events, [applier.apply(merchant, event) for event in events])
+
+
+def _record_answer(events: list[dict], results: list[Result]) -> Result:
+    """A record's answer: each of its events' answers, in order, and all their warnings."""
+    answers = [
+        {"eventId": event.get("eventId"), "type": event.get("type"), "status": result.status,
+         "data": result.data, "warnings": result.warnings}
+        for event, result in zip(events, results, strict=True)
+    ]  # fmt: skip
+    return Result(200, answers, [warning for result in results for warning in result.warnings])
 
 
 def _first_order_id(events: list[dict]) -> str:

@@ -48,10 +48,12 @@ DICTIONARY_NOT_FOUND (no such dictionary for this merchant).
 """
 
 import csv
+import functools
 import hashlib
 import io
 import json
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -76,8 +78,9 @@ from orders.channels.records import UnreadableFile, strip_bom, strip_namespaces
 # --- The route: dictionary:<id> ---------------------------------------------------------------
 
 
-def map_with_dictionary(merchant: Merchant, argument: str, body: bytes) -> list[dict]:
-    """The mapper of route `dictionary:<id>`: the merchant's own dictionary, never another's."""
+def dictionary_mapper(merchant: Merchant, argument: str) -> Callable[[bytes], list[dict]]:
+    """The mapper of route `dictionary:<id>`: the merchant's own dictionary, never another's,
+    as saved now (a file's chunk of records is mapped with one version)."""
     versions = FormatDictionary.objects.filter(merchant=merchant, pk=_id(argument))
     updated_at = versions.values_list("updated_at", flat=True).first()
     if updated_at is None:
@@ -88,7 +91,7 @@ def map_with_dictionary(merchant: Merchant, argument: str, body: bytes) -> list[
         found = versions.get()
         found.merchant = merchant
         compiled = dictionary_for(found)
-    return dictionary_map(compiled, body)
+    return functools.partial(dictionary_map, compiled)
 
 
 def _id(argument: str) -> int:

@@ -1,7 +1,9 @@
 """The file channel: files a merchant's OMS drops in a folder (ours, or their SFTP server) are read
-record by record, each record handed to `channel_deliver` (so it lands in the inbound message log
-with its outcome and can be replayed), then the file is moved to the archive folder — or to the
-error folder with a report (`<name>.errors.csv`: which records failed and why) when any failed.
+record by record, each record handed to the channel (so it lands in the inbound message log
+with its outcome and can be replayed; `channel_deliver_all` applies a checkpoint's worth of
+records together, each still all or nothing), then the file is moved to the archive folder — or
+to the error folder with a report (`<name>.errors.csv`: which records failed and why) when any
+failed.
 
 - A file is known by its content (SHA-256) per source: the same file dropped again, under any
   name, is not processed again (it goes to the error folder with a report saying so).
@@ -29,7 +31,7 @@ from django.utils import timezone
 
 from flextracker.errors import ApiError
 from merchants.models import FileSource
-from orders.channels.core import channel_deliver
+from orders.channels.core import channel_deliver_all
 from orders.channels.dictionaries import Dictionary, dictionary_for, dictionary_map
 from orders.channels.folders import Entry, FolderUnavailable, open_folder
 from orders.channels.records import UnreadableFile
@@ -167,30 +169,43 @@ def _claim(source: FileSource, name: str, size: int, sha256: str) -> InboundFile
 
 
 def _read(inbound_file: InboundFile, local: Path, dictionary: Dictionary, deadline) -> bool:
-    """Hands every record after the checkpoint to the channel; False when the deadline came."""
-    merchant, skip = inbound_file.merchant, inbound_file.records_read
-    route = f"dictionary:{inbound_file.source.dictionary_id}"
+    """Hands every record after the checkpoint to the channel, a checkpoint's worth at a time;
+    False when the deadline came."""
+    skip, chunk = inbound_file.records_read, []
     with local.open("rb") as stream:
         try:
             for record in dictionary.read_records(stream):
                 if record.number <= skip:
                     continue
-                where = f"line {record.line}" if record.line else f"record {record.number}"
-                outcome = channel_deliver(
-                    merchant=merchant, channel=InboundChannel.FILE, route=route,
-                    body=record.body, content_type=CONTENT_TYPES[dictionary.format],
-                    source=inbound_file.source_prefix + where,
-                )  # fmt: skip
-                _count(inbound_file, outcome)
-                inbound_file.records_read = record.number
+                chunk.append(record)
                 if record.number % CHECKPOINT_RECORDS == 0:
+                    _deliver(inbound_file, dictionary, chunk)
+                    chunk = []
                     _checkpoint(inbound_file)
                     if time.monotonic() >= deadline:
                         return False
         except UnreadableFile as error:
             inbound_file.problem = error.located_message[:500]
+    _deliver(inbound_file, dictionary, chunk)
     _checkpoint(inbound_file)
     return True
+
+
+def _deliver(inbound_file: InboundFile, dictionary: Dictionary, records: list) -> None:
+    """The records to the channel, together (see channel_deliver_all); their outcomes counted."""
+    if not records:
+        return
+    prefix = inbound_file.source_prefix
+    outcomes = channel_deliver_all(
+        merchant=inbound_file.merchant, channel=InboundChannel.FILE,
+        route=f"dictionary:{inbound_file.source.dictionary_id}",
+        records=[(r.body, prefix + (f"line {r.line}" if r.line else f"record {r.number}"))
+                 for r in records],
+        content_type=CONTENT_TYPES[dictionary.format],
+    )  # fmt: skip
+    for outcome in outcomes:
+        _count(inbound_file, outcome)
+    inbound_file.records_read = records[-1].number
 
 
 def _count(inbound_file: InboundFile, outcome) -> None:

@@ -112,22 +112,40 @@ def inbound_receive(
 ) -> InboundMessage | Result | Failure:
     """Stores the message (committed at once, so it is never lost) — or, for a repeated
     idempotency key, returns the stored answer or the conflict instead."""
-    digest = request_hash(method, path, body)
+    message = inbound_message(
+        merchant=merchant, channel=channel, path=path, body=body, content_type=content_type,
+        source=source, method=method,
+    )  # fmt: skip
     if idempotency_key:
-        earlier = _idempotent_answer(merchant, idempotency_key, digest)
+        earlier = _idempotent_answer(merchant, idempotency_key, message.request_hash)
         if earlier is not None:
             return earlier
-    values = {
-        "merchant": merchant, "channel": channel, "method": method, "path": path[:1000],
-        "content_type": content_type[:200], "body": body, "request_hash": digest,
-        "idempotency_key": idempotency_key or None, "source": source[:300],
-    }  # fmt: skip
+        message.idempotency_key = idempotency_key
     try:
         with transaction.atomic():
-            return InboundMessage.objects.create(**values)
+            message.save(force_insert=True)
+            return message
     except IntegrityError:
         # Another request with this key got in first: its answer, or "still running".
-        return _idempotent_answer(merchant, idempotency_key, digest) or _in_flight()
+        return _idempotent_answer(merchant, idempotency_key, message.request_hash) or _in_flight()
+
+
+def inbound_message(
+    *,
+    merchant: Merchant,
+    channel: str,
+    path: str,
+    body: bytes,
+    content_type: str = "",
+    source: str = "",
+    method: str = "",
+) -> InboundMessage:
+    """A message to log, not yet saved."""
+    return InboundMessage(
+        merchant=merchant, channel=channel, method=method, path=path[:1000],
+        content_type=content_type[:200], body=body, request_hash=request_hash(method, path, body),
+        source=source[:300],
+    )  # fmt: skip
 
 
 def _idempotent_answer(merchant: Merchant, key: str, digest: str) -> Result | Failure | None:
@@ -203,20 +221,42 @@ def inbound_record_failure(message: InboundMessage, error: ApiError) -> None:
     _record(message, InboundOutcome.FAILED, error.status, error.body(), error.code)
 
 
+RECORDED_FIELDS = [
+    "outcome", "response_status", "response_body", "error_code", "processed_at", "order_ref",
+]  # fmt: skip
+
+
 def _record(message, outcome: str, status: int, body: dict, error_code: str = "") -> str:
     """Records the outcome and answer; returns the answer's JSON text."""
+    _answered(message, outcome, status, body, error_code)
+    message.save(update_fields=RECORDED_FIELDS)
+    return message.response_body
+
+
+def _answered(message, outcome: str, status: int, body: dict, error_code: str = "") -> None:
     message.outcome = outcome
     message.response_status = status
     message.response_body = JSONRenderer().render(body).decode()  # as the API renders it
     message.error_code = error_code
     message.processed_at = timezone.now()
-    message.save(
-        update_fields=[
-            "outcome", "response_status", "response_body", "error_code", "processed_at",
-            "order_ref",
-        ]
-    )  # fmt: skip
-    return message.response_body
+
+
+def inbound_record_all(
+    messages: list[InboundMessage], answers: list[Result | ApiError]
+) -> list[Result | Failure]:
+    """Logs the messages (not yet saved) with their answers (an accepted Result, or the ApiError
+    that rejected it) in one statement, in the transaction of their effect."""
+    outcomes: list[Result | Failure] = []
+    for message, answer in zip(messages, answers, strict=True):
+        if isinstance(answer, ApiError):
+            _answered(message, InboundOutcome.REJECTED, answer.status, answer.body(), answer.code)
+            outcomes.append(Failure(answer))
+        else:
+            _answered(message, InboundOutcome.ACCEPTED, answer.status, answer.body())
+            answer.sent = message.response_body
+            outcomes.append(answer)
+    InboundMessage.objects.bulk_create(messages)
+    return outcomes
 
 
 def inbound_replay(message: InboundMessage) -> Result | Failure:
