@@ -14,7 +14,8 @@ each is finished:
 
 Every record goes through the channel as in production: a checkpoint's worth (200) at a time
 through `channel_deliver_all` (one inbound message each, the dictionary, the `/events` handlers
-and services, one transaction for the 200). Writes the "## File channel" section of docs/benchmarks.md (other sections kept).
+and services, one transaction for the 200). Writes the "## File channel" section of
+docs/benchmarks.md (other sections kept).
 """
 
 from __future__ import annotations

@@ -28,8 +28,8 @@ ERRORS = {
     "NOT_FOUND": (404, "No such object for this merchant."),
     "IDEMPOTENCY_CONFLICT": (
         409,
-        "Idempotency-Key reused with another body; or its first request still running"
-        " (severity transient: retry shortly).",
+        "Idempotency-Key reused with another body. (The same request sent again while its"
+        " first is still running waits for it and gets its answer.)",
     ),
     "PAYLOAD_TOO_LARGE": (413, "Body over 1 MiB, or a batch over its limit."),
     "RATE_LIMITED": (429, "Over the key's rate; see Retry-After."),

@@ -12,12 +12,12 @@ from rest_framework.views import APIView
 
 from flextracker.api import api_error_for, error_response, validation_error
 from merchants.models import Merchant
-from orders.models import InboundMessage
+from orders.models import InboundChannel, InboundMessage
 from orders.services.inbound import (
     Failure,
     Result,
-    inbound_process,
-    inbound_receive,
+    inbound_handle,
+    inbound_message,
     inbound_record_failure,
 )
 
@@ -69,21 +69,21 @@ class InboundApi(MerchantApi):
     """A POST carrying an OMS message. Subclasses define `handle(merchant, payload, **kwargs)`."""
 
     def post(self, request, **kwargs) -> HttpResponse:
-        received = inbound_receive(
+        message = inbound_message(
             merchant=self.merchant(),
+            channel=InboundChannel.API,
             method=request.method,
             path=request.path,
             body=request.body,
             content_type=request.content_type or "",
-            idempotency_key=request.headers.get("Idempotency-Key"),
         )
-        if isinstance(received, InboundMessage):
-            received = self._process(received, kwargs)
-        return self.answer(received)
+        return self.answer(self._process(message, kwargs, request.headers.get("Idempotency-Key")))
 
-    def _process(self, message: InboundMessage, kwargs: dict) -> Result | Failure:
+    def _process(self, message: InboundMessage, kwargs: dict, key: str | None) -> Result | Failure:
         try:
-            return inbound_process(message, lambda m, payload: self.handle(m, payload, **kwargs))
+            return inbound_handle(
+                message, lambda m, payload: self.handle(m, payload, **kwargs), key
+            )
         except Exception as exc:
             error = api_error_for(exc, self)
             inbound_record_failure(message, error)

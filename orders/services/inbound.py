@@ -1,9 +1,12 @@
-"""The inbound message log and idempotency: every authenticated message is stored raw before it
-is processed, its outcome recorded in the same transaction as its effect, and it can be replayed.
+"""The inbound message log and idempotency: every authenticated message is stored raw with its
+outcome, and it can be replayed. An API request is logged with its answer in the transaction of
+its effect (`inbound_handle`); a channel's record is logged first, committed, then processed
+(`inbound_receive`, `inbound_process`), as a webhook or queue message cannot be had again.
 
 Idempotency keys follow Stripe (RELIABILITY.md): per merchant, bound to a hash of method, path and
-body, kept 24 h; the same key and body replays the stored answer, another body is a 409, and a key
-whose first request is still running is a 409 too.
+body, kept 24 h; the same key and body replays the stored answer, another body is a 409. An API
+request sent again while its first is running waits for it and gets its answer; a channel's
+delivery whose first is still running is a 409 (transient: retry shortly).
 """
 
 import hashlib
@@ -199,11 +202,38 @@ def _stored_answer(message: InboundMessage) -> Result | Failure:
     return Failure(api_error, replayed=True)
 
 
+def inbound_handle(
+    message: InboundMessage, handler: Handler, idempotency_key: str | None = None
+) -> Result | Failure:
+    """Processes a message not logged yet (an API request) and logs it with its answer in the
+    transaction of its effect: one transaction and one row written, where logging first costs
+    two and an update (API.md allows either; the client that gets no answer sends again).
+
+    A repeated idempotency key answers from the log. A concurrent request with the same key
+    cannot log its own: it waits for the first to commit, its effect is undone, and it is
+    answered as that key's repeat (or its conflict)."""
+    merchant = message.merchant
+    if idempotency_key:
+        earlier = _idempotent_answer(merchant, idempotency_key, message.request_hash)
+        if earlier is not None:
+            return earlier
+        message.idempotency_key = idempotency_key
+    try:
+        return inbound_process(message, handler)
+    except IntegrityError:
+        if idempotency_key:
+            earlier = _idempotent_answer(merchant, idempotency_key, message.request_hash)
+            if earlier is not None:
+                return earlier
+        raise
+
+
 def inbound_process(
     message: InboundMessage, handler: Handler, parse: Callable[[bytes], object] = parse_json
 ) -> Result | Failure:
-    """Runs `handler` on the stored body; its effect and the recorded outcome commit together.
-    The handler may set `message.order_ref` when `parse` alone cannot tell it."""
+    """Runs `handler` on the message's body; its effect and the recorded outcome commit
+    together (the message is logged then, if it was not before). The handler may set
+    `message.order_ref` when `parse` alone cannot tell it."""
     try:
         with transaction.atomic():
             payload = parse(bytes(message.body))
@@ -229,7 +259,7 @@ RECORDED_FIELDS = [
 def _record(message, outcome: str, status: int, body: dict, error_code: str = "") -> str:
     """Records the outcome and answer; returns the answer's JSON text."""
     _answered(message, outcome, status, body, error_code)
-    message.save(update_fields=RECORDED_FIELDS)
+    message.save(update_fields=RECORDED_FIELDS if message.pk else None)
     return message.response_body
 
 

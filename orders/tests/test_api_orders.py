@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from flextracker.api import ApiKeyRateThrottle, api_error_for
 from merchants.services import api_key_issue, api_key_revoke
 from orders.models import InboundMessage, LineItem, Order, Shipment
-from orders.services.inbound import inbound_replay, request_hash
+from orders.services.inbound import inbound_replay
 from tests.concurrency import requires_postgresql, run_at_once
 
 pytestmark = pytest.mark.django_db
@@ -361,6 +361,57 @@ def test_idempotency_keys_are_scoped_per_merchant(api, other_api):
     assert "Idempotent-Replayed" not in theirs
 
 
+def test_an_accepted_post_is_logged_once_with_its_answer_in_the_transaction_of_its_effect(
+    api, merchant
+):
+    with CaptureQueriesContext(connection) as queries:
+        response = api.post("/api/v1/orders", ORDER, HTTP_IDEMPOTENCY_KEY="k-1")
+    message = InboundMessage.objects.get()
+    assert (message.outcome, message.order_ref, message.idempotency_key) == (
+        "accepted", "12345", "k-1")  # fmt: skip
+    assert message.response_body == response.content.decode()
+    assert json.loads(bytes(message.body)) == ORDER
+    # one transaction: the log's row written once, after the order's, before the commit
+    writes = [q["sql"].split(" (")[0] for q in queries
+              if q["sql"].startswith(('INSERT INTO "orders_', 'UPDATE "orders_'))]  # fmt: skip
+    assert writes == ['INSERT INTO "orders_order"', 'INSERT INTO "orders_lineitem"',
+                      'INSERT INTO "orders_inboundmessage"']  # fmt: skip
+
+
+def test_our_failure_is_logged_with_the_body_and_its_key_runs_again(api, merchant, monkeypatch):
+    # given: the first request fails on our side
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("orders.api.views.changes_answer", broken)
+    failed = api.post("/api/v1/orders", ORDER, HTTP_IDEMPOTENCY_KEY="k-1")
+    assert (failed.status_code, _error(failed)["severity"]) == (500, "transient")
+    message = InboundMessage.objects.get()
+    assert (message.outcome, json.loads(bytes(message.body))) == ("failed", ORDER)
+    assert not Order.objects.exists()
+    # when: fixed, the client sends it again with the same key
+    monkeypatch.undo()
+    again = api.post("/api/v1/orders", ORDER, HTTP_IDEMPOTENCY_KEY="k-1")
+    # then: it runs, not a replay of the failure
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again
+    assert Order.objects.filter(merchant=merchant).count() == 1
+
+
+@requires_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_posts_with_one_key_apply_once_and_the_others_replay_its_answer(merchant):
+    _api_key, raw_key = api_key_issue(merchant=merchant)
+    responses = run_at_once(4, lambda: Client().post(
+        "/api/v1/orders", ORDER, content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {raw_key}", HTTP_IDEMPOTENCY_KEY="k-1"))  # fmt: skip
+    assert [r.status_code for r in responses] == [201] * 4
+    first = [r for r in responses if "Idempotent-Replayed" not in r]
+    assert len(first) == 1
+    assert all(r.content == first[0].content for r in responses)
+    assert Order.objects.filter(merchant=merchant).count() == 1
+    assert InboundMessage.objects.filter(idempotency_key="k-1").count() == 1
+
+
 def test_every_authenticated_post_is_logged_and_a_rejected_one_replays_after_a_fix(api, merchant):
     # given: a shipment of an item the order does not have yet
     api.post("/api/v1/orders", ORDER)
@@ -449,22 +500,6 @@ def test_unknown_api_urls_answer_in_the_envelope_even_without_a_csrf_token(merch
     )
     # then
     assert response.status_code == 404 and _error(response)["code"] == "NOT_FOUND"
-
-
-def test_a_key_whose_first_request_is_still_running_is_409(api, merchant):
-    # given: the first request with this key was received and is still being processed
-    body = json.dumps(ORDER).encode()
-    InboundMessage.objects.create(
-        merchant=merchant, channel="api", method="POST", path="/api/v1/orders", body=body,
-        idempotency_key="k-1", request_hash=request_hash("POST", "/api/v1/orders", body),
-    )  # fmt: skip
-    # when
-    response = api.post("/api/v1/orders", raw=body, HTTP_IDEMPOTENCY_KEY="k-1")
-    # then
-    error = _error(response)
-    assert (response.status_code, error["code"]) == (409, "IDEMPOTENCY_CONFLICT")
-    assert "still being processed" in error["message"] and error["severity"] == "transient"
-    assert not Order.objects.exists()
 
 
 def test_a_database_outage_is_a_transient_503():
