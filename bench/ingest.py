@@ -444,6 +444,7 @@ def limits_paragraph(rows, info, queries) -> str:
              for row in rows}  # fmt: skip
     app = {row["name"]: row["cpu_ms_per_event"]["app"] for row in rows}
     pg = {row["name"]: row["cpu_ms_per_event"]["db"] for row in rows}
+    rate = {row["name"]: row["events_per_s"] for row in rows}
     budget = info["cpus"] * 1000 / TARGET_BATCH_EVENTS
     ours = ", ".join(f"`{f['name']}` {f['share']:.0%}" for f in profile["ours"])
     components = ", ".join(
@@ -461,10 +462,11 @@ def limits_paragraph(rows, info, queries) -> str:
         f"(in-process {order['ms']:.1f} ms and {shipment['ms']:.1f} ms). Reaching "
         f"{TARGET_SINGLE_RATIO:.0%} of the floor needs a single event at about "
         f"{spent['floor'] / TARGET_SINGLE_RATIO:.1f} ms. What a message costs beyond the floor "
-        "is what API.md asks of it, not per-row ORM work: the raw message stored and committed "
-        "before it is processed and its answer recorded with its effect (INSERT, COMMIT, "
-        "UPDATE of a JSON body: 3 statements and a second transaction the floor does not "
-        "have), validation of the nested body by DRF serializers, the order's and line items' "
+        "is what API.md asks of it, not per-row ORM work: the raw message logged with its "
+        "answer (one INSERT of body and answer, in the transaction of the effect; logging it "
+        "first, committed, then recording the answer, as before session 6 of issue 9, cost a "
+        "second transaction and an UPDATE: 3 more statements and ~17% more CPU per event), "
+        "validation of the nested body by DRF serializers, the order's and line items' "
         "row locks (a SELECT … FOR UPDATE each), the writes themselves (order, line items, "
         "shipment, its items: one statement per table), the merchant's webhook subscriptions "
         "and notification rules read to write the outbox in the same transaction, and the "
@@ -480,9 +482,10 @@ def limits_paragraph(rows, info, queries) -> str:
         f"{pg['single'] + app['floor']:.1f} ms against the "
         f"{spent['floor'] / TARGET_SINGLE_RATIO:.1f} ms a {TARGET_SINGLE_RATIO:.0%} event may "
         "cost, before a line of our own code runs. The target asks for a message that does "
-        "14 to 18 statements of work to cost less than 1.5 floors that do 2; on this stack "
-        "that is out of reach whatever the code does, and the batch endpoint is the answer "
-        "for volume (20 times the single rate).\n\n"
+        f"{order['queries']} to {shipment['queries']} statements of work to cost less than "
+        f"{1 / TARGET_SINGLE_RATIO:.1f} floors that do {queries['floor']['queries']}; on this "
+        "stack that is out of reach whatever the code does, and the batch endpoint is the "
+        f"answer for volume ({rate['batch'] / rate['single']:.0f} times the single rate).\n\n"
         f"**Batches.** An event in a batch costs {per_event['queries']:.2g} statements (the "
         "whole batch is a fixed number: the inbound log, one locking read per table, one "
         "INSERT per table, the outbox) and "
