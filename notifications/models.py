@@ -31,7 +31,9 @@ class Notification(models.Model):
     unique, so the same message is never created twice.
     """
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="notifications")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, related_name="notifications", db_index=False
+    )
     # Named by string: notifications must not import the orders app (import direction).
     order = models.ForeignKey(
         "orders.Order", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
@@ -117,7 +119,7 @@ class WebhookEndpoint(models.Model):
     """A merchant's subscription to our outbound webhooks (API.md /webhooks)."""
 
     merchant = models.ForeignKey(
-        Merchant, on_delete=models.CASCADE, related_name="webhook_endpoints"
+        Merchant, on_delete=models.CASCADE, related_name="webhook_endpoints", db_index=False
     )
     # The `{id}` of /api/v1/webhooks/{id}: not the row id, which would count subscriptions.
     public_id = models.CharField(
@@ -152,7 +154,7 @@ class MessageTemplate(models.Model):
     """
 
     merchant = models.ForeignKey(
-        Merchant, on_delete=models.CASCADE, related_name="message_templates"
+        Merchant, on_delete=models.CASCADE, related_name="message_templates", db_index=False
     )
     channel = models.CharField(max_length=8, choices=[("email", _("Email")), ("sms", _("SMS"))])
     trigger = models.CharField(max_length=32)

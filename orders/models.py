@@ -278,7 +278,9 @@ class TrackerType(models.TextChoices):
 class Tracker(Address):
     """API.md trackers: something shipped outside the OMS flow (own vans, a local courier)."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="trackers")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, related_name="trackers", db_index=False
+    )
     external_id = models.CharField(_("tracker external ID"), max_length=100)
     shipment = models.ForeignKey(
         Shipment, null=True, blank=True, on_delete=models.SET_NULL, related_name="trackers"
@@ -344,7 +346,7 @@ class InboundMessage(models.Model):
     """Every message an OMS sent us, kept raw with its outcome so nothing is lost (API.md)."""
 
     merchant = models.ForeignKey(
-        Merchant, on_delete=models.CASCADE, related_name="inbound_messages"
+        Merchant, on_delete=models.CASCADE, related_name="inbound_messages", db_index=False
     )
     channel = models.CharField(max_length=16, choices=InboundChannel.choices)
     method = models.CharField(max_length=8, blank=True)
@@ -450,7 +452,9 @@ class AuditAction(models.TextChoices):
 class AuditEntry(models.Model):
     """Who did what to an order in the console, and when."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="audit_entries")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -480,7 +484,9 @@ class InboundFile(models.Model):
     """A file a merchant's OMS dropped (our local folder or their SFTP server), read record by
     record: each record is an InboundMessage whose `source` starts with `source_prefix`."""
 
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     source = models.ForeignKey(
         "merchants.FileSource", null=True, on_delete=models.SET_NULL, related_name="+"
     )
