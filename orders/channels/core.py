@@ -12,8 +12,9 @@ again — after staff fixed the merchant's format dictionary, say:
 import functools
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from flextracker.api import api_error_for
 from flextracker.errors import ApiError
@@ -75,37 +76,58 @@ def channel_deliver(
     return channel_process(received)
 
 
+@dataclass(frozen=True, slots=True)
+class ChannelRecord:
+    body: bytes
+    source: str = ""
+    content_type: str = ""
+    dedupe_key: str | None = None
+
+
 def channel_deliver_all(
-    *,
-    merchant: Merchant,
-    channel: str,
-    route: str,
-    records: list[tuple[bytes, str]],
-    content_type: str = "",
+    *, merchant: Merchant, channel: str, route: str, records: list[ChannelRecord]
 ) -> list[Result | Failure]:
-    """channel_deliver for each record, (body, source), in order — for records that can be read
-    again, as a file's are from its last checkpoint. They are applied together, as
-    `/events/batch` applies events: each record still all or nothing, answered on its own, and
-    logged with its answer in the same transaction as the effect (API.md allows either). Should
-    a record take effect only in part, or our side fail, that transaction is undone and the
-    records go one at a time through channel_deliver."""
-    messages = [
-        inbound_message(merchant=merchant, channel=channel, path=route, body=body,
-                        content_type=content_type, source=source)
-        for body, source in records
-    ]  # fmt: skip
-    try:
-        with transaction.atomic():
-            return inbound_record_all(messages, _apply_together(merchant, route, messages))
-    except _PartlyApplied:
-        pass
-    except Exception:
-        logger.exception("Records from %s applied together failed; one at a time.", records[0][1])
+    """channel_deliver for each record, in order — for records that can be had again until they
+    are answered: a file's from its last checkpoint, a queue's until acknowledged. They are
+    applied together, as `/events/batch` applies events: each record still all or nothing,
+    answered on its own, and logged with its answer in the transaction of the effect (API.md
+    allows either). Should a record take effect only in part, a dedupe key be seen before, or
+    our side fail, that transaction is undone and the records go one at a time through
+    channel_deliver."""
+    if not _seen_before(merchant, records):
+        messages = [_message(merchant, channel, route, record) for record in records]
+        try:
+            with transaction.atomic():
+                return inbound_record_all(messages, _apply_together(merchant, route, messages))
+        except (_PartlyApplied, IntegrityError):  # IntegrityError: a key logged meanwhile
+            pass
+        except Exception:
+            logger.exception("Records from %s applied together failed; one at a time.",
+                             records[0].source)  # fmt: skip
     return [
-        channel_deliver(merchant=merchant, channel=channel, route=route, body=body,
-                        content_type=content_type, source=source)
-        for body, source in records
+        channel_deliver(merchant=merchant, channel=channel, route=route, body=record.body,
+                        content_type=record.content_type, source=record.source,
+                        dedupe_key=record.dedupe_key)
+        for record in records
     ]  # fmt: skip
+
+
+def _seen_before(merchant: Merchant, records: list[ChannelRecord]) -> bool:
+    """Whether a record's dedupe key is logged already, or twice among them (a redelivery)."""
+    keys = [record.dedupe_key for record in records if record.dedupe_key]
+    if not keys:
+        return False
+    logged = InboundMessage.objects.filter(merchant=merchant, idempotency_key__in=keys)
+    return len(set(keys)) < len(keys) or logged.exists()
+
+
+def _message(merchant, channel, route, record: ChannelRecord) -> InboundMessage:
+    message = inbound_message(
+        merchant=merchant, channel=channel, path=route, body=record.body,
+        content_type=record.content_type, source=record.source,
+    )  # fmt: skip
+    message.idempotency_key = record.dedupe_key
+    return message
 
 
 class _PartlyApplied(Exception):

@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from flextracker.errors import ApiError
 from merchants.models import FileSource
-from orders.channels.core import channel_deliver_all
+from orders.channels.core import ChannelRecord, channel_deliver_all
 from orders.channels.dictionaries import Dictionary, dictionary_for, dictionary_map
 from orders.channels.folders import Entry, FolderUnavailable, open_folder
 from orders.channels.records import UnreadableFile
@@ -195,13 +195,13 @@ def _deliver(inbound_file: InboundFile, dictionary: Dictionary, records: list) -
     """The records to the channel, together (see channel_deliver_all); their outcomes counted."""
     if not records:
         return
-    prefix = inbound_file.source_prefix
+    prefix, content_type = inbound_file.source_prefix, CONTENT_TYPES[dictionary.format]
+    where = [f"line {r.line}" if r.line else f"record {r.number}" for r in records]
     outcomes = channel_deliver_all(
         merchant=inbound_file.merchant, channel=InboundChannel.FILE,
         route=f"dictionary:{inbound_file.source.dictionary_id}",
-        records=[(r.body, prefix + (f"line {r.line}" if r.line else f"record {r.number}"))
-                 for r in records],
-        content_type=CONTENT_TYPES[dictionary.format],
+        records=[ChannelRecord(r.body, prefix + w, content_type)
+                 for r, w in zip(records, where, strict=True)],
     )  # fmt: skip
     for outcome in outcomes:
         _count(inbound_file, outcome)

@@ -2,8 +2,10 @@
 `manage.py consume <merchantId>` reads it. One consumer loop for every broker; each broker is a
 small class behind one interface (`orders/channels/brokers.py`, like the carriers in STYLE.md).
 
-For each message the consumer calls `channel_deliver` (the record is logged raw, mapped by the
-source's route and applied as `/events`; it returns after the commit). Then, and only then:
+The messages in hand (up to `prefetch`) go to `channel_deliver_all` together: each is logged raw
+with its answer, mapped by the source's route and applied as `/events`, all in one transaction
+(one at a time when one would take effect only in part, or was delivered before). Then, and only
+after the commit, each is settled:
 - accepted → acknowledged (RabbitMQ `basic_ack`, SQS `delete_message`);
 - rejected for its data (a 4xx Failure: not JSON, unmapped, invalid, unknown order) →
   published to the dead-letter queue with the reason, then acknowledged: a poison message never
@@ -22,7 +24,7 @@ from django.db import close_old_connections
 
 from merchants.models import QueueSource
 from orders.channels.brokers import BROKERS, Broker, BrokerUnavailable, QueueMessage, Rejection
-from orders.channels.core import channel_deliver
+from orders.channels.core import ChannelRecord, channel_deliver_all
 from orders.models import InboundChannel, InboundMessage
 from orders.services.inbound import Failure, request_hash
 
@@ -54,7 +56,7 @@ class Consumer:
         *,
         stop: threading.Event,
         broker: Broker | None = None,
-        prefetch: int = 10,
+        prefetch: int = 50,
         wait_seconds: float = 10,
         retry_delay_seconds: float = 10,
     ):
@@ -65,7 +67,7 @@ class Consumer:
         self.label = f"{source.kind}:{self.broker.queue}"  # InboundMessage.source
         self.wait_seconds = wait_seconds
         self.retry_delay_seconds = retry_delay_seconds
-        self._failures = 0  # messages we failed in a row: the backoff's exponent
+        self._failures = 0  # batches we failed in a row: the backoff's exponent
         self._outages = 0  # broker errors in a row: likewise
         self._connected = False
 
@@ -99,47 +101,63 @@ class Consumer:
             self.broker.close()
 
     def _handle_batch(self, batch: list[QueueMessage], tally: Tally, limit: int | None) -> None:
-        for index, message in enumerate(batch):
-            if self.stop.is_set() or (limit is not None and tally.handled >= limit):
-                self.broker.release(batch[index:])
-                return
-            self._handle(message, tally)
-            if self._failures:  # back off before the next message, and let others have these
-                self.broker.release(batch[index + 1 :])
-                return
+        """The messages in hand, delivered together, then each settled with the broker."""
+        if limit is not None:
+            room = max(limit - tally.handled, 0)
+            batch, rest = batch[:room], batch[room:]
+            if rest:
+                self.broker.release(rest)
+        if not batch:
+            return
+        if self.stop.is_set():
+            self.broker.release(batch)
+            return
+        outcomes = self._deliver(batch)
+        retried = [self._settle(message, outcome, tally)
+                   for message, outcome in zip(batch, outcomes, strict=True)]  # fmt: skip
+        self._failures = self._failures + 1 if any(retried) else 0  # the backoff's exponent
 
-    def _handle(self, message: QueueMessage, tally: Tally) -> None:
+    def _deliver(self, batch: list[QueueMessage]) -> list:
+        """channel_deliver_all's outcomes, or None for each when the log could not be written."""
         close_old_connections()  # a long-running process: drop a connection the database closed
-        key = f"queue-{self.source.pk}:{message.message_id}"[:255] if message.message_id else None
+        records = [
+            ChannelRecord(message.body, self.label, message.content_type, self._key(message))
+            for message in batch
+        ]
         try:
-            outcome = channel_deliver(
+            return channel_deliver_all(
                 merchant=self.source.merchant, channel=InboundChannel.QUEUE, route=self.route,
-                body=message.body, content_type=message.content_type, source=self.label,
-                dedupe_key=key,
+                records=records,
             )  # fmt: skip
         except Exception:  # the log itself could not be written (database down)
-            logger.exception("%s: could not log a message; it goes back to the queue", self.label)
-            outcome = None
-        # Not the message's fault: retried with backoff, never dead-lettered.
+            logger.exception("%s: could not log messages; they go back to the queue", self.label)
+            return [None] * len(batch)
+
+    def _key(self, message: QueueMessage) -> str | None:
+        return f"queue-{self.source.pk}:{message.message_id}"[:255] if message.message_id else None
+
+    def _settle(self, message: QueueMessage, outcome, tally: Tally) -> bool:
+        """Acknowledged, dead-lettered, or given back: True, our failure (the consumer backs off;
+        not the message's fault, so never dead-lettered)."""
         if outcome is None or (isinstance(outcome, Failure) and outcome.transient):
-            self._failures += 1
             delay = self.retry_delay_seconds * 2 ** min(message.receive_count - 1, 10)
             self.broker.retry(message, min(delay, MAX_RETRY_DELAY_SECONDS))
             tally.retried += 1
-            return
-        self._failures = 0
+            return True
         if isinstance(outcome, Failure):
             error = outcome.error
-            rejection = Rejection(error.code, error.message, self._logged_id(message, key))
+            rejection = Rejection(error.code, error.message,
+                                  self._logged_id(message, self._key(message)))  # fmt: skip
             logger.warning(
                 "%s: message rejected (%s: %s), dead-lettered; inbound message %s",
                 self.label, error.code, error.message, rejection.inbound_message_id,
             )  # fmt: skip
             self.broker.dead_letter(message, rejection)
             tally.dead_lettered += 1
-            return
+            return False
         self.broker.ack(message)
         tally.processed += 1
+        return False
 
     def _logged_id(self, message: QueueMessage, key: str | None) -> int | None:
         """The inbound message that logged this one, for the dead letter's headers."""

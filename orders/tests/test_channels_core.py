@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from orders.channels.core import channel_deliver, channel_deliver_all
+from orders.channels.core import ChannelRecord, channel_deliver, channel_deliver_all
 from orders.models import InboundChannel, InboundMessage, InboundOutcome, Order
 from orders.services.inbound import Failure, Result, inbound_replay
 
@@ -97,7 +97,8 @@ def _shipment(order_id: str, event_id: str, tracking_number: str, item: str) -> 
 def _deliver_all(merchant, records: list[dict], route="envelope"):
     return channel_deliver_all(
         merchant=merchant, channel=InboundChannel.FILE, route=route,
-        records=[(json.dumps(r).encode(), f"day.csv line {n}") for n, r in enumerate(records, 1)],
+        records=[ChannelRecord(json.dumps(r).encode(), f"day.csv line {n}")
+                 for n, r in enumerate(records, 1)],
     )  # fmt: skip
 
 

@@ -165,7 +165,7 @@ def test_bad_messages_are_dead_lettered_with_the_reason_and_good_ones_go_through
 def test_our_database_failing_leaves_the_message_in_the_queue(rabbit, orders_queue, merchant):
     rabbit.publish(orders_queue.queue_name, ORDER, message_id="m-1")
     # when
-    with mock.patch.object(EventApplier, "apply", side_effect=OperationalError("db down")):
+    with mock.patch.object(EventApplier, "apply_all", side_effect=OperationalError("db down")):
         output = consume("FDC-01-12345", "--once")
     # then: requeued, logged as our failure, nothing applied
     assert "0 processed, 0 dead-lettered, 1 given back" in output
@@ -189,22 +189,48 @@ def test_a_message_delivered_twice_is_applied_once(rabbit, orders_queue):
     assert Order.objects.count() == 1
 
 
+def test_messages_in_hand_go_together_and_a_redelivered_one_is_applied_once(
+    rabbit, orders_queue, merchant
+):
+    # given: five orders waiting, one of them delivered before (its first delivery was logged)
+    bodies = [ORDER.replace(b"Q-100", f"Q-2{n}".encode()).replace(b"oms-1", f"oms-2{n}".encode())
+              for n in range(5)]  # fmt: skip
+    rabbit.publish(orders_queue.queue_name, bodies[0], message_id="m-0")
+    consume("FDC-01-12345", "--once")
+    for n, body in enumerate(bodies):
+        rabbit.publish(orders_queue.queue_name, body, message_id=f"m-{n}")
+    deliver, batches = queues.channel_deliver_all, []
+
+    def counted(**kwargs):
+        batches.append(len(kwargs["records"]))
+        return deliver(**kwargs)
+
+    # when
+    with mock.patch.object(queues, "channel_deliver_all", side_effect=counted):
+        output = consume("FDC-01-12345", "--once")
+    # then: in one or two batches, not one by one; every order once, every message logged once
+    assert "5 processed, 0 dead-lettered" in output and sum(batches) == 5 and len(batches) <= 2
+    assert Order.objects.filter(merchant=merchant).count() == 5
+    assert InboundMessage.objects.filter(outcome="accepted").count() == 5
+    assert rabbit.count(orders_queue.queue_name) == 0
+
+
 def test_sigterm_stops_after_the_message_in_hand(rabbit, orders_queue):
     for number in range(3):
         body = ORDER.replace(b"Q-100", f"Q-10{number}".encode()).replace(
             b"oms-1", f"oms-1{number}".encode()
         )
         rabbit.publish(orders_queue.queue_name, body)
-    deliver = queues.channel_deliver
+    deliver = queues.channel_deliver_all
     previous = signal.getsignal(signal.SIGTERM)
 
     def terminated_meanwhile(**kwargs):
         signal.raise_signal(signal.SIGTERM)  # as `docker stop` would, while the first is handled
         return deliver(**kwargs)
 
-    # when: no --once, no limit: only the signal ends it
-    with mock.patch.object(queues, "channel_deliver", side_effect=terminated_meanwhile):
-        output = consume("FDC-01-12345")
+    # when: no --once, no limit: only the signal ends it (one message in hand at a time)
+    with mock.patch.object(queues, "channel_deliver_all", side_effect=terminated_meanwhile):
+        output = consume("FDC-01-12345", "--prefetch", "1")
     # then
     assert "1 processed" in output
     assert list(Order.objects.values_list("order_id", flat=True)) == ["Q-100"]
@@ -215,19 +241,19 @@ def test_sigterm_stops_after_the_message_in_hand(rabbit, orders_queue):
 def test_a_lost_connection_is_reopened_and_the_message_applied_once(rabbit, orders_queue):
     rabbit.publish(orders_queue.queue_name, ORDER, message_id="m-1")
     consumer = Consumer(orders_queue, stop=threading.Event(), wait_seconds=1)
-    deliver = queues.channel_deliver
+    deliver = queues.channel_deliver_all
 
     calls = []
 
     def then_connection_lost(**kwargs):
-        outcome = deliver(**kwargs)  # committed...
+        [outcome] = deliver(**kwargs)  # committed...
         calls.append(outcome)
         if len(calls) == 1:
             consumer.broker._connection.close()  # ...but the ack cannot be sent
-        return outcome
+        return [outcome]
 
     # when
-    with mock.patch.object(queues, "channel_deliver", side_effect=then_connection_lost):
+    with mock.patch.object(queues, "channel_deliver_all", side_effect=then_connection_lost):
         tally = consumer.run(max_messages=1)
     # then: redelivered on a new connection, recognised by its message id
     assert tally.processed == 1 and tally.broker_error
@@ -370,7 +396,7 @@ def test_sqs_messages_are_deleted_after_commit_and_bad_ones_dead_lettered(sqs, s
 def test_an_sqs_message_we_failed_is_not_deleted_and_comes_back(sqs, sqs_source):
     sqs.send_message(QueueUrl=sqs_source.url, MessageBody=ORDER.decode())
     # when
-    with mock.patch.object(EventApplier, "apply", side_effect=OperationalError("db down")):
+    with mock.patch.object(EventApplier, "apply_all", side_effect=OperationalError("db down")):
         output = consume("FDC-01-12345", "--once", "--retry-delay", "1")
     # then: invisible for the backoff, then back, with its id (the dedupe key) unchanged
     assert "1 given back" in output

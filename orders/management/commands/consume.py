@@ -22,7 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--queue", help="Only this queue source (its name in the console).")
         parser.add_argument("--once", action="store_true", help="Process what waits, then exit.")
         parser.add_argument("--max-messages", type=int, help="Stop after this many per queue.")
-        parser.add_argument("--prefetch", type=int, default=10, help="Messages held at once.")
+        parser.add_argument("--prefetch", type=int, default=50, help="Messages held at once.")
         parser.add_argument("--wait", type=float, default=10, help="Seconds a receive waits.")
         parser.add_argument(
             "--retry-delay", type=float, default=10,
