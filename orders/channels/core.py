@@ -95,7 +95,12 @@ def channel_deliver_all(
     our side fail, that transaction is undone and the records go one at a time through
     channel_deliver."""
     if not _seen_before(merchant, records):
-        messages = [_message(merchant, channel, route, record) for record in records]
+        messages = [
+            inbound_message(merchant=merchant, channel=channel, path=route, body=record.body,
+                            content_type=record.content_type, source=record.source,
+                            idempotency_key=record.dedupe_key)
+            for record in records
+        ]  # fmt: skip
         try:
             with transaction.atomic():
                 return inbound_record_all(messages, _apply_together(merchant, route, messages))
@@ -119,15 +124,6 @@ def _seen_before(merchant: Merchant, records: list[ChannelRecord]) -> bool:
         return False
     logged = InboundMessage.objects.filter(merchant=merchant, idempotency_key__in=keys)
     return len(set(keys)) < len(keys) or logged.exists()
-
-
-def _message(merchant, channel, route, record: ChannelRecord) -> InboundMessage:
-    message = inbound_message(
-        merchant=merchant, channel=channel, path=route, body=record.body,
-        content_type=record.content_type, source=record.source,
-    )  # fmt: skip
-    message.idempotency_key = record.dedupe_key
-    return message
 
 
 class _PartlyApplied(Exception):

@@ -119,11 +119,9 @@ def inbound_receive(
         merchant=merchant, channel=channel, path=path, body=body, content_type=content_type,
         source=source, method=method,
     )  # fmt: skip
-    if idempotency_key:
-        earlier = _idempotent_answer(merchant, idempotency_key, message.request_hash)
-        if earlier is not None:
-            return earlier
-        message.idempotency_key = idempotency_key
+    earlier = _answered_before(message, idempotency_key)
+    if earlier is not None:
+        return earlier
     try:
         with transaction.atomic():
             message.save(force_insert=True)
@@ -142,13 +140,25 @@ def inbound_message(
     content_type: str = "",
     source: str = "",
     method: str = "",
+    idempotency_key: str | None = None,
 ) -> InboundMessage:
     """A message to log, not yet saved."""
     return InboundMessage(
         merchant=merchant, channel=channel, method=method, path=path[:1000],
         content_type=content_type[:200], body=body, request_hash=request_hash(method, path, body),
-        source=source[:300],
+        source=source[:300], idempotency_key=idempotency_key or None,
     )  # fmt: skip
+
+
+def _answered_before(message: InboundMessage, key: str | None) -> Result | Failure | None:
+    """For a key used before: its answer from the log (or its conflict). Otherwise the key is
+    the message's from now on, and None."""
+    if not key:
+        return None
+    earlier = _idempotent_answer(message.merchant, key, message.request_hash)
+    if earlier is None:
+        message.idempotency_key = key
+    return earlier
 
 
 def _idempotent_answer(merchant: Merchant, key: str, digest: str) -> Result | Failure | None:
@@ -212,19 +222,15 @@ def inbound_handle(
     A repeated idempotency key answers from the log. A concurrent request with the same key
     cannot log its own: it waits for the first to commit, its effect is undone, and it is
     answered as that key's repeat (or its conflict)."""
-    merchant = message.merchant
-    if idempotency_key:
-        earlier = _idempotent_answer(merchant, idempotency_key, message.request_hash)
-        if earlier is not None:
-            return earlier
-        message.idempotency_key = idempotency_key
+    earlier = _answered_before(message, idempotency_key)
+    if earlier is not None:
+        return earlier
     try:
         return inbound_process(message, handler)
     except IntegrityError:
-        if idempotency_key:
-            earlier = _idempotent_answer(merchant, idempotency_key, message.request_hash)
-            if earlier is not None:
-                return earlier
+        earlier = _answered_before(message, idempotency_key)
+        if earlier is not None:
+            return earlier
         raise
 
 
