@@ -46,6 +46,7 @@ bench: install
 	$(PY) bench/search.py
 	$(PY) bench/notifications.py
 	$(PY) bench/file_channel.py
+	$(PY) bench/queue_channel.py
 
 lint: install
 	$(VENV)/bin/ruff check .
