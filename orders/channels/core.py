@@ -141,9 +141,7 @@ def _apply_together(merchant: Merchant, route: str, messages: list[InboundMessag
     records: list[list[dict] | ApiError] = []
     for message in messages:
         try:
-            events = map_record(bytes(message.body))
-            message.order_ref = _first_order_id(events)
-            records.append(_events_checked(events))
+            records.append(_events_of(message, map_record))
         except ApiError as error:
             records.append(error)
     applied = iter(EventsApi().apply_all(
@@ -177,12 +175,19 @@ def channel_process(message: InboundMessage) -> Result | Failure:
 
 
 def _handler(message: InboundMessage):
-    def handle(merchant: Merchant, body: bytes) -> Result:
-        events = _mapper(merchant, message.path)(body)
-        message.order_ref = _first_order_id(events)  # kept when an event is rejected, too
-        return _apply_events(merchant, _events_checked(events))
+    def handle(merchant: Merchant, _body: bytes) -> Result:
+        return _apply_events(merchant, _events_of(message, _mapper(merchant, message.path)))
 
     return handle
+
+
+def _events_of(message: InboundMessage, map_record: Callable[[bytes], list[dict]]) -> list[dict]:
+    """The record's events (ApiError when it holds none, or cannot be mapped)."""
+    events = map_record(bytes(message.body))
+    message.order_ref = _first_order_id(events)  # kept when an event is rejected, too
+    if not events:
+        raise ApiError("The record holds no event.", code="EMPTY_RECORD")
+    return events
 
 
 def _mapper(merchant: Merchant, route: str) -> Callable[[bytes], list[dict]]:
@@ -190,12 +195,6 @@ def _mapper(merchant: Merchant, route: str) -> Callable[[bytes], list[dict]]:
     if name not in MAPPERS:
         raise ApiError(f"No mapper for route {route!r}.", code="UNKNOWN_ROUTE")
     return MAPPERS[name](merchant, argument)
-
-
-def _events_checked(events: list[dict]) -> list[dict]:
-    if not events:
-        raise ApiError("The record holds no event.", code="EMPTY_RECORD")
-    return events
 
 
 def _apply_events(merchant: Merchant, events: list[dict]) -> Result:
