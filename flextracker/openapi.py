@@ -23,9 +23,11 @@ ERRORS = {
     ),
     "INVALID_TRACKER_DATA": (422, "A value is present but wrong."),
     "INVALID_EVENT_DATA": (422, "A value is present but wrong."),
+    "INVALID_MESSAGE_DATA": (422, "A query value is wrong (an unknown status)."),
     "ORDER_NOT_FOUND": (404, "No such order for this merchant."),
     "TRACKING_NOT_FOUND": (404, "No such tracking number for this merchant."),
     "NOT_FOUND": (404, "No such object for this merchant."),
+    "MESSAGE_NOT_FOUND": (404, "No such message posted to the API by this merchant."),
     "IDEMPOTENCY_CONFLICT": (
         409,
         "Idempotency-Key reused with another body. (The same request sent again while its"
@@ -61,6 +63,20 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="Optional. The same key and body within 24 h replays the first answer (with "
     "header `Idempotent-Replayed: true`) and changes nothing; another body is a 409.",
+)
+
+RESPOND_ASYNC = OpenApiParameter(
+    "Prefer",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    enum=["respond-async"],
+    description="Optional (RFC 7240). `respond-async`: the body is checked and the message "
+    "queued, answered `202` at once with its `statusUrl` (also the `Location` header); the worker "
+    "applies it within seconds, in the order posted, and `GET statusUrl` then shows the answer it "
+    "would have had (`response`). For volume: a message costs about a quarter of a synchronous "
+    "one. Errors in the body itself (400, 422 for a value) are still answered at once; those "
+    "that depend on the merchant's data (an unknown item, shipping more than ordered) show in "
+    "`response`. The answer carries `Preference-Applied: respond-async`.",
 )
 
 

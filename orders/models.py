@@ -337,6 +337,7 @@ class InboundChannel(models.TextChoices):
 
 class InboundOutcome(models.TextChoices):
     RECEIVED = "received", _("Received, not processed yet")
+    QUEUED = "queued", _("Queued for the worker (Prefer: respond-async)")
     ACCEPTED = "accepted", _("Accepted")
     REJECTED = "rejected", _("Rejected (bad data)")
     FAILED = "failed", _("Failed (our error)")
@@ -382,6 +383,10 @@ class InboundMessage(models.Model):
         indexes = [
             models.Index(fields=["merchant", "-received_at"], name="inbound_recent_idx"),
             models.Index(fields=["merchant", "order_ref"], name="inbound_order_idx"),
+            # The worker's queue (orders/api/queued.py): only queued rows, so it stays small.
+            models.Index(
+                fields=["id"], condition=Q(outcome=InboundOutcome.QUEUED), name="inbound_queued_idx"
+            ),
             # A file's rejected and failed records, by the prefix of their source, for its error
             # report (orders/channels/files.py); only those rows, so it stays small.
             models.Index(

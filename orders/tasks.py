@@ -2,6 +2,9 @@
 
 import time
 
+from django_q.tasks import async_task
+
+from orders.api.queued import queued_drain
 from orders.channels.files import file_sources_poll
 
 ROUND_BUDGET_SECONDS = 45  # the schedule runs each minute (Q_TIMEOUT 60 s); a long file goes on
@@ -10,3 +13,12 @@ ROUND_BUDGET_SECONDS = 45  # the schedule runs each minute (Q_TIMEOUT 60 s); a l
 def poll_file_sources() -> str:
     """New files of every active file source, record by record, until the budget is spent."""
     return str(file_sources_poll(deadline=time.monotonic() + ROUND_BUDGET_SECONDS))
+
+
+def apply_queued_messages() -> str:
+    """The API's queued messages (`Prefer: respond-async`) until none is left, or the budget is
+    spent and another task goes on."""
+    applied, done = queued_drain(deadline=time.monotonic() + ROUND_BUDGET_SECONDS)
+    if not done:
+        async_task("orders.tasks.apply_queued_messages", task_name="apply queued messages, again")
+    return str(applied)

@@ -2,6 +2,7 @@
 envelope; handlers only validate, call one service and say what to answer."""
 
 import threading
+from collections.abc import Callable
 from functools import cached_property
 from typing import ClassVar
 
@@ -18,6 +19,7 @@ from orders.services.inbound import (
     Result,
     inbound_handle,
     inbound_message,
+    inbound_queue,
     inbound_record_failure,
 )
 
@@ -66,7 +68,12 @@ def _validator(serializer_class: type[serializers.Serializer]) -> serializers.Se
 
 
 class InboundApi(MerchantApi):
-    """A POST carrying an OMS message. Subclasses define `handle(merchant, payload, **kwargs)`."""
+    """A POST carrying an OMS message. Subclasses define `handle(merchant, payload, **kwargs)`;
+    those that define `queued` too (its change, parsed without the database) also take
+    `Prefer: respond-async` (RFC 7240): 202 at once, applied by the worker (orders/api/queued.py).
+    """
+
+    queued: ClassVar[Callable | None] = None
 
     def post(self, request, **kwargs) -> HttpResponse:
         message = inbound_message(
@@ -77,13 +84,28 @@ class InboundApi(MerchantApi):
             body=request.body,
             content_type=request.content_type or "",
         )
-        return self.answer(self._process(message, kwargs, request.headers.get("Idempotency-Key")))
+        key = request.headers.get("Idempotency-Key")
+        if self.queued is not None and _prefers_async(request):
+            outcome = self._queue(message, kwargs, key)
+            response = self.answer(outcome)
+            response["Preference-Applied"] = "respond-async"
+            if response.status_code == 202:
+                response["Location"] = outcome.data["statusUrl"]
+            return response
+        return self.answer(self._process(message, kwargs, key))
 
     def _process(self, message: InboundMessage, kwargs: dict, key: str | None) -> Result | Failure:
+        handler = lambda m, payload: self.handle(m, payload, **kwargs)  # noqa: E731
+        return self._logged(message, lambda: inbound_handle(message, handler, key))
+
+    def _queue(self, message: InboundMessage, kwargs: dict, key: str | None) -> Result | Failure:
+        check = lambda payload: self.queued(payload, **kwargs)  # noqa: E731
+        return self._logged(message, lambda: inbound_queue(message, check, key))
+
+    def _logged(self, message: InboundMessage, run: Callable[[], Result | Failure]):
+        """What `run` answered; our own failure is logged as such."""
         try:
-            return inbound_handle(
-                message, lambda m, payload: self.handle(m, payload, **kwargs), key
-            )
+            return run()
         except Exception as exc:
             error = api_error_for(exc, self)
             inbound_record_failure(message, error)
@@ -100,3 +122,9 @@ class InboundApi(MerchantApi):
         if outcome.replayed:
             response["Idempotent-Replayed"] = "true"
         return response
+
+
+def _prefers_async(request) -> bool:
+    """RFC 7240: `Prefer: respond-async`, among other preferences or alone."""
+    preferences = request.headers.get("Prefer", "").replace(",", ";").split(";")
+    return any(preference.strip().lower() == "respond-async" for preference in preferences)

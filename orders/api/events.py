@@ -7,9 +7,10 @@ from rest_framework import serializers
 
 from flextracker.api import api_error_for
 from flextracker.errors import ApiError, PayloadTooLarge
-from flextracker.openapi import documented
+from flextracker.openapi import RESPOND_ASYNC, documented
 from merchants.models import Merchant
 from orders.api.base import InboundApi, InputSerializer
+from orders.api.messages import MessageOutputSerializer
 from orders.api.views import (
     BackordersApi,
     CancellationsApi,
@@ -57,6 +58,32 @@ def _prefixed(error: ApiError, prefix: str) -> ApiError:
     return error
 
 
+# A message as the ledger takes it: (eventId, type, its Change or the error of its `data`) — the
+# first two None for an endpoint's own message — or the error that refused all of it.
+Parsed = tuple[str | None, str | None, object]
+
+
+def apply_parsed(merchant: Merchant, parsed: list[Parsed | Exception]) -> list[Result | Exception]:
+    """Messages in order, each on its own (a refused one leaves nothing behind), applied
+    together: the orders they name are read and written once for all of them. An event's answer
+    is its endpoint's, its errors' fields seen from the envelope."""
+    answers: list[Result | Exception] = list(parsed)
+    valid = [(index, p) for index, p in enumerate(parsed) if isinstance(p, tuple)]
+    results = changes_answer(
+        merchant,
+        [change for _index, (_event_id, _type, change) in valid],
+        [event_id for _index, (event_id, _type, _change) in valid],
+    )
+    for (index, (event_id, event_type, _change)), result in zip(valid, results, strict=True):
+        if result is None:  # applied before
+            result = Result(200, {"eventId": event_id, "type": event_type},
+                            [_duplicate_warning(event_id)])  # fmt: skip
+        elif isinstance(result, ApiError) and event_id is not None:
+            result = _prefixed(result, "data")
+        answers[index] = result
+    return answers
+
+
 class EventApplier(InboundApi):
     entity = "EVENT"
 
@@ -76,22 +103,9 @@ class EventApplier(InboundApi):
                 parsed.append(self._parsed(payload))
             except Exception as error:  # an envelope error is this event's answer
                 parsed.append(error)
-        valid = [(index, p) for index, p in enumerate(parsed) if isinstance(p, tuple)]
-        results = changes_answer(
-            merchant,
-            [change for _index, (_event_id, _type, change) in valid],
-            [event_id for _index, (event_id, _type, _change) in valid],
-        )
-        for (index, (event_id, event_type, _change)), result in zip(valid, results, strict=True):
-            if result is None:  # applied before
-                result = Result(200, {"eventId": event_id, "type": event_type},
-                                [_duplicate_warning(event_id)])  # fmt: skip
-            elif isinstance(result, ApiError):
-                result = _prefixed(result, "data")
-            parsed[index] = result
-        return parsed
+        return apply_parsed(merchant, parsed)
 
-    def _parsed(self, payload) -> tuple[str, str, object]:
+    def _parsed(self, payload) -> Parsed:
         """(eventId, type, the Change — or the error of its `data`, which is the answer unless
         the eventId was applied before)."""
         event = self.validated(EventInput, payload)
@@ -153,7 +167,11 @@ class EventBatchInput(InputSerializer):
         "that endpoint's. An `eventId` already applied is a 200 no-op with warning "
         "`DUPLICATE_EVENT`; a rejected event may be sent again with the same id once fixed.",
         request=EventInput,
-        responses={200: EventAnswerSerializer, 201: EventAnswerSerializer},
+        responses={
+            200: EventAnswerSerializer,
+            201: EventAnswerSerializer,
+            202: MessageOutputSerializer,
+        },
         errors=(
             "MISSING_EVENT_DATA",
             "INVALID_EVENT_DATA",
@@ -167,12 +185,16 @@ class EventBatchInput(InputSerializer):
             OpenApiExample("shipment.confirmed", request_only=True, value=SHIPMENT_CONFIRMED),
         ],
         tags=["Events"],
+        parameters=[RESPOND_ASYNC],
         operation_id="event_post",
     )
 )
 class EventsApi(EventApplier):
     def handle(self, merchant: Merchant, payload) -> Result:
         return self.apply(merchant, payload)
+
+    def queued(self, payload) -> Parsed:
+        return self._parsed(payload)
 
 
 @extend_schema_view(

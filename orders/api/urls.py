@@ -1,6 +1,7 @@
 from django.urls import path
 
 from orders.api import events, views
+from orders.api.messages import MessageDetailApi, MessagesApi
 from orders.api.trackers import TrackerDetailApi, TrackersApi
 from orders.api.webhooks import WebhookDetailApi, WebhooksApi
 
@@ -19,6 +20,8 @@ urlpatterns = [
     path("events/batch", events.EventsBatchApi.as_view(), name="api-events-batch"),
     path("trackers", TrackersApi.as_view(), name="api-trackers"),
     path("trackers/<path:tracker_external_id>", TrackerDetailApi.as_view(), name="api-tracker"),
+    path("messages", MessagesApi.as_view(), name="api-messages"),
+    path("messages/<str:message_id>", MessageDetailApi.as_view(), name="api-message"),
     path("webhooks", WebhooksApi.as_view(), name="api-webhooks"),
     path("webhooks/<str:webhook_id>", WebhookDetailApi.as_view(), name="api-webhook"),
 ]

@@ -5,10 +5,11 @@ from rest_framework import serializers
 
 from flextracker.api import EnvelopePaginationParameters, paginated, success
 from flextracker.errors import NotFound
-from flextracker.openapi import documented
+from flextracker.openapi import RESPOND_ASYNC, documented
 from merchants.models import Merchant
 from merchants.selectors import tracked_carriers
 from orders.api.base import InboundApi, InputSerializer, MerchantApi
+from orders.api.messages import MessageOutputSerializer
 from orders.api.output import order_json, restamp, shipment_json
 from orders.api.serializers import (
     BackorderInputSerializer,
@@ -78,6 +79,11 @@ class ChangeApi(InboundApi):
             raise result
         return result
 
+    def queued(self, payload, **kwargs) -> tuple[None, None, Change]:
+        """The change a queued message means (orders/api/queued.py): parsed when it is posted,
+        so a bad body is answered at once, and again when the worker applies it."""
+        return None, None, self.change(payload, **kwargs)
+
 
 class OrderListQuery(InputSerializer):
     search = serializers.CharField(required=False, allow_blank=True, max_length=200)
@@ -117,10 +123,15 @@ TAGS = ["Orders"]
         description="201 for a new order, 200 when the same orderId is posted again (updated in "
         "place; a placeholder made by an earlier shipment or cancellation is filled in).",
         request=OrderInputSerializer,
-        responses={201: OrderOutputSerializer, 200: OrderOutputSerializer},
+        responses={
+            201: OrderOutputSerializer,
+            200: OrderOutputSerializer,
+            202: MessageOutputSerializer,
+        },
         errors=("MISSING_ORDER_DATA", "INVALID_ORDER_DATA"),
         examples=[ORDER_EXAMPLE],
         tags=TAGS,
+        parameters=[RESPOND_ASYNC],
         operation_id="order_create",
     ),
     get=documented(
@@ -181,10 +192,15 @@ class OrderDetailApi(MerchantApi):
         "absent. A carrier we cannot poll is accepted with warning `CARRIER_NOT_TRACKED`. A "
         "shipment for an unknown order creates a placeholder order (`ORDER_NOT_YET_RECEIVED`).",
         request=ShipmentInputSerializer,
-        responses={201: TrackingOutputSerializer, 200: TrackingOutputSerializer},
+        responses={
+            201: TrackingOutputSerializer,
+            200: TrackingOutputSerializer,
+            202: MessageOutputSerializer,
+        },
         errors=("MISSING_SHIPMENT_DATA", "INVALID_SHIPMENT_DATA"),
         examples=[SHIPMENT_EXAMPLE],
         tags=TAGS,
+        parameters=[RESPOND_ASYNC],
         operation_id="shipment_confirm",
     )
 )
@@ -202,7 +218,7 @@ class ShipmentsApi(ChangeApi):
     post=documented(
         summary="Cancel the whole order (no items) or some items",
         request=CancellationInputSerializer,
-        responses={200: OrderOutputSerializer},
+        responses={200: OrderOutputSerializer, 202: MessageOutputSerializer},
         errors=("MISSING_ORDER_DATA", "INVALID_ORDER_DATA"),
         examples=[
             OpenApiExample(
@@ -213,6 +229,7 @@ class ShipmentsApi(ChangeApi):
             OpenApiExample("Whole order", request_only=True, value={"reason": "fraud check"}),
         ],
         tags=TAGS,
+        parameters=[RESPOND_ASYNC],
         operation_id="order_cancel",
     )
 )
@@ -231,7 +248,7 @@ class CancellationsApi(ChangeApi):
         description="`quantity` is the number of units now backordered (a repeat changes "
         "nothing); they remain among the units awaiting shipment.",
         request=BackorderInputSerializer,
-        responses={200: OrderOutputSerializer},
+        responses={200: OrderOutputSerializer, 202: MessageOutputSerializer},
         errors=("MISSING_ORDER_DATA", "INVALID_ORDER_DATA", "ORDER_NOT_FOUND"),
         examples=[
             OpenApiExample(
@@ -241,6 +258,7 @@ class CancellationsApi(ChangeApi):
             )
         ],
         tags=TAGS,
+        parameters=[RESPOND_ASYNC],
         operation_id="order_backorder",
     )
 )

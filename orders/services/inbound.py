@@ -1,7 +1,9 @@
 """The inbound message log and idempotency: every authenticated message is stored raw with its
 outcome, and it can be replayed. An API request is logged with its answer in the transaction of
 its effect (`inbound_handle`); a channel's record is logged first, committed, then processed
-(`inbound_receive`, `inbound_process`), as a webhook or queue message cannot be had again.
+(`inbound_receive`, `inbound_process`), as a webhook or queue message cannot be had again. An API
+request sent with `Prefer: respond-async` is checked, logged as queued and answered 202 at once
+(`inbound_queue`); the worker applies the queue (orders/api/queued.py).
 
 Idempotency keys follow Stripe (RELIABILITY.md): per merchant, bound to a hash of method, path and
 body, kept 24 h; the same key and body replays the stored answer, another body is a 409. An API
@@ -16,8 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
+from django_q.tasks import async_task
 from rest_framework.renderers import JSONRenderer
 
 from flextracker.errors import ApiError, Conflict, InFlight
@@ -179,6 +184,8 @@ def _idempotent_answer(merchant: Merchant, key: str, digest: str) -> Result | Fa
         )
     if earlier.outcome in (InboundOutcome.ACCEPTED, InboundOutcome.REJECTED):
         return _stored_answer(earlier)
+    if earlier.outcome == InboundOutcome.QUEUED:
+        return queued_answer(earlier, replayed=True)
     if earlier.outcome == InboundOutcome.RECEIVED and now - earlier.received_at < IN_FLIGHT_TIMEOUT:
         return _in_flight()
     # Failed on our side, or abandoned by a dead worker: free the key so the retry runs again.
@@ -234,6 +241,77 @@ def inbound_handle(
         raise
 
 
+def inbound_queue(
+    message: InboundMessage, check: Callable[[object], object], idempotency_key: str | None = None
+) -> Result | Failure:
+    """Logs an API message for the worker to apply and answers 202 with where to follow it, once
+    `check` (the endpoint's own validation, without the database) passed; otherwise the message
+    is logged as rejected with that error. A repeated key answers as in `inbound_handle`: 202
+    again while the first is queued, its answer once applied."""
+    earlier = _answered_before(message, idempotency_key)
+    if earlier is not None:
+        return earlier
+    try:
+        return _queue(message, check)
+    except IntegrityError:  # a concurrent request with this key logged first
+        earlier = _answered_before(message, idempotency_key)
+        if earlier is not None:
+            return earlier
+        raise
+
+
+def _queue(message: InboundMessage, check: Callable[[object], object]) -> Result | Failure:
+    try:
+        payload = parse_json(bytes(message.body))
+        message.order_ref = _order_ref(payload)
+        check(payload)
+    except ApiError as error:
+        _record(message, InboundOutcome.REJECTED, error.status, error.body(), error.code)
+        return Failure(error)
+    message.outcome = InboundOutcome.QUEUED
+    with transaction.atomic():
+        message.save(force_insert=True)
+    _wake_worker()
+    return queued_answer(message)
+
+
+# Set while a worker is asked for, or applying the queue (orders/api/queued.py): no other is
+# asked for meanwhile. Kept at most a minute, as the schedule sweeps the queue each minute anyway.
+QUEUE_WAKE_KEY = "orders:queued-messages-wake"
+QUEUE_WAKE_SECONDS = 60
+
+
+def _wake_worker() -> None:
+    """Asks a worker to apply the queue, unless one was asked for already or is applying it."""
+    if cache.add(QUEUE_WAKE_KEY, True, timeout=QUEUE_WAKE_SECONDS):
+        async_task("orders.tasks.apply_queued_messages", task_name="apply queued messages now")
+
+
+def queued_answer(message: InboundMessage, replayed: bool = False) -> Result:
+    result = Result(202, message_json(message), replayed=replayed)
+    result.sent = JSONRenderer().render(result.body()).decode()
+    return result
+
+
+def message_json(message: InboundMessage) -> dict:
+    """A logged API message as GET /api/v1/messages/{id} shows it: where it is, and its answer
+    (the status and envelope it had, or would have had without `Prefer: respond-async`)."""
+    answered = message.response_status is not None
+    return {
+        "messageId": str(message.pk),
+        "status": message.outcome,
+        "method": message.method,
+        "path": message.path,
+        "orderId": message.order_ref or None,
+        "receivedAt": message.received_at,
+        "processedAt": message.processed_at,
+        "statusUrl": reverse("api-message", args=[message.pk]),
+        "response": {"status": message.response_status, "body": message.response()}
+        if answered
+        else None,
+    }
+
+
 def inbound_process(
     message: InboundMessage, handler: Handler, parse: Callable[[bytes], object] = parse_json
 ) -> Result | Failure:
@@ -280,35 +358,48 @@ def _answered(message, outcome: str, status: int, body: dict, error_code: str = 
 def inbound_record_all(
     messages: list[InboundMessage], answers: list[Result | ApiError]
 ) -> list[Result | Failure]:
-    """Logs the messages (not yet saved) with their answers (an accepted Result, or the ApiError
-    that rejected it) in one statement, in the transaction of their effect."""
+    """Logs the messages with their answers (an accepted Result, or the ApiError that rejected
+    it — or, 5xx, our failure) in one statement, in the transaction of their effect: new messages
+    are inserted, queued ones updated."""
     outcomes: list[Result | Failure] = []
     for message, answer in zip(messages, answers, strict=True):
         if isinstance(answer, ApiError):
-            _answered(message, InboundOutcome.REJECTED, answer.status, answer.body(), answer.code)
+            failed = answer.status >= 500
+            outcome = InboundOutcome.FAILED if failed else InboundOutcome.REJECTED
+            _answered(message, outcome, answer.status, answer.body(), answer.code)
             outcomes.append(Failure(answer))
         else:
             _answered(message, InboundOutcome.ACCEPTED, answer.status, answer.body())
             answer.sent = message.response_body
             outcomes.append(answer)
-    InboundMessage.objects.bulk_create(messages)
+    if messages and messages[0].pk:
+        InboundMessage.objects.bulk_update(messages, RECORDED_FIELDS)
+    else:
+        InboundMessage.objects.bulk_create(messages)
     return outcomes
 
 
 def inbound_replay(message: InboundMessage) -> Result | Failure:
     """Processes a stored message again (after staff fixed the merchant's data, or its format
     dictionary), through the same code that first handled it."""
-    # Imported at call time: the URLconf and the channels import this module.
-    from django.urls import resolve
-
+    # Imported at call time: the channels import this module.
     from orders.channels.core import channel_process
 
     message.replay_count += 1
     message.save(update_fields=["replay_count"])
     if message.channel != InboundChannel.API:
         return channel_process(message)
+    return inbound_process(message, api_handler(message))
+
+
+def api_endpoint(message: InboundMessage) -> tuple[object, dict]:
+    """The endpoint (a view instance) an API message was posted to, and its URL's arguments."""
+    from django.urls import resolve  # at call time: the URLconf imports this module
+
     match = resolve(message.path)
-    view = match.func.view_class()
-    return inbound_process(
-        message, lambda merchant, payload: view.handle(merchant, payload, **match.kwargs)
-    )
+    return match.func.view_class(), match.kwargs
+
+
+def api_handler(message: InboundMessage) -> Handler:
+    view, kwargs = api_endpoint(message)
+    return lambda merchant, payload: view.handle(merchant, payload, **kwargs)

@@ -1,0 +1,84 @@
+"""Messages posted with `Prefer: respond-async` (orders/api/base.py) were checked, logged as
+queued and answered 202. The worker applies them here, oldest first, a chunk at a time as
+`/events/batch` applies its events — each message still on its own — and records each one's
+answer: the status and envelope it would have had without the preference."""
+
+import time
+from collections import defaultdict
+
+from django.core.cache import cache
+from django.db import transaction
+
+from flextracker.api import api_error_for
+from orders.api.events import Parsed, apply_parsed
+from orders.models import InboundMessage, InboundOutcome
+from orders.services.inbound import (
+    QUEUE_WAKE_KEY,
+    QUEUE_WAKE_SECONDS,
+    Result,
+    api_endpoint,
+    inbound_record_all,
+    parse_json,
+)
+
+CHUNK = 200
+# How long a drain waits for more once the queue is empty: while messages keep coming, one task
+# goes on applying them rather than a task being queued for each (the broker's poll is a second).
+IDLE_SECONDS = 1.5
+
+
+def queued_drain(deadline: float) -> tuple[int, bool]:
+    """Applies the queue until it stays empty for IDLE_SECONDS, or the deadline (time.monotonic)
+    passes: (how many were applied, whether it ended empty). While it runs, no other worker is
+    asked for (QUEUE_WAKE_KEY); a message queued as it ends is seen by its last look, or asks
+    for a worker of its own."""
+    applied, idle_until = 0, time.monotonic() + IDLE_SECONDS
+    while time.monotonic() < deadline:
+        cache.set(QUEUE_WAKE_KEY, True, timeout=QUEUE_WAKE_SECONDS)
+        count = queued_apply()
+        applied += count
+        if count:
+            idle_until = time.monotonic() + IDLE_SECONDS
+        elif time.monotonic() < idle_until:
+            time.sleep(0.2)
+        else:
+            cache.delete(QUEUE_WAKE_KEY)
+            count = queued_apply()  # committed before its wake-up found the key: ours to apply
+            if not count:
+                return applied, True
+            applied += count
+            idle_until = time.monotonic() + IDLE_SECONDS
+    return applied, False
+
+
+def queued_apply(limit: int = CHUNK) -> int:
+    """Applies up to `limit` queued messages and returns how many. Workers running at once take
+    different messages (SKIP LOCKED); a merchant's are applied in the order they were posted."""
+    with transaction.atomic():
+        messages = list(
+            InboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(outcome=InboundOutcome.QUEUED)
+            .select_related("merchant")
+            .order_by("id")[:limit]
+        )
+        by_merchant: dict[int, list[InboundMessage]] = defaultdict(list)
+        for message in messages:
+            by_merchant[message.merchant_id].append(message)
+        for merchant_messages in by_merchant.values():
+            _apply(merchant_messages)
+    return len(messages)
+
+
+def _apply(messages: list[InboundMessage]) -> None:
+    answers = apply_parsed(messages[0].merchant, [_parsed(message) for message in messages])
+    # A refusal is its ApiError; anything else is our failure, recorded as a 5xx.
+    inbound_record_all(messages, [answer if isinstance(answer, Result) else api_error_for(answer)
+                                  for answer in answers])  # fmt: skip
+
+
+def _parsed(message: InboundMessage) -> Parsed | Exception:
+    try:
+        view, kwargs = api_endpoint(message)
+        return view.queued(parse_json(bytes(message.body)), **kwargs)
+    except Exception as error:  # this message's answer; the others go on
+        return error
