@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -142,18 +142,29 @@ def processes_cpu_seconds() -> Iterator[tuple[int, int, str, float]]:
         yield int(stat.parent.name), int(fields[1]), command, used
 
 
-def cpu_seconds(server_pid: int) -> dict[str, float]:
+def cpu_seconds(server_pid: int, worker_pid: int | None = None) -> dict[str, float]:
     """CPU time so far of gunicorn (master and workers), of PostgreSQL's processes, of this
-    driver, and of every other process."""
-    totals = Counter()
-    for pid, parent, command, used in processes_cpu_seconds():
+    driver, of the django-q2 cluster started as `worker_pid` (all its processes) if any, and of
+    every other process."""
+    totals = Counter(app=0, worker=0, db=0)
+    processes = list(processes_cpu_seconds())
+    children = defaultdict(list)
+    for pid, parent, _command, _used in processes:
+        children[parent].append(pid)
+    cluster, descending = set(), [worker_pid] if worker_pid else []
+    while descending:
+        cluster.add(pid := descending.pop())
+        descending += children[pid]
+    for pid, parent, command, used in processes:
         if server_pid in (pid, parent):
             totals["app"] += used
+        elif pid in cluster:
+            totals["worker"] += used
         elif command.startswith("postgres"):
             totals["db"] += used
     own = os.times()
     totals["driver"] = own.user + own.system
-    totals["other"] = machine_busy_seconds() - totals["app"] - totals["db"] - totals["driver"]
+    totals["other"] = machine_busy_seconds() - sum(totals.values())
     return totals
 
 
@@ -236,6 +247,24 @@ def gunicorn(env: dict, port: int, workers: int, *options: str) -> Iterator[subp
             server.kill()
             server.wait()
         shutil.rmtree(log.parent, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def worker_cluster(env: dict) -> Iterator[subprocess.Popen]:
+    """`manage.py qcluster` (django-q2) on `env`'s database, stopped (SIGTERM) on leaving."""
+    cluster = subprocess.Popen(  # noqa: S603 - fixed arguments
+        [PYTHON, "manage.py", "qcluster"], cwd=REPO, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        yield cluster
+    finally:
+        cluster.send_signal(signal.SIGTERM)
+        try:
+            cluster.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            cluster.kill()
+            cluster.wait()
 
 
 def wait_until_answering(port: int, server: subprocess.Popen, log: Path) -> None:

@@ -22,16 +22,21 @@ from orders.services.inbound import (
 )
 
 CHUNK = 200
+# Applying a chunk costs a fixed number of statements whatever its size: once caught up, a drain
+# waits this long for the next one to gather (the latency it adds is this, at most).
+GATHER_SECONDS = 0.2
 # How long a drain waits for more once the queue is empty: while messages keep coming, one task
 # goes on applying them rather than a task being queued for each (the broker's poll is a second).
-IDLE_SECONDS = 1.5
+# Longer than a wake-up is held back (QUEUE_WAKE_SECONDS), so a message that did not ask for a
+# worker because one was just asked for is seen by that worker's drain.
+IDLE_SECONDS = QUEUE_WAKE_SECONDS + 0.5
 
 
 def queued_drain(deadline: float) -> tuple[int, bool]:
     """Applies the queue until it stays empty for IDLE_SECONDS, or the deadline (time.monotonic)
     passes: (how many were applied, whether it ended empty). While it runs, no other worker is
-    asked for (QUEUE_WAKE_KEY); a message queued as it ends is seen by its last look, or asks
-    for a worker of its own."""
+    asked for (QUEUE_WAKE_KEY, where the cache is shared); a message queued as it ends is seen by
+    its last look, or asks for a worker of its own."""
     applied, idle_until = 0, time.monotonic() + IDLE_SECONDS
     while time.monotonic() < deadline:
         cache.set(QUEUE_WAKE_KEY, True, timeout=QUEUE_WAKE_SECONDS)
@@ -39,6 +44,8 @@ def queued_drain(deadline: float) -> tuple[int, bool]:
         applied += count
         if count:
             idle_until = time.monotonic() + IDLE_SECONDS
+            if count < CHUNK:  # caught up: let the next chunk gather, as it costs per chunk
+                time.sleep(GATHER_SECONDS)
         elif time.monotonic() < idle_until:
             time.sleep(0.2)
         else:

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 from rest_framework.renderers import JSONRenderer
 
+from flextracker.db import rows_update
 from flextracker.errors import ApiError, Conflict, InFlight
 from merchants.models import Merchant
 from orders.models import InboundChannel, InboundMessage, InboundOutcome
@@ -269,16 +270,20 @@ def _queue(message: InboundMessage, check: Callable[[object], object]) -> Result
         _record(message, InboundOutcome.REJECTED, error.status, error.body(), error.code)
         return Failure(error)
     message.outcome = InboundOutcome.QUEUED
-    with transaction.atomic():
+    if message.idempotency_key:  # its unique index may refuse it: keep a caller's transaction
+        with transaction.atomic():
+            message.save(force_insert=True)
+    else:  # one statement, committed by itself
         message.save(force_insert=True)
     _wake_worker()
     return queued_answer(message)
 
 
 # Set while a worker is asked for, or applying the queue (orders/api/queued.py): no other is
-# asked for meanwhile. Kept at most a minute, as the schedule sweeps the queue each minute anyway.
+# asked for meanwhile. Short-lived, so that where the cache is not shared (locmemcache, in
+# development) a message still asks for a worker of its own within seconds.
 QUEUE_WAKE_KEY = "orders:queued-messages-wake"
-QUEUE_WAKE_SECONDS = 60
+QUEUE_WAKE_SECONDS = 2
 
 
 def _wake_worker() -> None:
@@ -373,7 +378,7 @@ def inbound_record_all(
             answer.sent = message.response_body
             outcomes.append(answer)
     if messages and messages[0].pk:
-        InboundMessage.objects.bulk_update(messages, RECORDED_FIELDS)
+        rows_update(InboundMessage, messages, RECORDED_FIELDS)
     else:
         InboundMessage.objects.bulk_create(messages)
     return outcomes

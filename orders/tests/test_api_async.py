@@ -15,8 +15,8 @@ from orders.tests.test_api_orders import ORDER, UPS_NUMBER
 pytestmark = pytest.mark.django_db
 
 ASYNC = {"HTTP_PREFER": "respond-async"}
-SHIPMENT = {"trackingNumber": UPS_NUMBER, "carrier": "ups", "items": [{"itemId": "SKU-1",
-                                                                        "quantity": 1}]}  # fmt: skip
+SHIPMENT = {"trackingNumber": UPS_NUMBER, "carrier": "ups",
+            "items": [{"itemId": "SKU-1", "quantity": 1}]}  # fmt: skip
 
 
 def _status(api, response) -> dict:
