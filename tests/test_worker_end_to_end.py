@@ -16,7 +16,9 @@ from django.db import connection
 from django_q.tasks import async_task
 
 from notifications.models import Notification
-from orders.models import Shipment
+from orders.models import InboundMessage, Order, Shipment
+from orders.tests.test_api_async import SHIPMENT
+from orders.tests.test_api_orders import ORDER
 from orders.tests.factories import create_order, ship
 from tests.concurrency import requires_postgresql
 
@@ -103,3 +105,23 @@ def test_the_worker_walks_shipments_and_emails_each_chosen_status_once(merchant,
     staff = [subject for to, subject in handler.messages if to == "ops@example.com"]
     assert len(staff) == 1 and "SBXEXCEPTION2" in staff[0]
     assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}
+
+
+@requires_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_applies_messages_posted_with_respond_async_within_seconds(api, worker):
+    # when: an order and its shipment are posted for the worker to apply
+    posted = [
+        api.post("/api/v1/orders", ORDER, HTTP_PREFER="respond-async"),
+        api.post("/api/v1/orders/12345/shipments", SHIPMENT, HTTP_PREFER="respond-async"),
+    ]
+    assert [response.status_code for response in posted] == [202, 202]
+    # then: the message each one asked for applies both, in order, and tells the answers
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and InboundMessage.objects.filter(outcome="queued"):
+        time.sleep(0.5)
+    answers = [api.get(response["Location"]).json()["data"] for response in posted]
+    assert [answer["status"] for answer in answers] == ["accepted", "accepted"]
+    assert [answer["response"]["status"] for answer in answers] == [201, 201]
+    order = Order.objects.get(order_id="12345")
+    assert not order.is_placeholder and order.shipments.count() == 1

@@ -24,7 +24,7 @@ from orders.services.inbound import (
 CHUNK = 200
 # Applying a chunk costs a fixed number of statements whatever its size: once caught up, a drain
 # waits this long for the next one to gather (the latency it adds is this, at most).
-GATHER_SECONDS = 0.2
+GATHER_SECONDS = 0.5
 # How long a drain waits for more once the queue is empty: while messages keep coming, one task
 # goes on applying them rather than a task being queued for each (the broker's poll is a second).
 # Longer than a wake-up is held back (QUEUE_WAKE_SECONDS), so a message that did not ask for a

@@ -176,3 +176,15 @@ def test_a_worker_is_asked_for_once_and_its_drain_applies_what_comes_meanwhile(a
 def test_without_the_preference_the_endpoint_answers_as_always(api):
     response = api.post("/api/v1/orders", ORDER, HTTP_PREFER="return=minimal")
     assert response.status_code == 201 and "Preference-Applied" not in response
+
+
+def test_a_drain_out_of_time_hands_the_queue_to_a_new_task(api, monkeypatch):
+    # given: messages queued, and no time left in the task's budget
+    api.post("/api/v1/orders", ORDER, **ASYNC)
+    OrmQ.objects.all().delete()
+    monkeypatch.setattr("orders.tasks.ROUND_BUDGET_SECONDS", 0)
+    # when
+    apply_queued_messages()
+    # then: nothing applied by this one, and another task is queued to go on
+    assert InboundMessage.objects.get().outcome == "queued"
+    assert OrmQ.objects.count() == 1
