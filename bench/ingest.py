@@ -239,8 +239,8 @@ def count_queries(key: str) -> dict:
             response = client.post(path, as_json(body), content_type="application/json")
             elapsed = time.perf_counter() - started
         assert response.status_code == status, (path, response.status_code, response.content)
-        kinds = Counter(query["sql"].split(None, 1)[0].upper() for query in queries)
-        return {"queries": len(queries), "kinds": dict(kinds.most_common()), "ms": elapsed * 1000}
+        kinds = statement_kinds(queries)
+        return {"queries": kinds.total(), "kinds": dict(kinds.most_common()), "ms": elapsed * 1000}
 
     def median_of(runs: list[dict]) -> dict:
         """The last run's statements (all runs issue the same ones); the median time."""
@@ -279,6 +279,15 @@ def count_queries(key: str) -> dict:
     return result
 
 
+def statement_kinds(queries) -> Counter:
+    """SQL statements by their first word; an executemany is logged once as "N times: …"."""
+    kinds = Counter()
+    for query in queries:
+        times, _, sql = query["sql"].rpartition(" times: ")
+        kinds[sql.split(None, 1)[0].upper()] += int(times) if times.isdigit() else 1
+    return kinds
+
+
 def drained_per_message(messages: int) -> dict:
     """The worker's share of a queued message: statements and time of applying the queue, per
     message (in-process)."""
@@ -291,9 +300,9 @@ def drained_per_message(messages: int) -> dict:
         started = time.perf_counter()
         assert queued_apply() == messages
         elapsed = time.perf_counter() - started
-    kinds = Counter(query["sql"].split(None, 1)[0].upper() for query in queries)
+    kinds = statement_kinds(queries)
     return {
-        "queries": len(queries) / messages,
+        "queries": kinds.total() / messages,
         "kinds": {kind: n / messages for kind, n in kinds.most_common()},
         "ms": elapsed * 1000 / messages,
         "chunk": CHUNK,
@@ -378,7 +387,8 @@ def verified(rows: list[dict]) -> str:
     for row in rows:
         sent[row["scenario"]] += row["units"]
     sent_floor = sent["floor"]
-    sent_orders = sent["single"] + sent["queued"] + sent["batch"] * BATCH_PAIRS
+    queued = sent["queued"] + sent["answered"]
+    sent_orders = sent["single"] + queued + sent["batch"] * BATCH_PAIRS
     counts = database_counts()
     server_errors = sum(
         n
@@ -420,15 +430,17 @@ LABELS = {
     "floor": "floor (auth + 1 INSERT)",
     "single": "single events (order, then its shipment)",
     "queued": "single events, queued (`Prefer: respond-async`), until applied",
+    "answered": "single events, queued, answered only (the worker elsewhere)",
     "batch": f"batch of {2 * BATCH_PAIRS} events",
 }
 
 
 def report(rounds, info, args, verification, queries) -> str:
     rows = median_rows(rounds)
-    floor, single, queued, batch = rows
+    floor, single, queued, answered, batch = rows
     ratio = single["requests_per_s"] / floor["requests_per_s"]
     queued_ratio = queued["events_per_s"] / floor["requests_per_s"]
+    answered_ratio = answered["events_per_s"] / floor["requests_per_s"]
     single_met = ratio >= TARGET_SINGLE_RATIO
     queued_met = queued_ratio >= TARGET_SINGLE_RATIO
     batch_met = batch["events_per_s"] >= TARGET_BATCH_EVENTS
@@ -466,10 +478,12 @@ def report(rounds, info, args, verification, queries) -> str:
     lines += [
         "",
         "Targets (issue 9):",
-        f"- single events / floor = {ratio:.0%} answered at once, {queued_ratio:.0%} queued "
-        f"and applied (target ≥ {TARGET_SINGLE_RATIO:.0%}): "
-        + ("**met**" if single_met else "**missed** answered at once")
-        + (", **met** queued" if queued_met else ", **missed** queued"),
+        f"- single events / floor (target ≥ {TARGET_SINGLE_RATIO:.0%}): {ratio:.0%} answered "
+        "at once, " + ("**met**" if single_met else "**missed**") + f"; {queued_ratio:.0%} "
+        "queued and applied on this machine, "
+        + ("**met**" if queued_met else "**missed**")
+        + f"; {answered_ratio:.0%} queued and answered by the web tier alone (the worker on "
+        "other hosts)",
         f"- batch = {fmt(batch['events_per_s'])} events/s (target ≥ {TARGET_BATCH_EVENTS:,}): "
         + ("**met**" if batch_met else "**missed**"),
         "",
@@ -477,7 +491,10 @@ def report(rounds, info, args, verification, queries) -> str:
         "",
         f"Queued messages waited {delay['p50']:,.0f} ms at the median from their 202 to being "
         f"applied (p95 {delay['p95']:,.0f} ms, longest {delay['max']:,.0f} ms), in the median "
-        "round.",
+        "round. Answered only, with no worker running, they made a backlog that the worker then "
+        f"applied at {fmt(answered['backlog_applied_per_s'])} messages/s (median round; "
+        + " / ".join(fmt(row["backlog_applied_per_s"]) for row in answered_rounds(rounds))
+        + " by round).",
         "",
         "Where the time goes: CPU per event during each scenario (gunicorn workers, PostgreSQL,"
         " the load driver), CPUs busy in all (other = processes not part of the benchmark), "
@@ -491,6 +508,7 @@ def report(rounds, info, args, verification, queries) -> str:
         "floor": [queries["floor"]],
         "single": [queries["order"], queries["shipment"]],
         "queued": [queries["queued_order"], queries["drain_per_message"]],
+        "answered": [queries["queued_order"]],
         "batch": [queries["batch_per_event"]],
     }
     for row in rows:
@@ -519,6 +537,10 @@ def report(rounds, info, args, verification, queries) -> str:
     return "\n".join(lines) + "\n"
 
 
+def answered_rounds(rounds: list[list[dict]]) -> list[dict]:
+    return [row for run in rounds for row in run if row["name"] == "answered"]
+
+
 def limits_paragraph(rows, info, queries) -> str:
     order, shipment, per_event = queries["order"], queries["shipment"], queries["batch_per_event"]
     profile, collector = queries["profile"], queries["collector"]
@@ -536,7 +558,7 @@ def limits_paragraph(rows, info, queries) -> str:
     )
     queued, drain = queries["queued_order"], queries["drain_per_message"]
     worker = {row["name"]: row["cpu_ms_per_event"]["worker"] for row in rows}
-    names = ("floor", "single", "queued", "batch")
+    names = ("floor", "single", "queued", "answered", "batch")
     return (
         f"The CPUs were busy {' / '.join(f'{busy[name]:.1f}' for name in names)}"
         f" of {info['cpus']} during {' / '.join(names)} (other processes: "
@@ -582,12 +604,19 @@ def limits_paragraph(rows, info, queries) -> str:
         f"{drain['queries']:.2g} statements and {drain['ms']:.2f} ms per message in-process. "
         f"A queued event cost {spent['queued']:.1f} ms of CPU in all "
         f"({spent['queued'] / spent['floor']:.2f}× the floor; gunicorn {app['queued']:.1f}, "
-        f"the worker {worker['queued']:.1f}, PostgreSQL {pg['queued']:.1f}). Every guarantee "
+        f"the worker {worker['queued']:.1f}, PostgreSQL {pg['queued']:.1f}), so one machine "
+        f"doing both reaches {rate['queued'] / rate['floor']:.0%} of the floor: answering "
+        f"alone costs the web tier {spent['answered']:.1f} ms an event "
+        f"({rate['answered'] / rate['floor']:.0%} of the floor), and the rest is the work itself, "
+        "which no ordering of it avoids. What still separates the 202 and the floor is the "
+        "endpoint's validation of the body (kept: a malformed message is told at once, not "
+        "found later) and the inbound log's wider row. Every guarantee "
         "stays: the raw message is logged before the 202, idempotency keys and eventIds hold, "
         "a merchant's messages are applied in the order posted, and each message's answer (the "
         "status and envelope its endpoint would have sent) is kept and shown by "
         "`GET /api/v1/messages/{id}`; what the client gives up is learning that answer in the "
-        "same round trip. For volume, then: queued messages, or batches "
+        "same round trip. The apply side scales on its own, with workers on other "
+        "hosts (docs/scaling.md). For volume, then: queued messages, or batches "
         f"({rate['batch'] / rate['single']:.0f} times the rate of messages answered at "
         "once).\n\n"
         f"**Batches.** An event in a batch costs {per_event['queries']:.2g} statements (the "
@@ -615,6 +644,24 @@ def limits_paragraph(rows, info, queries) -> str:
         "own python3.11 on the same machine validates an order 10% faster (119 against 132 µs), "
         "and production images (the official python ones) are built with both."
     )
+
+
+def measure_answered(prefix: str, common: dict, env: dict) -> dict:
+    """The same, with no worker running: what the web tier alone answers, as when the workers
+    run on other hosts. The worker then applies that backlog (not timed as a scenario): its rate
+    is the messages over the time between the first and the last being applied."""
+    [(last_message,)] = pg("SELECT coalesce(max(id), 0) FROM orders_inboundmessage", DB_NAME)
+    row = measure("answered", single_units(prefix), **common, events_per_request=1,
+                  check=expect_queued, headers={"Prefer": "respond-async"})  # fmt: skip
+    with worker_cluster(env):
+        queue_drained()
+    sql = (
+        "SELECT extract(epoch FROM max(processed_at) - min(processed_at)), count(*)"
+        " FROM orders_inboundmessage WHERE id > %d"
+    )
+    [(seconds, applied)] = pg(sql % last_message, DB_NAME)
+    row["backlog_applied_per_s"] = applied / float(seconds)
+    return row
 
 
 def measure_queued(prefix: str, common: dict, env: dict) -> dict:
@@ -675,6 +722,7 @@ def main() -> None:
                     measure("single", single_units(f"S{n}"), **common, events_per_request=1,
                             check=expect_created),
                     measure_queued(f"A{n}", common, env),
+                    measure_answered(f"H{n}", common, env),
                     measure("batch", batch_units(f"B{n}-"), **common,
                             events_per_request=2 * BATCH_PAIRS, check=expect_batch_created),
                 ]
