@@ -257,10 +257,14 @@ def count_queries(key: str) -> dict:
         shipments.append(post(f"/api/v1/orders/{order_id}/shipments", shipment, 201))
     result["order"], result["shipment"] = median_of(orders[1:]), median_of(shipments[1:])
     client.defaults["HTTP_PREFER"] = "respond-async"
-    accepted = [post("/api/v1/orders", order_body(f"QA{run_id}-{n}"), 202) for n in range(11)]
+    accepted = []
+    for n in range(50):  # a chunk of orders and shipments for the drain below
+        order_id = f"QA{run_id}-{n}"
+        accepted.append(post("/api/v1/orders", order_body(order_id), 202))
+        post(f"/api/v1/orders/{order_id}/shipments", shipment_body(f"1ZQA{run_id}{n}"), 202)
     del client.defaults["HTTP_PREFER"]
     result["queued_order"] = median_of(accepted[1:])
-    result["drain_per_message"] = drained_per_message(len(accepted))
+    result["drain_per_message"] = drained_per_message(2 * len(accepted))
     pairs = 25
     batch = post("/api/v1/events/batch", {"events": batch_events(f"QB{run_id}", pairs)}, 207)
     result["batch_per_event"] = {

@@ -101,7 +101,8 @@ class InboundMessageAdmin(MerchantScopedAdmin):
         permissions=["replay"],
     )
     def replay_selected(self, request, queryset):
-        for message in queryset.exclude(outcome=InboundOutcome.ACCEPTED).select_related("merchant"):
+        left = [InboundOutcome.ACCEPTED, InboundOutcome.QUEUED]  # applied, or the worker's
+        for message in queryset.exclude(outcome__in=left).select_related("merchant"):
             outcome = inbound_replay(message)
             if isinstance(outcome, Failure):
                 text = _("Message %(id)s rejected again: %(code)s — %(message)s") % {
@@ -110,8 +111,11 @@ class InboundMessageAdmin(MerchantScopedAdmin):
                 self.message_user(request, text, messages.WARNING)
             else:
                 self.message_user(request, _("Message %s accepted.") % message.pk, messages.SUCCESS)
-        if skipped := queryset.filter(outcome=InboundOutcome.ACCEPTED).count():
-            text = _("%d accepted message(s) skipped: replaying would apply them twice.") % skipped
+        if skipped := queryset.filter(outcome__in=left).count():
+            text = (
+                _("%d accepted or queued message(s) skipped: replaying would apply them twice.")
+                % skipped
+            )
             self.message_user(request, text, messages.INFO)
 
 

@@ -17,9 +17,9 @@ from django_q.tasks import async_task
 
 from notifications.models import Notification
 from orders.models import InboundMessage, Order, Shipment
+from orders.tests.factories import create_order, ship
 from orders.tests.test_api_async import SHIPMENT
 from orders.tests.test_api_orders import ORDER
-from orders.tests.factories import create_order, ship
 from tests.concurrency import requires_postgresql
 
 ROOT = Path(__file__).resolve().parent.parent

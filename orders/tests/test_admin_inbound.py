@@ -93,3 +93,16 @@ def test_a_webhook_secret_in_a_stored_answer_is_hidden_in_the_console(
     page = client.get(reverse("admin:orders_inboundmessage_change", args=[message.pk]))
     # then
     assert secret not in page.content.decode() and "(hidden)" in page.content.decode()
+
+
+def test_a_queued_message_is_left_to_the_worker(api, client, merchant):
+    # given: a message waiting for the worker
+    api.post("/api/v1/orders", ORDER, HTTP_PREFER="respond-async")
+    queued = InboundMessage.objects.get(outcome="queued")
+    client.force_login(member_of(merchant, "admin"))
+    # when
+    page = _replay(client, queued).content.decode()
+    # then: not applied by the console; still the worker's
+    assert "1 accepted or queued message(s) skipped" in page
+    queued.refresh_from_db()
+    assert (queued.outcome, queued.replay_count) == ("queued", 0)
