@@ -73,7 +73,7 @@ RESPOND_ASYNC = OpenApiParameter(
     description="Optional (RFC 7240). `respond-async`: the body is checked and the message "
     "queued, answered `202` at once with its `statusUrl` (also the `Location` header); the worker "
     "applies it within seconds, in the order posted, and `GET statusUrl` then shows the answer it "
-    "would have had (`response`). For volume: a message costs about a quarter of a synchronous "
+    "would have had (`response`). For volume: the 202 costs about a third of a synchronous "
     "one. Errors in the body itself (400, 422 for a value) are still answered at once; those "
     "that depend on the merchant's data (an unknown item, shipping more than ordered) show in "
     "`response`. The answer carries `Preference-Applied: respond-async`.",
