@@ -240,12 +240,7 @@ def gunicorn(env: dict, port: int, workers: int, *options: str) -> Iterator[subp
         wait_until_answering(port, server, log)
         yield server
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server, patience=30)
         shutil.rmtree(log.parent, ignore_errors=True)
 
 
@@ -259,12 +254,17 @@ def worker_cluster(env: dict) -> Iterator[subprocess.Popen]:
     try:
         yield cluster
     finally:
-        cluster.send_signal(signal.SIGTERM)
-        try:
-            cluster.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            cluster.kill()
-            cluster.wait()
+        stop(cluster, patience=60)
+
+
+def stop(process: subprocess.Popen, patience: float) -> None:
+    """SIGTERM, then killed if it has not exited after `patience` seconds."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=patience)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def wait_until_answering(port: int, server: subprocess.Popen, log: Path) -> None:

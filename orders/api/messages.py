@@ -1,6 +1,9 @@
 """GET /messages and /messages/{id}: the messages a merchant posted to the API, where each is and
 what it was answered — how an OMS follows one it sent with `Prefer: respond-async` (202)."""
 
+import json
+
+from django.db.models import Case, F, When
 from drf_spectacular.utils import extend_schema_view
 from rest_framework import serializers
 
@@ -18,7 +21,12 @@ STATUSES = [InboundOutcome.QUEUED, InboundOutcome.ACCEPTED, InboundOutcome.REJEC
 
 class MessageAnswerSerializer(serializers.Serializer):
     status = serializers.IntegerField(help_text="The HTTP status it had, or would have had.")
-    body = serializers.DictField(help_text="The envelope it had, or would have had.")
+    body = serializers.DictField(
+        required=False, help_text="The envelope it had, or would have had (one message only)."
+    )
+    error = serializers.DictField(
+        required=False, help_text="In a list, a refused message's error (as in the envelope)."
+    )
 
 
 class MessageOutputSerializer(serializers.Serializer):
@@ -64,10 +72,24 @@ class MessagesApi(MerchantApi):
 
     def get(self, request):
         query = self.validated(MessageListQuery, request.query_params)
-        messages = _messages(self.merchant())
+        refused = [InboundOutcome.REJECTED, InboundOutcome.FAILED]
+        messages = (
+            _messages(self.merchant())
+            .defer("body", "response_body")  # a batch's answer is half a megabyte
+            .annotate(refusal=Case(When(outcome__in=refused, then=F("response_body"))))
+        )
         if query.get("status"):
             messages = messages.filter(outcome=query["status"])
-        return paginated(request, messages.order_by("-received_at", "-id"), message_json)
+        return paginated(request, messages.order_by("-received_at", "-id"), _listed)
+
+
+def _listed(message: InboundMessage) -> dict:
+    """A message in a list: its answer's status, and a refused one's error (GET the message
+    for the whole answer)."""
+    data = message_json(message, with_answer=False)
+    if message.refusal:
+        data["response"]["error"] = json.loads(message.refusal).get("error")
+    return data
 
 
 @extend_schema_view(

@@ -298,10 +298,14 @@ def queued_answer(message: InboundMessage, replayed: bool = False) -> Result:
     return result
 
 
-def message_json(message: InboundMessage) -> dict:
+def message_json(message: InboundMessage, with_answer: bool = True) -> dict:
     """A logged API message as GET /api/v1/messages/{id} shows it: where it is, and its answer
-    (the status and envelope it had, or would have had without `Prefer: respond-async`)."""
+    (the status and envelope it had, or would have had without `Prefer: respond-async`) — or
+    only the answer's status."""
     answered = message.response_status is not None
+    response = {"status": message.response_status}
+    if answered and with_answer:
+        response["body"] = message.response()
     return {
         "messageId": str(message.pk),
         "status": message.outcome,
@@ -311,9 +315,7 @@ def message_json(message: InboundMessage) -> dict:
         "receivedAt": message.received_at,
         "processedAt": message.processed_at,
         "statusUrl": reverse("api-message", args=[message.pk]),
-        "response": {"status": message.response_status, "body": message.response()}
-        if answered
-        else None,
+        "response": response if answered else None,
     }
 
 

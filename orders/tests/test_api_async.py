@@ -82,8 +82,12 @@ def test_an_order_and_its_shipments_are_applied_in_the_order_posted(api, merchan
     error = refused["response"]["body"]["error"]
     assert error["code"] == "INVALID_SHIPMENT_DATA" and "items[0].quantity" in error["fields"]
     # and: the rejected one is listed for the OMS to fix
-    listed = api.get("/api/v1/messages", {"status": "rejected"}).json()
-    assert [message["messageId"] for message in listed["data"]] == [refused["messageId"]]
+    listed = api.get("/api/v1/messages", {"status": "rejected"}).json()["data"]
+    assert [message["messageId"] for message in listed] == [refused["messageId"]]
+    assert listed[0]["response"] == {"status": 422, "error": error}
+    # and: a list shows an accepted message's status, not its whole answer
+    everything = api.get("/api/v1/messages").json()["data"]
+    assert [message["response"] for message in everything][1:] == [{"status": 201}] * 2
 
 
 def test_a_key_sent_again_answers_202_while_queued_and_the_answer_once_applied(api):
@@ -188,3 +192,15 @@ def test_a_drain_out_of_time_hands_the_queue_to_a_new_task(api, monkeypatch):
     # then: nothing applied by this one, and another task is queued to go on
     assert InboundMessage.objects.get().outcome == "queued"
     assert OrmQ.objects.count() == 1
+
+
+def test_the_list_costs_the_same_statements_for_2_messages_or_20(api):
+    def statements(count: int, first: int) -> int:
+        for number in range(first, first + count):
+            api.post("/api/v1/orders", {**ORDER, "orderId": str(number)}, **ASYNC)
+        queued.queued_apply()
+        with CaptureQueriesContext(connection) as captured:
+            assert api.get("/api/v1/messages", {"limit": 100}).status_code == 200
+        return len(captured)
+
+    assert statements(2, 100) == statements(18, 200)
