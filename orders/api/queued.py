@@ -41,20 +41,16 @@ def queued_drain(deadline: float) -> tuple[int, bool]:
     while time.monotonic() < deadline:
         cache.set(QUEUE_WAKE_KEY, True, timeout=QUEUE_WAKE_SECONDS)
         count = queued_apply()
-        applied += count
-        if count:
-            idle_until = time.monotonic() + IDLE_SECONDS
-            if count < CHUNK:  # caught up: let the next chunk gather, as it costs per chunk
-                time.sleep(GATHER_SECONDS)
-        elif time.monotonic() < idle_until:
-            time.sleep(0.2)
-        else:
+        if not count and time.monotonic() >= idle_until:
             cache.delete(QUEUE_WAKE_KEY)
             count = queued_apply()  # committed before its wake-up found the key: ours to apply
             if not count:
                 return applied, True
-            applied += count
+        applied += count
+        if count:
             idle_until = time.monotonic() + IDLE_SECONDS
+        if count < CHUNK:  # caught up: let the next chunk gather, as it costs per chunk
+            time.sleep(GATHER_SECONDS if count else 0.2)
     return applied, False
 
 

@@ -230,16 +230,7 @@ def inbound_handle(
     A repeated idempotency key answers from the log. A concurrent request with the same key
     cannot log its own: it waits for the first to commit, its effect is undone, and it is
     answered as that key's repeat (or its conflict)."""
-    earlier = _answered_before(message, idempotency_key)
-    if earlier is not None:
-        return earlier
-    try:
-        return inbound_process(message, handler)
-    except IntegrityError:
-        earlier = _answered_before(message, idempotency_key)
-        if earlier is not None:
-            return earlier
-        raise
+    return _keyed(message, idempotency_key, lambda: inbound_process(message, handler))
 
 
 def inbound_queue(
@@ -249,13 +240,21 @@ def inbound_queue(
     `check` (the endpoint's own validation, without the database) passed; otherwise the message
     is logged as rejected with that error. A repeated key answers as in `inbound_handle`: 202
     again while the first is queued, its answer once applied."""
-    earlier = _answered_before(message, idempotency_key)
+    return _keyed(message, idempotency_key, lambda: _queue(message, check))
+
+
+def _keyed(
+    message: InboundMessage, key: str | None, log: Callable[[], Result | Failure]
+) -> Result | Failure:
+    """`log` the message, unless its key was used before: then that key's answer. A concurrent
+    request with the key that logged first (the unique index refuses ours) answers likewise."""
+    earlier = _answered_before(message, key)
     if earlier is not None:
         return earlier
     try:
-        return _queue(message, check)
-    except IntegrityError:  # a concurrent request with this key logged first
-        earlier = _answered_before(message, idempotency_key)
+        return log()
+    except IntegrityError:
+        earlier = _answered_before(message, key)
         if earlier is not None:
             return earlier
         raise
@@ -396,7 +395,10 @@ def inbound_replay(message: InboundMessage) -> Result | Failure:
     message.save(update_fields=["replay_count"])
     if message.channel != InboundChannel.API:
         return channel_process(message)
-    return inbound_process(message, api_handler(message))
+    view, kwargs = api_endpoint(message)
+    return inbound_process(
+        message, lambda merchant, payload: view.handle(merchant, payload, **kwargs)
+    )
 
 
 def api_endpoint(message: InboundMessage) -> tuple[object, dict]:
@@ -405,8 +407,3 @@ def api_endpoint(message: InboundMessage) -> tuple[object, dict]:
 
     match = resolve(message.path)
     return match.func.view_class(), match.kwargs
-
-
-def api_handler(message: InboundMessage) -> Handler:
-    view, kwargs = api_endpoint(message)
-    return lambda merchant, payload: view.handle(merchant, payload, **kwargs)
