@@ -1,0 +1,189 @@
+"""Instructions per ingested event (issue 9): the app's CPU cost of a message, free of noise.
+
+    .venv/bin/python bench/instructions.py [--batches 2] [--pairs 20] [--floors 100]
+
+Rates on a shared machine move by 10-20 % from one run to the next, so a change that saves 5 %
+cannot be told from the noise by timing it. Valgrind's callgrind counts the instructions the
+process executes instead: the same code, input and interpreter give the same count, however busy
+the machine is. Each kind of message runs in-process (Django test client, no HTTP) against a fresh
+PostgreSQL database (`flextracker_instructions`, dropped at the end), once with none sent after a
+warm-up and once with N sent; the difference over N is the cost of one:
+
+  floor    POST /api/bench/floor (authentication, JSON parsing, one INSERT), per request;
+  single   an order, then its shipment, answered at once, per message;
+  batch    /api/v1/events/batch of 500 events, per event.
+
+Only the Django process is counted, not PostgreSQL's. Compare two commits by running this on
+each; the figures go to the "## Instructions" section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (
+    PYTHON,
+    REPO,
+    database_create,
+    database_drop,
+    machine,
+    pg,
+    postgres_ensure_running,
+    server_env,
+    sh,
+    write_doc,
+)
+from bench.ingest import MERCHANT_ID, as_json, batch_events, order_body, shipment_body
+
+DB_NAME = "flextracker_instructions"
+KINDS = ("floor", "single", "batch")
+VALGRIND = shutil.which("valgrind") or "valgrind"
+
+
+# --- In the child (under valgrind) -------------------------------------------------------------
+
+
+def send(kind: str, count: int, key: str) -> None:
+    """One message of `kind` to warm up, then `count` more (a batch: `count` batches)."""
+    import django
+
+    django.setup()
+    from django.test import Client
+
+    client = Client(headers={"Authorization": f"Bearer {key}"}, HTTP_HOST="127.0.0.1")
+    run_id = secrets.token_hex(3).upper()
+
+    def post(path: str, body: bytes, status: int) -> None:
+        response = client.post(path, body, content_type="application/json")
+        assert response.status_code == status, (path, response.status_code, response.content)
+
+    def one(n: int) -> None:
+        if kind == "floor":
+            post("/api/bench/floor", as_json(order_body("FLOOR")), 201)
+        elif kind == "single":
+            order_id = f"I{run_id}-{n}"
+            post("/api/v1/orders", as_json(order_body(order_id)), 201)
+            post(f"/api/v1/orders/{order_id}/shipments",
+                 as_json(shipment_body(f"1ZI{run_id}{n:06d}")), 201)  # fmt: skip
+        else:
+            post("/api/v1/events/batch", as_json({"events": batch_events(f"IB{run_id}{n}", 250)}),
+                 207)  # fmt: skip
+
+    for n in range(count + 1):
+        one(n)
+
+
+# --- Counting ----------------------------------------------------------------------------------
+
+
+def instructions(kind: str, count: int, env: dict) -> int:
+    """Instructions the child executed from start to end, sending `count` messages of `kind`."""
+    with tempfile.TemporaryDirectory() as scratch:
+        result = subprocess.run(  # noqa: S603 - fixed programs, no shell
+            [VALGRIND, "--tool=callgrind", f"--callgrind-out-file={scratch}/out",
+             PYTHON, __file__, "--child", kind, str(count)],
+            cwd=REPO, env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+    collected = re.search(r"Collected : (\d+)", result.stderr)
+    if result.returncode != 0 or not collected:
+        sys.exit(f"valgrind {kind} {count} failed:\n{result.stdout}\n{result.stderr[-3000:]}")
+    return int(collected[1])
+
+
+def measure(args, env: dict) -> dict[str, dict]:
+    """Per kind: instructions per event (the difference of two runs over the events sent)."""
+    events = {"floor": args.floors, "single": 2 * args.pairs, "batch": 500 * args.batches}
+    counts = {"floor": args.floors, "single": args.pairs, "batch": args.batches}
+    runs = [(kind, n) for kind in KINDS for n in (0, counts[kind])]
+    with ThreadPoolExecutor(max_workers=len(os.sched_getaffinity(0))) as pool:
+        totals = dict(zip(runs, pool.map(lambda run: instructions(*run, env), runs), strict=True))
+    return {
+        kind: {
+            "events": events[kind],
+            "per_event": (totals[(kind, counts[kind])] - totals[(kind, 0)]) / events[kind],
+        }
+        for kind in KINDS
+    }
+
+
+# --- Reporting -----------------------------------------------------------------------------------
+
+
+def report(results: dict, info: dict, valgrind: str) -> str:
+    floor = results["floor"]["per_event"]
+    labels = {
+        "floor": "floor (auth + 1 INSERT), per request",
+        "single": "single events (order, then its shipment), per message",
+        "batch": "batch of 500 events, per event",
+    }
+    rows = "\n".join(
+        f"| {labels[kind]} | {r['events']:,} | {r['per_event'] / 1e6:.2f} M"
+        f" | {r['per_event'] / floor:.2f} |"
+        for kind, r in results.items()
+    )
+    return "\n".join([
+        "## Instructions",
+        "",
+        "`bench/instructions.py` counts the instructions the Django process executes per message "
+        "(valgrind's callgrind; in-process, Django test client; PostgreSQL's own work is not "
+        "counted). The same code, input and interpreter give the same count however busy the "
+        "machine is, so two commits can be compared where timed rates on a shared machine move "
+        "by 10–20 %. Each kind runs twice, with none and with N messages sent after a warm-up; "
+        "the difference over N is one message's cost.",
+        "",
+        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"- Machine: {info['cpus']} CPUs ({info['cpu_model']}); {valgrind}; "
+        f"Python {sys.version.split()[0]}",
+        f"- Commit: {info['commit']}",
+        "",
+        "| messages | N events | instructions per event | × floor |",
+        "|---|---:|---:|---:|",
+        rows,
+        "",
+    ])  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--batches", type=int, default=2, help="batches of 500 events")
+    parser.add_argument("--pairs", type=int, default=20, help="orders and their shipments")
+    parser.add_argument("--floors", type=int, default=100, help="floor requests")
+    parser.add_argument("--child", nargs=2, metavar=("KIND", "N"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        send(args.child[0], int(args.child[1]), os.environ["BENCH_API_KEY"])
+        return
+
+    postgres_ensure_running()
+    info = machine()
+    env = server_env(0, DB_NAME) | {"PYTHONHASHSEED": "0"}
+    database_create(DB_NAME)
+    try:
+        sh(PYTHON, "manage.py", "migrate", "--noinput", env=env)
+        sh(PYTHON, "manage.py", "create_merchant", MERCHANT_ID, "--name", "Bench", env=env)
+        key = sh(PYTHON, "manage.py", "create_api_key", MERCHANT_ID, env=env).splitlines()[-1]
+        pg("CREATE TABLE bench_floor (id bigserial PRIMARY KEY, body jsonb,"
+           " created_at timestamptz DEFAULT now())", DB_NAME)  # fmt: skip
+        print("Counting under valgrind (a few minutes) …", flush=True)
+        results = measure(args, env | {"BENCH_API_KEY": key})
+    finally:
+        database_drop(DB_NAME)
+    section = report(results, info, sh(VALGRIND, "--version"))
+    print("\n" + section)
+    write_doc(section)
+
+
+if __name__ == "__main__":
+    main()
