@@ -689,6 +689,17 @@ def measure_queued(prefix: str, common: dict, env: dict) -> dict:
 # --- Main ----------------------------------------------------------------------------------------
 
 
+def database_prepare(database: str, env: dict) -> str:
+    """Migrates the empty `database` and adds the bench merchant and the floor's table; returns
+    the merchant's API key."""
+    sh(PYTHON, "manage.py", "migrate", "--noinput", env=env)
+    sh(PYTHON, "manage.py", "create_merchant", MERCHANT_ID, "--name", "Bench", env=env)
+    key = sh(PYTHON, "manage.py", "create_api_key", MERCHANT_ID, env=env).splitlines()[-1]
+    pg("CREATE TABLE bench_floor (id bigserial PRIMARY KEY, body jsonb,"
+       " created_at timestamptz DEFAULT now())", database)  # fmt: skip
+    return key
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=float, default=20, help="seconds per scenario")
@@ -708,11 +719,7 @@ def main() -> None:
     database_create(DB_NAME)
     try:
         print(f"Database {DB_NAME}: migrating …", flush=True)
-        sh(PYTHON, "manage.py", "migrate", "--noinput", env=env)
-        sh(PYTHON, "manage.py", "create_merchant", MERCHANT_ID, "--name", "Bench", env=env)
-        key = sh(PYTHON, "manage.py", "create_api_key", MERCHANT_ID, env=env).splitlines()[-1]
-        pg("CREATE TABLE bench_floor (id bigserial PRIMARY KEY, body jsonb,"
-           " created_at timestamptz DEFAULT now())", DB_NAME)  # fmt: skip
+        key = database_prepare(DB_NAME, env)
         # The worker does only what is measured: no carrier polling, no sweeps of other queues.
         pg("DELETE FROM django_q_schedule WHERE func <> 'orders.tasks.apply_queued_messages'",
            DB_NAME)  # fmt: skip

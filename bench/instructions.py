@@ -39,13 +39,12 @@ from bench.common import (
     database_create,
     database_drop,
     machine,
-    pg,
     postgres_ensure_running,
     server_env,
     sh,
     write_doc,
 )
-from bench.ingest import MERCHANT_ID, as_json, batch_events, order_body, shipment_body
+from bench.ingest import as_json, batch_events, database_prepare, order_body, shipment_body
 
 DB_NAME = "flextracker_instructions"
 KINDS = ("floor", "single", "batch")
@@ -171,11 +170,7 @@ def main() -> None:
     env = server_env(0, DB_NAME) | {"PYTHONHASHSEED": "0"}
     database_create(DB_NAME)
     try:
-        sh(PYTHON, "manage.py", "migrate", "--noinput", env=env)
-        sh(PYTHON, "manage.py", "create_merchant", MERCHANT_ID, "--name", "Bench", env=env)
-        key = sh(PYTHON, "manage.py", "create_api_key", MERCHANT_ID, env=env).splitlines()[-1]
-        pg("CREATE TABLE bench_floor (id bigserial PRIMARY KEY, body jsonb,"
-           " created_at timestamptz DEFAULT now())", DB_NAME)  # fmt: skip
+        key = database_prepare(DB_NAME, env)
         print("Counting under valgrind (a few minutes) …", flush=True)
         results = measure(args, env | {"BENCH_API_KEY": key})
     finally:
