@@ -168,6 +168,12 @@ def cpu_seconds(server_pid: int, worker_pid: int | None = None) -> dict[str, flo
     return totals
 
 
+def cpu_seconds_between(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """CPU seconds spent by each part between two `cpu_seconds` readings. "other" is what is left
+    of the machine's total, read a moment apart: never less than none."""
+    return {part: max(after[part] - before[part], 0.0) for part in after}
+
+
 def machine_busy_seconds() -> float:
     """CPU time all processes used since boot (/proc/stat: everything but idle and iowait)."""
     fields = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]

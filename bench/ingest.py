@@ -46,6 +46,7 @@ from bench.common import (
     REPO,
     child_json,
     cpu_seconds,
+    cpu_seconds_between,
     database_create,
     database_drop,
     errors_text,
@@ -185,9 +186,9 @@ def measure(name, units, *, port, key, args, server_pid, events_per_request, che
         "name": name, "scenario": scenario or name, "units": stats.units,
     }  # fmt: skip
     events = max(stats.ok * events_per_request, 1)
-    row["cpu_ms_per_event"] = {part: (after[part] - before[part]) * 1000 / events for part in after}
-    row["cpus_busy"] = {part: (after[part] - before[part]) / stats.elapsed for part in after}
-    row["cpus_busy"]["other"] = max(row["cpus_busy"]["other"], 0.0)  # clock ticks: never below 0
+    spent = cpu_seconds_between(before, after)
+    row["cpu_ms_per_event"] = {part: used * 1000 / events for part, used in spent.items()}
+    row["cpus_busy"] = {part: used / stats.elapsed for part, used in spent.items()}
     row["elapsed"] = stats.elapsed
     if worker_pid is not None:
         row["queue_delay_ms"] = queue_delays(last_message)

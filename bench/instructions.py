@@ -44,10 +44,18 @@ from bench.common import (
     sh,
     write_doc,
 )
-from bench.ingest import as_json, batch_events, database_prepare, order_body, shipment_body
+from bench.ingest import (
+    BATCH_PAIRS,
+    as_json,
+    batch_events,
+    database_prepare,
+    order_body,
+    shipment_body,
+)
 
 DB_NAME = "flextracker_instructions"
-KINDS = ("floor", "single", "batch")
+# Events in one unit that `send` counts: a floor request, an order and its shipment, a batch.
+EVENTS_PER_UNIT = {"floor": 1, "single": 2, "batch": 2 * BATCH_PAIRS}
 VALGRIND = shutil.which("valgrind") or "valgrind"
 
 
@@ -77,8 +85,8 @@ def send(kind: str, count: int, key: str) -> None:
             post(f"/api/v1/orders/{order_id}/shipments",
                  as_json(shipment_body(f"1ZI{run_id}{n:06d}")), 201)  # fmt: skip
         else:
-            post("/api/v1/events/batch", as_json({"events": batch_events(f"IB{run_id}{n}", 250)}),
-                 207)  # fmt: skip
+            body = {"events": batch_events(f"IB{run_id}{n}", BATCH_PAIRS)}
+            post("/api/v1/events/batch", as_json(body), 207)
 
     for n in range(count + 1):
         one(n)
@@ -103,9 +111,9 @@ def instructions(kind: str, count: int, env: dict) -> int:
 
 def measure(args, env: dict) -> dict[str, dict]:
     """Per kind: instructions per event (the difference of two runs over the events sent)."""
-    events = {"floor": args.floors, "single": 2 * args.pairs, "batch": 500 * args.batches}
     counts = {"floor": args.floors, "single": args.pairs, "batch": args.batches}
-    runs = [(kind, n) for kind in KINDS for n in (0, counts[kind])]
+    events = {kind: n * EVENTS_PER_UNIT[kind] for kind, n in counts.items()}
+    runs = [(kind, n) for kind, count in counts.items() for n in (0, count)]
     with ThreadPoolExecutor(max_workers=len(os.sched_getaffinity(0))) as pool:
         totals = dict(zip(runs, pool.map(lambda run: instructions(*run, env), runs), strict=True))
     return {
@@ -113,7 +121,7 @@ def measure(args, env: dict) -> dict[str, dict]:
             "events": events[kind],
             "per_event": (totals[(kind, counts[kind])] - totals[(kind, 0)]) / events[kind],
         }
-        for kind in KINDS
+        for kind in counts
     }
 
 

@@ -25,6 +25,7 @@ from bench.common import (
     PYTHON,
     child_json,
     cpu_seconds,
+    cpu_seconds_between,
     errors_text,
     explained_ms,
     free_port,
@@ -225,7 +226,7 @@ def measure(server, paths: list[str], clients: int, duration: float, port: int) 
     before = cpu_seconds(server.pid)
     stats = asyncio.run(run("127.0.0.1", port, units, clients=clients, duration=duration))
     after = cpu_seconds(server.pid)
-    busy = {part: (after[part] - before[part]) / stats.elapsed for part in after}
+    busy = {part: used / stats.elapsed for part, used in cpu_seconds_between(before, after).items()}
     return stats.summary() | {"busy": busy}
 
 

@@ -33,6 +33,7 @@ from bench.common import (
     PYTHON,
     child_json,
     cpu_seconds,
+    cpu_seconds_between,
     explained_ms,
     free_port,
     gunicorn,
@@ -272,7 +273,7 @@ def kind_runs(server, port: int, headers: dict, queries: dict, kinds: list[str],
         run = asyncio.run(search_run(port, headers, queries[kind], path))
         elapsed = time.perf_counter() - started
         after = cpu_seconds(server.pid)
-        run["other_cpu"] = (after["other"] - before["other"]) / elapsed
+        run["other_cpu"] = cpu_seconds_between(before, after)["other"] / elapsed
         runs[kind] = run
         print(f"{path:<24} {kind:<28} p95 {percentile(run['latencies'], 95) * 1000:6.1f} ms, "
               f"errors {run['errors']}, found {run['found']}/{len(run['latencies'])}",
