@@ -3,6 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+export PORT  # links printed and emailed follow the port served (flextracker/settings.py)
 
 .PHONY: install run test lint format worker migrate demo bench clean
 

@@ -9,6 +9,8 @@ from django.core.cache import cache
 from merchants.services import api_key_issue
 from merchants.tests.factories import MerchantFactory
 
+pytest_plugins = ["tests.ci_skips"]
+
 
 @pytest.fixture
 def merchant(db):

@@ -28,7 +28,10 @@ ALLOWED_HOSTS = env.list(
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # The public origin customers reach (used to build tracking links in API answers, emails, SMS).
-PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Unset, it follows the port `make run PORT=…` serves.
+PUBLIC_BASE_URL = env(
+    "PUBLIC_BASE_URL", default=f"http://127.0.0.1:{env('PORT', default='8000')}"
+).rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -100,8 +103,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache (rate-limit counters, OAuth tokens); Redis in production -------------------------------
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
-# --- Email: SMTP by default; EMAIL_URL picks the server (consolemail:// prints in development) ---
-vars().update(env.email("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25"))
+# --- Email: SMTP by default, EMAIL_URL picks the server. In development without EMAIL_URL, each
+# email is a .eml file in EMAIL_FILE_PATH and one line in the log (flextracker/mail.py).
+if DEBUG and not env("EMAIL_URL", default=""):
+    EMAIL_BACKEND = "flextracker.mail.EmailFileBackend"
+    EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "emails"))
+else:
+    vars().update(env.email("EMAIL_URL", default="smtp://localhost:25"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="flexTracker <no-reply@flextracker.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -177,7 +177,11 @@ class Command(BaseCommand):
         base = settings.PUBLIC_BASE_URL
         write = self.stdout.write
         write(self.style.SUCCESS("Demo merchant Fred's Discount City (FDC-01-12345) is ready."))
-        write(f"\nConsole: {base}{reverse('admin:index')}")
+        write(f"\nStart here: {base}{reverse('landing')}")
+        write(f"Console:    {base}{reverse('console:home')}   (customer service)")
+        write(f"Admin:      {base}{reverse('admin:index')}   (onboarding and branding)")
+        write(f"API docs:   {base}{reverse('api-docs')}")
+        write("Logins (console and admin):")
         for username, password, role in logins:
             write(f"  login {username} / {password}   ({role})")
         write("\nAPI key (a new one each run; the previous demo key is revoked):")
@@ -188,3 +192,5 @@ class Command(BaseCommand):
             path = reverse("order_page", args=[MERCHANT_ID, order_id])
             for template in TEMPLATES:
                 write(f"  {base}{path}?templateName={template}")
+        if settings.EMAIL_BACKEND == "flextracker.mail.EmailFileBackend":
+            write(f"\nEmails go to {settings.EMAIL_FILE_PATH}/, one .eml file each.")
