@@ -89,7 +89,9 @@ def _render(request: HttpRequest, context: dict, *, merchant: Merchant, language
     response = HttpResponse(html)
     response["Cache-Control"] = "private, max-age=60"
     response["X-Robots-Tag"] = "noindex, nofollow"
-    response["Referrer-Policy"] = "no-referrer"
+    # not no-referrer: with it browsers send `Origin: null` on the gate's own form post, which
+    # Django's CSRF check refuses (RELIABILITY.md "Customer pages")
+    response["Referrer-Policy"] = "same-origin"
     response["Content-Language"] = language
     response["Content-Security-Policy"] = (
         f"default-src 'none'; style-src 'self' 'nonce-{nonce}'; img-src 'self' https: data:; "

@@ -103,7 +103,7 @@ def test_the_page_sends_a_strict_content_security_policy_with_its_style_nonce(
     assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
     assert "<script" not in response.content.decode()
     assert (response["Referrer-Policy"], response["X-Robots-Tag"]) == (
-        "no-referrer",
+        "same-origin",
         "noindex, nofollow",
     )
 
