@@ -2,10 +2,12 @@
 the PDF, and the tracker and group pages."""
 
 import io
+import logging
 import re
 from datetime import UTC, datetime
 
 import pytest
+from django.core.management import call_command
 from pypdf import PdfReader
 
 from merchants.tests.factories import BrandingTemplateFactory
@@ -189,6 +191,43 @@ def test_the_pdf_is_letter_for_north_america_and_a4_on_request(client, merchant,
 
 def test_the_pdf_of_another_merchants_order_is_not_found(client, other_merchant, order):
     assert client.get(_url(other_merchant, "1001.pdf")).status_code == 404
+
+
+@pytest.fixture
+def production_static(settings, tmp_path):
+    """Static files as a release serves them: collected under hashed names (DEBUG off)."""
+    settings.STATIC_ROOT = tmp_path
+    settings.STATICFILES_FINDERS = ["django.contrib.staticfiles.finders.FileSystemFinder"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    call_command("collectstatic", "--noinput", verbosity=0)
+
+
+def _font_sizes(page) -> dict[str, float]:
+    sizes = {}
+
+    def visit(text, cm, tm, font, size):
+        sizes.setdefault(text.strip(), round(size * tm[3] * cm[3], 1))
+
+    page.extract_text(visitor_text=visit)
+    return sizes
+
+
+def test_the_pdf_has_its_stylesheet_and_carrier_logo_with_hashed_static_names(
+    client, merchant, order, production_static, caplog
+):
+    # given static files collected by manifest storage (css/tracking.<hash>.css …)
+    caplog.set_level(logging.ERROR, logger="weasyprint")
+
+    # when the customer downloads the PDF
+    page = _pdf(client, merchant).pages[0]
+
+    # then every file loaded: the print rules of tracking.css set 11 pt, the logo is drawn
+    assert [record.getMessage() for record in caplog.records] == []
+    assert _font_sizes(page)["Tracking number SBXDELIVERED0001"] == 11.0
+    assert list(page["/Resources"]["/XObject"]) == ["/x0"]
 
 
 # --- Trackers and groups -----
