@@ -142,8 +142,8 @@ class MerchantForm(forms.ModelForm):
         fields = [
             "merchant_id", "name", "is_active", "time_zone", "locale", "support_email",
             "support_phone", "support_url", "email_notifications_enabled",
-            "sms_notifications_enabled", "verify_customer", "alert_emails", "slack_webhook_url",
-            "teams_webhook_url",
+            "sms_notifications_enabled", "verify_customer", "tracking_link_lifetime_days",
+            "alert_emails", "slack_webhook_url", "teams_webhook_url",
         ]  # fmt: skip
 
     def __init__(self, *args, **kwargs):
@@ -183,9 +183,10 @@ class MerchantAdmin(MerchantScopedAdmin):
     inlines = [DeliveryProviderInline, MembershipInline]
 
     def get_fieldsets(self, request, obj=None):
+        customer_facing = ["time_zone", "locale", "verify_customer", "tracking_link_lifetime_days"]
         fieldsets = [
             (None, {"fields": ["merchant_id", "name", "is_active"]}),
-            (_("Customer-facing"), {"fields": ["time_zone", "locale", "verify_customer"]}),
+            (_("Customer-facing"), {"fields": customer_facing}),
             (_("Support contacts"), {"fields": ["support_email", "support_phone", "support_url"]}),
             (
                 _("Customer notifications"),

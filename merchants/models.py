@@ -2,7 +2,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -72,9 +72,19 @@ class Merchant(models.Model):
         _("verify the customer"),
         default=False,
         help_text=_(
-            "A tracking link without our signature asks for the order's email or postal code "
-            "before showing items and the tracking history. Links in our emails, texts and the "
-            "API's links.trackingPage are signed and open directly."
+            "A tracking link without our signature shows nothing of the order until the "
+            "customer enters its email or postal code. Links in our emails, texts and the API's "
+            "links.trackingPage are signed and open directly for the link lifetime."
+        ),
+    )
+    tracking_link_lifetime_days = models.PositiveSmallIntegerField(
+        _("tracking link lifetime (days)"),
+        default=180,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text=_(
+            "How long the signed tracking links in our emails, texts and API answers open the "
+            "page directly. After that, with “verify the customer” on, the customer confirms "
+            "the order's email or postal code."
         ),
     )
     created_at = models.DateTimeField(auto_now_add=True)

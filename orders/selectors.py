@@ -76,6 +76,14 @@ def order_for_page(merchant: Merchant, order_id: str) -> Order | None:
     return _order_for_page(merchant, order_id=order_id)
 
 
+def order_for_verification(merchant: Merchant, order_ids: list[str]) -> Order | None:
+    """Just what the customer page's "confirm it is your order" compares, in one query whether or
+    not the order exists (the first of `order_ids` that does)."""
+    orders = Order.objects.filter(merchant=merchant, order_id__in=order_ids)
+    found = {o.order_id: o for o in orders.only("order_id", "customer_email", "postal_code")}
+    return next((found[order_id] for order_id in order_ids if order_id in found), None)
+
+
 def order_latest_for_page(merchant: Merchant) -> Order | None:
     """The merchant's newest order, as the customer page shows it (order_for_page)."""
     return _order_for_page(merchant, is_placeholder=False)

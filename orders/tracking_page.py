@@ -278,6 +278,18 @@ def page_for_order(order: Order, tracking_number: str | None = None) -> OrderPag
     )
 
 
+def page_for_verification(order_id: str) -> OrderPage:
+    """The page before the customer confirms who they are: the id from the link and nothing
+    read from the order, which may not exist."""
+    return OrderPage(
+        title=_("Order %(order)s") % {"order": order_id},
+        order_id=order_id,
+        order_date=None,
+        destination="",
+        shipments=[],
+    )
+
+
 def page_for_trackers(title: str, trackers: list[Tracker], merchant_name: str) -> OrderPage:
     """A tracker page (one tracker) or a group page (several) — trackers without an order."""
     cards = [shipment_card(t.shipment, merchant_name) for t in trackers if t.shipment_id]

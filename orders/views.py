@@ -22,16 +22,22 @@ from merchants.selectors import (
     merchant_get_by_public_id,
     merchants_visible_to,
 )
-from orders.links import tracking_page_token, tracking_page_token_is_valid
+from orders.links import LinkState, tracking_page_link_state, tracking_page_token
 from orders.models import Order
 from orders.pdf import render_pdf
 from orders.selectors import (
     order_for_page,
+    order_for_verification,
     order_latest_for_page,
     tracker_for_page,
     trackers_in_group,
 )
-from orders.tracking_page import demo_page, page_for_order, page_for_trackers
+from orders.tracking_page import (
+    demo_page,
+    page_for_order,
+    page_for_trackers,
+    page_for_verification,
+)
 
 SUPPORTED_LANGUAGES = {code for code, _name in settings.LANGUAGES}
 
@@ -65,9 +71,10 @@ def _rate_limited() -> HttpResponse:
     return response
 
 
-def _not_found(request: HttpRequest) -> HttpResponse:
-    """The same answer for an unknown merchant and an unknown order, and misses are counted."""
-    if _too_many(request, miss=True):
+def _not_found(request: HttpRequest, *, counted: bool = False) -> HttpResponse:
+    """The same answer for an unknown merchant and an unknown order, and misses are counted
+    (once: `counted` when the lookup was already taken from the guesses' budget)."""
+    if not counted and _too_many(request, miss=True):
         return _rate_limited()
     raise Http404
 
@@ -89,7 +96,9 @@ def _render(request: HttpRequest, context: dict, *, merchant: Merchant, language
     response = HttpResponse(html)
     response["Cache-Control"] = "private, max-age=60"
     response["X-Robots-Tag"] = "noindex, nofollow"
-    response["Referrer-Policy"] = "no-referrer"
+    # not no-referrer: with it browsers send `Origin: null` on the gate's own form post, which
+    # Django's CSRF check refuses (RELIABILITY.md "Customer pages")
+    response["Referrer-Policy"] = "same-origin"
     response["Content-Language"] = language
     response["Content-Security-Policy"] = (
         f"default-src 'none'; style-src 'self' 'nonce-{nonce}'; img-src 'self' https: data:; "
@@ -108,55 +117,97 @@ def order_page(request: HttpRequest, merchant_id: str, order_id: str) -> HttpRes
     if _too_many(request):
         return _rate_limited()
     merchant = merchant_get_by_public_id(merchant_id)
-    order = order_for_page(merchant, order_id) if merchant else None
-    as_pdf = order is None and order_id.endswith(".pdf")
-    if as_pdf and merchant:
-        order = order_for_page(merchant, order_id.removesuffix(".pdf"))
-    if order is None:
+    if merchant is None:
         return _not_found(request)
-    verified = _verified(request, merchant, order)
+    signed_id, link = _signed_order_id(merchant, order_id, request.GET.get("t", ""))
+    if signed_id is None and merchant.verify_customer:
+        if request.method == "POST":
+            return _verify(request, merchant, order_id)
+        return _gate(request, merchant, order_id, expired=link is LinkState.EXPIRED)
+    # Without the gate an order id is public by the merchant's choice; what we can still do is
+    # hold a visitor's unsigned lookups, found or not, to the guesses' budget, so that walking
+    # sequential order ids is as slow as guessing them.
+    if signed_id is None and _too_many(request, miss=True):
+        return _rate_limited()
+    order, as_pdf = _order_in_path(merchant, signed_id, order_id)
+    if order is None:
+        return _not_found(request, counted=signed_id is None)
     if request.method == "POST":
-        return (
-            _verify(request, merchant, order) if not verified else _redirect_signed(request, order)
-        )
+        return _redirect_signed(request, merchant, order)
     template = branding_template_for(merchant, request.GET.get("templateName"))
     language = page_language(request, order.locale)
     with translation.override(language):
         page = page_for_order(order, tracking_number=request.GET.get("trackingId"))
-    context = {"page": page, "verified": verified, "verify_failed": False}
-    if as_pdf and verified:
+    context = {"page": page, "verified": True, "verify_failed": False}
+    if as_pdf:
         return _pdf_response(request, context, merchant, language, template, order)
     return _render(request, context, merchant=merchant, language=language, template=template)
 
 
-def _verified(request: HttpRequest, merchant: Merchant, order: Order) -> bool:
-    if not merchant.verify_customer:
-        return True
-    token = request.GET.get("t", "")
-    return bool(token) and tracking_page_token_is_valid(merchant.merchant_id, order.order_id, token)
+def _ids_in_path(order_id: str) -> list[str]:
+    """`<orderId>` or `<orderId>.pdf` (its PDF); an order whose id ends in .pdf comes first."""
+    return [order_id, order_id.removesuffix(".pdf")] if order_id.endswith(".pdf") else [order_id]
 
 
-def _verify(request: HttpRequest, merchant: Merchant, order: Order) -> HttpResponse:
-    """The customer proves it is their order with its email or postal code."""
-    if _too_many(request, miss=True):  # guesses count as misses: no brute force
-        return _rate_limited()
-    answer = request.POST.get("answer", "").strip().lower()
-    known = {order.customer_email.lower(), order.postal_code.replace(" ", "").lower()} - {""}
-    if answer.replace(" ", "") in {value.replace(" ", "") for value in known}:
-        return _redirect_signed(request, order)
+def _signed_order_id(merchant: Merchant, order_id: str, token: str) -> tuple[str | None, LinkState]:
+    """The order our current signature in the link names, else None and why (expired, unsigned).
+    No database read: a link is checked before anything about the order is known."""
+    states = {i: tracking_page_link_state(merchant, i, token) for i in _ids_in_path(order_id)}
+    signed = next((i for i, state in states.items() if state is LinkState.CURRENT), None)
+    if signed is not None:
+        return signed, LinkState.CURRENT
+    return None, LinkState.EXPIRED if LinkState.EXPIRED in states.values() else LinkState.UNSIGNED
+
+
+def _order_in_path(
+    merchant: Merchant, signed_id: str | None, order_id: str
+) -> tuple[Order | None, bool]:
+    """The order and whether its PDF is asked for."""
+    if signed_id is not None:
+        return order_for_page(merchant, signed_id), signed_id != order_id
+    for candidate in _ids_in_path(order_id):
+        order = order_for_page(merchant, candidate)
+        if order is not None:
+            return order, candidate != order_id
+    return None, False
+
+
+def _gate(request: HttpRequest, merchant: Merchant, order_id: str, *, expired: bool = False,
+          failed: bool = False) -> HttpResponse:  # fmt: skip
+    """What a link without our current signature gets when the merchant verifies customers: the
+    same form whether the order exists or not, built without reading it, so that a guessed order
+    id tells nothing (status, body or time)."""
     template = branding_template_for(merchant, request.GET.get("templateName"))
-    language = page_language(request, order.locale)
+    language = page_language(request, merchant.locale)
     with translation.override(language):
-        page = page_for_order(order)
-    context = {"page": page, "verified": False, "verify_failed": True}
+        page = page_for_verification(order_id.removesuffix(".pdf"))
+    context = {"page": page, "verified": False, "verify_failed": failed, "link_expired": expired}
     response = _render(request, context, merchant=merchant, language=language, template=template)
-    response.status_code = 403
+    if failed:
+        response.status_code = 403
     return response
 
 
-def _redirect_signed(request: HttpRequest, order: Order) -> HttpResponse:
+def _verify(request: HttpRequest, merchant: Merchant, order_id: str) -> HttpResponse:
+    """The customer proves it is their order with its email or postal code."""
+    if _too_many(request, miss=True):  # guesses count as misses: no brute force
+        return _rate_limited()
+    order = order_for_verification(merchant, _ids_in_path(order_id))
+    if order is not None and _answer_matches(order, request.POST.get("answer", "")):
+        return _redirect_signed(request, merchant, order)
+    return _gate(request, merchant, order_id, failed=True)
+
+
+def _answer_matches(order: Order, answer: str) -> bool:
+    def normal(value: str) -> str:
+        return "".join(value.lower().split())
+
+    return normal(answer) in {normal(order.customer_email), normal(order.postal_code)} - {""}
+
+
+def _redirect_signed(request: HttpRequest, merchant: Merchant, order: Order) -> HttpResponse:
     query = request.GET.copy()
-    query["t"] = tracking_page_token(order.merchant.merchant_id, order.order_id)
+    query["t"] = tracking_page_token(merchant.merchant_id, order.order_id)
     return HttpResponseRedirect(f"{request.path}?{query.urlencode()}")
 
 

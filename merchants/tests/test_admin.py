@@ -21,7 +21,7 @@ def test_staff_onboard_a_merchant_from_the_console(staff_client):
         {
             "merchant_id": "NEW-07-00042", "name": "New Shop", "is_active": "on",
             "time_zone": "America/Chicago", "locale": "en", "email_notifications_enabled": "on",
-            **_empty_inlines(),
+            "tracking_link_lifetime_days": "180", **_empty_inlines(),
         },
     )  # fmt: skip
     # then
@@ -48,12 +48,48 @@ def test_staff_choose_which_statuses_email_customers(staff_client, merchant):
         reverse("admin:merchants_merchant_change", args=[merchant.pk]),
         {"name": merchant.name, "is_active": "on", "time_zone": "UTC", "locale": "en",
          "email_notifications_enabled": "on", "email_triggers": ["delivered", "exception"],
-         "sms_triggers": ["out_for_delivery"], **_empty_inlines()},
+         "sms_triggers": ["out_for_delivery"], "tracking_link_lifetime_days": "180",
+         **_empty_inlines()},
     )  # fmt: skip
     # then
     assert response.status_code == 302
     rules = set(merchant.notification_rules.values_list("channel", "trigger"))
     assert rules == {("email", "delivered"), ("email", "exception"), ("sms", "out_for_delivery")}
+
+
+def _merchant_form(merchant, **overrides) -> dict[str, str]:
+    return {"name": merchant.name, "is_active": "on", "time_zone": "UTC", "locale": "en",
+            "tracking_link_lifetime_days": "180", **_empty_inlines(), **overrides}  # fmt: skip
+
+
+def test_staff_set_how_long_tracking_links_open_the_page_directly(staff_client, merchant):
+    # given the default lifetime, shown on the form with the other customer-facing settings
+    change = reverse("admin:merchants_merchant_change", args=[merchant.pk])
+    form = staff_client.get(change).content.decode()
+    assert 'name="tracking_link_lifetime_days" value="180"' in form
+    # when
+    response = staff_client.post(
+        change, _merchant_form(merchant, verify_customer="on", tracking_link_lifetime_days="30")
+    )
+    # then
+    assert response.status_code == 302
+    merchant.refresh_from_db()
+    assert (merchant.verify_customer, merchant.tracking_link_lifetime_days) == (True, 30)
+
+
+@pytest.mark.parametrize("days", ["0", "3651", "-5"])
+def test_a_tracking_link_lifetime_out_of_range_is_refused(staff_client, merchant, days):
+    # when
+    response = staff_client.post(
+        reverse("admin:merchants_merchant_change", args=[merchant.pk]),
+        _merchant_form(merchant, tracking_link_lifetime_days=days),
+    )
+    # then
+    assert response.status_code == 200  # the form is shown again with the error
+    assert 'id="id_tracking_link_lifetime_days"' in response.content.decode()
+    assert response.context["adminform"].form.errors["tracking_link_lifetime_days"]
+    merchant.refresh_from_db()
+    assert merchant.tracking_link_lifetime_days == 180
 
 
 def test_a_new_api_key_is_shown_once_then_only_by_prefix(staff_client, merchant):

@@ -2,14 +2,20 @@
 the PDF, and the tracker and group pages."""
 
 import io
+import logging
 import re
 from datetime import UTC, datetime
 
 import pytest
+import time_machine
+from django.core import signing
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from pypdf import PdfReader
 
 from merchants.tests.factories import BrandingTemplateFactory
-from orders.links import tracking_page_url
+from orders.links import tracking_page_pdf_url, tracking_page_url
 from orders.models import Order, Shipment
 from orders.tests.factories import create_order, ship
 from tracking.carriers.events import CarrierEvent, Location
@@ -40,12 +46,162 @@ def verifying(merchant):
     return merchant
 
 
-def test_a_bare_link_asks_who_you_are_before_showing_items(client, verifying, order):
-    html = client.get(_url(verifying)).content.decode()
-    assert "Confirm it is your order" in html
-    assert "SBXDELIVERED0001" in html  # the package and its status show
-    assert "In this package" not in html and "Still to ship" not in html
-    assert "Austin" not in html
+def test_a_bare_link_asks_who_you_are_and_shows_nothing_of_the_order(client, verifying, order):
+    # when
+    response = client.get(_url(verifying))
+    # then
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Confirm it is your order" in html and '<h1 id="page-title">Order 1001</h1>' in html
+    for shown_once_verified in ("SBXDELIVERED0001", "Delivered", "In this package", "Still to ship",
+                                "Austin", "Placed on", "This link has expired"):  # fmt: skip
+        assert shown_once_verified not in html
+
+
+def _comparable(response, order_id: str) -> tuple[int, str, str]:
+    """A response with what differs on every request (nonce, CSRF token) and the id blanked."""
+    html = re.sub(r'nonce="[^"]+"', "nonce", response.content.decode())
+    html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "csrf", html)
+    return response.status_code, response["Content-Type"], html.replace(order_id, "ID")
+
+
+def _queries(run, order_id: str) -> tuple:
+    with CaptureQueriesContext(connection) as queries:
+        response = run()
+    return response, [query["sql"].replace(order_id, "ID") for query in queries]
+
+
+def test_with_the_gate_a_guessed_order_id_looks_exactly_like_an_unknown_one(
+    client, verifying, order
+):
+    # when the same visitor opens an existing order's bare link and an unknown one
+    known, known_sql = _queries(lambda: client.get(_url(verifying, "1001")), "1001")
+    unknown, unknown_sql = _queries(lambda: client.get(_url(verifying, "9999")), "9999")
+    # then same status, same body, and the same queries, none of which reads an order
+    assert _comparable(known, "1001") == _comparable(unknown, "9999")
+    assert known.status_code == 200
+    assert known_sql == unknown_sql
+    assert not [sql for sql in known_sql if "orders_" in sql]
+
+
+def test_with_the_gate_a_wrong_answer_looks_exactly_like_any_answer_for_an_unknown_order(
+    client, verifying, order
+):
+    # when
+    known, known_sql = _queries(
+        lambda: client.post(_url(verifying, "1001"), {"answer": "99999"}), "1001"
+    )
+    unknown, unknown_sql = _queries(
+        lambda: client.post(_url(verifying, "9999"), {"answer": "78701"}), "9999"
+    )
+    # then
+    assert _comparable(known, "1001") == _comparable(unknown, "9999")
+    assert known.status_code == 403
+    assert "That does not match this order" in known.content.decode()
+    assert "SBXDELIVERED0001" not in known.content.decode()
+    assert len(known_sql) == len(unknown_sql) == 3  # merchant, the order's answers, templates
+    assert known_sql == unknown_sql
+
+
+def test_with_the_gate_the_pdf_needs_the_signature_too(client, verifying, order):
+    # when
+    bare = client.get(_url(verifying, "1001.pdf"))
+    unknown = client.get(_url(verifying, "9999.pdf"))
+    signed = client.get(_path(tracking_page_pdf_url(Order.objects.get(pk=order.pk))))
+    # then
+    assert _comparable(bare, "1001") == _comparable(unknown, "9999")
+    assert (bare.status_code, bare["Content-Type"]) == (200, "text/html; charset=utf-8")
+    assert "Confirm it is your order" in bare.content.decode()
+    assert (signed.status_code, signed["Content-Type"]) == (200, "application/pdf")
+
+
+def _path(link: str) -> str:
+    return link.removeprefix("http://127.0.0.1:8000")
+
+
+def _link_made_on(order, moment: datetime) -> str:
+    with time_machine.travel(moment, tick=False):
+        return _path(tracking_page_url(Order.objects.get(pk=order.pk)))
+
+
+def _open_on(client, link: str, moment: datetime) -> str:
+    with time_machine.travel(moment, tick=False):
+        response = client.get(link)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_a_signed_link_opens_for_the_merchants_lifetime_then_asks_who_you_are(
+    client, verifying, order
+):
+    # given a link sent on 1 January; the default lifetime is 180 days
+    link = _link_made_on(order, datetime(2026, 1, 1, 9, tzinfo=UTC))
+    # when
+    last_day = _open_on(client, link, datetime(2026, 6, 30, 23, 59, tzinfo=UTC))
+    expired = _open_on(client, link, datetime(2026, 7, 1, 0, 1, tzinfo=UTC))
+    # then
+    assert verifying.tracking_link_lifetime_days == 180
+    assert "Still to ship" in last_day and "Confirm it is your order" not in last_day
+    assert "This link has expired." in expired and "Confirm it is your order" in expired
+    assert "SBXDELIVERED0001" not in expired and "Still to ship" not in expired
+
+
+def test_an_expired_link_opens_again_once_the_customer_confirms_the_postal_code(
+    client, verifying, order
+):
+    # given
+    link = _link_made_on(order, datetime(2026, 1, 1, 9, tzinfo=UTC))
+    with time_machine.travel(datetime(2026, 8, 1, 9, tzinfo=UTC), tick=False):
+        # when
+        answer = client.post(link, {"answer": "78701"})
+        opened = client.get(answer["Location"]).content.decode()
+    # then
+    assert answer.status_code == 302 and answer["Location"] != link
+    assert "Still to ship" in opened and "This link has expired." not in opened
+
+
+def test_a_shorter_lifetime_ends_the_links_already_sent(client, verifying, order):
+    # given a link sent 31 days ago, then the merchant shortens the lifetime to 30 days
+    link = _link_made_on(order, datetime(2026, 1, 1, 9, tzinfo=UTC))
+    verifying.tracking_link_lifetime_days = 30
+    verifying.save()
+    # when
+    day_30 = _open_on(client, link, datetime(2026, 1, 31, 9, tzinfo=UTC))
+    day_31 = _open_on(client, link, datetime(2026, 2, 1, 9, tzinfo=UTC))
+    # then
+    assert "Still to ship" in day_30
+    assert "This link has expired." in day_31 and "Still to ship" not in day_31
+
+
+def test_a_link_signed_before_links_had_a_lifetime_asks_who_you_are(client, verifying, order):
+    # given the signature our links carried before, which never expired
+    old = signing.Signer(salt="flextracker.tracking-page").signature("FDC-01-12345\n1001")
+    # when
+    html = client.get(_url(verifying, t=old)).content.decode()
+    # then
+    assert "Confirm it is your order" in html and "Still to ship" not in html
+
+
+def test_merchant_a_s_signed_link_does_not_open_merchant_b_s_order_of_the_same_id(
+    client, verifying, order, other_merchant
+):
+    # given both merchants verify customers and both have an order 1001
+    other_merchant.verify_customer = True
+    other_merchant.save()
+    create_order(
+        other_merchant,
+        "1001",
+        customer_email="bob@example.com",
+        shipping_address={"city": "New York", "postal_code": "10001", "country_code": "US"},
+    )
+    token = tracking_page_url(Order.objects.get(pk=order.pk)).split("?t=")[1]
+    # when A's token and A's customer's postal code are tried on B's order
+    with_token = client.get(_url(other_merchant, t=token))
+    with_answer = client.post(_url(other_merchant), {"answer": "78701"})
+    # then
+    assert "Confirm it is your order" in with_token.content.decode()
+    assert "Tea towel" not in with_token.content.decode()
+    assert with_answer.status_code == 403
 
 
 def test_the_right_email_or_postal_code_opens_the_page(client, verifying, order):
@@ -87,6 +243,29 @@ def test_guessing_order_numbers_is_rate_limited_per_visitor(client, merchant, or
     assert elsewhere.status_code == 404
 
 
+def test_without_the_gate_unsigned_lookups_found_or_not_share_the_guess_budget(
+    client, merchant, order, settings
+):
+    # given
+    settings.PAGE_MISSES_PER_MINUTE = 3
+    signed = _path(tracking_page_url(Order.objects.get(pk=order.pk)))
+    # when someone walks order ids, hitting 1001 in between
+    walk = ["1001", "guess-1", "1001", "guess-2", "1001"]
+    statuses = [client.get(_url(merchant, order_id)).status_code for order_id in walk]
+    # then
+    assert statuses == [200, 404, 200, 429, 429]
+    assert client.get(signed).status_code == 200  # our signed links are not guesses
+
+
+def test_without_the_gate_an_expired_link_still_shows_the_page(client, merchant, order):
+    # given
+    link = _link_made_on(order, datetime(2026, 1, 1, 9, tzinfo=UTC))
+    # when
+    html = _open_on(client, link, datetime(2027, 1, 1, 9, tzinfo=UTC))
+    # then
+    assert "Still to ship" in html and "Confirm it is your order" not in html
+
+
 def test_too_many_views_from_one_visitor_are_slowed(client, merchant, order, settings):
     settings.PAGE_VIEWS_PER_MINUTE = 2
     statuses = [client.get(_url(merchant)).status_code for _ in range(3)]
@@ -103,7 +282,7 @@ def test_the_page_sends_a_strict_content_security_policy_with_its_style_nonce(
     assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
     assert "<script" not in response.content.decode()
     assert (response["Referrer-Policy"], response["X-Robots-Tag"]) == (
-        "no-referrer",
+        "same-origin",
         "noindex, nofollow",
     )
 
@@ -189,6 +368,43 @@ def test_the_pdf_is_letter_for_north_america_and_a4_on_request(client, merchant,
 
 def test_the_pdf_of_another_merchants_order_is_not_found(client, other_merchant, order):
     assert client.get(_url(other_merchant, "1001.pdf")).status_code == 404
+
+
+@pytest.fixture
+def production_static(settings, tmp_path):
+    """Static files as a release serves them: collected under hashed names (DEBUG off)."""
+    settings.STATIC_ROOT = tmp_path
+    settings.STATICFILES_FINDERS = ["django.contrib.staticfiles.finders.FileSystemFinder"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    call_command("collectstatic", "--noinput", verbosity=0)
+
+
+def _font_sizes(page) -> dict[str, float]:
+    sizes = {}
+
+    def visit(text, cm, tm, font, size):
+        sizes.setdefault(text.strip(), round(size * tm[3] * cm[3], 1))
+
+    page.extract_text(visitor_text=visit)
+    return sizes
+
+
+def test_the_pdf_has_its_stylesheet_and_carrier_logo_with_hashed_static_names(
+    client, merchant, order, production_static, caplog
+):
+    # given static files collected by manifest storage (css/tracking.<hash>.css …)
+    caplog.set_level(logging.ERROR, logger="weasyprint")
+
+    # when the customer downloads the PDF
+    page = _pdf(client, merchant).pages[0]
+
+    # then every file loaded: the print rules of tracking.css set 11 pt, the logo is drawn
+    assert [record.getMessage() for record in caplog.records] == []
+    assert _font_sizes(page)["Tracking number SBXDELIVERED0001"] == 11.0
+    assert list(page["/Resources"]["/XObject"]) == ["/x0"]
 
 
 # --- Trackers and groups -----

@@ -166,3 +166,21 @@ def test_without_javascript_the_server_rendered_page_shows_everything(open_page)
     assert_customer_sees_order_1001(page)
     assert_nothing_private(page)
     assert header_background(page) == primary_rgb("FDC_TEMPLATE")
+
+
+def test_with_verify_the_customer_on_the_right_postal_code_opens_the_order(open_page):
+    # given a merchant that asks who you are, and its bare (unsigned) link
+    Merchant.objects.filter(merchant_id=MERCHANT_ID).update(verify_customer=True)
+    page = open_page(order_path())
+    assert page.locator("#verify-title").inner_text() == "Confirm it is your order"
+
+    # when the customer types the order's postal code and submits the form
+    page.fill("#answer", "78701")
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Show my order").click()
+
+    # then Chromium's post passes the CSRF check and the whole order shows
+    assert navigation.value.status == 200
+    assert page.locator("#verify-title").count() == 0
+    assert_customer_sees_order_1001(page)
+    assert_nothing_private(page)
