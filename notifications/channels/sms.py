@@ -1,6 +1,7 @@
 """Customer SMS through Twilio's Messages API (a form POST with basic auth; 201 answers the
 message's `sid`). Short, with the tracking link, only for orders with a phone whose customer has
-not unsubscribed, and at most SMS_DAILY_CAP_PER_RECIPIENT per number and day (OWASP API4).
+not unsubscribed, and at most SMS_DAILY_CAP_PER_RECIPIENT per number and day (OWASP API4). Only a
+number that `phonenumbers` finds valid (read in the order's country) is sent to Twilio.
 
 429, 5xx and timeouts are retried later (Retry-After honoured); other 4xx (an invalid number, a
 number that opted out with STOP) are Twilio's final word.
