@@ -4,8 +4,9 @@ items, tracking events, cancellations and backorders, written with PostgreSQL CO
 Everything is derived from a seed, order by order, so a chunk needs nothing but the counters the
 previous chunk left behind. Rows keep the database's rules (counters against shipment items,
 quantities within what was ordered) and the services' ones: `customer_phone_digits` by
-`phone_digits`, the order's status by `order_status_derive`, each event's `dedupe_key` by
-`event_dedupe_key`, tracking numbers in each carrier's real shape with a valid check digit.
+`phone_digits`, `customer_name_search` by `name_folded`, the order's status by
+`order_status_derive`, each event's `dedupe_key` by `event_dedupe_key`, tracking numbers in
+each carrier's real shape with a valid check digit.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from django.db import connection, transaction
 
 from merchants.models import Merchant
 from merchants.services import merchant_create
+from orders.search import name_folded
 from orders.services import order_status_derive, phone_digits
 from tracking.carriers.detection import GS1_MOD10, UPS_MOD10, dhl_mod7, fedex_mod11
 from tracking.carriers.events import CarrierEvent, Location
@@ -274,8 +276,9 @@ STEPS = {
 DELIVERED_AT = ["Front Door", "Mailbox", "Porch", "Reception", "Garage", "Side Door"]
 
 ORDER_COLUMNS = (
-    "id, merchant_id, order_id, order_date, customer_name, customer_email, customer_phone, "
-    "customer_phone_digits, street1, street2, city, state, postal_code, country_code, locale, "
+    "id, merchant_id, order_id, order_date, customer_name, customer_name_search, customer_email, "
+    "customer_phone, customer_phone_digits, street1, street2, city, state, postal_code, "
+    "country_code, locale, "
     "currency, order_value, attributes, group_id, status, is_placeholder, cancelled_at, "
     "cancel_reason, notifications_muted_at, created_at, updated_at"
 )
@@ -462,7 +465,8 @@ class Generator:
                   "en-CA" if country == "CA" else "en-US")  # fmt: skip
         self.rows["orders_order"].append("\t".join((
             str(order.pk), str(plan.pk), self.order_id(plan, ordered_at), ts(ordered_at),
-            f"{first} {last}", email, phone, phone_digits(phone), street, street2, city, state,
+            f"{first} {last}", name_folded(f"{first} {last}"), email, phone,
+            phone_digits(phone, country), street, street2, city, state,
             postal_code, country, locale, "CAD" if country == "CA" else "USD", f"{value:.2f}",
             "{}", "", status, "f", ts(order.cancelled_at), order.cancel_reason, NULL,
             ts(order.created_at), ts(order.updated_at),

@@ -205,10 +205,10 @@ def sql_times(plan: dict) -> dict:
 
 def statement_label(sql: str) -> str:
     checks = (
-        ("to_tsvector", "name (full text)"), ("customer_name\"::text) LIKE", "name (trigram)"),
+        ("to_tsvector", "name (full text)"), ("customer_name_search\"", "name (trigram)"),
         ("\"tracking_number\" =", "tracking number"), ("\"customer_email\" =", "email"),
         ("customer_phone_digits", "phone"),
-        ("UPPER(\"orders_order\".\"order_id\"", "order ID start"),
+        ("UPPER(\"orders_order\".\"order_id\"", "order ID part"),
         ("\"postal_code\" IN", "postal code"), ("\"orders_order\".\"order_id\" =", "order ID"),
         ("merchants_membership", "memberships"), ("auth_", "user"),
         ("\"orders_order\".\"id\" IN", "fetch hits"),

@@ -42,6 +42,9 @@ class Order(Address):
     order_id = models.CharField(_("order ID"), max_length=100)
     order_date = models.DateTimeField(null=True, blank=True)
     customer_name = models.CharField(max_length=200, blank=True)
+    # The name as search compares it, without accents or case ("maria lopez" for "María López"),
+    # kept by the services so that SQLite and PostgreSQL's indexes answer alike (migration 0014).
+    customer_name_search = models.CharField(max_length=200, blank=True, editable=False)
     customer_email = models.EmailField(max_length=254, blank=True)  # stored lower-case
     customer_phone = models.CharField(max_length=32, blank=True)
     customer_phone_digits = models.CharField(max_length=32, blank=True, editable=False)
@@ -77,7 +80,7 @@ class Order(Address):
             models.Index(fields=["merchant", "status"], name="order_status_idx"),
             models.Index(fields=["merchant", "group_id"], name="order_group_idx"),
             # The console's search across merchants; PostgreSQL adds trigram and full-text
-            # indexes on names and phones (migration 0004).
+            # indexes on names, phones and order IDs (migrations 0004 and 0014).
             models.Index(fields=["order_id"], name="order_order_id_idx"),
             models.Index(fields=["customer_email"], name="order_email_all_idx"),
             models.Index(fields=["postal_code"], name="order_postal_code_idx"),

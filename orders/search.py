@@ -4,12 +4,18 @@ merchants the user sees. And the API's `search` (API.md): order ID, tracking num
 or name, within one merchant.
 
 Each kind of identifier is one small query that an index answers (btree for exact values;
-on PostgreSQL trigram indexes for "contains" and a full-text index for names, migration
-orders/0004): the console merges the hits by rank, the API takes their union. On SQLite the same
-queries run as LIKE scans.
+on PostgreSQL trigram indexes for "contains" and a full-text index for names, migrations
+orders/0004 and 0014): the console merges the hits by rank, the API takes their union. On SQLite
+the same queries run as LIKE scans.
+
+Names are compared without accents or case through `customer_name_search`, which the services
+keep (`name_folded`): a stored column rather than an `unaccent()` index expression, so SQLite finds
+exactly what PostgreSQL finds and the query stays a plain column lookup its indexes answer.
+Phones are compared on the digits of their international form (`phone_digits`).
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,13 +42,15 @@ class SearchHit:
 
 # Higher first. An exact identifier beats a partial one; names and postal codes come last.
 RANKS = {
-    "order ID": 100, "tracking number": 95, "email": 90, "phone": 80, "order ID (start)": 70,
+    "order ID": 100, "tracking number": 95, "email": 90, "phone": 80, "order ID (part)": 70,
     "name": 50, "name (part)": 40, "postal code": 30,
 }  # fmt: skip
 
 
-# What the API's `search` matches (API.md): identifiers and names, not prefixes or postal codes.
-API_KINDS = {"order ID", "tracking number", "email", "phone", "name", "name (part)"}
+# What the API's `search` matches (API.md): identifiers (an order ID's part too) and names, not
+# postal codes.
+API_KINDS = {"order ID", "order ID (part)", "tracking number", "email", "phone", "name",
+             "name (part)"}  # fmt: skip
 
 
 def orders_search(user: AbstractBaseUser, query: str, *, limit: int = 25) -> list[SearchHit]:
@@ -81,6 +89,13 @@ def order_list(
     return orders
 
 
+def name_folded(text: str) -> str:
+    """ "María  LÓPEZ" → "maria lopez": what search compares names on (accents, case and repeated
+    spaces do not count)."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return " ".join("".join(ch for ch in decomposed if not unicodedata.combining(ch)).split())
+
+
 def _cleaned(query: str) -> str:
     return " ".join(query.split())[:200]
 
@@ -100,30 +115,37 @@ def _candidates(orders: QuerySet[Order], query: str):
         yield "email", orders.filter(customer_email=query.lower())
     digits = re.sub(r"\D", "", query)
     if len(digits) >= MIN_PHONE_DIGITS and not re.search(r"[A-Za-z@]", query):
-        # The last 10 digits: "+1 (512) 555-0100" and "512.555.0100" are the same phone.
-        yield "phone", orders.filter(customer_phone_digits__endswith=digits[-10:])
+        yield "phone", orders.filter(customer_phone_digits__endswith=_phone_suffix(digits))
     if len(query) >= 3:
-        yield "order ID (start)", (orders.annotate(upper_id=Upper("order_id"))
-                                   .filter(upper_id__startswith=query.upper()))  # fmt: skip
+        yield "order ID (part)", (orders.annotate(upper_id=Upper("order_id"))
+                                  .filter(upper_id__contains=query.upper()))  # fmt: skip
     if re.search(r"[^\W\d_]{2}", query):
-        yield "name", orders.filter(_name_has_every_word(query))
+        folded = name_folded(query)
+        yield "name", orders.filter(_name_has_every_word(folded))
         if len(query) >= 3:
-            yield "name (part)", orders.filter(customer_name__icontains=query)
+            yield "name (part)", orders.filter(customer_name_search__contains=folded)
     if len(query) <= 10 and re.search(r"\d", query):
         yield "postal code", orders.filter(_postal_code_is(query))
 
 
-def _name_has_every_word(query: str) -> Q | RawSQL:
-    """Every word of the query is a word of the name, in any order ("doe jane")."""
+def _phone_suffix(digits: str) -> str:
+    """The end that every way of writing a number shares with its stored international form:
+    without a leading 00 or trunk 0 ("06 12 34 56 78" → "612345678" of "33612345678"), at most
+    its last 10 digits ("+1 (512) 555-0100" and "512.555.0100" are the same phone)."""
+    return digits.lstrip("0")[-10:] or digits
+
+
+def _name_has_every_word(folded: str) -> Q | RawSQL:
+    """Every word of the (folded) query is a word of the name, in any order ("doe jane")."""
     if connection.vendor == "postgresql":
         return RawSQL(
-            "to_tsvector('simple', customer_name) @@ plainto_tsquery('simple', %s)",
-            [query],
+            "to_tsvector('simple', customer_name_search) @@ plainto_tsquery('simple', %s)",
+            [folded],
             output_field=BooleanField(),
         )
     words = Q()
-    for word in query.split():
-        words &= Q(customer_name__iregex=rf"(^|\W){re.escape(word)}(\W|$)")
+    for word in folded.split():
+        words &= Q(customer_name_search__regex=rf"(^|\W){re.escape(word)}(\W|$)")
     return words
 
 

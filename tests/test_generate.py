@@ -7,6 +7,7 @@ from django.db import connection
 from bench.generate_data import BIG_MERCHANT, coherence_problems, generate
 from merchants.models import Merchant
 from orders.models import LineItem, Order, Shipment, ShipmentItem
+from orders.search import name_folded
 from orders.services import phone_digits
 from orders.tests.factories import create_order
 from tests.concurrency import requires_postgresql
@@ -42,7 +43,8 @@ def test_generated_customers_and_tracking_numbers_look_like_the_services_wrote_t
     # then
     for order in Order.objects.all():
         assert order.customer_email == order.customer_email.lower() != ""
-        assert order.customer_phone_digits == phone_digits(order.customer_phone)
+        assert order.customer_phone_digits == phone_digits(order.customer_phone, order.country_code)
+        assert order.customer_name_search == name_folded(order.customer_name)
         assert order.customer_name and order.postal_code and order.order_date
     for shipment in Shipment.objects.exclude(carrier="sandbox"):
         assert is_valid_for_carrier(shipment.tracking_number, shipment.carrier), shipment

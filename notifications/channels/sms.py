@@ -1,16 +1,18 @@
 """Customer SMS through Twilio's Messages API (a form POST with basic auth; 201 answers the
 message's `sid`). Short, with the tracking link, only for orders with a phone whose customer has
-not unsubscribed, and at most SMS_DAILY_CAP_PER_RECIPIENT per number and day (OWASP API4).
+not unsubscribed, and at most SMS_DAILY_CAP_PER_RECIPIENT per number and day (OWASP API4). Only a
+number that `phonenumbers` finds valid (read in the order's country) is sent to Twilio.
 
 429, 5xx and timeouts are retried later (Retry-After honoured); other 4xx (an invalid number, a
 number that opted out with STOP) are Twilio's final word.
 """
 
 import json
-import re
 
+import phonenumbers
 import requests
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from notifications.channels import Delivery, DeliveryFailed, DeliveryRefused
 from notifications.channels.email import customer_order, daily_allowance
@@ -21,21 +23,25 @@ MAX_ANSWER_BYTES = 64 * 1024
 RETRYABLE = {408, 409, 429}
 
 
-def e164(phone: str) -> str:
-    """ "+1 (512) 555-0100" → "+15125550100". A number without its country code is read as a
-    North American one only when our sender number is one; otherwise it cannot be dialled."""
-    digits = re.sub(r"\D", "", phone or "")
-    stripped = (phone or "").strip()
-    if stripped.startswith("+"):
-        return f"+{digits}" if 8 <= len(digits) <= 15 else ""
-    if stripped.startswith("00") and 10 <= len(digits) <= 17:
-        return f"+{digits[2:]}"
-    if settings.TWILIO_FROM_NUMBER.startswith("+1"):
-        if len(digits) == 10:
-            return f"+1{digits}"
-        if len(digits) == 11 and digits.startswith("1"):
-            return f"+{digits}"
-    return ""
+def e164(phone: str, *, region: str = "") -> str:
+    """ "06 12 34 56 78" in FR → "+33612345678"; "" for a number that is not a valid one, which
+    is never texted. A number written without its country code is read in `region` (the order's
+    country), else in our sender number's country."""
+    try:
+        number = phonenumbers.parse(phone or "", region.upper() or _sender_region())
+    except phonenumbers.NumberParseException:
+        return ""
+    if not phonenumbers.is_valid_number(number):
+        return ""
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _sender_region() -> str | None:
+    try:
+        sender = phonenumbers.parse(settings.TWILIO_FROM_NUMBER)
+    except phonenumbers.NumberParseException:
+        return None
+    return phonenumbers.region_code_for_number(sender)
 
 
 class SmsChannel:
@@ -44,9 +50,12 @@ class SmsChannel:
         if not (account and token and settings.TWILIO_FROM_NUMBER):
             raise DeliveryRefused("SMS not configured")
         order = customer_order(notification)
-        to = e164(notification.recipient)
+        to = e164(notification.recipient, region=order.country_code)
         if not to or not order.customer_phone:
-            raise DeliveryRefused("The order has no phone number we can text.")
+            raise DeliveryRefused(
+                _("“%(phone)s” is not a valid phone number; no SMS was sent.")
+                % {"phone": notification.recipient[:40]}
+            )
         with daily_allowance("sms", to, settings.SMS_DAILY_CAP_PER_RECIPIENT):
             return _post(account, token, to, render_sms(notification))
 

@@ -5,9 +5,12 @@ from urllib.parse import parse_qs
 
 import pytest
 import responses
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from merchants.services import notification_rules_set
+from merchants.tests.factories import member_of
 from notifications.messages import gsm_length
 from notifications.models import MessageTemplate, Notification, NotificationStatus
 from notifications.sending import notifications_send_due
@@ -212,3 +215,35 @@ def test_a_twilio_failure_gives_the_daily_allowance_back(texting_merchant, twili
     report = notifications_send_due(now=timezone.now() + timedelta(minutes=3))
     # then: the failed attempt did not use up the one message of the day
     assert report.sent == 1
+
+
+@responses.activate
+def test_a_french_mobile_is_texted_in_its_international_form(texting_merchant, twilio):
+    # given: our sender number is American; the order's address is in France
+    responses.post(TWILIO, status=201, json={"sid": "SM7"})
+    deliver(texting_merchant, customer_phone="06 12 34 56 78",
+            shipping_address={"city": "Paris", "country_code": "FR"})  # fmt: skip
+    # when
+    report = notifications_send_due()
+    # then
+    assert report.sent == 1
+    assert sent_form(responses.calls[0])["To"] == "+33612345678"
+
+
+@responses.activate
+def test_a_number_that_is_not_valid_is_never_sent_and_the_console_says_why(
+    client, texting_merchant, twilio
+):
+    # given: a French mobile on an American order cannot be dialled (it is not +10612345678)
+    deliver(texting_merchant, customer_phone="06 12 34 56 78")
+    # when
+    report = notifications_send_due()
+    # then
+    reason = "“06 12 34 56 78” is not a valid phone number; no SMS was sent."
+    assert (report.sent, report.failed, len(responses.calls)) == (0, 1, 0)
+    assert (sms().status, sms().next_attempt_at, sms().last_error) == (
+        NotificationStatus.FAILED, None, reason
+    )  # fmt: skip
+    client.force_login(member_of(texting_merchant, "agent"))
+    page = client.get(reverse("console:order", args=[sms().order_id])).content.decode()
+    assert escape(reason) in page

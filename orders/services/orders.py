@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from flextracker.errors import ApiError, InvalidData, NotFound
 from merchants.models import Merchant
+from notifications.channels.sms import e164
 from orders.links import tracking_page_url
 from orders.models import (
     ItemBackorder,
@@ -23,6 +24,7 @@ from orders.models import (
     Shipment,
     ShipmentItem,
 )
+from orders.search import name_folded
 from orders.services.ledger import Ledger
 from tracking.carriers.detection import detect_carrier, normalize_tracking_number
 from tracking.carriers.vocabulary import CarrierCode, Status
@@ -111,8 +113,11 @@ ADDRESS_FIELDS = ("street1", "street2", "city", "state", "postal_code", "country
 RETRIES_ON_CONFLICT = 2
 
 
-def phone_digits(phone: str) -> str:
-    return re.sub(r"\D", "", phone)
+def phone_digits(phone: str, country_code: str = "") -> str:
+    """What search matches a phone on: the digits of its international form, the number read in
+    the order's country ("06 12 34 56 78" in FR and "+33 6 12 34 56 78" are both "33612345678");
+    the digits as given when it is not a valid number, so that it is still found."""
+    return re.sub(r"\D", "", e164(phone, region=country_code) or phone)
 
 
 # --- Applying changes: one, or a batch -----------------------------------------------------
@@ -257,11 +262,12 @@ def _order_create_or_update(ledger: Ledger, data: OrderInput, _key=None) -> Outc
     order = order or _new_order(ledger, data.order_id)
     order.order_date = data.order_date
     order.customer_name = data.customer_name
+    order.customer_name_search = name_folded(data.customer_name)
     order.customer_email = data.customer_email.strip().lower()
     order.customer_phone = data.customer_phone
-    order.customer_phone_digits = phone_digits(data.customer_phone)
     for name in ADDRESS_FIELDS:
         setattr(order, name, data.shipping_address.get(name, ""))
+    order.customer_phone_digits = phone_digits(data.customer_phone, order.country_code)
     order.locale = data.locale
     order.currency = data.currency
     order.order_value = data.order_value

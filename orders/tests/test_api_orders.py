@@ -462,6 +462,22 @@ def test_the_list_searches_every_identifier_and_paginates(api):
     assert len(page["data"]) == 1
 
 
+@pytest.mark.parametrize("search", ["maria lopez", "MARÍA", "1002", "06 12 34 56 78"])
+def test_the_list_finds_accent_free_names_partial_ids_and_national_phones(api, other_api, search):
+    # given: María's order here and at another merchant, and another customer here
+    maria = {"name": "María López", "email": "maria@example.fr", "phone": "+33 6 12 34 56 78"}
+    paris = {**ORDER["shippingAddress"], "city": "Paris", "countryCode": "FR"}
+    for caller in (api, other_api):
+        caller.post("/api/v1/orders", {**ORDER, "orderId": "FDC-1002", "customer": maria,
+                                       "shippingAddress": paris})  # fmt: skip
+    api.post("/api/v1/orders", {**ORDER, "orderId": "FDC-2001"})
+    # when
+    mine = api.get("/api/v1/orders", {"search": search}).json()
+    # then
+    assert [order["orderId"] for order in mine["data"]] == ["FDC-1002"]
+    assert mine["meta"]["pagination"]["total"] == 1
+
+
 @pytest.mark.parametrize("params", [{"limit": "0"}, {"page": "-1"}, {"status": "lost"},
                                     {"updatedAfter": "yesterday"}])  # fmt: skip
 def test_bad_list_parameters_are_explained(api, params):

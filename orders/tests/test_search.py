@@ -32,7 +32,7 @@ def _found(user, query: str) -> list[str]:
     ("query", "matched"),
     [
         ("FDC-1001", "order ID"),
-        ("fdc-1001", "order ID (start)"),
+        ("fdc-1001", "order ID (part)"),
         ("1Z5R89390357567127", "tracking number"),
         ("1z 5r8 939 0357 567 127", "tracking number"),
         ("Jane@Example.com", "email"),
@@ -89,3 +89,68 @@ def test_the_number_of_queries_does_not_grow_with_the_hits(staff, merchant, jane
 
     assert len(hits) == 25
     assert len(queries) <= 10
+
+
+@pytest.fixture
+def maria(merchant):
+    return create_order(
+        merchant, "FDC-2002", customer_name="María López", customer_email="maria@example.fr",
+        customer_phone="+33 6 12 34 56 78", shipping_address={"country_code": "FR"},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("query", "matched"),
+    [
+        ("maria lopez", "name"),
+        ("MARIA LÓPEZ", "name"),
+        ("lopez maria", "name"),
+        ("ria lop", "name (part)"),
+        ("2002", "order ID (part)"),
+        ("06 12 34 56 78", "phone"),
+        ("0612345678", "phone"),
+        ("+33 6 12 34 56 78", "phone"),
+        ("0033 6 12 34 56 78", "phone"),
+    ],
+)
+def test_finds_accented_names_partial_order_ids_and_national_phones(
+    staff, merchant, maria, query, matched
+):
+    # given: another order, to be left out
+    create_order(merchant, "FDC-1001", customer_name="Mario Lopes")
+    # when
+    hits = orders_search(staff, query)
+    # then
+
+    assert [(hit.order.order_id, hit.matched) for hit in hits] == [("FDC-2002", matched)]
+
+
+def test_a_name_stored_without_accents_is_found_with_them(staff, merchant):
+    create_order(merchant, "FDC-3003", customer_name="Maria Lopez")
+
+    assert _found(staff, "María López") == ["FDC-3003"]
+
+
+def test_phones_are_stored_as_their_international_digits_read_in_the_orders_country(merchant):
+    french = create_order(merchant, "FR-1", customer_phone="06 12 34 56 78",
+                          shipping_address={"country_code": "FR"})  # fmt: skip
+    american = create_order(merchant, "US-1", customer_phone="(512) 555-0100",
+                            shipping_address={"country_code": "US"})  # fmt: skip
+    unknown = create_order(merchant, "XX-1", customer_phone="12-34",
+                           shipping_address={"country_code": "FR"})  # fmt: skip
+
+    assert french.customer_phone_digits == "33612345678"
+    assert american.customer_phone_digits == "15125550100"
+    assert unknown.customer_phone_digits == "1234"  # not a valid number: kept as given
+
+
+def test_a_partial_order_id_or_accent_free_name_never_finds_another_merchants_order(
+    merchant, other_merchant, maria
+):
+    create_order(other_merchant, "OTH-2002", customer_name="María López",
+                 customer_phone="+33 6 12 34 56 78",
+                 shipping_address={"country_code": "FR"})  # fmt: skip
+    agent = member_of(merchant, "agent")
+
+    for query in ("maria lopez", "2002", "06 12 34 56 78"):
+        assert [hit.order.order_id for hit in orders_search(agent, query)] == ["FDC-2002"]

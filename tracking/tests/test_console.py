@@ -2,6 +2,7 @@
 audit log — and one merchant's agents never reaching another merchant's orders."""
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -100,6 +101,42 @@ def test_search_as_you_type_answers_only_the_results(agent, order):
     assert "<html" not in page
 
 
+@pytest.mark.parametrize("query", ["maria lopez", "1002", "06 12 34 56 78"])
+def test_an_agent_finds_an_order_by_an_accent_free_name_a_partial_number_or_a_national_phone(
+    agent, merchant, other_merchant, query
+):
+    # given: María's order, and the same customer at another merchant
+    for shop, order_id in ((merchant, "FDC-1002"), (other_merchant, "OTH-1002")):
+        create_order(shop, order_id, customer_name="María López",
+                     customer_phone="+33 6 12 34 56 78",
+                     shipping_address={"country_code": "FR"})  # fmt: skip
+    create_order(merchant, "FDC-2001", customer_name="Mario Lopes",
+                 customer_phone="+1 512 555 0100")  # fmt: skip
+    # when
+    page = agent.get(reverse("console:search"), {"q": query}).content.decode()
+    # then
+    assert "1 order matches" in page
+    assert "FDC-1002" in page and "María López" in page
+    assert "FDC-2001" not in page and "OTH-1002" not in page
+
+
+def test_search_results_show_each_orders_time_in_its_merchants_zone(client, staff, merchant,
+                                                                    other_merchant):  # fmt: skip
+    # given: two merchants in two zones, an order placed at 13:05 UTC at each
+    merchant.time_zone, other_merchant.time_zone = "Europe/Paris", "America/Chicago"
+    merchant.save()
+    other_merchant.save()
+    for shop, order_id in ((merchant, "FDC-1"), (other_merchant, "OTH-1")):
+        create_order(shop, order_id, customer_name="Jane Doe",
+                     order_date=datetime(2026, 11, 20, 13, 5, tzinfo=UTC))  # fmt: skip
+    client.force_login(staff)
+    # when
+    page = client.get(reverse("console:search"), {"q": "Jane Doe"}).content.decode()
+    # then: each row in its merchant's local time, with the zone named
+    assert 'title="Europe/Paris">Nov 20, 2026 14:05 <small class="zone">CET</small>' in page
+    assert 'title="America/Chicago">Nov 20, 2026 07:05 <small class="zone">CST</small>' in page
+
+
 # --- The order's story ----------------------------------------------------------------------------
 
 
@@ -122,6 +159,30 @@ def test_the_order_page_tells_the_whole_story(agent, merchant, order, sent_email
     assert "550 mailbox unavailable" in page  # a failed notification and why
     assert "INVALID_ORDER_DATA" in page  # the OMS message that was rejected
     assert "Customer called twice." in page
+
+
+def test_the_order_page_shows_times_in_the_merchants_zone_and_names_it(agent, merchant, order,
+                                                                       sent_email):  # fmt: skip
+    # given: a Paris merchant; a scan, a message and a note at 10:00 UTC (11:00 in Paris)
+    merchant.time_zone = "Europe/Paris"
+    merchant.save()
+    at = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    TrackingEvent.objects.create(
+        shipment=order.shipments.get(), occurred_at=at, status="in_transit",
+        status_detail="arrived_at_facility", event_type="TRANSIT", description="Arrived",
+        source="carrier", dedupe_key="e1",
+    )  # fmt: skip
+    Notification.objects.filter(pk=sent_email.pk).update(created_at=at)
+    note = OrderNote.objects.create(order=order, author_name="sam", text="Called.")
+    OrderNote.objects.filter(pk=note.pk).update(created_at=at)
+    # when
+    page = _page(agent, order)
+    # then
+    assert "Times in Europe/Paris" in page
+    assert '<time datetime="2026-11-20T11:00:00+01:00">Nov 20, 11:00</time>' in page
+    assert "<td>Nov 20, 11:00</td><td>Customer email</td>" in page
+    assert "<small>sam · Nov 20, 2026 11:00</small>" in page
+    assert "Nov 20, 10:00" not in page and "Nov 20, 2026 10:00" not in page
 
 
 def test_the_order_page_makes_the_same_queries_for_1_or_8_shipments(

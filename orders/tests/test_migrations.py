@@ -1,0 +1,42 @@
+"""Data migrations run on orders stored before them, as a deployment finds them."""
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from orders.models import Order
+
+BEFORE = [("orders", "0013_queued_api_messages")]
+
+
+def _migrate(targets=None):
+    """To `targets`; by default to the newest migrations, as the other tests expect."""
+    executor = MigrationExecutor(connection)
+    targets = targets or executor.loader.graph.leaf_nodes()
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
+
+
+@pytest.mark.django_db(transaction=True)
+def test_orders_stored_before_0014_get_their_folded_name_and_international_phone(merchant):
+    # given: orders written by the old services (phone digits as typed, no folded name)
+    old_order = _migrate(BEFORE).get_model("orders", "Order")
+    try:
+        for order_id, phone, country in (("FR-1", "06 12 34 56 78", "FR"),
+                                         ("US-1", "(512) 555-0100", "US"),
+                                         ("XX-1", "12-34", "FR")):  # fmt: skip
+            old_order.objects.create(
+                merchant_id=merchant.pk, order_id=order_id, customer_name="María LÓPEZ",
+                customer_phone=phone, customer_phone_digits="".join(filter(str.isdigit, phone)),
+                country_code=country,
+            )  # fmt: skip
+    finally:
+        # when
+        _migrate()
+    # then
+    assert sorted(Order.objects.values_list("order_id", "customer_name_search",
+                                            "customer_phone_digits")) == [
+        ("FR-1", "maria lopez", "33612345678"),
+        ("US-1", "maria lopez", "15125550100"),
+        ("XX-1", "maria lopez", "1234"),
+    ]  # fmt: skip
