@@ -2,6 +2,11 @@
 the console signs in through (RELIABILITY.md "Security")."""
 
 from axes.backends import AxesStandaloneBackend
+from django.conf import settings
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 
 class LoginLockoutBackend(AxesStandaloneBackend):
@@ -13,3 +18,15 @@ class LoginLockoutBackend(AxesStandaloneBackend):
         if request is None:
             return None
         return super().authenticate(request, username, password, **kwargs)
+
+
+def lockout_page(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
+    """The page a locked-out login gets (settings.AXES_LOCKOUT_CALLABLE), in the admin's frame:
+    the console and the admin share that login form."""
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Too many failed logins"),
+        "failure_limit": settings.AXES_FAILURE_LIMIT,
+        "minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
+    }
+    return render(request, "admin/lockout.html", context, status=429)
