@@ -36,6 +36,9 @@ class ApiClient:
         self.merchant: Merchant = api_key.merchant
 
 
+AUTHENTICATE_HEADER = 'Bearer realm="api"'
+
+
 class ApiKeyAuthentication(BaseAuthentication):
     """`Authorization: Bearer <key>` or `X-API-Key: <key>`."""
 
@@ -52,7 +55,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         return ApiClient(api_key), api_key
 
     def authenticate_header(self, request):
-        return 'Bearer realm="api"'
+        return AUTHENTICATE_HEADER
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -177,6 +180,8 @@ def error_response(error: ApiError) -> Response:
     headers = {}
     if error.code == "RATE_LIMITED":
         headers["Retry-After"] = str(error.details["retryAfter"])
+    if error.status == 401:
+        headers["WWW-Authenticate"] = AUTHENTICATE_HEADER  # RFC 9110: every 401 names its scheme
     return Response(error.body(), status=error.status, headers=headers)
 
 

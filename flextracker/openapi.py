@@ -1,8 +1,11 @@
 """OpenAPI documentation helpers: every endpoint lists its envelope, examples and each error code
 it can answer with, so an OMS developer can integrate from /api/docs/ alone."""
 
+import re
 from collections import defaultdict
 
+import yaml
+from drf_spectacular.renderers import OpenApiYamlRenderer, OpenApiYamlRenderer2
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 
@@ -145,3 +148,56 @@ def documented(
         tags=tags,
         operation_id=operation_id,
     )
+
+
+# --- The YAML schema, read the same by YAML 1.1 and 1.2 readers ---------------------------------
+
+# What YAML 1.2's core schema reads as a number and PyYAML (YAML 1.1) does not: "008" (not a 1.1
+# octal, an int in 1.2), "1e3", "0o17". PyYAML writes such strings bare, so a 1.2 reader
+# (openapi-python-client) would take the enum value '008' for the integer 8.
+_YAML12_INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
+_YAML12_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+
+
+class _Yaml12QuotingDumper(yaml.SafeDumper):
+    def ignore_aliases(self, data):
+        return True
+
+
+_Yaml12QuotingDumper.add_implicit_resolver(
+    "tag:yaml.org,2002:int", _YAML12_INT, list("-+0123456789")
+)
+_Yaml12QuotingDumper.add_implicit_resolver(
+    "tag:yaml.org,2002:float", _YAML12_FLOAT, list("-+.0123456789")
+)
+
+
+def _str_representer(dumper, data):
+    scalar = dumper.represent_str(data)
+    scalar.style = "|" if "\n" in data else None  # as drf-spectacular writes descriptions
+    return scalar
+
+
+_Yaml12QuotingDumper.add_representer(str, _str_representer)
+
+
+class Yaml12SafeRenderer(OpenApiYamlRenderer):
+    """drf-spectacular's YAML, re-written so every string a YAML 1.2 reader would take for a
+    number is quoted. drf-spectacular builds its dumper inside `render`, so its output (plain
+    data once read back) is dumped again; the schema is small and rendered rarely."""
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        text = super().render(data, accepted_media_type, renderer_context)
+        plain = yaml.safe_load(text)
+        dumped = yaml.dump(
+            plain,
+            Dumper=_Yaml12QuotingDumper,
+            default_flow_style=False,
+            sort_keys=False,
+            allow_unicode=True,
+        )
+        return dumped.encode("utf-8")
+
+
+class Yaml12SafeRenderer2(Yaml12SafeRenderer):
+    media_type = OpenApiYamlRenderer2.media_type

@@ -2,9 +2,11 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiJsonRenderer2
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from flextracker.api import django_error_json
+from flextracker.openapi import Yaml12SafeRenderer, Yaml12SafeRenderer2
 from orders import views as order_views
 from orders.unsubscribe import unsubscribe_view
 from tracking.landing import landing_page
@@ -12,8 +14,26 @@ from tracking.landing import landing_page
 urlpatterns = [
     path("", landing_page, name="landing"),
     path("admin/", admin.site.urls),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path(
+        "api/schema/",
+        SpectacularAPIView.as_view(
+            renderer_classes=[
+                Yaml12SafeRenderer,
+                Yaml12SafeRenderer2,
+                OpenApiJsonRenderer,
+                OpenApiJsonRenderer2,
+            ]
+        ),
+        name="api-schema",
+    ),
+    # The split view serves its start-up script as a file, so the page's CSP allows no inline one.
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(
+            url_name="api-schema", template_name="api/swagger_ui.html"
+        ),
+        name="api-docs",
+    ),
     path("api/v1/", include("orders.api.urls")),
     path("api/v1/", include("tracking.api.urls")),
     re_path(r"^api/", csrf_exempt(lambda request: django_error_json(request, 404))),
