@@ -5,6 +5,7 @@ Errors use API.md's EVENT codes (a subscription is about events; the table has n
 value that is present but wrong. `fields` names the API's fields (`url`, `events`).
 """
 
+import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,13 +32,17 @@ WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 # OWASP API4: a caller cannot make us fan every event out to unbounded URLs.
 MAX_WEBHOOK_ENDPOINTS = 20
 KNOWN_EVENT_TYPES = ", ".join(WebhookEventType.values)
+MIN_MERCHANT_SECRET = 24  # API.md: a merchant's own secret has at least 24 characters
+# Printable ASCII, no spaces: the same bytes whatever encoding the merchant's receiver assumes.
+MERCHANT_SECRET_SHAPE = re.compile(r"[!-~]+")
 
 
 def webhook_endpoint_create(
-    *, merchant: Merchant, url: str, event_types: list[str]
+    *, merchant: Merchant, url: str, event_types: list[str], secret: str | None = None
 ) -> tuple[WebhookEndpoint, str]:
     """Subscribes `url` to `event_types`; returns the endpoint and its signing secret, which the
-    merchant sees this once (it is kept in clear only because signing needs it).
+    merchant sees this once (it is kept in clear only because signing needs it): the merchant's
+    own `secret` when given (API.md: at least 24 characters), else a generated one.
 
     The URL's host is resolved and checked (SSRF) before anything is written: the DNS lookup is
     network I/O and must not run while this transaction holds locks. One subscription per URL
@@ -45,6 +50,7 @@ def webhook_endpoint_create(
     """
     url = (url or "").strip()
     event_types = _required_and_known(url, event_types)
+    secret = _merchant_secret(secret) or WEBHOOK_SECRET_PREFIX + secrets.token_urlsafe(32)
     problems = check_webhook_url(url, allow_http=settings.DEBUG)
     if problems:
         raise InvalidData(
@@ -57,7 +63,6 @@ def webhook_endpoint_create(
             "delete one first.",
             code="INVALID_EVENT_DATA",
         )
-    secret = WEBHOOK_SECRET_PREFIX + secrets.token_urlsafe(32)
     try:
         with transaction.atomic():
             endpoint = WebhookEndpoint.objects.create(
@@ -95,6 +100,23 @@ def _required_and_known(url: str, event_types: list[str]) -> list[str]:
             "Some event types are unknown.", code="INVALID_EVENT_DATA", fields=unknown
         )
     return list(dict.fromkeys(event_types))
+
+
+def _merchant_secret(secret: str | None) -> str | None:
+    if secret is None:
+        return None
+    max_length = WebhookEndpoint._meta.get_field("secret").max_length
+    if MIN_MERCHANT_SECRET <= len(secret) <= max_length and MERCHANT_SECRET_SHAPE.fullmatch(secret):
+        return secret
+    problem = (
+        f"Use {MIN_MERCHANT_SECRET} to {max_length} printable ASCII characters without spaces, "
+        "or leave it out and we generate one."
+    )
+    raise InvalidData(
+        "This signing secret cannot be used.",
+        code="INVALID_EVENT_DATA",
+        fields={"secret": [problem]},
+    )
 
 
 def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:

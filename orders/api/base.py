@@ -9,6 +9,7 @@ from typing import ClassVar
 from django.http import HttpResponse
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from flextracker.api import api_error_for, error_response, validation_error
@@ -115,6 +116,12 @@ class InboundApi(MerchantApi):
     def answer(outcome: Result | Failure) -> HttpResponse:
         if isinstance(outcome, Failure):
             response = error_response(outcome.error)
+        elif outcome.shown_once:  # the logged answer without them, this once with them
+            body = outcome.body()
+            body["data"] = {**body["data"], **outcome.shown_once}
+            response = HttpResponse(
+                JSONRenderer().render(body), status=outcome.status, content_type="application/json"
+            )
         else:  # rendered once, when the inbound log recorded it
             response = HttpResponse(
                 outcome.sent, status=outcome.status, content_type="application/json"

@@ -46,6 +46,9 @@ class Result:
     warnings: list[dict[str, str]] = field(default_factory=list)
     replayed: bool = False
     sent: str = ""  # the answer as recorded in the inbound log: the API sends this text as is
+    # Fields of `data` that only the first answer shows (a signing secret): never in the log,
+    # so neither a replay nor GET /messages/{id} can show them again. `data` holds them as null.
+    shown_once: dict = field(default_factory=dict)
 
     def body(self) -> dict:
         return {"success": True, "data": self.data, "warnings": self.warnings}
