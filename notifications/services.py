@@ -13,7 +13,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django_q.tasks import async_task
 
 from flextracker.errors import InvalidData, MissingData
@@ -248,24 +247,14 @@ def shipment_delayed(*, shipment, context: Callable[[], dict]) -> list[Notificat
     return _queue(rows)
 
 
-@transaction.atomic
-def webhook_endpoint_disable(*, endpoint: WebhookEndpoint, reason: str) -> bool:
-    """Stops deliveries to the endpoint and alerts the merchant's staff. Only the worker whose
-    update disabled it alerts: a second one finds it disabled and does nothing (False)."""
-    now = timezone.now()
-    disabled = WebhookEndpoint.objects.filter(pk=endpoint.pk, is_active=True).update(
-        is_active=False, disabled_at=now, disabled_reason=reason[:500]
-    )
-    if not disabled:
-        return False
-    # Disabled again after a re-enable is news again: the moment is part of the cause.
-    cause = f"webhook:{endpoint.public_id}:disabled:{now.isoformat()}"
-    rows = _staff_rows(endpoint.merchant, trigger="webhook_disabled", cause=cause)
+def staff_alert_queue(*, merchant: Merchant, trigger: str, cause: str,
+                      payload: dict) -> list[Notification]:  # fmt: skip
+    """A staff alert about `cause` to every route of the merchant's alerts (alert emails, Slack,
+    Teams), once per route and cause; in the caller's transaction."""
+    rows = _staff_rows(merchant, trigger=trigger, cause=cause)
     for row in rows:
-        row.payload = {"endpoint": {"pk": endpoint.pk, "id": endpoint.public_id,
-                                    "url": endpoint.url, "reason": reason}}  # fmt: skip
-    _queue(rows)
-    return True
+        row.payload = payload
+    return _queue(rows)
 
 
 # --- Order events: the orders app hands over what happened to an order ----------------------

@@ -18,6 +18,7 @@ from notifications.services import (
     webhook_endpoint_create,
     webhook_endpoint_delete,
 )
+from notifications.webhook_health import webhook_endpoint_enable
 from orders.api.base import InboundApi, InputSerializer, MerchantApi
 from orders.api.output import iso
 from orders.services.inbound import Result
@@ -59,8 +60,9 @@ class WebhookOutputSerializer(serializers.Serializer):
     url = serializers.URLField()
     events = EventTypesField()
     active = serializers.BooleanField(
-        help_text="False once we stopped delivering (e.g. the receiver answered 410); see "
-        "`disabledAt` and `disabledReason`. Delete it and subscribe again to resume."
+        help_text="False once we stopped delivering: the receiver answered 410, or every "
+        "delivery to it failed for 72 hours (your alert addresses are told 24 hours before). See "
+        "`disabledAt` and `disabledReason`; POST /api/v1/webhooks/{id}/enable resumes it."
     )
     createdAt = serializers.DateTimeField()
     disabledAt = serializers.DateTimeField(allow_null=True)
@@ -197,3 +199,32 @@ class WebhookDetailApi(MerchantApi):
         endpoint = self._endpoint(webhook_id)
         webhook_endpoint_delete(endpoint=endpoint)
         return success({"id": webhook_id, "deleted": True})
+
+
+class WebhookEnableInputSerializer(InputSerializer):
+    """No fields: the subscription is named by the URL."""
+
+
+@extend_schema_view(
+    post=documented(
+        summary="Switch a disabled webhook subscription back on",
+        description="200 with the subscription, active again: deliveries resume with a clean "
+        "record, so a new outage again has 72 hours before it disables it. Messages that failed "
+        "meanwhile are not sent again. Enabling an active subscription changes nothing (200). "
+        "The body is ignored. Another merchant's id is a 404, like an unknown one.",
+        request=WebhookEnableInputSerializer,
+        responses={200: WebhookOutputSerializer},
+        errors=("NOT_FOUND",),
+        tags=TAGS,
+        operation_id="webhook_enable",
+    )
+)
+class WebhookEnableApi(InboundApi):
+    entity = "EVENT"
+    not_found_code = "NOT_FOUND"
+
+    def handle(self, merchant: Merchant, payload, webhook_id: str) -> Result:
+        endpoint = webhook_endpoint_get_for_merchant(merchant, webhook_id)
+        if endpoint is None:
+            raise NotFound(f"Webhook subscription {webhook_id} was not found.", code="NOT_FOUND")
+        return Result(200, webhook_json(webhook_endpoint_enable(endpoint=endpoint)))
