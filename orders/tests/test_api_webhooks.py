@@ -4,9 +4,11 @@ boundary (`socket.getaddrinfo`); IP-literal URLs need no resolver at all."""
 import importlib
 import json
 import socket
+from datetime import timedelta
 
 import pytest
 from django.apps import apps as django_apps
+from django.utils import timezone
 
 from merchants.services import api_key_issue
 from notifications.models import WebhookEndpoint
@@ -356,3 +358,57 @@ def test_past_the_cap_of_subscriptions_it_is_422(api, merchant):
         "A merchant can have at most 20 webhook subscriptions; delete one first."
     )
     assert WebhookEndpoint.objects.filter(merchant=merchant).count() == 20
+
+
+# --- Switching a disabled subscription back on ------------------------------------------------
+
+DISABLED = {
+    "is_active": False, "disabled_reason": "Every delivery failed for 72 hours.",
+    "consecutive_failures": 130,
+}  # fmt: skip
+
+
+def _disabled(api, merchant) -> WebhookEndpoint:
+    webhook_id = api.post("/api/v1/webhooks", SUBSCRIPTION).json()["data"]["id"]
+    now = timezone.now()
+    WebhookEndpoint.objects.filter(public_id=webhook_id).update(
+        **DISABLED, disabled_at=now, failing_since=now - timedelta(hours=72),
+        disable_warned_at=now - timedelta(hours=24),
+    )  # fmt: skip
+    return WebhookEndpoint.objects.get(public_id=webhook_id)
+
+
+def test_a_disabled_subscription_is_switched_back_on_with_a_clean_record(api, merchant):
+    # given
+    endpoint = _disabled(api, merchant)
+    # when
+    response = api.post(f"/api/v1/webhooks/{endpoint.public_id}/enable")
+    again = api.post(f"/api/v1/webhooks/{endpoint.public_id}/enable")
+    # then
+    endpoint.refresh_from_db()
+    assert (response.status_code, again.status_code) == (200, 200)
+    assert response.json() == {"success": True, "data": _shown(endpoint), "warnings": []}
+    assert again.json() == response.json()
+    assert (endpoint.is_active, endpoint.disabled_at, endpoint.disabled_reason) == (True, None, "")
+    assert (endpoint.consecutive_failures, endpoint.failing_since, endpoint.disable_warned_at) == (
+        0, None, None)  # fmt: skip
+
+
+def test_another_merchant_cannot_switch_a_subscription_on(api, other_api, merchant):
+    # given
+    endpoint = _disabled(api, merchant)
+    # when
+    response = other_api.post(f"/api/v1/webhooks/{endpoint.public_id}/enable")
+    unknown = api.post("/api/v1/webhooks/whk_000000000000000000000000/enable")
+    # then: a 404 like an unknown id, and it stays off
+    assert (response.status_code, unknown.status_code) == (404, 404)
+    assert _error(response) == {
+        "code": "NOT_FOUND", "severity": "hard", "details": {}, "fields": {},
+        "message": f"Webhook subscription {endpoint.public_id} was not found.",
+    }  # fmt: skip
+    assert _error(unknown)["code"] == "NOT_FOUND"
+    after = WebhookEndpoint.objects.get(pk=endpoint.pk)
+    assert (after.is_active, after.disabled_reason, after.consecutive_failures) == (
+        False, DISABLED["disabled_reason"], 130)  # fmt: skip
+    assert (after.failing_since, after.disable_warned_at) == (
+        endpoint.failing_since, endpoint.disable_warned_at)  # fmt: skip
