@@ -165,3 +165,56 @@ def test_failures_spanning_72_hours_disable_it_after_an_email_at_48_hours(
     assert first.status == "failed" and attempts[0] == timedelta(0)
     assert timedelta(hours=24) < attempts[-1] <= timedelta(hours=29)  # 26 h + one wait
     assert max(gaps) <= timedelta(hours=3)  # waits of 2 h ± 20 %, seen by hourly rounds
+
+
+def _failing(endpoint: WebhookEndpoint, since: timedelta, warned: timedelta | None = None):
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        consecutive_failures=50, failing_since=T0 - since,
+        disable_warned_at=T0 - warned if warned is not None else None,
+    )  # fmt: skip
+
+
+def test_one_success_starts_the_72_hours_again(webhooks_only, subscribed, receiver):  # noqa: F811
+    # given: failing for 71 hours, staff alerted; then the receiver answers once
+    _failing(subscribed, since=timedelta(hours=71), warned=timedelta(hours=23))
+    receiver.status = 204
+    _at(T0, _deliver, webhooks_only, "1001")
+    _send(T0)
+    # when: it fails again from the next hour on, past the old streak's 72 hours (and retries)
+    receiver.status = 500
+    _at(T0 + timedelta(hours=1), _deliver, webhooks_only, "1002")
+    _send(T0 + timedelta(hours=1))
+    _at(T0 + timedelta(hours=2), _deliver, webhooks_only, "1003")
+    _send(T0 + timedelta(hours=2))
+    # then: on, counting a new streak from its first failure, and no alert
+    subscribed.refresh_from_db()
+    assert (subscribed.is_active, subscribed.consecutive_failures) == (True, 2 + 4)
+    assert subscribed.failing_since == T0 + timedelta(hours=1)
+    assert subscribed.disable_warned_at is None
+    assert len(receiver.requests) == 2 + 2 + 4  # delivered; failed; failed and retried
+    assert not Notification.objects.exclude(channel="webhook").exists()
+
+
+def test_an_endpoint_first_seen_failing_after_72_hours_gets_a_days_notice(
+    webhooks_only,
+    subscribed,
+    receiver,  # noqa: F811
+):
+    # given: a quiet endpoint: its previous failure 80 hours ago, no alert yet
+    webhooks_only.alert_emails = "ops@fred.example"
+    webhooks_only.save()
+    _failing(subscribed, since=timedelta(hours=80))
+    # when: it fails now, and again 23 and 24 hours later
+    for hours in (0, 23, 24):
+        _at(T0 + timedelta(hours=hours), _deliver, webhooks_only, f"{1001 + hours}")
+        _send(T0 + timedelta(hours=hours))
+        subscribed.refresh_from_db()
+        if hours == 23:
+            assert subscribed.is_active is True
+    # then: alerted at once (disabling in 24 h), disabled only 24 hours after the alert
+    alert = Notification.objects.get(channel="staff_email", trigger="webhook_failing")
+    assert alert.payload["endpoint"]["disableAt"] == (T0 + timedelta(hours=24)).isoformat()
+    assert (subscribed.is_active, subscribed.disabled_at) == (False, T0 + timedelta(hours=24))
+    assert subscribed.disabled_reason == (
+        "Every delivery failed for 104 hours (since 2026-11-17 04:00 UTC)."
+    )
