@@ -149,6 +149,7 @@ class WebhooksApi(InboundApi):
 
     entity = "EVENT"
     not_found_code = "NOT_FOUND"
+    unlogged_fields = ("secret",)
 
     def handle(self, merchant: Merchant, payload) -> Result:
         data = self.validated(WebhookInputSerializer, payload)

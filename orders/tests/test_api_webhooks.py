@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.apps import apps as django_apps
+from django.urls import reverse
 from django.utils import timezone
 
 from merchants.services import api_key_issue
@@ -193,6 +194,32 @@ def test_the_merchants_own_secret_is_kept_and_shown_once(api, merchant):
                               "warnings": []}  # fmt: skip
     assert endpoint.secret == OWN_SECRET
     assert OWN_SECRET.encode() not in api.get(f"/api/v1/messages/{_message_id(api)}").content
+
+
+def test_the_merchants_own_secret_never_enters_the_inbound_log(api, merchant, staff_client):
+    # given
+    body = {**SUBSCRIPTION, "secret": OWN_SECRET}
+    other_secret = {**body, "secret": OWN_SECRET.upper()}
+    # when: subscribed, replayed, the key reused with another secret, and a refused one
+    created = api.post("/api/v1/webhooks", body, HTTP_IDEMPOTENCY_KEY="w-1")
+    replayed = api.post("/api/v1/webhooks", body, HTTP_IDEMPOTENCY_KEY="w-1")
+    conflict = api.post("/api/v1/webhooks", other_secret, HTTP_IDEMPOTENCY_KEY="w-1")
+    refused = api.post("/api/v1/webhooks", {**body, "url": "https://internal.example.com/t"})
+    # then: each answered as it should, and the log holds the bodies with the secret redacted
+    assert (created.status_code, replayed.status_code) == (201, 201)
+    assert (replayed.json()["data"]["secret"], replayed["Idempotent-Replayed"]) == (None, "true")
+    assert (conflict.status_code, _error(conflict)["code"]) == (409, "IDEMPOTENCY_CONFLICT")
+    assert (refused.status_code, _error(refused)["code"]) == (422, "INVALID_EVENT_DATA")
+    logged = InboundMessage.objects.filter(merchant=merchant).order_by("pk")
+    assert [json.loads(bytes(message.body)) for message in logged] == [
+        {**SUBSCRIPTION, "secret": "[redacted]"},
+        {**SUBSCRIPTION, "url": "https://internal.example.com/t", "secret": "[redacted]"},
+    ]
+    for message in logged:
+        page = staff_client.get(reverse("admin:orders_inboundmessage_change", args=[message.pk]))
+        assert page.status_code == 200 and b"[redacted]" in page.content
+        assert OWN_SECRET.encode() not in page.content
+        assert OWN_SECRET.upper().encode() not in page.content
 
 
 def test_a_null_secret_is_generated(api, merchant):
