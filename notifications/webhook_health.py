@@ -10,7 +10,7 @@ once: the receiver says it is gone. Re-enabling starts afresh.
 """
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import DateTimeField, F, Q, Value
@@ -58,7 +58,7 @@ def webhook_endpoint_failed(
     elif endpoint.disable_warned_at is None:
         _alert_before_disabling(endpoint, now)
     elif failing_for >= DISABLE_AFTER and now - endpoint.disable_warned_at >= NOTICE:
-        since = f"{endpoint.failing_since:%Y-%m-%d %H:%M} UTC"
+        since = f"{endpoint.failing_since.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
         hours = int(failing_for.total_seconds() // 3600)
         reason = f"Every delivery failed for {hours} hours (since {since})."
         webhook_endpoint_disable(endpoint=endpoint, reason=reason)
