@@ -20,6 +20,7 @@ from notifications.services import (
     staff_alert_send_test,
     webhook_endpoint_send_test,
 )
+from notifications.webhook_health import webhook_endpoint_enable
 
 
 def merchants_acted_on_by(request: HttpRequest) -> QuerySet[Merchant]:
@@ -164,12 +165,13 @@ class SendTestAlertForm(forms.Form):
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(MerchantScopedAdmin):
-    list_display = ["url", "merchant", "is_active", "consecutive_failures", "created_at"]
+    list_display = ["url", "merchant", "is_active", "failing_since", "created_at"]
     list_filter = ["is_active", ("merchant", admin.RelatedOnlyFieldListFilter)]
-    readonly_fields = ["consecutive_failures", "disabled_at", "disabled_reason", "created_at"]
+    readonly_fields = ["is_active", "consecutive_failures", "failing_since", "disable_warned_at",
+                       "disabled_at", "disabled_reason", "created_at"]  # fmt: skip
     exclude = ["secret"]
 
-    actions = ["send_test_event"]
+    actions = ["send_test_event", "enable"]
 
     def has_add_permission(self, request):
         return False  # subscriptions are made through the API, which shows the secret once
@@ -188,3 +190,14 @@ class WebhookEndpointAdmin(MerchantScopedAdmin):
         if skipped := mine.filter(is_active=False).count():
             text = _("%d disabled subscription(s) skipped.") % skipped
             self.message_user(request, text, messages.WARNING)
+
+    def has_enable_permission(self, request) -> bool:
+        return merchants_acted_on_by(request).exists()
+
+    @admin.action(description=_("Switch back on (resume deliveries)"), permissions=["enable"])
+    def enable(self, request, queryset):
+        mine = queryset.filter(merchant__in=merchants_acted_on_by(request), is_active=False)
+        for endpoint in mine:
+            webhook_endpoint_enable(endpoint=endpoint)
+            text = _("Deliveries to %s resume.")
+            self.message_user(request, text % endpoint.url, messages.SUCCESS)

@@ -131,6 +131,10 @@ class WebhookEndpoint(models.Model):
     secret = models.CharField(max_length=100, editable=False)
     is_active = models.BooleanField(default=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
+    # The first failure since the last success: 72 hours of failures disable the endpoint, and
+    # staff are alerted 24 hours before (notifications/webhook_health.py).
+    failing_since = models.DateTimeField(null=True, blank=True)
+    disable_warned_at = models.DateTimeField(null=True, blank=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

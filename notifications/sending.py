@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from notifications.channels import Channel, Delivery, DeliveryFailed, DeliveryRefused
@@ -28,9 +28,8 @@ from notifications.models import (
     Notification,
     NotificationAttempt,
     NotificationStatus,
-    WebhookEndpoint,
 )
-from notifications.services import webhook_endpoint_disable
+from notifications.webhook_health import webhook_endpoint_delivered, webhook_endpoint_failed
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +37,6 @@ LEASE = timedelta(minutes=5)
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_WAIT = timedelta(hours=2)
 GIVE_UP_AFTER = timedelta(hours=26)  # "retries for 24 h+" (API.md)
-ENDPOINT_FAILURE_STREAK = 30  # failed deliveries in a row before an endpoint is disabled
 
 CHANNELS: dict[str, type[Channel]] = {
     ChannelName.WEBHOOK: WebhookChannel,
@@ -127,7 +125,7 @@ def _record(notification, now, started, *, delivery: Delivery | None = None,
         outcome = "retrying"
     notification.save()
     if notification.channel == ChannelName.WEBHOOK:
-        _endpoint_health(notification, succeeded=delivery is not None, gone=give_up)
+        _endpoint_health(notification, now, delivery=delivery, error=error)
     return outcome
 
 
@@ -139,16 +137,13 @@ def retry_delay(attempts: int, error: Exception | None) -> timedelta:
     return max(delay, timedelta(seconds=retry_after)) if retry_after else delay
 
 
-def _endpoint_health(notification: Notification, *, succeeded: bool, gone: bool) -> None:
-    endpoints = WebhookEndpoint.objects.filter(
-        merchant_id=notification.merchant_id, public_id=notification.recipient
-    )
-    if succeeded:
-        endpoints.update(consecutive_failures=0)
+def _endpoint_health(notification: Notification, now: datetime, *,
+                     delivery: Delivery | None, error: Exception | None) -> None:  # fmt: skip
+    endpoint = {"merchant_id": notification.merchant_id, "public_id": notification.recipient}
+    if delivery is not None:
+        webhook_endpoint_delivered(**endpoint)
         return
-    endpoints.update(consecutive_failures=F("consecutive_failures") + 1)
-    endpoint = endpoints.filter(is_active=True).first()
-    if endpoint and (gone or endpoint.consecutive_failures >= ENDPOINT_FAILURE_STREAK):
-        reason = "410 Gone" if gone else f"{endpoint.consecutive_failures} failures in a row"
-        if webhook_endpoint_disable(endpoint=endpoint, reason=reason):  # and alerts staff once
-            logger.warning("webhook endpoint %s disabled: %s", endpoint.public_id, reason)
+    gone = getattr(error, "response_status", None) == 410
+    if isinstance(error, DeliveryRefused) and not gone:
+        return  # the endpoint was deleted or disabled: nothing was sent
+    webhook_endpoint_failed(**endpoint, now=now, gone=gone)

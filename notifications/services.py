@@ -5,6 +5,7 @@ Errors use API.md's EVENT codes (a subscription is about events; the table has n
 value that is present but wrong. `fields` names the API's fields (`url`, `events`).
 """
 
+import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -12,7 +13,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django_q.tasks import async_task
 
 from flextracker.errors import InvalidData, MissingData
@@ -31,13 +31,17 @@ WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 # OWASP API4: a caller cannot make us fan every event out to unbounded URLs.
 MAX_WEBHOOK_ENDPOINTS = 20
 KNOWN_EVENT_TYPES = ", ".join(WebhookEventType.values)
+MIN_MERCHANT_SECRET = 24  # API.md: a merchant's own secret has at least 24 characters
+# Printable ASCII, no spaces: the same bytes whatever encoding the merchant's receiver assumes.
+MERCHANT_SECRET_SHAPE = re.compile(r"[!-~]+")
 
 
 def webhook_endpoint_create(
-    *, merchant: Merchant, url: str, event_types: list[str]
+    *, merchant: Merchant, url: str, event_types: list[str], secret: str | None = None
 ) -> tuple[WebhookEndpoint, str]:
     """Subscribes `url` to `event_types`; returns the endpoint and its signing secret, which the
-    merchant sees this once (it is kept in clear only because signing needs it).
+    merchant sees this once (it is kept in clear only because signing needs it): the merchant's
+    own `secret` when given (API.md: at least 24 characters), else a generated one.
 
     The URL's host is resolved and checked (SSRF) before anything is written: the DNS lookup is
     network I/O and must not run while this transaction holds locks. One subscription per URL
@@ -45,6 +49,7 @@ def webhook_endpoint_create(
     """
     url = (url or "").strip()
     event_types = _required_and_known(url, event_types)
+    secret = _merchant_secret(secret) or WEBHOOK_SECRET_PREFIX + secrets.token_urlsafe(32)
     problems = check_webhook_url(url, allow_http=settings.DEBUG)
     if problems:
         raise InvalidData(
@@ -57,7 +62,6 @@ def webhook_endpoint_create(
             "delete one first.",
             code="INVALID_EVENT_DATA",
         )
-    secret = WEBHOOK_SECRET_PREFIX + secrets.token_urlsafe(32)
     try:
         with transaction.atomic():
             endpoint = WebhookEndpoint.objects.create(
@@ -95,6 +99,23 @@ def _required_and_known(url: str, event_types: list[str]) -> list[str]:
             "Some event types are unknown.", code="INVALID_EVENT_DATA", fields=unknown
         )
     return list(dict.fromkeys(event_types))
+
+
+def _merchant_secret(secret: str | None) -> str | None:
+    if secret is None:
+        return None
+    max_length = WebhookEndpoint._meta.get_field("secret").max_length
+    if MIN_MERCHANT_SECRET <= len(secret) <= max_length and MERCHANT_SECRET_SHAPE.fullmatch(secret):
+        return secret
+    problem = (
+        f"Use {MIN_MERCHANT_SECRET} to {max_length} printable ASCII characters without spaces, "
+        "or leave it out and we generate one."
+    )
+    raise InvalidData(
+        "This signing secret cannot be used.",
+        code="INVALID_EVENT_DATA",
+        fields={"secret": [problem]},
+    )
 
 
 def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
@@ -226,24 +247,14 @@ def shipment_delayed(*, shipment, context: Callable[[], dict]) -> list[Notificat
     return _queue(rows)
 
 
-@transaction.atomic
-def webhook_endpoint_disable(*, endpoint: WebhookEndpoint, reason: str) -> bool:
-    """Stops deliveries to the endpoint and alerts the merchant's staff. Only the worker whose
-    update disabled it alerts: a second one finds it disabled and does nothing (False)."""
-    now = timezone.now()
-    disabled = WebhookEndpoint.objects.filter(pk=endpoint.pk, is_active=True).update(
-        is_active=False, disabled_at=now, disabled_reason=reason[:500]
-    )
-    if not disabled:
-        return False
-    # Disabled again after a re-enable is news again: the moment is part of the cause.
-    cause = f"webhook:{endpoint.public_id}:disabled:{now.isoformat()}"
-    rows = _staff_rows(endpoint.merchant, trigger="webhook_disabled", cause=cause)
+def staff_alert_queue(*, merchant: Merchant, trigger: str, cause: str,
+                      payload: dict) -> list[Notification]:  # fmt: skip
+    """A staff alert about `cause` to every route of the merchant's alerts (alert emails, Slack,
+    Teams), once per route and cause; in the caller's transaction."""
+    rows = _staff_rows(merchant, trigger=trigger, cause=cause)
     for row in rows:
-        row.payload = {"endpoint": {"pk": endpoint.pk, "id": endpoint.public_id,
-                                    "url": endpoint.url, "reason": reason}}  # fmt: skip
-    _queue(rows)
-    return True
+        row.payload = payload
+    return _queue(rows)
 
 
 # --- Order events: the orders app hands over what happened to an order ----------------------

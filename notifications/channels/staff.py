@@ -1,6 +1,6 @@
 """Staff alerts: the merchant's alert email list, and its Slack and Microsoft Teams incoming
 webhooks (TRACKING.md: exception, failed attempt, return to sender, expired, delayed; and a
-merchant webhook endpoint we disabled).
+merchant webhook endpoint failing for 48 hours, and one we disabled).
 
 Every alert is written from the outbox row alone: the payload froze the tracking object when it
 happened, so a retry a day later still says what staff were told then. Slack and Teams URLs are
@@ -11,6 +11,7 @@ import json
 import re
 import smtplib
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from email.utils import make_msgid
 
 from django.conf import settings
@@ -25,6 +26,7 @@ TRIGGER_WORDS = {
     **{status.value: status.label for status in Status},  # lazy: read when a message is made
     "delayed": "Delayed",
     "webhook_disabled": "webhook endpoint disabled",
+    "webhook_failing": "webhook endpoint failing",
     "test": "test alert",
 }
 SHIPMENT_ALERT_TRIGGERS = frozenset({*Status.values, "delayed"})
@@ -57,16 +59,11 @@ def staff_alert(notification) -> StaffAlert:
     what = str(TRIGGER_WORDS.get(notification.trigger, notification.trigger))
     if notification.trigger in SHIPMENT_ALERT_TRIGGERS:
         return _shipment_alert(notification, merchant, what)
-    if notification.trigger == "webhook_disabled":
+    if notification.trigger in WEBHOOK_ALERTS:
         endpoint = payload.get("endpoint", {})
         return StaffAlert(
             title=f"[flexTracker] {merchant}: {what}",
-            lines=[
-                f"We stopped sending webhooks to {endpoint.get('url', '')}",
-                f"Reason: {endpoint.get('reason', '')}",
-                "Once the receiver works again, switch the subscription back on in the console "
-                "or subscribe again through the API.",
-            ],
+            lines=WEBHOOK_ALERTS[notification.trigger](endpoint),
             link=_console("admin:notifications_webhookendpoint_change", endpoint.get("pk")),
         )
     return StaffAlert(
@@ -75,6 +72,31 @@ def staff_alert(notification) -> StaffAlert:
                "If you can read this, this channel receives flexTracker's staff alerts."],
         link=f"{settings.PUBLIC_BASE_URL}{reverse('admin:index')}",
     )  # fmt: skip
+
+
+def _utc(moment: str) -> str:
+    return f"{datetime.fromisoformat(moment).astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def _webhook_failing(endpoint: dict) -> list[str]:
+    return [
+        f"Every webhook delivery to {endpoint.get('url', '')} has failed since "
+        f"{_utc(endpoint['failingSince'])}; we keep retrying them.",
+        f"Unless one succeeds, we stop sending to it at {_utc(endpoint['disableAt'])}.",
+        "Check that the receiver is up and answers 2xx.",
+    ]
+
+
+def _webhook_disabled(endpoint: dict) -> list[str]:
+    return [
+        f"We stopped sending webhooks to {endpoint.get('url', '')}",
+        f"Reason: {endpoint.get('reason', '')}",
+        "Once the receiver works again, switch the subscription back on in the console or with "
+        f"POST /api/v1/webhooks/{endpoint.get('id', '')}/enable.",
+    ]
+
+
+WEBHOOK_ALERTS = {"webhook_failing": _webhook_failing, "webhook_disabled": _webhook_disabled}
 
 
 def _shipment_alert(notification, merchant: str, what: str) -> StaffAlert:

@@ -2,12 +2,14 @@
 and merchant B never sees nor acts on merchant A's."""
 
 import socket
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from merchants.tests.factories import member_of
-from notifications.models import Notification
+from notifications.models import Notification, WebhookEndpoint
 from notifications.services import webhook_endpoint_create
 from orders.tests.factories import create_order
 
@@ -191,3 +193,46 @@ def test_an_agent_cannot_send_a_test_alert(client, alerting):
     answer = client.post(reverse(SEND_TEST), {"merchant": alerting.pk})
     assert reverse(SEND_TEST) not in listing and answer.status_code == 403
     assert not Notification.objects.exists()
+
+
+def _disable(endpoint):
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        is_active=False, disabled_at=timezone.now(), disabled_reason="410 Gone",
+        consecutive_failures=3, failing_since=timezone.now() - timedelta(hours=1),
+    )  # fmt: skip
+
+
+def _enable(client, endpoint):
+    return client.post(
+        reverse("admin:notifications_webhookendpoint_changelist"),
+        {"action": "enable", "_selected_action": [endpoint.pk]},
+        follow=True,
+    )
+
+
+def test_a_merchant_admin_switches_a_disabled_webhook_back_on(client, merchant, endpoint):
+    # given
+    _disable(endpoint)
+    client.force_login(member_of(merchant, "admin"))
+    # when
+    page = _enable(client, endpoint).content.decode()
+    # then
+    endpoint.refresh_from_db()
+    assert "Deliveries to https://hooks.example.com/t resume." in page
+    assert (endpoint.is_active, endpoint.disabled_at, endpoint.disabled_reason) == (True, None, "")
+    assert (endpoint.consecutive_failures, endpoint.failing_since) == (0, None)
+
+
+@pytest.mark.parametrize("role", ["agent", "other merchant's admin"])
+def test_an_agent_or_another_merchants_admin_cannot_switch_it_on(
+    client, merchant, other_merchant, endpoint, role
+):
+    # given
+    _disable(endpoint)
+    user = member_of(merchant, "agent") if role == "agent" else member_of(other_merchant, "admin")
+    client.force_login(user)
+    before = WebhookEndpoint.objects.values().get(pk=endpoint.pk)
+    # when
+    _enable(client, endpoint)
+    # then
+    assert WebhookEndpoint.objects.values().get(pk=endpoint.pk) == before

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from merchants.models import Merchant
 from notifications.models import Notification
-from notifications.sending import ENDPOINT_FAILURE_STREAK, notifications_send_due
+from notifications.sending import notifications_send_due
 from notifications.services import webhook_endpoint_create
 from orders.models import Order, Shipment
 from orders.tests.factories import create_order, ship
@@ -197,24 +197,28 @@ def _deliver(merchant, number: str):
 
 
 @responses.activate
-def test_an_endpoint_disabled_after_its_failure_streak_alerts_staff_once(
+def test_an_endpoint_disabled_after_72_hours_of_failures_alerts_staff_once(
     alerting, failing_endpoint, mailoutbox
 ):
-    # given: one failure short of the streak; the receiver keeps failing
-    failing_endpoint.consecutive_failures = ENDPOINT_FAILURE_STREAK - 1
+    # given: failing for 72 hours, staff told 24 hours ago; the receiver keeps failing
+    now = timezone.now()
+    failing_endpoint.failing_since = now - timedelta(hours=72)
+    failing_endpoint.disable_warned_at = now - timedelta(hours=24)
     failing_endpoint.save()
     responses.post(RECEIVER, status=500)
     responses.post(SLACK, status=200)
     responses.post(TEAMS, status=200)
     _deliver(alerting, "1001")
     # when: two webhook rows fail in the same round, and another event fails later
-    notifications_send_due()
+    notifications_send_due(now=now)
     _deliver(alerting, "1002")
-    notifications_send_due()
+    notifications_send_due(now=now)
     # then: disabled once, one alert per route
     failing_endpoint.refresh_from_db()
     assert failing_endpoint.is_active is False
-    assert failing_endpoint.disabled_reason == f"{ENDPOINT_FAILURE_STREAK} failures in a row"
+    since = f"{now - timedelta(hours=72):%Y-%m-%d %H:%M} UTC"
+    reason = f"Every delivery failed for 72 hours (since {since})."
+    assert failing_endpoint.disabled_reason == reason
     assert _staff_rows(trigger="webhook_disabled") == ROUTES
     assert _staff_rows() == ROUTES
     alerts = [message for message in mailoutbox if message.to[0].endswith("@fred.example")]
@@ -222,6 +226,7 @@ def test_an_endpoint_disabled_after_its_failure_streak_alerts_staff_once(
     assert alerts[0].subject == "[flexTracker] Fred's Discount City: webhook endpoint disabled"
     assert "We stopped sending webhooks to https://hooks.example.com/hooks/tracking" in (
         alerts[0].body)  # fmt: skip
+    assert f"POST /api/v1/webhooks/{failing_endpoint.public_id}/enable" in alerts[0].body
     endpoint_page = f"/admin/notifications/webhookendpoint/{failing_endpoint.pk}/change/"
     assert endpoint_page in alerts[0].body
 

@@ -9,6 +9,7 @@ from typing import ClassVar
 from django.http import HttpResponse
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from flextracker.api import api_error_for, error_response, validation_error
@@ -17,10 +18,12 @@ from orders.models import InboundChannel, InboundMessage
 from orders.services.inbound import (
     Failure,
     Result,
+    body_redacted,
     inbound_handle,
     inbound_message,
     inbound_queue,
     inbound_record_failure,
+    parse_json,
 )
 
 
@@ -74,6 +77,10 @@ class InboundApi(MerchantApi):
     """
 
     queued: ClassVar[Callable | None] = None
+    # Top-level body fields kept out of the inbound log (a merchant's signing secret): the
+    # message is handled as sent and logged with them redacted. Not for `queued` endpoints,
+    # whose worker reads the logged body.
+    unlogged_fields: ClassVar[tuple[str, ...]] = ()
 
     def post(self, request, **kwargs) -> HttpResponse:
         message = inbound_message(
@@ -84,6 +91,8 @@ class InboundApi(MerchantApi):
             body=request.body,
             content_type=request.content_type or "",
         )
+        if self.unlogged_fields:  # the request hash stays the sent body's
+            message.body = body_redacted(request.body, self.unlogged_fields)
         key = request.headers.get("Idempotency-Key")
         if self.queued is not None and _prefers_async(request):
             outcome = self._queue(message, kwargs, key)
@@ -95,8 +104,10 @@ class InboundApi(MerchantApi):
         return self.answer(self._process(message, kwargs, key))
 
     def _process(self, message: InboundMessage, kwargs: dict, key: str | None) -> Result | Failure:
+        sent = self.request.body
+        parse = (lambda _logged: parse_json(sent)) if self.unlogged_fields else parse_json
         handler = lambda m, payload: self.handle(m, payload, **kwargs)  # noqa: E731
-        return self._logged(message, lambda: inbound_handle(message, handler, key))
+        return self._logged(message, lambda: inbound_handle(message, handler, key, parse))
 
     def _queue(self, message: InboundMessage, kwargs: dict, key: str | None) -> Result | Failure:
         check = lambda payload: self.queued(payload, **kwargs)  # noqa: E731
@@ -115,6 +126,12 @@ class InboundApi(MerchantApi):
     def answer(outcome: Result | Failure) -> HttpResponse:
         if isinstance(outcome, Failure):
             response = error_response(outcome.error)
+        elif outcome.shown_once:  # the logged answer without them, this once with them
+            body = outcome.body()
+            body["data"] = {**body["data"], **outcome.shown_once}
+            response = HttpResponse(
+                JSONRenderer().render(body), status=outcome.status, content_type="application/json"
+            )
         else:  # rendered once, when the inbound log recorded it
             response = HttpResponse(
                 outcome.sent, status=outcome.status, content_type="application/json"

@@ -3,7 +3,7 @@ from django.urls import path
 from orders.api import events, views
 from orders.api.messages import MessageDetailApi, MessagesApi
 from orders.api.trackers import TrackerDetailApi, TrackersApi
-from orders.api.webhooks import WebhookDetailApi, WebhooksApi
+from orders.api.webhooks import WebhookDetailApi, WebhookEnableApi, WebhooksApi
 
 # Order ids may contain "/", so they are `path` segments; the endpoints under an order come first.
 urlpatterns = [
@@ -24,4 +24,5 @@ urlpatterns = [
     path("messages/<str:message_id>", MessageDetailApi.as_view(), name="api-message"),
     path("webhooks", WebhooksApi.as_view(), name="api-webhooks"),
     path("webhooks/<str:webhook_id>", WebhookDetailApi.as_view(), name="api-webhook"),
+    path("webhooks/<str:webhook_id>/enable", WebhookEnableApi.as_view(), name="api-webhook-enable"),
 ]

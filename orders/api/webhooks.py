@@ -1,6 +1,7 @@
 """Webhook subscriptions of API.md (POST/GET /api/v1/webhooks, GET/DELETE /api/v1/webhooks/{id}):
 parse, call one notifications service, render. A subscription is named by its public id
-(`whk_…`), never the row id; the signing secret appears only in the answer to its creation."""
+(`whk_…`), never the row id; the signing secret appears only in the answer to its creation, which
+the inbound log records without it (so its replays and GET /messages/{id} cannot show it)."""
 
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_view
 from rest_framework import serializers
@@ -13,9 +14,11 @@ from notifications.models import WebhookEndpoint, WebhookEventType
 from notifications.selectors import webhook_endpoint_get_for_merchant, webhook_endpoints_for
 from notifications.services import (
     MAX_WEBHOOK_ENDPOINTS,
+    MIN_MERCHANT_SECRET,
     webhook_endpoint_create,
     webhook_endpoint_delete,
 )
+from notifications.webhook_health import webhook_endpoint_enable
 from orders.api.base import InboundApi, InputSerializer, MerchantApi
 from orders.api.output import iso
 from orders.services.inbound import Result
@@ -40,6 +43,16 @@ class WebhookInputSerializer(InputSerializer):
         "to must be public (checked again before every delivery).",
     )
     events = EventTypesField(allow_empty=False, max_length=50, help_text=EVENTS_HELP)
+    # Length and characters are the service's rule: one message for every way it is wrong.
+    secret = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text=f"Optional: your own signing secret, at least {MIN_MERCHANT_SECRET} printable "
+        "ASCII characters without spaces (at most 100); we sign every delivery with it. Left out "
+        "(or null), we generate a `whsec_…` one.",
+    )
 
 
 class WebhookOutputSerializer(serializers.Serializer):
@@ -47,8 +60,9 @@ class WebhookOutputSerializer(serializers.Serializer):
     url = serializers.URLField()
     events = EventTypesField()
     active = serializers.BooleanField(
-        help_text="False once we stopped delivering (e.g. the receiver answered 410); see "
-        "`disabledAt` and `disabledReason`. Delete it and subscribe again to resume."
+        help_text="False once we stopped delivering: the receiver answered 410, or every "
+        "delivery to it failed for 72 hours (your alert addresses are told 24 hours before). See "
+        "`disabledAt` and `disabledReason`; POST /api/v1/webhooks/{id}/enable resumes it."
     )
     createdAt = serializers.DateTimeField()
     disabledAt = serializers.DateTimeField(allow_null=True)
@@ -57,8 +71,12 @@ class WebhookOutputSerializer(serializers.Serializer):
 
 class WebhookCreatedSerializer(WebhookOutputSerializer):
     secret = serializers.CharField(
-        help_text="`whsec_…`: verifies our `FlexTracker-Signature` header. Shown only in this "
-        "response (and its Idempotency-Key replays); store it now."
+        allow_null=True,
+        help_text="Verifies our `FlexTracker-Signature` header: yours when you sent one, else "
+        "a generated `whsec_…`. Shown only in this first answer; store it now. A replay of this "
+        "request (same Idempotency-Key and body) and GET /api/v1/messages/{id} answer the same "
+        "201 with `secret` null: we never show it again. Lost it? Delete the subscription and "
+        "subscribe again.",
     )
 
 
@@ -88,15 +106,19 @@ WEBHOOK_EXAMPLE = OpenApiExample(
     },
 )
 CREATE_DESCRIPTION = f"""\
-201 with the subscription and its signing `secret`, which no other answer shows again.
+201 with the subscription and its signing `secret` (yours when the body gives one, at least
+{MIN_MERCHANT_SECRET} characters; else generated), which no other answer shows again: a replay of
+this request with the same Idempotency-Key and body answers the same 201 with `"secret": null`,
+and so does the message's record at GET /api/v1/messages/{{id}}.
 
 Errors use the EVENT codes (a subscription is about events): 400 `MISSING_EVENT_DATA` when `url`
 or `events` is absent or empty; 422 `INVALID_EVENT_DATA` when the URL is not https (http only on
 a development server), uses a port other than 443/80, carries credentials, cannot be resolved, or
 resolves to any private, loopback, link-local, shared or metadata address (`fields.url` says
 which); for an unknown event type (`fields["events[1]"]`); for a URL this merchant already
-subscribed (`details.id` names it: delete it to change its events); and past
-{MAX_WEBHOOK_ENDPOINTS} subscriptions."""
+subscribed (`details.id` names it: delete it to change its events); for a `secret` shorter than
+{MIN_MERCHANT_SECRET} characters, longer than 100, or with spaces or non-ASCII characters
+(`fields.secret`); and past {MAX_WEBHOOK_ENDPOINTS} subscriptions."""
 
 
 @extend_schema_view(
@@ -127,13 +149,16 @@ class WebhooksApi(InboundApi):
 
     entity = "EVENT"
     not_found_code = "NOT_FOUND"
+    unlogged_fields = ("secret",)
 
     def handle(self, merchant: Merchant, payload) -> Result:
         data = self.validated(WebhookInputSerializer, payload)
         endpoint, secret = webhook_endpoint_create(
-            merchant=merchant, url=data["url"], event_types=data["events"]
-        )
-        return Result(201, {**webhook_json(endpoint), "secret": secret})
+            merchant=merchant, url=data["url"], event_types=data["events"],
+            secret=data.get("secret"),
+        )  # fmt: skip
+        logged = {**webhook_json(endpoint), "secret": None}
+        return Result(201, logged, shown_once={"secret": secret})
 
     def get(self, request):
         return paginated(request, webhook_endpoints_for(self.merchant()), webhook_json)
@@ -175,3 +200,32 @@ class WebhookDetailApi(MerchantApi):
         endpoint = self._endpoint(webhook_id)
         webhook_endpoint_delete(endpoint=endpoint)
         return success({"id": webhook_id, "deleted": True})
+
+
+class WebhookEnableInputSerializer(InputSerializer):
+    """No fields: the subscription is named by the URL."""
+
+
+@extend_schema_view(
+    post=documented(
+        summary="Switch a disabled webhook subscription back on",
+        description="200 with the subscription, active again: deliveries resume with a clean "
+        "record, so a new outage again has 72 hours before it disables it. Messages that failed "
+        "meanwhile are not sent again. Enabling an active subscription changes nothing (200). "
+        "The body is ignored. Another merchant's id is a 404, like an unknown one.",
+        request=WebhookEnableInputSerializer,
+        responses={200: WebhookOutputSerializer},
+        errors=("NOT_FOUND",),
+        tags=TAGS,
+        operation_id="webhook_enable",
+    )
+)
+class WebhookEnableApi(InboundApi):
+    entity = "EVENT"
+    not_found_code = "NOT_FOUND"
+
+    def handle(self, merchant: Merchant, payload, webhook_id: str) -> Result:
+        endpoint = webhook_endpoint_get_for_merchant(merchant, webhook_id)
+        if endpoint is None:
+            raise NotFound(f"Webhook subscription {webhook_id} was not found.", code="NOT_FOUND")
+        return Result(200, webhook_json(webhook_endpoint_enable(endpoint=endpoint)))

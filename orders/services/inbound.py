@@ -46,6 +46,9 @@ class Result:
     warnings: list[dict[str, str]] = field(default_factory=list)
     replayed: bool = False
     sent: str = ""  # the answer as recorded in the inbound log: the API sends this text as is
+    # Fields of `data` that only the first answer shows (a signing secret): never in the log,
+    # so neither a replay nor GET /messages/{id} can show them again. `data` holds them as null.
+    shown_once: dict = field(default_factory=dict)
 
     def body(self) -> dict:
         return {"success": True, "data": self.data, "warnings": self.warnings}
@@ -86,6 +89,23 @@ def parse_json(body: bytes) -> object:
             code="MALFORMED_JSON",
         )
     return payload
+
+
+REDACTED = "[redacted]"
+
+
+def body_redacted(body: bytes, fields: tuple[str, ...]) -> bytes:
+    """The body to log: a JSON object's `fields` (top level) replaced by REDACTED when they hold
+    a value; any other body as it is."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return body
+    if not isinstance(payload, dict) or all(payload.get(name) is None for name in fields):
+        return body
+    redacted = {name: REDACTED if name in fields and value is not None else value
+                for name, value in payload.items()}  # fmt: skip
+    return json.dumps(redacted, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _holds_nul(value) -> bool:
@@ -221,7 +241,10 @@ def _stored_answer(message: InboundMessage) -> Result | Failure:
 
 
 def inbound_handle(
-    message: InboundMessage, handler: Handler, idempotency_key: str | None = None
+    message: InboundMessage,
+    handler: Handler,
+    idempotency_key: str | None = None,
+    parse: Callable[[bytes], object] = parse_json,
 ) -> Result | Failure:
     """Processes a message not logged yet (an API request) and logs it with its answer in the
     transaction of its effect: one transaction and one row written, where logging first costs
@@ -230,7 +253,7 @@ def inbound_handle(
     A repeated idempotency key answers from the log. A concurrent request with the same key
     cannot log its own: it waits for the first to commit, its effect is undone, and it is
     answered as that key's repeat (or its conflict)."""
-    return _keyed(message, idempotency_key, lambda: inbound_process(message, handler))
+    return _keyed(message, idempotency_key, lambda: inbound_process(message, handler, parse))
 
 
 def inbound_queue(

@@ -1,0 +1,72 @@
+"""A merchant's webhook receiver for tests: a real HTTP server on 127.0.0.1, reached through a
+fake network at the process boundary (`socket.getaddrinfo`).
+
+The subscription's host resolves to a public address, so the URL guard passes it as it would in
+production; the connection our sender then opens to that address is answered by the local
+server instead. Nothing is ever sent beyond loopback.
+"""
+
+import socket
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+HOST = "hooks.example.com"
+PUBLIC_ADDRESS = "93.184.216.34"  # what HOST "resolves" to; never connected to
+URL = f"http://{HOST}/hooks/tracking"  # http: the tests run as a development server (DEBUG)
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(slots=True)
+class Receiver:
+    """Keeps every request and answers `status` to each."""
+
+    status: int = 500
+    requests: list[Received] = field(default_factory=list)
+    port: int = 0
+
+
+def _handler_for(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            receiver.requests.append(Received(self.path, dict(self.headers.items()), body))
+            self.send_response(receiver.status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    return Handler
+
+
+@pytest.fixture
+def receiver(monkeypatch, settings):
+    settings.DEBUG = True  # plain http to port 80: no certificate to fake
+    state = Receiver()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(state))
+    state.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host == HOST:
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (PUBLIC_ADDRESS, port))]
+        if host == PUBLIC_ADDRESS:  # the pinned connection: answered on loopback
+            return real_getaddrinfo("127.0.0.1", state.port, *args, **kwargs)
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    yield state
+    server.shutdown()
+    server.server_close()
