@@ -169,7 +169,7 @@ def test_the_migration_forgets_secrets_the_log_kept(merchant):
         response_status=201, response_body='{"data":{"secret":"kept"}}', outcome="accepted",
     )  # fmt: skip
     migration = importlib.import_module(
-        "orders.migrations.0014_inbound_log_without_webhook_secrets"
+        "orders.migrations.0015_inbound_log_without_webhook_secrets"
     )
     # when
     migration.forget_webhook_secrets(django_apps, None)

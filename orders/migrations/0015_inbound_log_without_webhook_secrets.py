@@ -22,7 +22,7 @@ def forget_webhook_secrets(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("orders", "0013_queued_api_messages"),
+        ("orders", "0014_order_search_normalized"),
     ]
 
     operations = [
