@@ -81,6 +81,13 @@ def order_for_page(merchant: Merchant, order_id: str) -> Order | None:
     return order
 
 
+def order_destination_country(merchant: Merchant, order_id: str) -> str:
+    countries = Order.objects.filter(merchant=merchant, order_id=order_id).values_list(
+        "country_code", flat=True
+    )
+    return countries.first() or ""
+
+
 def order_exists(merchant: Merchant, order_id: str) -> bool:
     return Order.objects.filter(merchant=merchant, order_id=order_id).exists()
 
