@@ -357,7 +357,7 @@ def carrier_resolve(
         chosen = carrier_break_tie(
             merchant=merchant,
             candidates=detected.candidates,
-            destination_country=destination_country or str,
+            destination_country=destination_country or (lambda: ""),
         )
     if chosen is None:
         candidates = list(dict.fromkeys(candidate.carrier for candidate in detected.candidates))
