@@ -84,6 +84,21 @@ def _our_order_id(merchant: Merchant, shopify_id: str, name: str) -> str:
     return order_id_get_by_attribute(merchant, "shopifyOrderId", shopify_id) or shopify_id
 
 
+def _fulfilled_order_id(merchant: Merchant, shopify_id: str, fulfillment_name: str) -> str:
+    """A fulfillment's order: one stored under Shopify's id before names were used; else the
+    order its name names ("#1001.1" → "#1001"); else the order that holds this Shopify id (no
+    name, or one that names no order); else that name, for a placeholder the order's own
+    webhook fills in."""
+    named = FULFILLMENT_NAME.fullmatch(fulfillment_name)
+    name = named["order"][:100] if named else ""
+    if order_exists(merchant, shopify_id):
+        return shopify_id
+    if name and order_exists(merchant, name):
+        return name
+    found = order_id_get_by_attribute(merchant, "shopifyOrderId", shopify_id)
+    return found or name or shopify_id
+
+
 def _order_created(merchant: Merchant, order: dict) -> dict:
     shopify_id = _required_id(order, "id")
     order_id = _our_order_id(merchant, shopify_id, _text(order.get("name")))
@@ -132,9 +147,9 @@ def _order_cancelled(merchant: Merchant, order: dict) -> dict:
 
 def _shipments_confirmed(merchant: Merchant, fulfillment: dict) -> list[dict]:
     fulfillment_id = _required_id(fulfillment, "id")
-    named = FULFILLMENT_NAME.fullmatch(_text(fulfillment.get("name")))
-    order_name = named["order"] if named else ""
-    order_id = _our_order_id(merchant, _required_id(fulfillment, "order_id"), order_name)
+    order_id = _fulfilled_order_id(
+        merchant, _required_id(fulfillment, "order_id"), _text(fulfillment.get("name"))
+    )
     status = _text(fulfillment.get("status"))
     if status in NOT_SHIPPED:
         raise InvalidData(
