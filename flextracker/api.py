@@ -16,6 +16,7 @@ from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 
+from flextracker import ratelimit
 from flextracker.errors import ApiError
 from merchants.models import ApiKey, Merchant
 from merchants.services import api_key_authenticate
@@ -67,14 +68,26 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
 
 
 class ApiKeyRateThrottle(SimpleRateThrottle):
-    """Fairness between keys (RELIABILITY.md: not a security control). Redis-backed in prod."""
+    """Fairness between keys (RELIABILITY.md: not a security control). A fixed window counted
+    atomically in the shared cache (flextracker.ratelimit, Redis in production): DRF's own
+    throttle reads a key's history and writes it back, so concurrent workers let requests over
+    the limit through."""
 
     scope = "api_key"
 
     def get_cache_key(self, request, view):
         if not isinstance(request.auth, ApiKey):
             return None
-        return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
+        return f"api-key:{request.auth.pk}"
+
+    def allow_request(self, request, view):
+        key = self.get_cache_key(request, view)
+        if self.rate is None or key is None:
+            return True
+        return ratelimit.take(key, self.num_requests, window_seconds=self.duration)
+
+    def wait(self):
+        return ratelimit.seconds_to_next_window(self.duration)
 
 
 # --- The envelope ------------------------------------------------------------------------------

@@ -49,9 +49,13 @@ def notification_triggers(merchant: Merchant, channel: str) -> list[str]:
     )
 
 
+def carriers_with_accounts(merchant: Merchant) -> set[str]:
+    """The carriers the merchant has its own active account with."""
+    return set(merchant.carrier_accounts.filter(is_active=True).values_list("carrier", flat=True))
+
+
 def tracked_carriers(merchant: Merchant) -> set[str]:
     """The carriers we can poll for this merchant: the sandbox, the merchant's own accounts, and
     those with platform credentials. Shipments on the others show what the OMS sent."""
     platform = {code for code, account in settings.CARRIER_CREDENTIALS.items() if account["secret"]}
-    own = set(merchant.carrier_accounts.filter(is_active=True).values_list("carrier", flat=True))
-    return {CarrierCode.SANDBOX.value} | platform | own
+    return {CarrierCode.SANDBOX.value} | platform | carriers_with_accounts(merchant)

@@ -106,7 +106,8 @@ def _newest_ids(matching: QuerySet[Order]) -> list[int]:
 
 def _candidates(orders: QuerySet[Order], query: str):
     """(kind, the orders it matches) for each kind of identifier the query could be."""
-    yield "order ID", orders.filter(order_id=query)
+    bare = query.lstrip("#")  # "1001" finds Shopify's "#1001", and "#1001" an OMS's "1001"
+    yield "order ID", orders.filter(order_id__in={query, bare, f"#{bare}"})
     compact = normalize_tracking_number(query)
     if len(compact) >= 8 and compact.isalnum():
         shipped = Shipment.objects.filter(tracking_number=compact, order__isnull=False)

@@ -72,8 +72,31 @@ def order_get_for_merchant(merchant: Merchant, order_id: str) -> Order | None:
 
 
 def order_for_page(merchant: Merchant, order_id: str) -> Order | None:
-    """The order as the customer page shows it: its shipments' events as `history` rows."""
-    return _order_for_page(merchant, order_id=order_id)
+    """The order as the customer page shows it: its shipments' events as `history` rows. A
+    link written with the number alone ("1001") opens the order named "#1001" (a Shopify name):
+    a "#" cannot stand unencoded in a link."""
+    order = _order_for_page(merchant, order_id=order_id)
+    if order is None and order_id and not order_id.startswith("#"):
+        order = _order_for_page(merchant, order_id=f"#{order_id}")
+    return order
+
+
+def order_destination_country(merchant: Merchant, order_id: str) -> str:
+    countries = Order.objects.filter(merchant=merchant, order_id=order_id).values_list(
+        "country_code", flat=True
+    )
+    return countries.first() or ""
+
+
+def order_exists(merchant: Merchant, order_id: str) -> bool:
+    return Order.objects.filter(merchant=merchant, order_id=order_id).exists()
+
+
+def order_id_get_by_attribute(merchant: Merchant, attribute: str, value: str) -> str | None:
+    """The id of the merchant's order whose `attributes[attribute]` is `value`. Not indexed: for
+    rare lookups only."""
+    orders = Order.objects.filter(merchant=merchant, **{f"attributes__{attribute}": value})
+    return orders.values_list("order_id", flat=True).first()
 
 
 def order_for_verification(merchant: Merchant, order_ids: list[str]) -> Order | None:

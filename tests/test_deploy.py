@@ -24,6 +24,7 @@ def test_production_settings_pass_the_deploy_check():
         "SECRET_KEY": "x" * 20 + "a-long-random-production-secret-value-for-the-check",
         "ALLOWED_HOSTS": "track.example.com",
         "PUBLIC_BASE_URL": "https://track.example.com",
+        "CACHE_URL": "redis://127.0.0.1:6379/0",  # the check reads the setting, connects nowhere
     }
     # when
     result = subprocess.run(
@@ -33,6 +34,30 @@ def test_production_settings_pass_the_deploy_check():
     # then
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_the_deploy_check_warns_when_production_counts_rate_limits_per_process():
+    # given: production values but no CACHE_URL, so each gunicorn worker has its own counters
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": "x" * 20 + "a-long-random-production-secret-value-for-the-check",
+        "ALLOWED_HOSTS": "track.example.com",
+        "PUBLIC_BASE_URL": "https://track.example.com",
+    }
+    env.pop("CACHE_URL", None)
+    # when
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    # then: that warning and no other
+    assert result.returncode == 1
+    assert (
+        "?: (flextracker.W001) The default cache is django.core.cache.backends.locmem.LocMemCache "
+        "(one per process)"
+    ) in result.stderr
+    assert "System check identified 1 issue (0 silenced)." in result.stderr
 
 
 def test_production_refuses_to_start_without_a_secret_key():

@@ -4,9 +4,12 @@ the same services as an OMS posting to the API. Route `shopify:<topic>`; the rec
 `orders/tests/fixtures/shopify/`).
 
 Choices (docs/channels.md, "Shopify"):
-- The order id is Shopify's numeric order `id` ("820982911946154508"): every topic carries it (a
-  fulfillment as `order_id`), it never changes and it is safe in a link. The order's name
-  ("#1001") and number are kept in the order's attributes.
+- The order id is the order's `name` ("#1001"), the number the customer knows, types into a
+  search and finds in a link; Shopify's numeric `id` ("820982911946154508") is kept in the
+  attributes (`shopifyOrderId`). A fulfillment names its order only by that `id` (`order_id`),
+  but its own name is the order's plus ".<n>" ("#1001.1"), so it is read from there. Orders
+  stored before, under the numeric id, keep it: every topic first looks for an order with that
+  id, so their fulfillments and cancellations still find them (no data migration).
 - An item id is Shopify's line item `id`: unique within the order and named by every
   fulfillment, where a SKU may be blank or shared by two lines. Lines that need no shipping
   (gift cards, digital goods) are left out: they would never ship.
@@ -19,8 +22,11 @@ Choices (docs/channels.md, "Shopify"):
   unit of its own (two boxes for one sofa) is not recorded.
 """
 
+import re
+
 from flextracker.errors import InvalidData, MissingData
 from merchants.models import Merchant
+from orders.selectors import order_exists, order_id_get_by_attribute
 from orders.services.inbound import parse_json
 from tracking.carriers.aggregators import verify_aftership
 from tracking.carriers.detection import detect_carrier, normalize_tracking_number
@@ -43,6 +49,9 @@ CARRIERS = {
 # A fulfillment in these states shipped nothing.
 NOT_SHIPPED = frozenset({"cancelled", "error", "failure"})
 
+# A fulfillment's name: its order's name, a dot and its own number ("#1001.1").
+FULFILLMENT_NAME = re.compile(r"(?P<order>.+)\.[0-9]+")
+
 
 # `X-Shopify-Hmac-Sha256`: base64 of HMAC-SHA256 over the raw body with the app's secret, the
 # scheme AfterShip signs its pushes with.
@@ -54,19 +63,45 @@ def map_shopify(merchant: Merchant, topic: str, body: bytes) -> list[dict]:
     if not isinstance(payload, dict):
         raise InvalidData("A Shopify webhook body is a JSON object.", code="INVALID_SHOPIFY_DATA")
     if topic == "orders/create":
-        return [_order_created(payload)]
+        return [_order_created(merchant, payload)]
     if topic == "orders/cancelled":
-        return [_order_cancelled(payload)]
+        return [_order_cancelled(merchant, payload)]
     if topic in ("fulfillments/create", "fulfillments/update"):
-        return _shipments_confirmed(payload)
+        return _shipments_confirmed(merchant, payload)
     raise InvalidData(
         f"Shopify topic {topic!r} is not one we handle; subscribe to {', '.join(TOPICS)}.",
         code="INVALID_SHOPIFY_DATA",
     )
 
 
-def _order_created(order: dict) -> dict:
-    order_id = _required_id(order, "id")
+def _our_order_id(merchant: Merchant, shopify_id: str, name: str) -> str:
+    """Our id for a Shopify order: its name; Shopify's id for an order stored under it before
+    names were used; with no name, the id of the order that holds this Shopify id."""
+    if order_exists(merchant, shopify_id):
+        return shopify_id
+    if name:
+        return name[:100]
+    return order_id_get_by_attribute(merchant, "shopifyOrderId", shopify_id) or shopify_id
+
+
+def _fulfilled_order_id(merchant: Merchant, shopify_id: str, fulfillment_name: str) -> str:
+    """A fulfillment's order: one stored under Shopify's id before names were used; else the
+    order its name names ("#1001.1" → "#1001"); else the order that holds this Shopify id (no
+    name, or one that names no order); else that name, for a placeholder the order's own
+    webhook fills in."""
+    named = FULFILLMENT_NAME.fullmatch(fulfillment_name)
+    name = named["order"][:100] if named else ""
+    if order_exists(merchant, shopify_id):
+        return shopify_id
+    if name and order_exists(merchant, name):
+        return name
+    found = order_id_get_by_attribute(merchant, "shopifyOrderId", shopify_id)
+    return found or name or shopify_id
+
+
+def _order_created(merchant: Merchant, order: dict) -> dict:
+    shopify_id = _required_id(order, "id")
+    order_id = _our_order_id(merchant, shopify_id, _text(order.get("name")))
     customer = _object(order.get("customer"))
     email = order.get("email") or order.get("contact_email") or customer.get("email")
     line_items = [_line_item(item) for item in _shipping_lines(order)]
@@ -87,6 +122,7 @@ def _order_created(order: dict) -> dict:
         "currency": _text(order.get("currency")),
         "lineItems": line_items,
         "attributes": {
+            "shopifyOrderId": shopify_id,
             "shopifyOrderName": _text(order.get("name")),
             "shopifyOrderNumber": order.get("order_number"),
         },
@@ -97,20 +133,23 @@ def _order_created(order: dict) -> dict:
             data[field] = value
     if address := _address(_object(order.get("shipping_address"))):
         data["shippingAddress"] = address
-    return _event(f"shopify-order-{order_id}-created", "order.created", order, "created_at", data)
+    return _event(f"shopify-order-{shopify_id}-created", "order.created", order, "created_at", data)
 
 
-def _order_cancelled(order: dict) -> dict:
-    order_id = _required_id(order, "id")
+def _order_cancelled(merchant: Merchant, order: dict) -> dict:
+    shopify_id = _required_id(order, "id")
+    order_id = _our_order_id(merchant, shopify_id, _text(order.get("name")))
     data = {"orderId": order_id, "reason": _text(order.get("cancel_reason"))[:500]}
     return _event(
-        f"shopify-order-{order_id}-cancelled", "order.cancelled", order, "cancelled_at", data
+        f"shopify-order-{shopify_id}-cancelled", "order.cancelled", order, "cancelled_at", data
     )
 
 
-def _shipments_confirmed(fulfillment: dict) -> list[dict]:
+def _shipments_confirmed(merchant: Merchant, fulfillment: dict) -> list[dict]:
     fulfillment_id = _required_id(fulfillment, "id")
-    order_id = _required_id(fulfillment, "order_id")
+    order_id = _fulfilled_order_id(
+        merchant, _required_id(fulfillment, "order_id"), _text(fulfillment.get("name"))
+    )
     status = _text(fulfillment.get("status"))
     if status in NOT_SHIPPED:
         raise InvalidData(

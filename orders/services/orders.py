@@ -25,6 +25,8 @@ from orders.models import (
     ShipmentItem,
 )
 from orders.search import name_folded
+from orders.selectors import order_destination_country
+from orders.services.carriers import carrier_break_tie
 from orders.services.ledger import Ledger
 from tracking.carriers.detection import detect_carrier, normalize_tracking_number
 from tracking.carriers.vocabulary import CarrierCode, Status
@@ -214,7 +216,7 @@ def _apply(merchant, changes, event_ids, on_applied) -> list[Outcome | Exception
     for index, change in enumerate(changes):
         if isinstance(change, ShipmentConfirmation):
             try:
-                keys[index] = _shipment_key(change.data)
+                keys[index] = _shipment_key(merchant, change, changes)
             except ApiError as error:
                 keys[index] = error
     ledger = Ledger(
@@ -337,8 +339,16 @@ def _line_items_replace(ledger: Ledger, order: Order, line_items: Sequence[LineI
 # --- Shipments -------------------------------------------------------------------------------
 
 
-def carrier_resolve(*, carrier: str, tracking_number: str) -> str:
-    """The OMS's carrier wins; without one the number must identify its carrier by itself."""
+def carrier_resolve(
+    *,
+    carrier: str,
+    tracking_number: str,
+    merchant: Merchant | None = None,
+    destination_country: Callable[[], str] | None = None,
+) -> str:
+    """The OMS's carrier wins; without one the number must identify its carrier, and when it
+    fits several carriers' formats the merchant's data (its accounts, the carriers it ships
+    with, the parcel's destination) breaks the tie before we refuse."""
     if carrier:
         if carrier not in CarrierCode.values:
             raise InvalidData(
@@ -348,25 +358,48 @@ def carrier_resolve(*, carrier: str, tracking_number: str) -> str:
             )
         return carrier
     detected = detect_carrier(tracking_number)
-    if detected.carrier is None:
+    chosen = detected.carrier
+    if chosen is None and detected.is_ambiguous and merchant is not None:
+        chosen = carrier_break_tie(
+            merchant=merchant,
+            candidates=detected.candidates,
+            destination_country=destination_country or (lambda: ""),
+        )
+    if chosen is None:
+        candidates = list(dict.fromkeys(candidate.carrier for candidate in detected.candidates))
         reason = (
-            "could belong to several carriers: "
-            + ", ".join(candidate.carrier for candidate in detected.candidates)
-            if detected.candidates
+            "could belong to several carriers: " + ", ".join(candidates)
+            if candidates
             else "matches no carrier's format"
         )
         raise InvalidData(
             f"Cannot tell the carrier: the tracking number {reason}. Send `carrier`.",
             code="INVALID_SHIPMENT_DATA",
             fields={"carrier": ["Required when the carrier cannot be detected."]},
-            details={"candidates": [candidate.carrier for candidate in detected.candidates]},
+            details={"candidates": candidates},
         )
-    return detected.carrier
+    return chosen
 
 
-def _shipment_key(data: ShipmentInput) -> tuple[str, str]:
-    tracking_number = normalize_tracking_number(data.tracking_number)
-    return carrier_resolve(carrier=data.carrier, tracking_number=tracking_number), tracking_number
+def _shipment_key(
+    merchant: Merchant, change: ShipmentConfirmation, changes: Sequence
+) -> tuple[str, str]:
+    tracking_number = normalize_tracking_number(change.data.tracking_number)
+    carrier = carrier_resolve(
+        carrier=change.data.carrier,
+        tracking_number=tracking_number,
+        merchant=merchant,
+        destination_country=lambda: _destination_country(merchant, change.order_id, changes),
+    )
+    return carrier, tracking_number
+
+
+def _destination_country(merchant: Merchant, order_id: str, changes: Sequence) -> str:
+    """Where the order goes: as this batch sends it, else as stored."""
+    for change in changes:
+        if isinstance(change, OrderInput) and change.order_id == order_id:
+            return change.shipping_address.get("country_code", "")
+    return order_destination_country(merchant, order_id)
 
 
 def _shipment_confirm(ledger: Ledger, change: ShipmentConfirmation, key) -> Outcome:

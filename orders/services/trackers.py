@@ -150,7 +150,7 @@ def _carriage_resolve(merchant: Merchant, data: TrackerInput) -> _Carriage:
         # A provider we cannot poll: its tracking ids are the merchant's own, kept as sent.
         return _Carriage(_configured_provider(merchant, name, field_name), "", raw_number)
     elif raw_number:
-        carrier = _carrier_detect(normalize_tracking_number(raw_number))
+        carrier = _carrier_detect(merchant, normalize_tracking_number(raw_number))
     else:
         return _Carriage("", "", "")
     number = normalize_tracking_number(raw_number)
@@ -183,9 +183,9 @@ def _configured_provider(merchant: Merchant, name: str, field_name: str) -> str:
     return name if name in names else names[0]
 
 
-def _carrier_detect(tracking_number: str) -> str:
+def _carrier_detect(merchant: Merchant, tracking_number: str) -> str:
     try:
-        return carrier_resolve(carrier="", tracking_number=tracking_number)
+        return carrier_resolve(carrier="", tracking_number=tracking_number, merchant=merchant)
     except InvalidData as error:  # the same explanation, under the tracker's error code
         raise InvalidData(
             error.message, code=INVALID, fields=error.fields, details=error.details

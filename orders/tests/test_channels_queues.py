@@ -447,14 +447,15 @@ STORE_ORDERS = [
 
 def _envelopes(order: dict) -> list[dict]:
     """What an OMS posts to /events for the order: written from API.md, not by our mapper."""
-    order_id = str(order["id"])
-    events = [{"eventId": f"api-{order_id}", "type": "order.created", "data": {
+    order_id = f"#{order['id']}"  # the number the customer knows, as Shopify names it
+    events = [{"eventId": f"api-{order['id']}", "type": "order.created", "data": {
         "orderId": order_id, "orderDate": "2021-12-31T19:00:00-05:00",
         "customer": {"name": "John Smith", "email": "jon@example.com"},
         "shippingAddress": {"street1": "123 Shipping Street", "city": "Shippington",
                             "state": "KY", "postalCode": "40003", "countryCode": "US"},
         "locale": "en", "currency": "USD", "orderValue": "404.95",
-        "attributes": {"shopifyOrderName": f"#{order_id}", "shopifyOrderNumber": order["id"]},
+        "attributes": {"shopifyOrderId": str(order["id"]), "shopifyOrderName": order_id,
+                       "shopifyOrderNumber": order["id"]},
         "lineItems": [{"itemId": str(line), "name": name, "quantity": quantity, "price": price}
                       for line, name, quantity, price in order["lines"]]}}]  # fmt: skip
     for fulfillment, _company, carrier, number, shipped in order["packages"]:
@@ -464,7 +465,7 @@ def _envelopes(order: dict) -> list[dict]:
             "items": [{"itemId": str(line), "quantity": quantity} for line, quantity in shipped]},
         })  # fmt: skip
     if order["cancelled"]:
-        events.append({"eventId": f"api-{order_id}-x", "type": "order.cancelled",
+        events.append({"eventId": f"api-{order['id']}-x", "type": "order.cancelled",
                        "data": {"orderId": order_id, "reason": "customer"}})  # fmt: skip
     return events
 
@@ -480,12 +481,15 @@ def _shopify_deliveries(order: dict) -> list[tuple[str, dict]]:
         for line, name, quantity, price in order["lines"]
     ]  # fmt: skip
     deliveries = [("orders/create", created)]
-    for fulfillment_id, company, _carrier, number, shipped in order["packages"]:
+    for count, (fulfillment_id, company, _carrier, number, shipped) in enumerate(
+        order["packages"], start=1
+    ):
         fulfillment = sample("fulfillments/create")
         lines = {line["id"]: line for line in fulfillment["line_items"]}
         line_sample = next(iter(lines.values()))
         fulfillment.update(id=fulfillment_id, order_id=order["id"], tracking_company=company,
-                           tracking_number=number, tracking_numbers=[number])  # fmt: skip
+                           tracking_number=number, tracking_numbers=[number],
+                           name=f"#{order['id']}.{count}")  # fmt: skip
         fulfillment["line_items"] = [
             {**line_sample, "id": line, "quantity": quantity} for line, quantity in shipped
         ]
@@ -539,7 +543,7 @@ def test_the_api_rabbitmq_and_shopify_build_the_same_orders(rabbit, merchant, ap
     # then
     by_api = _snapshot(merchant)
     assert [order[:2] for order in by_api] == [
-        ("5001", "shipped"), ("5002", "partially_shipped"), ("5003", "cancelled"),
+        ("#5001", "shipped"), ("#5002", "partially_shipped"), ("#5003", "cancelled"),
     ]  # fmt: skip
     assert _snapshot(by_queue) == by_api
     assert _snapshot(by_shopify) == by_api

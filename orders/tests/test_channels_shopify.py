@@ -15,16 +15,21 @@ from django.db import OperationalError
 from django.urls import reverse
 
 from merchants.models import ShopifyShop
+from merchants.services import api_key_issue
 from merchants.tests.factories import member_of
 from orders.api.events import EventApplier
 from orders.channels.shopify import map_shopify
+from orders.links import tracking_page_url
 from orders.models import InboundMessage, Order, Shipment
+from orders.services import LineItemInput
 from orders.services.inbound import request_hash
+from orders.tests.factories import create_order
 
 pytestmark = pytest.mark.django_db
 
 FIXTURES = Path(__file__).parent / "fixtures" / "shopify"
-ORDER_ID = "820982911946154508"  # the samples' order
+ORDER_ID = "#9999"  # the samples' order: its name, the number the customer knows
+SHOPIFY_ID = "820982911946154508"  # its id inside Shopify
 SECRET = "shpss_fred_0123456789abcdef"
 
 
@@ -77,7 +82,9 @@ def test_an_order_created_in_shopify_becomes_the_order(client, shop, merchant):
         "123 Shipping Street", "Shippington", "KY", "40003", "US",
     )  # fmt: skip
     assert (order.currency, order.order_value, order.locale) == ("USD", Decimal("404.95"), "en")
-    assert order.attributes == {"shopifyOrderName": "#9999", "shopifyOrderNumber": 1234}
+    assert order.attributes == {
+        "shopifyOrderId": SHOPIFY_ID, "shopifyOrderName": "#9999", "shopifyOrderNumber": 1234,
+    }  # fmt: skip
     assert [(i.item_id, i.name, i.quantity_ordered, i.price) for i in order.line_items.all()] == [
         ("487817672276298554", "Aviator sunglasses", 1, Decimal("89.99")),
         ("789012345678901234", "Lens Protection Plan (2 Year)", 1, Decimal("19.99")),
@@ -337,6 +344,69 @@ def test_a_failed_webhook_is_replayed_from_the_console(client, shop, merchant):
     message.refresh_from_db()
     assert (message.outcome, message.replay_count) == ("accepted", 1)
     assert Order.objects.get(order_id=ORDER_ID).line_items.count() == 5
+
+
+def test_the_customer_finds_the_order_by_the_number_shopify_showed_them(
+    client, shop, merchant, other_merchant
+):
+    deliver(client, "orders/create", sample("orders/create"))
+    deliver(client, "fulfillments/create", sample("fulfillments/create"))
+    _key, raw_key = api_key_issue(merchant=merchant, name="oms")
+    _key, other_key = api_key_issue(merchant=other_merchant, name="oms")
+    create_order(other_merchant, "#9999")  # another shop's order with the same number
+
+    def api_search(query, key=raw_key):
+        response = client.get("/api/v1/orders", {"search": query},
+                              HTTP_AUTHORIZATION=f"Bearer {key}")  # fmt: skip
+        return [
+            (o["orderId"], o["attributes"].get("shopifyOrderId")) for o in response.json()["data"]
+        ]
+
+    # when / then: the API's search, with or without the "#"
+    assert api_search("9999") == [("#9999", SHOPIFY_ID)]
+    assert api_search("#9999") == [("#9999", SHOPIFY_ID)]
+    assert api_search("9999", other_key) == [("#9999", None)]  # B's own order, never A's
+    # the console's search box
+    order = Order.objects.get(merchant=merchant)
+    client.force_login(member_of(merchant, "agent"))
+    for query in ("9999", "#9999"):
+        found = client.get(reverse("console:search"), {"q": query, "go": "1"})
+        assert found["Location"] == reverse("console:order", args=[order.pk])
+    # the customer's link: the one we send, and one written with the number alone
+    client.logout()
+    sent = client.get(tracking_page_url(order).removeprefix("http://testserver"))
+    by_number = client.get("/orders/FDC-01-12345/9999")
+    assert (sent.status_code, by_number.status_code) == (200, 200)
+    assert "1Z827WK74630" in sent.content.decode() and "1Z827WK74630" in by_number.content.decode()
+
+
+def test_an_order_stored_under_shopifys_id_is_still_found_by_its_later_webhooks(
+    client, shop, merchant
+):
+    # given: an order mapped before the name became the id
+    lines = [LineItemInput(item_id=str(item["id"]), name=item["name"], quantity=1)
+             for item in sample("orders/create")["line_items"]]  # fmt: skip
+    legacy = create_order(merchant, SHOPIFY_ID, line_items=lines,
+                          attributes={"shopifyOrderName": "#9999"})  # fmt: skip
+    # when
+    shipped = deliver(client, "fulfillments/create", sample("fulfillments/create"))
+    cancelled = deliver(client, "orders/cancelled", sample("orders/cancelled"))
+    # then: no second order, the webhooks applied to the one stored
+    assert [r.json()["data"]["outcome"] for r in (shipped, cancelled)] == ["accepted", "accepted"]
+    assert list(Order.objects.values_list("order_id", flat=True)) == [SHOPIFY_ID]
+    assert Shipment.objects.get().order_id == legacy.pk
+
+
+def test_a_fulfillment_without_a_name_finds_its_order_by_shopifys_id(client, shop, merchant):
+    deliver(client, "orders/create", sample("orders/create"))
+    unnamed = sample("fulfillments/create")
+    del unnamed["name"]
+    # when
+    response = deliver(client, "fulfillments/create", unnamed)
+    # then
+    assert response.json()["data"]["outcome"] == "accepted"
+    assert Shipment.objects.get().order.order_id == ORDER_ID
+    assert Order.objects.count() == 1
 
 
 # --- The mapping alone -------------------------------------------------------------------------
