@@ -17,10 +17,12 @@ from orders.models import InboundChannel, InboundMessage
 from orders.services.inbound import (
     Failure,
     Result,
+    idempotency_key_problem,
     inbound_handle,
     inbound_message,
     inbound_queue,
     inbound_record_failure,
+    inbound_reject,
 )
 
 
@@ -85,6 +87,9 @@ class InboundApi(MerchantApi):
             content_type=request.content_type or "",
         )
         key = request.headers.get("Idempotency-Key")
+        if key and (problem := idempotency_key_problem(key)):
+            error = validation_error({"Idempotency-Key": [problem]}, self.entity)
+            return self.answer(inbound_reject(message, error))
         if self.queued is not None and _prefers_async(request):
             outcome = self._queue(message, kwargs, key)
             response = self.answer(outcome)

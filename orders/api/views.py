@@ -16,6 +16,7 @@ from orders.api.serializers import (
     CancellationInputSerializer,
     OrderInputSerializer,
     OrderOutputSerializer,
+    OrderRefInput,
     ShipmentInputSerializer,
     TrackingOutputSerializer,
     item_quantities,
@@ -74,7 +75,7 @@ class ChangeApi(InboundApi):
         raise NotImplementedError
 
     def handle(self, merchant: Merchant, payload, **kwargs) -> Result:
-        [result] = changes_answer(merchant, [self.change(payload, **kwargs)])
+        [result] = changes_answer(merchant, [self.change(payload, **self._url(kwargs))])
         if isinstance(result, Exception):
             raise result
         return result
@@ -82,7 +83,13 @@ class ChangeApi(InboundApi):
     def queued(self, payload, **kwargs) -> tuple[None, None, Change]:
         """The change a queued message means (orders/api/queued.py): parsed when it is posted,
         so a bad body is answered at once, and again when the worker applies it."""
-        return None, None, self.change(payload, **kwargs)
+        return None, None, self.change(payload, **self._url(kwargs))
+
+    def _url(self, kwargs: dict) -> dict:
+        """The URL's {orderId} under the rule of a body's `orderId` (never trimmed)."""
+        if "order_id" in kwargs:
+            self.validated(OrderRefInput, {"orderId": kwargs["order_id"]})
+        return kwargs
 
 
 class OrderListQuery(InputSerializer):

@@ -14,6 +14,7 @@ delivery whose first is still running is a 409 (transient: retry shortly).
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -70,32 +71,97 @@ def request_hash(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
 
 
+# Deeper than any message of ours needs, and far from where Python's recursion gives out in the
+# code that validates, stores and renders what was sent.
+MAX_JSON_DEPTH = 100
+# A \uD800–\uDFFF escape: a surrogate, text only within a pair (which parsing tells).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 def parse_json(body: bytes) -> object:
     """An empty body is an empty object (so a bodiless POST such as "refresh" works, and a
-    forgotten body is told which fields are missing)."""
+    forgotten body is told which fields are missing). JSON that parses but cannot be stored as
+    text (NUL, a lone surrogate) or is nested past MAX_JSON_DEPTH is MALFORMED_JSON too: the
+    client's mistake, never a 5xx."""
     if not body.strip():
         return {}
     try:
         payload = json.loads(body)
+    except RecursionError as error:
+        raise _too_deep() from error
     except (ValueError, UnicodeDecodeError) as error:
         raise ApiError("The body is not valid JSON.", code="MALFORMED_JSON") from error
-    # A NUL can only be the escape \u0000, or in a body that is not UTF-8 (NUL bytes).
-    if (b"\\u0000" in body or b"\x00" in body) and _holds_nul(payload):
-        raise ApiError(
-            "The body holds the NUL character (\\u0000), which cannot be stored.",
-            code="MALFORMED_JSON",
-        )
+    if _worth_checking(body):
+        _check_storable(payload)
     return payload
 
 
-def _holds_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_holds_nul(item) for item in value)
-    return False
+def _worth_checking(body: bytes) -> bool:
+    """Whether the body may hold what _check_storable refuses: two scans of the bytes, so the
+    common message is never walked. NUL bytes mean UTF-16/32, where the escapes look otherwise."""
+    return (
+        b"\x00" in body
+        or b"\\u0000" in body
+        or _SURROGATE_ESCAPE.search(body) is not None
+        or body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH
+    )
+
+
+def _check_storable(payload: object) -> None:
+    """Walks the parsed body without recursion (it may be absurdly deep)."""
+    _check_text(payload, ())
+    stack: list[tuple[object, tuple]] = [(payload, ())]
+    while stack:
+        value, path = stack.pop()
+        if not isinstance(value, dict | list):
+            continue
+        if len(path) >= MAX_JSON_DEPTH:
+            raise _too_deep()
+        for key, item in value.items() if isinstance(value, dict) else enumerate(value):
+            _check_text(key, (*path, key))
+            _check_text(item, (*path, key))
+            stack.append((item, (*path, key)))
+
+
+def _check_text(value: object, path: tuple) -> None:
+    if not isinstance(value, str):
+        return
+    if "\x00" in value:
+        raise ApiError(
+            "The body holds the NUL character (\\u0000), which cannot be stored.",
+            code="MALFORMED_JSON",
+            fields={_json_path(path): ["Remove the NUL character (\\u0000)."]},
+        )
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise ApiError(
+            "The body holds a lone surrogate (an escape \\ud800 to \\udfff outside a pair), "
+            "which is not Unicode text.",
+            code="MALFORMED_JSON",
+            fields={_json_path(path): ["Send text with no lone surrogate."]},
+        ) from None
+
+
+def _too_deep() -> ApiError:
+    return ApiError(
+        f"The body is nested more than {MAX_JSON_DEPTH} levels deep.",
+        code="MALFORMED_JSON",
+        details={"maxDepth": MAX_JSON_DEPTH},
+    )
+
+
+def _json_path(path: tuple) -> str:
+    """A place in the body as the envelope's `fields` name it (`lineItems[0].name`); a key that is
+    not storable text itself is shown escaped."""
+    text = ""
+    for step in path:
+        if isinstance(step, int):
+            text += f"[{step}]"
+        else:
+            step = step.encode(errors="backslashreplace").decode().replace("\x00", "\\u0000")
+            text += f".{step}" if text else step
+    return text or "body"
 
 
 def _order_ref(payload: object) -> str:
@@ -154,6 +220,19 @@ def inbound_message(
         content_type=content_type[:200], body=body, request_hash=request_hash(method, path, body),
         source=source[:300], idempotency_key=idempotency_key or None,
     )  # fmt: skip
+
+
+MAX_IDEMPOTENCY_KEY_LENGTH = InboundMessage._meta.get_field("idempotency_key").max_length
+
+
+def idempotency_key_problem(key: str) -> str | None:
+    """Why a client's Idempotency-Key cannot be kept (None when it can): Stripe's 255 characters
+    at most, and no control character (a NUL cannot be stored)."""
+    if len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+        return f"Use at most {MAX_IDEMPOTENCY_KEY_LENGTH} characters."
+    if any(ord(character) < 32 or ord(character) == 127 for character in key):
+        return "Use no control characters."
+    return None
 
 
 def _answered_before(message: InboundMessage, key: str | None) -> Result | Failure | None:
@@ -334,6 +413,13 @@ def inbound_process(
     except ApiError as error:
         _record(message, InboundOutcome.REJECTED, error.status, error.body(), error.code)
         return Failure(error)
+
+
+def inbound_reject(message: InboundMessage, error: ApiError) -> Failure:
+    """A message refused before it is processed (its Idempotency-Key, say): logged as rejected,
+    with the error it is answered."""
+    _record(message, InboundOutcome.REJECTED, error.status, error.body(), error.code)
+    return Failure(error)
 
 
 def inbound_record_failure(message: InboundMessage, error: ApiError) -> None:
