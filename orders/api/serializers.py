@@ -92,7 +92,10 @@ def _unique_item_ids(items: list[dict]) -> list[dict]:
 
 
 class OrderInputSerializer(InputSerializer):
-    orderId = order_id_field(help_text="Kept exactly as sent: never trimmed.")
+    orderId = order_id_field(
+        help_text="Kept exactly as sent, never trimmed: spaces at the start or end, control "
+        "characters and line breaks are refused (422)."
+    )
     orderDate = serializers.DateTimeField(required=False, allow_null=True)
     customer = CustomerInput(required=False)
     shippingAddress = AddressInput(required=False)

@@ -1,6 +1,7 @@
 """Orders endpoints of API.md: parse, call one service, render."""
 
-from drf_spectacular.utils import OpenApiExample, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema_view
 from rest_framework import serializers
 
 from flextracker.api import EnvelopePaginationParameters, paginated, success
@@ -122,13 +123,22 @@ SHIPMENT_EXAMPLE = OpenApiExample(
     },
 )  # fmt: skip
 TAGS = ["Orders"]
+ORDER_ID_RULE = (
+    "Order ids are kept exactly as sent, never trimmed: one with spaces at the start or end, a "
+    "control character (tab, newline …) or a line break is refused with 422 and the field "
+    "`orderId`, in a body and in the URL alike."
+)
+ORDER_ID = OpenApiParameter(
+    "order_id", OpenApiTypes.STR, OpenApiParameter.PATH, description=ORDER_ID_RULE
+)
 
 
 @extend_schema_view(
     post=documented(
         summary="Order created or updated",
         description="201 for a new order, 200 when the same orderId is posted again (updated in "
-        "place; a placeholder made by an earlier shipment or cancellation is filled in).",
+        "place; a placeholder made by an earlier shipment or cancellation is filled in). "
+        + ORDER_ID_RULE,
         request=OrderInputSerializer,
         responses={
             201: OrderOutputSerializer,
@@ -207,7 +217,7 @@ class OrderDetailApi(MerchantApi):
         errors=("MISSING_SHIPMENT_DATA", "INVALID_SHIPMENT_DATA"),
         examples=[SHIPMENT_EXAMPLE],
         tags=TAGS,
-        parameters=[RESPOND_ASYNC],
+        parameters=[ORDER_ID, RESPOND_ASYNC],
         operation_id="shipment_confirm",
     )
 )
@@ -236,7 +246,7 @@ class ShipmentsApi(ChangeApi):
             OpenApiExample("Whole order", request_only=True, value={"reason": "fraud check"}),
         ],
         tags=TAGS,
-        parameters=[RESPOND_ASYNC],
+        parameters=[ORDER_ID, RESPOND_ASYNC],
         operation_id="order_cancel",
     )
 )
@@ -265,7 +275,7 @@ class CancellationsApi(ChangeApi):
             )
         ],
         tags=TAGS,
-        parameters=[RESPOND_ASYNC],
+        parameters=[ORDER_ID, RESPOND_ASYNC],
         operation_id="order_backorder",
     )
 )
