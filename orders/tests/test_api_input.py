@@ -19,7 +19,9 @@ from django.urls import reverse
 
 from merchants.services import api_key_issue
 from merchants.tests.factories import MerchantFactory
-from orders.models import InboundMessage, Order, Shipment, Tracker
+from orders.channels.core import channel_deliver
+from orders.models import InboundChannel, InboundMessage, Order, Shipment, Tracker
+from orders.services.inbound import Failure
 from tests.concurrency import requires_postgresql
 
 pytestmark = pytest.mark.django_db
@@ -443,3 +445,32 @@ def test_a_trackers_order_id_follows_the_same_rule(api):
         "INVALID_TRACKER_DATA", {"orderId": [TRIMMED]},
     )  # fmt: skip
     assert not Tracker.objects.exists()
+
+
+def test_a_queued_records_order_id_follows_the_same_rule_and_is_kept_rejected(merchant):
+    # given: the envelope as a queue channel receives it
+    body = json.dumps({"eventId": "q-1", "type": "order.created",
+                       "data": {**ORDER, "orderId": "A-10\n01"}}).encode()  # fmt: skip
+    # when
+    outcome = channel_deliver(
+        merchant=merchant, channel=InboundChannel.QUEUE, route="envelope", body=body,
+        source="orders-queue",
+    )  # fmt: skip
+    # then
+    assert isinstance(outcome, Failure)
+    assert (outcome.error.code, outcome.error.fields) == (
+        "INVALID_ORDER_DATA", {"data.orderId": [CONTROL]},
+    )  # fmt: skip
+    assert not Order.objects.exists()
+    message = InboundMessage.objects.get()
+    assert (bytes(message.body), message.outcome) == (body, "rejected")
+
+
+def test_a_queued_record_nested_too_deep_is_rejected_not_failed(merchant):
+    body = b"[" * 5000 + b"]" * 5000
+    outcome = channel_deliver(
+        merchant=merchant, channel=InboundChannel.QUEUE, route="envelope", body=body,
+        source="orders-queue",
+    )  # fmt: skip
+    assert (outcome.error.code, outcome.error.status) == ("MALFORMED_JSON", 400)
+    assert InboundMessage.objects.get().outcome == "rejected"
