@@ -110,6 +110,29 @@ def test_an_order_nested_100_levels_is_accepted_and_101_is_not(api, merchant):
     assert (attributes, levels) == (1, 100)
 
 
+def _nested_with_tricky_text(depth: int) -> bytes:
+    """`depth` levels whose keys and values hold brackets, quotes and backslashes."""
+    value: object = "]]}}\\"
+    for level in range(depth - 1):  # the outermost, `attributes`, an object
+        value = (
+            {'k"]\\': '[{"', f"[{level}": value}
+            if (depth - level) % 2 == 0
+            else ["}]", value, '\\"[']
+        )
+    return json.dumps({**ORDER, "attributes": value}).encode()
+
+
+def test_brackets_in_text_do_not_count_and_escapes_do_not_hide_the_depth(api):
+    # when
+    text = api.post("/api/v1/orders", {**ORDER, "attributes": {"note": "[{" * 500 + '\\"'}})
+    deepest = api.post("/api/v1/orders", raw=_nested_with_tricky_text(100))
+    too_deep = api.post("/api/v1/orders", raw=_nested_with_tricky_text(101))
+    # then
+    assert (text.status_code, deepest.status_code) == (201, 200)
+    assert (too_deep.status_code, _error(too_deep)["code"]) == (400, "MALFORMED_JSON")
+    assert _error(too_deep)["details"] == {"maxDepth": 100}
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
