@@ -19,6 +19,7 @@ from django.urls import reverse
 
 from merchants.services import api_key_issue
 from merchants.tests.factories import MerchantFactory
+from orders.api.views import ORDER_ID_RULE
 from orders.channels.core import channel_deliver
 from orders.models import InboundChannel, InboundMessage, Order, Shipment, Tracker
 from orders.services.inbound import Failure
@@ -497,3 +498,15 @@ def test_a_queued_record_nested_too_deep_is_rejected_not_failed(merchant):
     )  # fmt: skip
     assert (outcome.error.code, outcome.error.status) == ("MALFORMED_JSON", 400)
     assert InboundMessage.objects.get().outcome == "rejected"
+
+
+def test_the_openapi_schema_states_the_order_id_rule(client):
+    # when
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    # then
+    order_create = schema["paths"]["/api/v1/orders"]["post"]
+    shipment = schema["paths"]["/api/v1/orders/{order_id}/shipments"]["post"]
+    [order_id] = [p for p in shipment["parameters"] if p["name"] == "order_id"]
+    assert order_create["description"].endswith(ORDER_ID_RULE)
+    assert order_id["description"] == ORDER_ID_RULE
+    assert "411" in shipment["responses"]
