@@ -122,8 +122,21 @@ def _nested_too_deep(utf8_json: bytes) -> bool:
     return bool(brackets)
 
 
+def json_loads_storable(text: str | bytes, **options) -> object:
+    """json.loads refusing, as parse_json does, what is too deep or cannot be stored as text: for
+    JSON read its own way (a format dictionary's records). ValueError when it is not JSON."""
+    try:
+        payload = json.loads(text, **options)
+    except RecursionError as error:
+        raise _too_deep() from error
+    _check_storable(payload)
+    return payload
+
+
 def _check_storable(payload: object) -> None:
-    """Walks the parsed body without recursion (it may be absurdly deep)."""
+    """MALFORMED_JSON, naming where, for parsed JSON nested past MAX_JSON_DEPTH or holding text
+    that cannot be stored (NUL, a lone surrogate). Walks it without recursion (it may be
+    absurdly deep)."""
     _check_text(payload, ())
     stack: list[tuple[object, tuple]] = [(payload, ())]
     while stack:

@@ -23,6 +23,7 @@ from orders.api.views import ORDER_ID_RULE
 from orders.channels.core import channel_deliver
 from orders.models import InboundChannel, InboundMessage, Order, Shipment, Tracker
 from orders.services.inbound import Failure
+from orders.tests.channel_samples import JSON_MAPPING, JSON_ORDER, dictionary
 from tests.concurrency import requires_postgresql
 
 pytestmark = pytest.mark.django_db
@@ -510,3 +511,30 @@ def test_the_openapi_schema_states_the_order_id_rule(client):
     assert order_create["description"].endswith(ORDER_ID_RULE)
     assert order_id["description"] == ORDER_ID_RULE
     assert "411" in shipment["responses"]
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, {}),
+        (json.dumps(JSON_ORDER).replace('"2002"', '"2002\\ud800"').encode(),
+         {"order.number": [SURROGATE]}),
+    ],
+)  # fmt: skip
+def test_a_format_dictionarys_json_too_deep_or_not_text_is_rejected_not_failed(
+    merchant, body, fields
+):
+    # given: a merchant's own JSON, mapped by their format dictionary
+    format_dictionary = dictionary(merchant, "json", JSON_MAPPING)
+    # when
+    outcome = channel_deliver(
+        merchant=merchant, channel=InboundChannel.QUEUE, body=body, source="orders-queue",
+        route=f"dictionary:{format_dictionary.pk}",
+    )  # fmt: skip
+    # then: a 4xx, so the queue dead-letters it rather than redelivering it for ever
+    assert (outcome.error.status, outcome.error.code, outcome.error.fields) == (
+        400, "MALFORMED_JSON", fields,
+    )  # fmt: skip
+    assert not Order.objects.exists()
+    message = InboundMessage.objects.get()
+    assert (bytes(message.body), message.outcome) == (body, "rejected")
