@@ -13,7 +13,17 @@ from flextracker.api import ErrorEnvelopeSerializer, enveloped
 
 ERRORS = {
     "UNAUTHORIZED": (401, "Missing, unknown or revoked API key."),
-    "MALFORMED_JSON": (400, "The body is not valid JSON (or holds a NUL character)."),
+    "MALFORMED_JSON": (
+        400,
+        "The body is not valid JSON, is nested more than 100 levels deep, or holds a NUL "
+        "character (\\u0000) or a lone surrogate (\\ud800 to \\udfff outside a pair), which are "
+        "not text; `fields` names where.",
+    ),
+    "LENGTH_REQUIRED": (
+        411,
+        "A chunked body (Transfer-Encoding: chunked) on a server that cannot read one; send it "
+        "with a Content-Length. (Our production servers read chunked bodies.)",
+    ),
     "INVALID_REQUEST": (400, "The URL or query holds a NUL character."),
     "MISSING_ORDER_DATA": (400, "A required field is absent or empty."),
     "MISSING_SHIPMENT_DATA": (400, "A required field is absent or empty."),
@@ -45,7 +55,7 @@ EVERY_REQUEST = (
     "UNAUTHORIZED", "INVALID_REQUEST", "NOT_FOUND", "RATE_LIMITED", "INTERNAL_SERVER_ERROR",
     "SERVICE_UNAVAILABLE",
 )  # fmt: skip
-EVERY_POST = ("MALFORMED_JSON", "IDEMPOTENCY_CONFLICT", "PAYLOAD_TOO_LARGE")
+EVERY_POST = ("MALFORMED_JSON", "LENGTH_REQUIRED", "IDEMPOTENCY_CONFLICT", "PAYLOAD_TOO_LARGE")
 
 FIELD_EXAMPLES = {
     "MISSING_ORDER_DATA": {"lineItems": ["This field is required."]},
@@ -65,7 +75,9 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
     description="Optional. The same key and body within 24 h replays the first answer (with "
-    "header `Idempotent-Replayed: true`) and changes nothing; another body is a 409.",
+    "header `Idempotent-Replayed: true`) and changes nothing; another body is a 409. At most 255 "
+    "characters and no control character, else 422 (`INVALID_<ENTITY>_DATA`) with the field "
+    "`Idempotency-Key`, logged as rejected.",
 )
 
 RESPOND_ASYNC = OpenApiParameter(

@@ -19,10 +19,12 @@ from orders.services.inbound import (
     Failure,
     Result,
     body_redacted,
+    idempotency_key_problem,
     inbound_handle,
     inbound_message,
     inbound_queue,
     inbound_record_failure,
+    inbound_reject,
     parse_json,
 )
 
@@ -94,6 +96,9 @@ class InboundApi(MerchantApi):
         if self.unlogged_fields:  # the request hash stays the sent body's
             message.body = body_redacted(request.body, self.unlogged_fields)
         key = request.headers.get("Idempotency-Key")
+        if key and (problem := idempotency_key_problem(key)):
+            error = validation_error({"Idempotency-Key": [problem]}, self.entity)
+            return self.answer(inbound_reject(message, error))
         if self.queued is not None and _prefers_async(request):
             outcome = self._queue(message, kwargs, key)
             response = self.answer(outcome)

@@ -11,6 +11,7 @@ from flextracker.openapi import RESPOND_ASYNC, documented
 from merchants.models import Merchant
 from orders.api.base import InboundApi, InputSerializer
 from orders.api.messages import MessageOutputSerializer
+from orders.api.serializers import OrderRefInput
 from orders.api.views import (
     BackordersApi,
     CancellationsApi,
@@ -46,10 +47,6 @@ class EventInput(InputSerializer):
     data = EventData(
         help_text="The body of the matching endpoint, with `orderId`.", allow_empty=False
     )
-
-
-class EventOrderRef(InputSerializer):
-    orderId = serializers.CharField(max_length=100)
 
 
 def _prefixed(error: ApiError, prefix: str) -> ApiError:
@@ -112,7 +109,7 @@ class EventApplier(InboundApi):
         view_class, needs_order = HANDLERS[event["type"]]
         kwargs = {}
         if needs_order:
-            kwargs["order_id"] = self.validated(EventOrderRef, event["data"])["orderId"]
+            kwargs["order_id"] = self.validated(OrderRefInput, event["data"])["orderId"]
         try:
             change = view_class().change(event["data"], **kwargs)
         except ApiError as error:

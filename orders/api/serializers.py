@@ -1,6 +1,8 @@
 """API.md's JSON shapes (camelCase). Input serializers validate shape and never write; output
 serializers render models prepared by the selectors."""
 
+import unicodedata
+
 from rest_framework import serializers
 
 from orders.api.base import InputSerializer
@@ -9,6 +11,35 @@ from orders.services import ItemQuantity, LineItemInput, OrderInput, ShipmentInp
 from tracking.carriers.vocabulary import CarrierCode
 
 TEXT = {"allow_blank": True, "required": False, "default": ""}
+
+
+UNSAFE_CATEGORIES = {"Cc", "Zl", "Zp"}  # control characters, line and paragraph separators
+
+
+def order_id_valid(value: str) -> None:
+    """Order ids are kept exactly as sent, never trimmed (`"A-1001 "` is not order A-1001), so
+    one with spaces at either end is refused, as is one holding a control character or a line
+    break, which no URL or file line could carry back."""
+    if value != value.strip():
+        raise serializers.ValidationError(
+            "Remove the spaces at the start or end: order ids are never trimmed."
+        )
+    if any(unicodedata.category(character) in UNSAFE_CATEGORIES for character in value):
+        raise serializers.ValidationError(
+            "Remove the control characters and line breaks (tab, newline …)."
+        )
+
+
+def order_id_field(**kwargs) -> serializers.CharField:
+    return serializers.CharField(
+        max_length=100, trim_whitespace=False, validators=[order_id_valid], **kwargs
+    )
+
+
+class OrderRefInput(InputSerializer):
+    """The order a message addresses: an event's `data.orderId`, or the URL's {orderId}."""
+
+    orderId = order_id_field()
 
 
 class CustomerInput(InputSerializer):
@@ -61,7 +92,10 @@ def _unique_item_ids(items: list[dict]) -> list[dict]:
 
 
 class OrderInputSerializer(InputSerializer):
-    orderId = serializers.CharField(max_length=100)
+    orderId = order_id_field(
+        help_text="Kept exactly as sent, never trimmed: spaces at the start or end, control "
+        "characters and line breaks are refused (422)."
+    )
     orderDate = serializers.DateTimeField(required=False, allow_null=True)
     customer = CustomerInput(required=False)
     shippingAddress = AddressInput(required=False)

@@ -22,6 +22,7 @@ from orders.api.serializers import (
     CustomerOutput,
     TrackingOutputSerializer,
     address_fields,
+    order_id_field,
 )
 from orders.links import group_page_url, tracker_page_url
 from orders.models import Tracker, TrackerType
@@ -95,8 +96,8 @@ class TrackerInputSerializer(InputSerializer):
     groupId = serializers.CharField(
         max_length=100, help_text="Groups orders and trackers on one page.", **TEXT
     )
-    orderId = serializers.CharField(
-        max_length=100, help_text="Optional link to one of your orders already sent here.", **TEXT
+    orderId = order_id_field(
+        help_text="Optional link to one of your orders already sent here.", **TEXT
     )
     orderAttributes = serializers.DictField(required=False, default=dict)
     orderValue = serializers.DecimalField(

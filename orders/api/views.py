@@ -1,6 +1,7 @@
 """Orders endpoints of API.md: parse, call one service, render."""
 
-from drf_spectacular.utils import OpenApiExample, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema_view
 from rest_framework import serializers
 
 from flextracker.api import EnvelopePaginationParameters, paginated, success
@@ -16,6 +17,7 @@ from orders.api.serializers import (
     CancellationInputSerializer,
     OrderInputSerializer,
     OrderOutputSerializer,
+    OrderRefInput,
     ShipmentInputSerializer,
     TrackingOutputSerializer,
     item_quantities,
@@ -74,7 +76,7 @@ class ChangeApi(InboundApi):
         raise NotImplementedError
 
     def handle(self, merchant: Merchant, payload, **kwargs) -> Result:
-        [result] = changes_answer(merchant, [self.change(payload, **kwargs)])
+        [result] = changes_answer(merchant, [self.change(payload, **self._url(kwargs))])
         if isinstance(result, Exception):
             raise result
         return result
@@ -82,7 +84,13 @@ class ChangeApi(InboundApi):
     def queued(self, payload, **kwargs) -> tuple[None, None, Change]:
         """The change a queued message means (orders/api/queued.py): parsed when it is posted,
         so a bad body is answered at once, and again when the worker applies it."""
-        return None, None, self.change(payload, **kwargs)
+        return None, None, self.change(payload, **self._url(kwargs))
+
+    def _url(self, kwargs: dict) -> dict:
+        """The URL's {orderId} under the rule of a body's `orderId` (never trimmed)."""
+        if "order_id" in kwargs:
+            self.validated(OrderRefInput, {"orderId": kwargs["order_id"]})
+        return kwargs
 
 
 class OrderListQuery(InputSerializer):
@@ -115,13 +123,22 @@ SHIPMENT_EXAMPLE = OpenApiExample(
     },
 )  # fmt: skip
 TAGS = ["Orders"]
+ORDER_ID_RULE = (
+    "Order ids are kept exactly as sent, never trimmed: one with spaces at the start or end, a "
+    "control character (tab, newline …) or a line break is refused with 422 and the field "
+    "`orderId`, in a body and in the URL alike."
+)
+ORDER_ID = OpenApiParameter(
+    "order_id", OpenApiTypes.STR, OpenApiParameter.PATH, description=ORDER_ID_RULE
+)
 
 
 @extend_schema_view(
     post=documented(
         summary="Order created or updated",
         description="201 for a new order, 200 when the same orderId is posted again (updated in "
-        "place; a placeholder made by an earlier shipment or cancellation is filled in).",
+        "place; a placeholder made by an earlier shipment or cancellation is filled in). "
+        + ORDER_ID_RULE,
         request=OrderInputSerializer,
         responses={
             201: OrderOutputSerializer,
@@ -200,7 +217,7 @@ class OrderDetailApi(MerchantApi):
         errors=("MISSING_SHIPMENT_DATA", "INVALID_SHIPMENT_DATA"),
         examples=[SHIPMENT_EXAMPLE],
         tags=TAGS,
-        parameters=[RESPOND_ASYNC],
+        parameters=[ORDER_ID, RESPOND_ASYNC],
         operation_id="shipment_confirm",
     )
 )
@@ -229,7 +246,7 @@ class ShipmentsApi(ChangeApi):
             OpenApiExample("Whole order", request_only=True, value={"reason": "fraud check"}),
         ],
         tags=TAGS,
-        parameters=[RESPOND_ASYNC],
+        parameters=[ORDER_ID, RESPOND_ASYNC],
         operation_id="order_cancel",
     )
 )
@@ -258,7 +275,7 @@ class CancellationsApi(ChangeApi):
             )
         ],
         tags=TAGS,
-        parameters=[RESPOND_ASYNC],
+        parameters=[ORDER_ID, RESPOND_ASYNC],
         operation_id="order_backorder",
     )
 )

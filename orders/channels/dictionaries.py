@@ -74,6 +74,7 @@ from orders.channels.dictionary_check import (
     xml_split,
 )
 from orders.channels.records import UnreadableFile, strip_bom, strip_namespaces
+from orders.services.inbound import json_loads_storable
 
 # --- The route: dictionary:<id> ---------------------------------------------------------------
 
@@ -148,7 +149,7 @@ def _parse(dictionary: Dictionary, body: bytes) -> list:
     if dictionary.format == MessageFormat.CSV:
         return _parse_csv(dictionary, text)
     try:
-        payload = json.loads(text, parse_float=Decimal)
+        payload = json_loads_storable(text, parse_float=Decimal)
     except ValueError as error:
         raise _unreadable(f"The record is not valid JSON: {error}.") from error
     records = [payload]

@@ -14,6 +14,7 @@ delivery whose first is still running is a 409 (transient: retry shortly).
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -73,21 +74,36 @@ def request_hash(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
 
 
+# Deeper than any message of ours needs, and far from where Python's recursion gives out in the
+# code that validates, stores and renders what was sent.
+MAX_JSON_DEPTH = 100
+# A \uD800–\uDFFF escape: a surrogate, text only within a pair (which parsing tells).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_NOT_STRUCTURE = bytes(sorted(set(range(256)) - set(b'"[]{}')))
+_STRING = re.compile(rb'"[^"]*"')
+_INNERMOST = re.compile(rb"\[\]|\{\}")
+
+
 def parse_json(body: bytes) -> object:
     """An empty body is an empty object (so a bodiless POST such as "refresh" works, and a
-    forgotten body is told which fields are missing)."""
+    forgotten body is told which fields are missing). JSON that parses but cannot be stored as
+    text (NUL, a lone surrogate) or is nested past MAX_JSON_DEPTH is MALFORMED_JSON too: the
+    client's mistake, never a 5xx."""
     if not body.strip():
         return {}
     try:
         payload = json.loads(body)
+    except RecursionError as error:
+        raise _too_deep() from error
     except (ValueError, UnicodeDecodeError) as error:
         raise ApiError("The body is not valid JSON.", code="MALFORMED_JSON") from error
-    # A NUL can only be the escape \u0000, or in a body that is not UTF-8 (NUL bytes).
-    if (b"\\u0000" in body or b"\x00" in body) and _holds_nul(payload):
-        raise ApiError(
-            "The body holds the NUL character (\\u0000), which cannot be stored.",
-            code="MALFORMED_JSON",
-        )
+    if b"\x00" in body:  # UTF-16 or UTF-32 (JSON in UTF-8 holds no NUL byte): walk it all
+        _check_storable(payload)
+        return payload
+    if _nested_too_deep(body):
+        raise _too_deep()
+    if b"\\u0000" in body or _SURROGATE_ESCAPE.search(body) is not None:
+        _check_storable(payload)
     return payload
 
 
@@ -108,14 +124,92 @@ def body_redacted(body: bytes, fields: tuple[str, ...]) -> bytes:
     return json.dumps(redacted, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _holds_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_holds_nul(item) for item in value)
-    return False
+def _nested_too_deep(utf8_json: bytes) -> bool:
+    """Read from the bytes of valid JSON in UTF-8, as walking what it parsed into costs several
+    times the parsing (a batch of 500 events): its brackets outside strings, the innermost pairs
+    removed one level at a time."""
+    if utf8_json.count(b"[") + utf8_json.count(b"{") <= MAX_JSON_DEPTH:
+        return False
+    if b"\\" in utf8_json:  # every escape is a backslash and one character: no quote left escaped
+        utf8_json = utf8_json.replace(b"\\\\", b"").replace(b'\\"', b"")
+    # Brackets inside strings go with them; the strings without any, at once (adjacent quotes
+    # removed in pairs only ever join two strings that have nothing between them).
+    brackets = _STRING.sub(b"", utf8_json.translate(None, _NOT_STRUCTURE).replace(b'""', b""))
+    for _level in range(MAX_JSON_DEPTH):
+        if not brackets:
+            return False
+        brackets = _INNERMOST.sub(b"", brackets)
+    return bool(brackets)
+
+
+def json_loads_storable(text: str | bytes, **options) -> object:
+    """json.loads refusing, as parse_json does, what is too deep or cannot be stored as text: for
+    JSON read its own way (a format dictionary's records). ValueError when it is not JSON."""
+    try:
+        payload = json.loads(text, **options)
+    except RecursionError as error:
+        raise _too_deep() from error
+    _check_storable(payload)
+    return payload
+
+
+def _check_storable(payload: object) -> None:
+    """MALFORMED_JSON, naming where, for parsed JSON nested past MAX_JSON_DEPTH or holding text
+    that cannot be stored (NUL, a lone surrogate). Walks it without recursion (it may be
+    absurdly deep)."""
+    _check_text(payload, ())
+    stack: list[tuple[object, tuple]] = [(payload, ())]
+    while stack:
+        value, path = stack.pop()
+        if not isinstance(value, dict | list):
+            continue
+        if len(path) >= MAX_JSON_DEPTH:
+            raise _too_deep()
+        for key, item in value.items() if isinstance(value, dict) else enumerate(value):
+            _check_text(key, (*path, key))
+            _check_text(item, (*path, key))
+            stack.append((item, (*path, key)))
+
+
+def _check_text(value: object, path: tuple) -> None:
+    if not isinstance(value, str):
+        return
+    if "\x00" in value:
+        raise ApiError(
+            "The body holds the NUL character (\\u0000), which cannot be stored.",
+            code="MALFORMED_JSON",
+            fields={_json_path(path): ["Remove the NUL character (\\u0000)."]},
+        )
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise ApiError(
+            "The body holds a lone surrogate (an escape \\ud800 to \\udfff outside a pair), "
+            "which is not Unicode text.",
+            code="MALFORMED_JSON",
+            fields={_json_path(path): ["Send text with no lone surrogate."]},
+        ) from None
+
+
+def _too_deep() -> ApiError:
+    return ApiError(
+        f"The body is nested more than {MAX_JSON_DEPTH} levels deep.",
+        code="MALFORMED_JSON",
+        details={"maxDepth": MAX_JSON_DEPTH},
+    )
+
+
+def _json_path(path: tuple) -> str:
+    """A place in the body as the envelope's `fields` name it (`lineItems[0].name`); a key that is
+    not storable text itself is shown escaped."""
+    text = ""
+    for step in path:
+        if isinstance(step, int):
+            text += f"[{step}]"
+        else:
+            step = step.encode(errors="backslashreplace").decode().replace("\x00", "\\u0000")
+            text += f".{step}" if text else step
+    return text or "body"
 
 
 def _order_ref(payload: object) -> str:
@@ -174,6 +268,19 @@ def inbound_message(
         content_type=content_type[:200], body=body, request_hash=request_hash(method, path, body),
         source=source[:300], idempotency_key=idempotency_key or None,
     )  # fmt: skip
+
+
+MAX_IDEMPOTENCY_KEY_LENGTH = InboundMessage._meta.get_field("idempotency_key").max_length
+
+
+def idempotency_key_problem(key: str) -> str | None:
+    """Why a client's Idempotency-Key cannot be kept (None when it can): Stripe's 255 characters
+    at most, and no control character (a NUL cannot be stored)."""
+    if len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+        return f"Use at most {MAX_IDEMPOTENCY_KEY_LENGTH} characters."
+    if any(ord(character) < 32 or ord(character) == 127 for character in key):
+        return "Use no control characters."
+    return None
 
 
 def _answered_before(message: InboundMessage, key: str | None) -> Result | Failure | None:
@@ -357,6 +464,13 @@ def inbound_process(
     except ApiError as error:
         _record(message, InboundOutcome.REJECTED, error.status, error.body(), error.code)
         return Failure(error)
+
+
+def inbound_reject(message: InboundMessage, error: ApiError) -> Failure:
+    """A message refused before it is processed (its Idempotency-Key, say): logged as rejected,
+    with the error it is answered."""
+    _record(message, InboundOutcome.REJECTED, error.status, error.body(), error.code)
+    return Failure(error)
 
 
 def inbound_record_failure(message: InboundMessage, error: ApiError) -> None:
