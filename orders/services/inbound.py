@@ -115,13 +115,13 @@ def body_redacted(body: bytes, fields: tuple[str, ...]) -> bytes:
     a value; any other body as it is."""
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # refused later, when parsed
         return body
     if not isinstance(payload, dict) or all(payload.get(name) is None for name in fields):
         return body
     redacted = {name: REDACTED if name in fields and value is not None else value
                 for name, value in payload.items()}  # fmt: skip
-    return json.dumps(redacted, ensure_ascii=False, separators=(",", ":")).encode()
+    return json.dumps(redacted, separators=(",", ":")).encode()  # ASCII: a lone surrogate too
 
 
 def _nested_too_deep(utf8_json: bytes) -> bool:
