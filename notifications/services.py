@@ -310,6 +310,27 @@ def order_events(*, merchant: Merchant, events: Sequence[OrderEvent]) -> list[No
     return _queue(rows)
 
 
+def shipment_statuses_told(*, merchant: Merchant, shipments: Sequence[tuple[Any, dict]]):
+    """The orders app's hand-over when a placeholder order is filled in: its customer is known at
+    last, so the customer is told the current status of each of its shipments, as the merchant's
+    rules say — what a status change that reached the placeholder found no one to tell. The cause
+    is the status change's own, so a status already told is not told again. `shipments`: each
+    with what its messages show (`{"tracking", "trackingPage"}`, as shipment_status_changed's
+    `context`), in the caller's transaction."""
+    chosen = _chosen_channels(merchant, {shipment.status for shipment, _shown in shipments})
+    rows = []
+    for shipment, shown in shipments:
+        status = shipment.status
+        rows_of_shipment = _customer_rows(
+            merchant, shipment.order, trigger=status, cause=f"shipment:{shipment.pk}:{status}",
+            shipment=shipment, chosen=chosen[status],
+        )  # fmt: skip
+        for row in rows_of_shipment:
+            row.payload = {"status": status, **shown}
+        rows += rows_of_shipment
+    return _queue(rows) if rows else []
+
+
 def _chosen_channels(merchant: Merchant, triggers: set[str]) -> dict[str, set[str]]:
     """The channels the merchant chose for each of `triggers` (one query)."""
     chosen: dict[str, set[str]] = {trigger: set() for trigger in triggers}

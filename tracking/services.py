@@ -3,14 +3,13 @@
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
 
 from django.db import transaction
 
 from merchants.selectors import tracked_carriers
 from notifications.services import shipment_status_changed
 from orders.api.output import shipment_json
-from orders.links import tracking_page_url
+from orders.links import shipment_page_url
 from orders.models import Shipment
 from orders.services import order_refresh_status
 from tracking.carriers.events import CarrierEvent
@@ -107,9 +106,7 @@ def notification_context(shipment: Shipment) -> dict:
     merchant = shipment.merchant
     detailed = shipments_with_details(merchant).get(pk=shipment.pk)
     tracking = shipment_json(detailed, tracked=tracked_carriers(merchant))
-    page = tracking_page_url(detailed.order) if detailed.order_id else ""
-    if page:
-        page += "&" + urlencode({"trackingId": shipment.tracking_number})
+    page = shipment_page_url(detailed.order, shipment.tracking_number) if detailed.order_id else ""
     return {"tracking": tracking, "trackingPage": page}
 
 
