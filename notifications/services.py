@@ -132,16 +132,22 @@ def shipment_status_changed(
     status, merchant = shipment.status, shipment.merchant
     cause = f"shipment:{shipment.pk}:{status}"
     rows = [
-        *_customer_rows(merchant, shipment.order, trigger=status, cause=cause, shipment=shipment),
+        *(_customer_rows(merchant, shipment.order, trigger=status, cause=cause, shipment=shipment)
+          if shipment.order_id else _tracker_rows(merchant, shipment, trigger=status, cause=cause)),
         *_webhook_rows(merchant, webhook_event_types_for(status), cause, shipment=shipment),
         *(_staff_rows(merchant, trigger=status, cause=cause, shipment=shipment)
           if status in STAFF_ALERT_STATUSES else []),
     ]  # fmt: skip
     if not rows:
         return []
-    payloads = {"previousStatus": previous_status, "status": status, **context()}
+    shown = context()
+    tracker_pages = shown.pop("trackerPages", {})
+    payloads = {"previousStatus": previous_status, "status": status, **shown}
     for row in rows:
         row.payload = {**payloads, **row.payload}
+        tracker = row.payload.get("tracker")
+        if tracker:  # a tracker's customer follows the tracker's own page
+            row.payload["trackingPage"] = tracker_pages.get(tracker["externalId"], "")
     return _queue(rows)
 
 
@@ -172,6 +178,31 @@ def _customer_rows(merchant, order, *, trigger: str, cause: str, shipment=None, 
         for channel, recipient in contacts.items()
         if recipient and channel in chosen
     ]  # fmt: skip
+
+
+def _tracker_rows(merchant, shipment, *, trigger: str, cause: str) -> list[Notification]:
+    """The delivery contacts of the trackers following a shipment that has no order: API.md gives
+    them the notifications an order's customer gets. The payload names the tracker, whose
+    contact the channels check again when sending."""
+    chosen = _chosen_channels(merchant, {trigger})[trigger]
+    if not chosen:
+        return []
+    rows = []
+    for tracker in shipment.trackers.all():  # the reverse relation: no import of the orders app
+        contacts = {
+            Channel.EMAIL: merchant.email_notifications_enabled and tracker.contact_email,
+            Channel.SMS: merchant.sms_notifications_enabled and tracker.contact_phone,
+        }
+        shown = {"pk": tracker.pk, "externalId": tracker.external_id,
+                 "name": tracker.contact_name, "locale": tracker.locale}  # fmt: skip
+        rows += [
+            Notification(merchant=merchant, shipment=shipment, channel=channel,
+                         recipient=recipient.strip(), trigger=trigger, dedupe_key=cause,
+                         payload={"tracker": shown})
+            for channel, recipient in contacts.items()
+            if recipient and channel in chosen
+        ]  # fmt: skip
+    return rows
 
 
 def _webhook_rows(merchant, event_types: list[str], cause: str, *, order_id: int | None = None,

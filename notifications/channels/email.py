@@ -11,6 +11,7 @@ import hashlib
 import smtplib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from email.utils import formataddr, parseaddr
 
 from django.conf import settings
@@ -42,14 +43,28 @@ ADDRESS_SPECIALS = str.maketrans("", "", '<>@"\\')
 DISPLAY_NAME_LIMIT = 70
 
 
-def customer_order(notification):
-    """The order a customer message is about, unless the customer may not be messaged."""
+@dataclass(frozen=True, slots=True)
+class Contact:
+    email: str
+    phone: str
+
+
+def customer_contact(notification) -> Contact:
+    """How the customer a message is about can be reached now, unless they may not be messaged:
+    the order's customer, or for a shipment without an order, the delivery contact of the
+    tracker the payload names (while it still follows the shipment)."""
     order = notification.order
-    if order is None:
+    if order is not None:
+        if order.notifications_muted_at is not None:
+            raise DeliveryRefused("unsubscribed")
+        return Contact(order.customer_email, order.customer_phone)
+    named = notification.payload.get("tracker") or {}
+    tracker = None
+    if named and notification.shipment_id:
+        tracker = notification.shipment.trackers.filter(pk=named.get("pk")).first()
+    if tracker is None:
         raise DeliveryRefused("The message has no order.")
-    if order.notifications_muted_at is not None:
-        raise DeliveryRefused("unsubscribed")
-    return order
+    return Contact(tracker.contact_email, tracker.contact_phone)
 
 
 @contextmanager
@@ -110,9 +125,9 @@ def unsubscribe_headers(unsubscribe_link: str) -> dict[str, str]:
 
 class EmailChannel:
     def send(self, notification) -> Delivery:
-        order = customer_order(notification)
+        contact = customer_contact(notification)
         recipient = valid_address(notification.recipient)
-        if not recipient or not order.customer_email:
+        if not recipient or not contact.email:
             raise DeliveryRefused("The order has no valid email address.")
         cap = settings.EMAIL_DAILY_CAP_PER_RECIPIENT
         with daily_allowance("email", recipient, cap):

@@ -1,6 +1,7 @@
 """Customer SMS through Twilio's Messages API (a form POST with basic auth; 201 answers the
-message's `sid`). Short, with the tracking link, only for orders with a phone whose customer has
-not unsubscribed, and at most SMS_DAILY_CAP_PER_RECIPIENT per number and day (OWASP API4).
+message's `sid`). Short, with the tracking link, only for orders (or trackers) with a phone
+whose customer has not unsubscribed, and at most SMS_DAILY_CAP_PER_RECIPIENT per number and day
+(OWASP API4).
 
 429, 5xx and timeouts are retried later (Retry-After honoured); other 4xx (an invalid number, a
 number that opted out with STOP) are Twilio's final word.
@@ -13,7 +14,7 @@ import requests
 from django.conf import settings
 
 from notifications.channels import Delivery, DeliveryFailed, DeliveryRefused
-from notifications.channels.email import customer_order, daily_allowance
+from notifications.channels.email import customer_contact, daily_allowance
 from notifications.messages import render_sms
 
 TIMEOUT = 10
@@ -43,9 +44,9 @@ class SmsChannel:
         account, token = settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN
         if not (account and token and settings.TWILIO_FROM_NUMBER):
             raise DeliveryRefused("SMS not configured")
-        order = customer_order(notification)
+        contact = customer_contact(notification)
         to = e164(notification.recipient)
-        if not to or not order.customer_phone:
+        if not to or not contact.phone:
             raise DeliveryRefused("The order has no phone number we can text.")
         with daily_allowance("sms", to, settings.SMS_DAILY_CAP_PER_RECIPIENT):
             return _post(account, token, to, render_sms(notification))
