@@ -121,11 +121,14 @@ def _deliver(notification: Notification, now: datetime) -> str:
 def _record_durably(notification, now, started, **outcome) -> str:
     """_record, tried again while the database cannot be reached (a restart): the message is
     out, and until it is recorded a crash would send it again."""
+    attempts, handed_over_at = notification.attempts, notification.handed_over_at
     for wait in RECORD_WAITS:
         try:
             return _record(notification, now, started, **outcome)
         except (OperationalError, InterfaceError):
             logger.warning("recording notification %s failed; trying again", notification.pk)
+            # _record changed the row in memory before its transaction was rolled back.
+            notification.attempts, notification.handed_over_at = attempts, handed_over_at
             if not connection.in_atomic_block:
                 connection.close()  # a restarted server dropped it: the next query reconnects
             time.sleep(wait)

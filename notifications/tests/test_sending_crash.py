@@ -83,19 +83,28 @@ def test_two_notifications_have_two_message_ids(merchant, mailbox):
 
 
 def test_a_database_back_within_seconds_leaves_nothing_to_send_again(
-    merchant, mailbox, recording_fails_once
+    merchant, mailbox, monkeypatch
 ):
-    # given: the database drops the connection as the outcome is recorded, then answers again
+    # given: the database drops the connection as the row is updated, then answers again
     deliver(merchant)
-    recording_fails_once(OperationalError("server closed the connection unexpectedly"))
+    save, calls = Notification.save, []
+
+    def save_failing_once(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Notification, "save", save_failing_once)
     # when: the worker runs, and the sweep after the lease
     report = notifications_send_due()
     later = notifications_send_due(now=timezone.now() + sending.LEASE + timedelta(seconds=1))
-    # then: recorded on the second try, sent once
+    # then: recorded on the second try, sent once, one attempt in the log
     assert (report.sent, later.claimed) == (1, 0)
     assert len(mailbox.envelopes) == 1
     notification = Notification.objects.get(channel="email")
     assert (notification.status, notification.attempts) == (NotificationStatus.SENT, 1)
+    assert list(notification.attempt_log.values_list("succeeded", flat=True)) == [True]
 
 
 @responses.activate
