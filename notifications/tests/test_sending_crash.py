@@ -10,6 +10,7 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from notifications import sending
+from notifications.channels.email import message_id
 from notifications.models import Notification, NotificationAttempt, NotificationStatus
 from notifications.sending import notifications_send_due
 from notifications.tests.test_customer_email import (  # noqa: F401
@@ -142,3 +143,22 @@ def test_an_sms_abandoned_before_its_turn_is_still_sent(merchant):
     assert (report.sent, len(responses.calls)) == (1, 1)
     text = Notification.objects.get(channel="sms")
     assert (text.status, text.provider_message_id) == (NotificationStatus.SENT, "SM1")
+
+
+def test_an_email_service_provider_is_given_the_notification_and_its_message_id(
+    merchant, settings, mailoutbox
+):
+    # given: an anymail backend (its test ESP records what the provider's API would receive)
+    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+    deliver(merchant)
+    # when
+    notifications_send_due()
+    # then: our row's id as metadata, and the stable Message-ID among the headers sent
+    notification = Notification.objects.get(channel="email")
+    (message,) = mailoutbox
+    params = message.anymail_test_params
+    assert params["metadata"] == {"notification": str(notification.pk)}
+    sent_id = params["extra_headers"]["Message-ID"]
+    assert sent_id == message_id(notification, "no-reply@flextracker.local")
+    assert sent_id.endswith("@flextracker.local>")
+    assert notification.provider_message_id == sent_id  # the test ESP answers id 0: ours kept
