@@ -23,7 +23,7 @@ from merchants.branding import best_on, palette_for
 from merchants.models import Merchant, NotificationTrigger
 from merchants.selectors import branding_template_for
 from notifications.models import MessageTemplate
-from notifications.unsubscribe import unsubscribe_url
+from notifications.unsubscribe import unsubscribe_link_for
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
@@ -176,7 +176,7 @@ def context_for(notification) -> MessageContext:
         order_id=order.order_id if order else str(reference),
         tracking=tracking,
         tracking_link=payload.get("trackingPage") or "",
-        unsubscribe_link=unsubscribe_url(order.pk) if order else "",
+        unsubscribe_link=unsubscribe_link_for(notification),
     )
 
 

@@ -188,7 +188,8 @@ def _tracker_rows(merchant, shipment, *, trigger: str, cause: str) -> list[Notif
     if not chosen:
         return []
     rows = []
-    for tracker in shipment.trackers.all():  # the reverse relation: no import of the orders app
+    # The reverse relation: notifications does not import the orders app.
+    for tracker in shipment.trackers.filter(notifications_muted_at__isnull=True):
         contacts = {
             Channel.EMAIL: merchant.email_notifications_enabled and tracker.contact_email,
             Channel.SMS: merchant.sms_notifications_enabled and tracker.contact_phone,

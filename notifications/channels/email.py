@@ -25,7 +25,7 @@ from django.utils.crypto import salted_hmac
 
 from notifications.channels import Delivery, DeliveryFailed, DeliveryRefused
 from notifications.messages import one_line, render_email
-from notifications.unsubscribe import unsubscribe_url
+from notifications.unsubscribe import unsubscribe_link_for
 
 try:  # installed only where an email service provider is used
     from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
@@ -64,6 +64,8 @@ def customer_contact(notification) -> Contact:
         tracker = notification.shipment.trackers.filter(pk=named.get("pk")).first()
     if tracker is None:
         raise DeliveryRefused("The message has no order.")
+    if tracker.notifications_muted_at is not None:
+        raise DeliveryRefused("unsubscribed")
     return Contact(tracker.contact_email, tracker.contact_phone)
 
 
@@ -140,8 +142,8 @@ class EmailChannel:
         from_email = sender(merchant.name)
         headers = {"Message-ID": message_id(notification, from_email),
                    "Auto-Submitted": "auto-generated"}  # fmt: skip
-        if notification.order_id:
-            headers |= unsubscribe_headers(unsubscribe_url(notification.order_id))
+        if unsubscribe_link := unsubscribe_link_for(notification):
+            headers |= unsubscribe_headers(unsubscribe_link)
         reply_to = valid_address(merchant.support_email)
         message = EmailMultiAlternatives(
             subject=one_line(subject), body=text, from_email=from_email, to=[recipient],

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.conf import settings
+from django.urls import reverse
 
 from notifications.models import Notification
 from notifications.sending import notifications_send_due
@@ -16,6 +17,12 @@ from notifications.tests.test_customer_email import (  # noqa: F401
     smtp_server,
     smtp_settings,
 )
+from notifications.unsubscribe import (
+    order_pk_from_token,
+    tracker_pk_from_token,
+    tracker_unsubscribe_token,
+)
+from orders.models import Tracker
 from tracking.polling import poll_due_shipments
 
 pytestmark = pytest.mark.django_db
@@ -110,3 +117,59 @@ def test_each_merchants_tracker_tells_only_its_own_contact(api, other_api, mailb
         "ana@example.com": f"{settings.PUBLIC_BASE_URL}/trackers/FDC-01-12345/MKT-1",
         "bo@example.com": f"{settings.PUBLIC_BASE_URL}/trackers/OTH-02-54321/MKT-1",
     }
+
+
+def test_a_trackers_contact_stops_its_messages_with_the_link_in_the_email(api, client, mailbox):
+    # given: the first email, with its unsubscribe link
+    _post_at(api, TRACKER)
+    _poll_and_send_at(T0)
+    (first,) = mailbox.messages
+    link = first["List-Unsubscribe"].strip().strip("<>")
+    assert link in body(first, "plain")
+    path = link.removeprefix(settings.PUBLIC_BASE_URL)
+    # when: opened (a scanner), then confirmed (the one-click POST); the package then delivered
+    opened = client.get(path)
+    muted_after_opening = Tracker.objects.get().notifications_muted_at
+    confirmed = client.post(path, "List-Unsubscribe=One-Click",
+                            content_type="application/x-www-form-urlencoded")  # fmt: skip
+    _poll_and_send_at(T0 + 8 * STEP)
+    # then: only the POST muted, in the tracker's language, and no more emails
+    assert (opened.status_code, muted_after_opening) == (200, None)
+    assert confirmed.status_code == 200
+    assert "MKT-1" in confirmed.content.decode()
+    assert Tracker.objects.get().notifications_muted_at is not None
+    assert len(mailbox.envelopes) == 1
+    assert list(Notification.objects.filter(channel="email").values_list("trigger", flat=True)) == [
+        "pre_transit"
+    ]
+
+
+def test_a_trackers_link_names_that_tracker_alone(api, client):
+    # given
+    _post_at(api, TRACKER)
+    tracker = Tracker.objects.get()
+    token = tracker_unsubscribe_token(tracker.pk)
+    # when: the token read as an order's, and a forged one
+    forged = token.replace(f"tracker:{tracker.pk}:", f"tracker:{tracker.pk + 1}:")
+    response = client.post(reverse("unsubscribe", args=[forged]))
+    # then
+    assert order_pk_from_token(token) is None
+    assert tracker_pk_from_token(token) == tracker.pk
+    assert response.status_code == 404
+    assert Tracker.objects.get().notifications_muted_at is None
+
+
+def test_a_message_waiting_when_the_contact_unsubscribes_is_cancelled(api, client, mailbox):
+    # given: the delivered email waits to be sent
+    _post_at(api, TRACKER)
+    with time_machine.travel(T0 + 8 * STEP, tick=False):
+        poll_due_shipments(now=T0 + 8 * STEP)
+    tracker = Tracker.objects.get()
+    # when: the contact unsubscribes, and the outbox is sent
+    client.post(reverse("unsubscribe", args=[tracker_unsubscribe_token(tracker.pk)]))
+    notifications_send_due(now=T0 + 8 * STEP)
+    # then
+    assert list(Notification.objects.filter(channel="email").values_list("status", flat=True)) == [
+        "cancelled"
+    ]
+    assert mailbox.envelopes == []
