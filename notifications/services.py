@@ -124,7 +124,8 @@ def shipment_status_changed(
 ) -> list[Notification]:
     """The one function the tracking app calls when a shipment's status changes (STYLE.md:
     explicit calls, no signals). It writes the outbox rows in the caller's transaction: the
-    customer's email/SMS when the merchant chose this status, the merchant's webhooks, and a
+    customer's email/SMS when the merchant chose this status (the order's customer, or for a
+    shipment without an order its trackers' delivery contacts), the merchant's webhooks, and a
     staff alert for exception, failed_attempt, return_to_sender and expired (TRACKING.md). The
     unique key (merchant, channel, recipient, dedupe_key) makes each message exist once: one
     alert per shipment and status. `context` builds what the messages show; it is called only
@@ -342,7 +343,9 @@ def order_events(*, merchant: Merchant, events: Sequence[OrderEvent]) -> list[No
     return _queue(rows)
 
 
-def shipment_statuses_told(*, merchant: Merchant, shipments: Sequence[tuple[Any, dict]]):
+def shipment_statuses_told(
+    *, merchant: Merchant, shipments: Sequence[tuple[Any, dict]]
+) -> list[Notification]:
     """The orders app's hand-over when a placeholder order is filled in: its customer is known at
     last, so the customer is told the current status of each of its shipments, as the merchant's
     rules say — what a status change that reached the placeholder found no one to tell. The cause
