@@ -3,12 +3,14 @@ customer to tell): when the order arrives, the customer is told each shipment's 
 Through the API, as an OMS posts it, to a local SMTP server."""
 
 import pytest
+from django.test import Client
 
-from merchants.services import notification_rules_set
+from merchants.services import api_key_issue, notification_rules_set
 from notifications.models import Notification
 from notifications.sending import notifications_send_due
 from notifications.tests.test_customer_email import Inbox, smtp_server, smtp_settings  # noqa: F401
 from orders.api.queued import queued_apply
+from tests.concurrency import requires_postgresql, run_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -122,3 +124,26 @@ def test_another_merchants_order_with_the_same_id_tells_nobody(
     assert _subjects(mailbox) == [("jane@example.com", "Thank you for your order RQ-1")]
     theirs = other_merchant.orders.get(order_id="RQ-1")
     assert _emails() == [("order_received", f"order:{theirs.pk}:order.created")]
+
+
+@requires_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_an_order_racing_its_shipments_first_scan_is_told_once(merchant):
+    # given: shipments of five orders not received yet
+    _api_key, raw_key = api_key_issue(merchant=merchant)
+    headers = {"content_type": "application/json", "HTTP_AUTHORIZATION": f"Bearer {raw_key}"}
+    numbers = [f"VAN-{index}" for index in range(5)]
+    for index, number in enumerate(numbers):
+        Client().post(f"/api/v1/orders/RQ-{index}/shipments",
+                      {**SHIPMENT, "trackingNumber": number}, **headers)  # fmt: skip
+    # when: each order and its shipment's first scan arrive at the same moment
+    answers = []
+    for index, number in enumerate(numbers):
+        posts = iter([(f"/api/v1/tracking/{number}/events", IN_TRANSIT),
+                      ("/api/v1/orders", {**ORDER, "orderId": f"RQ-{index}"})])  # fmt: skip
+        answers += run_at_once(2, lambda posts=posts: Client().post(*next(posts), **headers))
+    # then: every post applied, and each customer told once that the package is on its way
+    assert sorted(getattr(a, "status_code", a) for a in answers) == [200] * 5 + [201] * 5
+    told = Notification.objects.filter(channel="email", trigger="in_transit")
+    assert sorted(told.values_list("shipment__tracking_number", flat=True)) == [
+        number.replace("-", "") for number in numbers]  # fmt: skip
