@@ -147,3 +147,19 @@ def test_an_order_racing_its_shipments_first_scan_is_told_once(merchant):
     told = Notification.objects.filter(channel="email", trigger="in_transit")
     assert sorted(told.values_list("shipment__tracking_number", flat=True)) == [
         number.replace("-", "") for number in numbers]  # fmt: skip
+
+
+def test_an_order_adopting_a_trackers_shipment_tells_its_customer_where_it_is(api, mailbox):
+    # given: a tracker (no contact) follows a package that has moved; then the order arrives
+    api.post("/api/v1/trackers", {"trackerExternalId": "T-1", "carrier": "other",
+                                  "trackingNumber": NUMBER})  # fmt: skip
+    api.post(f"/api/v1/tracking/{NUMBER}/events", IN_TRANSIT)
+    api.post("/api/v1/orders", ORDER)
+    # when: the OMS reports the package as the order's shipment
+    assert api.post("/api/v1/orders/RQ-1/shipments", SHIPMENT).status_code == 200
+    notifications_send_due()
+    # then
+    assert _subjects(mailbox) == [
+        ("jane@example.com", "Thank you for your order RQ-1"),
+        ("jane@example.com", "Your Fred's Discount City order RQ-1 is on its way"),
+    ]

@@ -393,6 +393,8 @@ def _shipment_confirm(ledger: Ledger, change: ShipmentConfirmation, key) -> Outc
         ))  # fmt: skip
     if ledger.shipment_owner(shipment) is None:
         ledger.shipment_attach(shipment, order)  # a tracker followed it first, or it is new
+        if not created and not order.is_placeholder:  # its news so far reached no customer
+            ledger.notify_status(shipment=shipment)
     if order.is_placeholder:
         _placeholder_line_items_add(ledger, order, data.items)
     _shipment_items_apply(ledger, shipment, ledger.line_items(order), data.items)
