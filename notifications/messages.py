@@ -23,7 +23,7 @@ from merchants.branding import best_on, palette_for
 from merchants.models import Merchant, NotificationTrigger
 from merchants.selectors import branding_template_for
 from notifications.models import MessageTemplate
-from notifications.unsubscribe import unsubscribe_url
+from notifications.unsubscribe import unsubscribe_link_for
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
@@ -164,15 +164,19 @@ def message_language(order_locale: str, merchant_locale: str) -> str:
 def context_for(notification) -> MessageContext:
     order, merchant, payload = notification.order, notification.merchant, notification.payload
     tracking = payload.get("tracking") or {}
+    # A tracker's customer (no order): the tracker's contact, language and reference.
+    tracker = payload.get("tracker") or {}
+    locale = order.locale if order else tracker.get("locale", "")
+    reference = tracking.get("orderId") or tracker.get("externalId") or ""
     return MessageContext(
         merchant=merchant,
         trigger=notification.trigger,
-        language=message_language(order.locale if order else "", merchant.locale),
-        customer_name=order.customer_name if order else "",
-        order_id=order.order_id if order else str(tracking.get("orderId") or ""),
+        language=message_language(locale, merchant.locale),
+        customer_name=order.customer_name if order else tracker.get("name", ""),
+        order_id=order.order_id if order else str(reference),
         tracking=tracking,
         tracking_link=payload.get("trackingPage") or "",
-        unsubscribe_link=unsubscribe_url(order.pk) if order else "",
+        unsubscribe_link=unsubscribe_link_for(notification),
     )
 
 

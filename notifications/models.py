@@ -53,6 +53,9 @@ class Notification(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=1000, blank=True)
     provider_message_id = models.CharField(max_length=200, blank=True)
+    # Set just before a provider that takes no idempotency key is called, cleared when the outcome
+    # is recorded: a row abandoned with it set may have been delivered (notifications/sending.py).
+    handed_over_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

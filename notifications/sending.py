@@ -3,7 +3,11 @@ and retry with exponential backoff and jitter for a day and more (RELIABILITY.md
 
 A claimed row is leased (status "sending", next attempt LEASE ahead) before anything is sent,
 so two workers never send the same row, and a worker that dies between "sent" and "recorded"
-causes at most one resend when the lease ends — never a lost message.
+causes at most one resend when the lease ends — never a lost message. The resend is the same
+message (an email keeps its Message-ID, a webhook its eventId), so it can be recognised. Twilio
+cannot recognise a repeated SMS, so an SMS is marked before Twilio is called, and one abandoned
+after that is not sent again. The outcome is recorded at once, and recording waits out a
+database restart rather than leave the message to be sent again.
 """
 
 import logging
@@ -12,7 +16,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -37,6 +41,11 @@ LEASE = timedelta(minutes=5)
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_WAIT = timedelta(hours=2)
 GIVE_UP_AFTER = timedelta(hours=26)  # "retries for 24 h+" (API.md)
+# Waits between tries to record an outcome while the database is away (0.5 s doubling: 15 s).
+RECORD_WAITS = (0.5, 1, 2, 4, 8)
+# Channels whose provider takes no idempotency key: a possible duplicate is worse than a loss.
+AT_MOST_ONCE = {ChannelName.SMS}
+OUTCOME_UNKNOWN = "Not sent again: the worker stopped after handing it to the provider."
 
 CHANNELS: dict[str, type[Channel]] = {
     ChannelName.WEBHOOK: WebhookChannel,
@@ -86,18 +95,42 @@ def _claim(now: datetime, limit: int) -> list[Notification]:
 
 def _deliver(notification: Notification, now: datetime) -> str:
     started = time.monotonic()
+    if notification.channel in AT_MOST_ONCE:
+        if notification.handed_over_at is not None:  # abandoned mid-call: it may have arrived
+            unknown = DeliveryRefused(OUTCOME_UNKNOWN)
+            return _record_durably(notification, now, started, error=unknown, give_up=True)
+        notification.handed_over_at = timezone.now()
+        Notification.objects.filter(pk=notification.pk).update(
+            handed_over_at=notification.handed_over_at
+        )
     try:
         delivery = CHANNELS[notification.channel]().send(notification)
     except DeliveryRefused as refused:
-        _record(notification, now, started, error=refused, give_up=True)
-        return "failed"
+        return _record_durably(notification, now, started, error=refused, give_up=True)
     except DeliveryFailed as failed:
-        return _record(notification, now, started, error=failed)
+        return _record_durably(notification, now, started, error=failed)
     except Exception as error:  # a channel bug: logged, and retried like any failure
         logger.exception("channel %s failed", notification.channel)
-        return _record(notification, now, started, error=DeliveryFailed(type(error).__name__))
-    _record(notification, now, started, delivery=delivery)
-    return "sent"
+        failed = DeliveryFailed(type(error).__name__)
+        return _record_durably(notification, now, started, error=failed)
+    return _record_durably(notification, now, started, delivery=delivery)
+
+
+def _record_durably(notification, now, started, **outcome) -> str:
+    """_record, tried again while the database cannot be reached (a restart): the message is
+    out, and until it is recorded a crash would send it again."""
+    attempts, handed_over_at = notification.attempts, notification.handed_over_at
+    for wait in RECORD_WAITS:
+        try:
+            return _record(notification, now, started, **outcome)
+        except (OperationalError, InterfaceError):
+            logger.warning("recording notification %s failed; trying again", notification.pk)
+            # _record changed the row in memory before its transaction was rolled back.
+            notification.attempts, notification.handed_over_at = attempts, handed_over_at
+            if not connection.in_atomic_block:
+                connection.close()  # a restarted server dropped it: the next query reconnects
+            time.sleep(wait)
+    return _record(notification, now, started, **outcome)
 
 
 @transaction.atomic
@@ -109,6 +142,7 @@ def _record(notification, now, started, *, delivery: Delivery | None = None,
         response_status=(delivery or error).response_status, error=str(error or "")[:1000],
     )  # fmt: skip
     notification.attempts += 1
+    notification.handed_over_at = None
     if delivery is not None:
         notification.status, notification.sent_at = NotificationStatus.SENT, timezone.now()
         notification.provider_message_id = delivery.provider_id[:200]

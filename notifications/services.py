@@ -145,7 +145,8 @@ def shipment_status_changed(
 ) -> list[Notification]:
     """The one function the tracking app calls when a shipment's status changes (STYLE.md:
     explicit calls, no signals). It writes the outbox rows in the caller's transaction: the
-    customer's email/SMS when the merchant chose this status, the merchant's webhooks, and a
+    customer's email/SMS when the merchant chose this status (the order's customer, or for a
+    shipment without an order its trackers' delivery contacts), the merchant's webhooks, and a
     staff alert for exception, failed_attempt, return_to_sender and expired (TRACKING.md). The
     unique key (merchant, channel, recipient, dedupe_key) makes each message exist once: one
     alert per shipment and status. `context` builds what the messages show; it is called only
@@ -153,16 +154,22 @@ def shipment_status_changed(
     status, merchant = shipment.status, shipment.merchant
     cause = f"shipment:{shipment.pk}:{status}"
     rows = [
-        *_customer_rows(merchant, shipment.order, trigger=status, cause=cause, shipment=shipment),
+        *(_customer_rows(merchant, shipment.order, trigger=status, cause=cause, shipment=shipment)
+          if shipment.order_id else _tracker_rows(merchant, shipment, trigger=status, cause=cause)),
         *_webhook_rows(merchant, webhook_event_types_for(status), cause, shipment=shipment),
         *(_staff_rows(merchant, trigger=status, cause=cause, shipment=shipment)
           if status in STAFF_ALERT_STATUSES else []),
     ]  # fmt: skip
     if not rows:
         return []
-    payloads = {"previousStatus": previous_status, "status": status, **context()}
+    shown = context()
+    tracker_pages = shown.pop("trackerPages", {})
+    payloads = {"previousStatus": previous_status, "status": status, **shown}
     for row in rows:
         row.payload = {**payloads, **row.payload}
+        tracker = row.payload.get("tracker")
+        if tracker:  # a tracker's customer follows the tracker's own page
+            row.payload["trackingPage"] = tracker_pages.get(tracker["externalId"], "")
     return _queue(rows)
 
 
@@ -193,6 +200,32 @@ def _customer_rows(merchant, order, *, trigger: str, cause: str, shipment=None, 
         for channel, recipient in contacts.items()
         if recipient and channel in chosen
     ]  # fmt: skip
+
+
+def _tracker_rows(merchant, shipment, *, trigger: str, cause: str) -> list[Notification]:
+    """The delivery contacts of the trackers following a shipment that has no order: API.md gives
+    them the notifications an order's customer gets. The payload names the tracker, whose
+    contact the channels check again when sending."""
+    chosen = _chosen_channels(merchant, {trigger})[trigger]
+    if not chosen:
+        return []
+    rows = []
+    # The reverse relation: notifications does not import the orders app.
+    for tracker in shipment.trackers.filter(notifications_muted_at__isnull=True):
+        contacts = {
+            Channel.EMAIL: merchant.email_notifications_enabled and tracker.contact_email,
+            Channel.SMS: merchant.sms_notifications_enabled and tracker.contact_phone,
+        }
+        shown = {"pk": tracker.pk, "externalId": tracker.external_id,
+                 "name": tracker.contact_name, "locale": tracker.locale}  # fmt: skip
+        rows += [
+            Notification(merchant=merchant, shipment=shipment, channel=channel,
+                         recipient=recipient.strip(), trigger=trigger, dedupe_key=cause,
+                         payload={"tracker": shown})
+            for channel, recipient in contacts.items()
+            if recipient and channel in chosen
+        ]  # fmt: skip
+    return rows
 
 
 def _webhook_rows(merchant, event_types: list[str], cause: str, *, order_id: int | None = None,
@@ -319,6 +352,29 @@ def order_events(*, merchant: Merchant, events: Sequence[OrderEvent]) -> list[No
             row.payload = {**row.payload, "data": event.data, "trackingPage": page}
         rows += rows_of_event
     return _queue(rows)
+
+
+def shipment_statuses_told(
+    *, merchant: Merchant, shipments: Sequence[tuple[Any, dict]]
+) -> list[Notification]:
+    """The orders app's hand-over when a placeholder order is filled in: its customer is known at
+    last, so the customer is told the current status of each of its shipments, as the merchant's
+    rules say — what a status change that reached the placeholder found no one to tell. The cause
+    is the status change's own, so a status already told is not told again. `shipments`: each
+    with what its messages show (`{"tracking", "trackingPage"}`, as shipment_status_changed's
+    `context`), in the caller's transaction."""
+    chosen = _chosen_channels(merchant, {shipment.status for shipment, _shown in shipments})
+    rows = []
+    for shipment, shown in shipments:
+        status = shipment.status
+        rows_of_shipment = _customer_rows(
+            merchant, shipment.order, trigger=status, cause=f"shipment:{shipment.pk}:{status}",
+            shipment=shipment, chosen=chosen[status],
+        )  # fmt: skip
+        for row in rows_of_shipment:
+            row.payload = {"status": status, **shown}
+        rows += rows_of_shipment
+    return _queue(rows) if rows else []
 
 
 def _chosen_channels(merchant: Merchant, triggers: set[str]) -> dict[str, set[str]]:

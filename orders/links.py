@@ -68,6 +68,11 @@ def tracking_page_url(order: Order) -> str:
     )
 
 
+def shipment_page_url(order: Order, tracking_number: str) -> str:
+    """The order's page opened on one of its packages (what a message about it links to)."""
+    return tracking_page_url(order) + "&" + urlencode({"trackingId": tracking_number})
+
+
 def _page_url(kind: str, merchant_id: str, key: str) -> str:
     return f"{settings.PUBLIC_BASE_URL}/{kind}/{quote(merchant_id, safe='')}/{quote(key, safe='')}"
 

@@ -314,6 +314,8 @@ class Tracker(Address):
     items = models.JSONField(default=list, blank=True)
     locale = models.CharField(max_length=16, blank=True)
     created_date = models.DateTimeField(null=True, blank=True)
+    # The delivery contact unsubscribed from this tracker's messages (the link in every email).
+    notifications_muted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

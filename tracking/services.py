@@ -3,14 +3,13 @@
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
 
 from django.db import transaction
 
 from merchants.selectors import tracked_carriers
 from notifications.services import shipment_status_changed
 from orders.api.output import shipment_json
-from orders.links import tracking_page_url
+from orders.links import shipment_page_url, tracker_page_url
 from orders.models import Shipment
 from orders.services import order_refresh_status
 from tracking.carriers.events import CarrierEvent
@@ -107,10 +106,13 @@ def notification_context(shipment: Shipment) -> dict:
     merchant = shipment.merchant
     detailed = shipments_with_details(merchant).get(pk=shipment.pk)
     tracking = shipment_json(detailed, tracked=tracked_carriers(merchant))
-    page = tracking_page_url(detailed.order) if detailed.order_id else ""
-    if page:
-        page += "&" + urlencode({"trackingId": shipment.tracking_number})
-    return {"tracking": tracking, "trackingPage": page}
+    if detailed.order_id:
+        page = shipment_page_url(detailed.order, shipment.tracking_number)
+        return {"tracking": tracking, "trackingPage": page}
+    # Without an order, the trackers following it: each customer's link is their tracker's page.
+    pages = {tracker.external_id: tracker_page_url(merchant.merchant_id, tracker.external_id)
+             for tracker in shipment.trackers.all()}  # fmt: skip
+    return {"tracking": tracking, "trackingPage": "", "trackerPages": pages}
 
 
 def _take_status(shipment: Shipment, event: CarrierEvent, source: str) -> None:

@@ -11,18 +11,21 @@ import hashlib
 import smtplib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from email.utils import formataddr, make_msgid, parseaddr
+from dataclasses import dataclass
+from email.utils import formataddr, parseaddr
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.utils import DNS_NAME
 from django.core.validators import validate_email
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from notifications.channels import Delivery, DeliveryFailed, DeliveryRefused
 from notifications.messages import one_line, render_email
-from notifications.unsubscribe import unsubscribe_url
+from notifications.unsubscribe import unsubscribe_link_for
 
 try:  # installed only where an email service provider is used
     from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
@@ -40,14 +43,31 @@ ADDRESS_SPECIALS = str.maketrans("", "", '<>@"\\')
 DISPLAY_NAME_LIMIT = 70
 
 
-def customer_order(notification):
-    """The order a customer message is about, unless the customer may not be messaged."""
+@dataclass(frozen=True, slots=True)
+class Contact:
+    email: str
+    phone: str
+    country_code: str = ""  # the region a national phone number is read in
+
+
+def customer_contact(notification) -> Contact:
+    """How the customer a message is about can be reached now, unless they may not be messaged:
+    the order's customer, or for a shipment without an order, the delivery contact of the
+    tracker the payload names (while it still follows the shipment)."""
     order = notification.order
-    if order is None:
+    if order is not None:
+        if order.notifications_muted_at is not None:
+            raise DeliveryRefused("unsubscribed")
+        return Contact(order.customer_email, order.customer_phone, order.country_code)
+    named = notification.payload.get("tracker") or {}
+    tracker = None
+    if named and notification.shipment_id:
+        tracker = notification.shipment.trackers.filter(pk=named.get("pk")).first()
+    if tracker is None:
         raise DeliveryRefused("The message has no order.")
-    if order.notifications_muted_at is not None:
+    if tracker.notifications_muted_at is not None:
         raise DeliveryRefused("unsubscribed")
-    return order
+    return Contact(tracker.contact_email, tracker.contact_phone)
 
 
 @contextmanager
@@ -75,6 +95,15 @@ def sender(merchant_name: str) -> str:
     return formataddr((name, address)) if name else address
 
 
+def message_id(notification, from_email: str) -> str:
+    """The notification's own Message-ID: the same on every attempt, so a copy sent again after a
+    crash is recognisably the same message downstream. A keyed hash, not the row id (which would
+    count our messages), at the From address's domain."""
+    digest = salted_hmac("flextracker.message-id", str(notification.pk)).hexdigest()[:32]
+    domain = parseaddr(from_email)[1].rpartition("@")[2] or str(DNS_NAME)
+    return f"<{digest}@{domain}>"
+
+
 def valid_address(value: str) -> str:
     value = (value or "").strip()
     if not value or "\r" in value or "\n" in value:
@@ -99,9 +128,9 @@ def unsubscribe_headers(unsubscribe_link: str) -> dict[str, str]:
 
 class EmailChannel:
     def send(self, notification) -> Delivery:
-        order = customer_order(notification)
+        contact = customer_contact(notification)
         recipient = valid_address(notification.recipient)
-        if not recipient or not order.customer_email:
+        if not recipient or not contact.email:
             raise DeliveryRefused("The order has no valid email address.")
         cap = settings.EMAIL_DAILY_CAP_PER_RECIPIENT
         with daily_allowance("email", recipient, cap):
@@ -112,16 +141,19 @@ class EmailChannel:
         subject, text, html = render_email(notification)
         merchant = notification.merchant
         from_email = sender(merchant.name)
-        message_id = make_msgid(domain=parseaddr(from_email)[1].rpartition("@")[2] or None)
-        headers = {"Message-ID": message_id, "Auto-Submitted": "auto-generated"}
-        if notification.order_id:
-            headers |= unsubscribe_headers(unsubscribe_url(notification.order_id))
+        headers = {"Message-ID": message_id(notification, from_email),
+                   "Auto-Submitted": "auto-generated"}  # fmt: skip
+        if unsubscribe_link := unsubscribe_link_for(notification):
+            headers |= unsubscribe_headers(unsubscribe_link)
         reply_to = valid_address(merchant.support_email)
         message = EmailMultiAlternatives(
             subject=one_line(subject), body=text, from_email=from_email, to=[recipient],
             reply_to=[reply_to] if reply_to else None, headers=headers,
         )  # fmt: skip
         message.attach_alternative(html, "text/html")
+        # Read by django-anymail's backends (ignored by SMTP): the provider's records and events
+        # name our row. None of the providers we support takes an idempotency key.
+        message.metadata = {"notification": str(notification.pk)}
         return message
 
 

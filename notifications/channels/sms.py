@@ -1,7 +1,8 @@
 """Customer SMS through Twilio's Messages API (a form POST with basic auth; 201 answers the
-message's `sid`). Short, with the tracking link, only for orders with a phone whose customer has
-not unsubscribed, and at most SMS_DAILY_CAP_PER_RECIPIENT per number and day (OWASP API4). Only a
-number that `phonenumbers` finds valid (read in the order's country) is sent to Twilio.
+message's `sid`). Short, with the tracking link, only for orders (or trackers) with a phone
+whose customer has not unsubscribed, and at most SMS_DAILY_CAP_PER_RECIPIENT per number and day
+(OWASP API4). Only a number that `phonenumbers` finds valid (read in the order's country) is sent
+to Twilio.
 
 429, 5xx and timeouts are retried later (Retry-After honoured); other 4xx (an invalid number, a
 number that opted out with STOP) are Twilio's final word.
@@ -15,7 +16,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from notifications.channels import Delivery, DeliveryFailed, DeliveryRefused
-from notifications.channels.email import customer_order, daily_allowance
+from notifications.channels.email import customer_contact, daily_allowance
 from notifications.messages import render_sms
 
 TIMEOUT = 10
@@ -49,9 +50,9 @@ class SmsChannel:
         account, token = settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN
         if not (account and token and settings.TWILIO_FROM_NUMBER):
             raise DeliveryRefused("SMS not configured")
-        order = customer_order(notification)
-        to = e164(notification.recipient, region=order.country_code)
-        if not to or not order.customer_phone:
+        contact = customer_contact(notification)
+        to = e164(notification.recipient, region=contact.country_code)
+        if not to or not contact.phone:
             raise DeliveryRefused(
                 _("“%(phone)s” is not a valid phone number; no SMS was sent.")
                 % {"phone": notification.recipient[:40]}

@@ -12,13 +12,13 @@ import re
 import smtplib
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from email.utils import make_msgid
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.urls import reverse
 
 from notifications.channels import Delivery, DeliveryFailed, DeliveryRefused
+from notifications.channels.email import message_id
 from notifications.channels.http import judge_chat_answer, post_checked
 from tracking.carriers.vocabulary import Status
 
@@ -125,13 +125,13 @@ class StaffEmailChannel:
 
     def send(self, notification) -> Delivery:
         alert = staff_alert(notification)
-        message_id = make_msgid(domain="flextracker")
+        stable_id = message_id(notification, settings.DEFAULT_FROM_EMAIL)
         message = EmailMessage(
             subject=_one_line(alert.title),
             body="\n".join([*alert.lines, "", f"Open it in the console: {alert.link}"]),
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=[notification.recipient],
-            headers={"Message-ID": message_id},
+            headers={"Message-ID": stable_id},
         )
         try:
             message.send()
@@ -139,7 +139,7 @@ class StaffEmailChannel:
             raise DeliveryRefused("The mail server refused the address.") from refused
         except (smtplib.SMTPException, OSError) as error:  # our server or the network: retry
             raise DeliveryFailed(f"{type(error).__name__}: {error}"[:300]) from error
-        return Delivery(provider_id=message_id)
+        return Delivery(provider_id=stable_id)
 
 
 class SlackChannel:

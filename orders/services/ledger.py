@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from merchants.models import Merchant
 from merchants.selectors import tracked_carriers
-from notifications.services import OrderEvent, order_events
+from notifications.services import OrderEvent, order_events, shipment_statuses_told
+from orders.links import shipment_page_url
 from orders.models import LineItem, Order, ProcessedEvent, Shipment, ShipmentItem
 
 ANOTHER_ORDER = object()  # owner of a shipment that belongs to an order outside the ledger
@@ -58,6 +59,7 @@ class Ledger:
         self._saved: dict[int, models.Model] = {}  # rows to insert or update, in order
         self._deleted: list[models.Model] = []
         self._notices: list[tuple] = []
+        self._statuses_to_tell: list[Shipment] = []
         self.processed_event_ids: set[str] = set()
         self._load(sorted(set(order_ids)), set(shipment_keys), sorted(set(event_ids)))
 
@@ -177,6 +179,11 @@ class Ledger:
         """notifications.order_events, at flush (the rows name the primary keys written then)."""
         self._notices.append((order, event, data, occurrence_of, shipment))
 
+    def notify_status(self, *, shipment: Shipment) -> None:
+        """notifications.shipment_statuses_told, at flush: the customer is told the shipment's
+        status as it is then."""
+        self._statuses_to_tell.append(shipment)
+
     def processed_event_add(self, event_id: str) -> None:
         self.processed_event_ids.add(event_id)
         self.save(ProcessedEvent(merchant=self.merchant, event_id=event_id, response_status=200))
@@ -260,3 +267,16 @@ class Ledger:
         ]
         self._notices.clear()
         order_events(merchant=self.merchant, events=events)
+        if self._statuses_to_tell:
+            shipments = [(shipment, self._shown(shipment)) for shipment in self._statuses_to_tell]
+            self._statuses_to_tell.clear()
+            shipment_statuses_told(merchant=self.merchant, shipments=shipments)
+
+    def _shown(self, shipment: Shipment) -> dict:
+        """What a message about the shipment shows, as tracking.services.notification_context."""
+        from orders.api.output import shipment_json  # at call time: the output imports the ledger
+
+        return {
+            "tracking": shipment_json(shipment, tracked=self.tracked, details=self),
+            "trackingPage": shipment_page_url(shipment.order, shipment.tracking_number),
+        }

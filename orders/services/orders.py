@@ -260,7 +260,8 @@ def _new_order(ledger: Ledger, order_id: str) -> Order:
 def _order_create_or_update(ledger: Ledger, data: OrderInput, _key=None) -> Outcome:
     order = ledger.order(data.order_id)
     _line_items_check(ledger.line_items(order) if order else {}, data.line_items)
-    created = order is None or order.is_placeholder
+    filled_in = order is not None and order.is_placeholder
+    created = order is None or filled_in
     order = order or _new_order(ledger, data.order_id)
     order.order_date = data.order_date
     order.customer_name = data.customer_name
@@ -282,6 +283,9 @@ def _order_create_or_update(ledger: Ledger, data: OrderInput, _key=None) -> Outc
         items = [{"itemId": item.item_id, "name": item.name, "quantity": item.quantity_ordered}
                  for item in ledger.line_items_of(order)]  # fmt: skip
         ledger.notify(order=order, event="order.created", data=order_event_data(order, items))
+    if filled_in:  # news of its shipments found no customer to tell until now
+        for shipment in ledger.shipments_of(order):
+            ledger.notify_status(shipment=shipment)
     return Outcome(order, created)
 
 
@@ -428,6 +432,8 @@ def _shipment_confirm(ledger: Ledger, change: ShipmentConfirmation, key) -> Outc
         ))  # fmt: skip
     if ledger.shipment_owner(shipment) is None:
         ledger.shipment_attach(shipment, order)  # a tracker followed it first, or it is new
+        if not created and not order.is_placeholder:  # its news so far reached no customer
+            ledger.notify_status(shipment=shipment)
     if order.is_placeholder:
         _placeholder_line_items_add(ledger, order, data.items)
     _shipment_items_apply(ledger, shipment, ledger.line_items(order), data.items)

@@ -26,14 +26,17 @@ TERMINAL_STATUSES = frozenset(
     {Status.DELIVERED, Status.RETURN_TO_SENDER, Status.CANCELLED, Status.EXPIRED}
 )
 
-# TRACKING.md's "customer notification by default" column (failed_attempt and exception are the
-# merchant's choice, so off until chosen).
+# What a new merchant's customers are told (TRACKING.md's "customer notification by default"
+# column). failed_attempt and exception stay the merchant's choice, but start on: a customer whose
+# address the driver cannot find is the one who most needs to hear about it (issue #19).
 DEFAULT_CUSTOMER_NOTIFICATION_STATUSES = (
     Status.PRE_TRANSIT,
     Status.IN_TRANSIT,
     Status.OUT_FOR_DELIVERY,
     Status.AVAILABLE_FOR_PICKUP,
     Status.DELIVERED,
+    Status.FAILED_ATTEMPT,
+    Status.EXCEPTION,
     Status.RETURN_TO_SENDER,
     Status.CANCELLED,
 )
