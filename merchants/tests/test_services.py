@@ -21,7 +21,7 @@ from merchants.services import (
 pytestmark = pytest.mark.django_db
 
 
-def test_a_new_merchant_notifies_customers_on_tracking_md_defaults():
+def test_a_new_merchant_notifies_customers_on_tracking_md_defaults_and_of_problems():
     # when
     merchant = merchant_create(merchant_id="ABC-01-00001", name="Abc")
     # then
@@ -32,7 +32,7 @@ def test_a_new_merchant_notifies_customers_on_tracking_md_defaults():
     )
     assert email_triggers == {
         "pre_transit", "in_transit", "out_for_delivery", "available_for_pickup", "delivered",
-        "return_to_sender", "cancelled",
+        "failed_attempt", "exception", "return_to_sender", "cancelled",
     }  # fmt: skip
 
 
