@@ -400,6 +400,10 @@ class CarrierAccountForm(forms.ModelForm):
             "merchant", "carrier", "client_id", "secret", "base_url", "requests_per_minute",
             "is_active",
         ]  # fmt: skip
+        help_texts = {
+            "base_url": _("Blank: the carrier's production API. Only flexEngage staff may set "
+                          "another address, and only a public one.")
+        }  # fmt: skip
 
     def clean_secret(self) -> str:
         return _kept(self, "secret", _("Required: the carrier asks for it on every call."))

@@ -195,9 +195,7 @@ def test_a_redirect_from_the_carrier_is_not_followed(api, merchant, shipment):
     # given
     _account(merchant, PROXY)
     _token(PROXY)
-    responses.get(
-        re.compile(f"{PROXY}/api/track/.*"), status=302, headers={"Location": METADATA}
-    )
+    responses.get(re.compile(f"{PROXY}/api/track/.*"), status=302, headers={"Location": METADATA})
     metadata = responses.get(METADATA, body="AKIA-secret-key")
     # when
     response = api.post(f"/api/v1/tracking/{NUMBER}/refresh", raw=b"")
