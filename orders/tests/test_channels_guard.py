@@ -32,6 +32,15 @@ def production(settings, monkeypatch):
         return resolve(host, port, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", fake)
+    # Should the guard ever let one through, no packet leaves the machine: the test just fails.
+    connect = socket.socket.connect
+
+    def loopback_only(sock, address):
+        if address[0] not in ("127.0.0.1", "::1"):
+            raise ConnectionRefusedError(f"the test allows loopback only, not {address[0]}")
+        return connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", loopback_only)
 
 
 def _sftp_source(merchant, host: str, port: int, host_key: str) -> FileSource:
