@@ -165,9 +165,10 @@ def _shape_problems(
     problems = []
     scheme, host = parts.scheme.lower(), parts.hostname or ""
     developing = bool(host) and allowance.covers(host)
-    if scheme == "http" and "https" in target.schemes and not developing:
-        problems.append(_("Use https; plain http is accepted only in development."))
-    elif scheme not in target.schemes and not (scheme == "http" and developing):
+    if scheme == "http" and "https" in target.schemes:
+        if not developing:
+            problems.append(_("Use https; plain http is accepted only in development."))
+    elif scheme not in target.schemes:
         problems.append(_("Use an %s URL.") % _(" or ").join(f"{s}://" for s in target.schemes))
     if not host:
         problems.append(_("The URL has no host."))
