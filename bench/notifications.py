@@ -16,7 +16,7 @@ process is the one worker: it calls `notifications_send_due` in a loop, as the d
                   when the customer email channel is registered
 
 The SSRF guard refuses 127.0.0.1 and any port but 80/443, as it must. Inside this benchmark
-process only, `notifications.urlguard._check` is wrapped so that the receiver's own address
+process only, `flextracker.urlguard._check_url` is wrapped so that the receiver's own address
 passes; everything else on the path (the pinned connection, the signature, the timeout, the
 bounded read, the attempt log, the backoff bookkeeping) is the production code. The app itself
 has no switch for this. Results are printed and written to the "## Notifications" section of
@@ -137,18 +137,18 @@ def http_count(port: int) -> int:
 
 def guard_admits_the_receiver(port: int) -> None:
     """The benchmark's only change to the app's behaviour, in this process only (see above)."""
-    from notifications import urlguard
+    from flextracker import urlguard
 
-    checked = urlguard._check
+    checked = urlguard._check_url
     local = ipaddress.ip_address("127.0.0.1")
 
-    def check(url: str, allow_http: bool):
+    def check(url: str, target, allowance):
         parts = urlsplit(url)
         if (parts.hostname, parts.port) == ("127.0.0.1", port):
             return [], [local]
-        return checked(url, allow_http)
+        return checked(url, target, allowance)
 
-    urlguard._check = check
+    urlguard._check_url = check
 
 
 def sample_tracking() -> dict:
@@ -299,7 +299,7 @@ def report(runs: list[dict], info: dict, args, received: dict, skipped: list[str
         f"requests and {received['smtp']:,} emails.",
         "",
         "The SSRF guard refuses 127.0.0.1 and ports other than 80/443, as it must; inside the "
-        "benchmark process only, `notifications.urlguard._check` is wrapped to let the "
+        "benchmark process only, `flextracker.urlguard._check_url` is wrapped to let the "
         "receiver's address through. Everything else on the path is the production code.",
     ]
     if webhook:

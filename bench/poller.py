@@ -254,15 +254,16 @@ def clock(unix_time: float) -> str:
 # --- The database --------------------------------------------------------------------------------
 
 
-def create_merchant(merchant_id: str, port: int, rates: dict[str, int]):
+def create_merchant(merchant_id: str, rates: dict[str, int]):
     from merchants.models import CarrierAccount, Merchant
 
     merchant = Merchant.objects.create(merchant_id=merchant_id, name=merchant_id)
     for carrier, per_minute in rates.items():
+        # No base URL of their own: the platform's (settings_env) is the fake carrier, and an
+        # account's own one would be refused as loopback by the SSRF guard, as it must.
         CarrierAccount.objects.create(
             merchant=merchant, carrier=carrier, client_id=f"{merchant_id}-{carrier}",
-            secret=secrets.token_hex(8),
-            base_url=f"http://127.0.0.1:{port}/{carrier}", requests_per_minute=per_minute,
+            secret=secrets.token_hex(8), requests_per_minute=per_minute,
         )  # fmt: skip
     return merchant
 
@@ -318,7 +319,7 @@ def cpu_seconds(fake_carrier_pid: int) -> Counter:
 
 
 def throughput(port: int, fake_pid: int, env: dict, concurrency: int, shipments: int, n: int):
-    merchant = create_merchant(f"TPUT-01-{n:05d}", port, {"ups": 10**6, "fedex": 10**6})
+    merchant = create_merchant(f"TPUT-01-{n:05d}", {"ups": 10**6, "fedex": 10**6})
     half = shipments // 2
     add_shipments(merchant, f"T{n}", {"ups": half, "fedex": shipments - half})
     wait_for_quiet_machine(patience=30)
@@ -353,7 +354,7 @@ def cpus(run: dict) -> str:
 
 
 def rate_run(port: int, env: dict, key_prefix: str) -> dict:
-    merchant = create_merchant("RATE-01-00001", port, {"ups": RATE_LIMIT})
+    merchant = create_merchant("RATE-01-00001", {"ups": RATE_LIMIT})
     add_shipments(merchant, "R", {"ups": RATE_DUE})
     carrier_log(port, reset=True)
     now = time.time()
@@ -388,7 +389,7 @@ def rate_run(port: int, env: dict, key_prefix: str) -> dict:
 
 
 def profile(port: int, env: dict) -> dict:
-    merchant = create_merchant("PROF-01-00001", port, {"ups": 10**6, "fedex": 10**6})
+    merchant = create_merchant("PROF-01-00001", {"ups": 10**6, "fedex": 10**6})
     half = PROFILE_SHIPMENTS // 2
     add_shipments(merchant, "P", {"ups": half, "fedex": PROFILE_SHIPMENTS - half})
     return child_json(__file__, "--profile", env=env)

@@ -79,6 +79,8 @@ def run_child(queue: str, prefetch: int) -> dict:
     from merchants.models import Merchant, QueueSource
     from orders.channels.queues import Consumer
 
+    guard_admits_the_local_broker()
+
     source = QueueSource.objects.create(
         merchant=Merchant.objects.get(merchant_id=MERCHANT_ID), name=queue, kind="rabbitmq",
         url=RABBITMQ_URL, queue_name=queue,
@@ -89,6 +91,23 @@ def run_child(queue: str, prefetch: int) -> dict:
     seconds = time.monotonic() - started - 1  # the last receive waits 1 s for nothing
     return {"processed": tally.processed, "problems": tally.dead_lettered + tally.retried,
             "seconds": seconds, "cpu_ms": (time.process_time() - cpu) * 1000}  # fmt: skip
+
+
+def guard_admits_the_local_broker() -> None:
+    """The SSRF guard refuses a broker on loopback, as it must in production; in this benchmark
+    process only, it admits the local RabbitMQ (as bench/notifications.py admits its receiver)."""
+    import ipaddress
+
+    from flextracker import urlguard
+
+    checked = urlguard._check_url
+
+    def check(url: str, target, allowance):
+        if url == RABBITMQ_URL:
+            return [], [ipaddress.ip_address("127.0.0.1")]
+        return checked(url, target, allowance)
+
+    urlguard._check_url = check
 
 
 def report(rows: list[dict], info: dict, messages: int) -> str:

@@ -156,6 +156,11 @@ Q_CLUSTER = {
     "poll": 1,
 }
 
+# Merchant-configured addresses we connect to (webhooks, carrier base URLs, SFTP, queues) must be
+# public (flextracker/urlguard.py). With DEBUG on only, these hosts may be loopback or private, on
+# any port, over http ("*": every host); production ignores the list.
+OUTBOUND_URL_ALLOWED_HOSTS = env.list("OUTBOUND_URL_ALLOWED_HOSTS", default=["*"])
+
 # --- Carriers (TRACKING.md "Configuration"): unset credentials mean "not tracked" ---------------
 CARRIER_CREDENTIALS = {
     "ups": {"client_id": env("UPS_CLIENT_ID", default=""),

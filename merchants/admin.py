@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from flextracker.urlguard import RABBITMQ, SQS, WEB, Target, check_url
 from merchants.models import (
     COLOR_FIELDS,
     ApiKey,
@@ -133,6 +134,17 @@ def _trigger_field(label: str) -> forms.MultipleChoiceField:
     )
 
 
+def _checked_url(form: forms.ModelForm, name: str, target: Target = WEB) -> str:
+    """A URL we will connect to, checked by the SSRF guard when it is typed or changed (the
+    guard checks it again at every connection)."""
+    url = form.cleaned_data[name].strip()
+    if url and name in form.changed_data:
+        problems = check_url(url, target)
+        if problems:
+            raise ValidationError(problems)
+    return url
+
+
 class MerchantForm(forms.ModelForm):
     email_triggers = _trigger_field(_("Email the customer when"))
     sms_triggers = _trigger_field(_("Text the customer when"))
@@ -156,6 +168,12 @@ class MerchantForm(forms.ModelForm):
         else:
             self.fields.pop("email_triggers")
             self.fields.pop("sms_triggers")
+
+    def clean_slack_webhook_url(self) -> str:
+        return _checked_url(self, "slack_webhook_url")
+
+    def clean_teams_webhook_url(self) -> str:
+        return _checked_url(self, "teams_webhook_url")
 
 
 class DeliveryProviderInline(MerchantScopedInline):
@@ -373,6 +391,9 @@ def _kept(form: forms.ModelForm, name: str, required) -> str:
 
 class CarrierAccountForm(forms.ModelForm):
     secret = _write_only(_("client secret / password / API key"))
+    # Our workers send the secret to this address: only flexEngage staff may choose one (the
+    # admin sets this per request).
+    may_change_base_url = False
 
     class Meta:
         model = CarrierAccount
@@ -380,9 +401,22 @@ class CarrierAccountForm(forms.ModelForm):
             "merchant", "carrier", "client_id", "secret", "base_url", "requests_per_minute",
             "is_active",
         ]  # fmt: skip
+        help_texts = {
+            "base_url": _("Blank: the carrier's production API. Only flexEngage staff may set "
+                          "another address, and only a public one.")
+        }  # fmt: skip
 
     def clean_secret(self) -> str:
         return _kept(self, "secret", _("Required: the carrier asks for it on every call."))
+
+    def clean_base_url(self) -> str:
+        url = self.cleaned_data["base_url"].strip()
+        if url and "base_url" in self.changed_data and not self.may_change_base_url:
+            raise ValidationError(
+                _("Only flexEngage staff can point an account at another API address; leave it "
+                  "blank for the carrier's production API.")
+            )  # fmt: skip
+        return _checked_url(self, "base_url")
 
 
 @admin.register(CarrierAccount)
@@ -393,6 +427,11 @@ class CarrierAccountAdmin(MerchantScopedAdmin):
     editable_by_merchant_admins = True
     list_display = ["merchant", "carrier", "client_id", "requests_per_minute", "is_active"]
     list_filter = ["carrier", ("merchant", admin.RelatedOnlyFieldListFilter)]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        form.may_change_base_url = user_sees_all_merchants(request.user)
+        return form
 
 
 @admin.register(Membership)
@@ -474,10 +513,22 @@ class QueueSourceForm(forms.ModelForm):
                 self.add_error("queue_name", _("Required for RabbitMQ."))
         if kind == QueueKind.SQS and urlsplit(url).scheme != "https":
             self.add_error("url", _("An SQS queue URL starts with https://."))
+        self._check_addresses(kind, url)
         dictionary, merchant = data.get("dictionary"), data.get("merchant")
         if dictionary and merchant and dictionary.merchant_id != merchant.pk:
             self.add_error("dictionary", _("Choose one of this merchant's format dictionaries."))
         return data
+
+    def _check_addresses(self, kind: str, url: str) -> None:
+        """The SSRF guard on what was typed (a blank write-only URL keeps the stored one)."""
+        target = RABBITMQ if kind == QueueKind.RABBITMQ else SQS
+        typed = {"url": self.data.get(self.add_prefix("url"), "").strip() and url}
+        if kind == QueueKind.SQS:
+            typed["dead_letter_queue"] = self.cleaned_data.get("dead_letter_queue", "").strip()
+        for name, value in typed.items():
+            if value and name not in self.errors:
+                for problem in check_url(value, target):
+                    self.add_error(name, problem)
 
 
 @admin.register(QueueSource)

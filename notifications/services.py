@@ -11,11 +11,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django_q.tasks import async_task
 
 from flextracker.errors import InvalidData, MissingData
+from flextracker.urlguard import check_url
 from merchants.models import Merchant, NotificationTrigger
 from notifications.models import (
     Channel,
@@ -24,7 +24,6 @@ from notifications.models import (
     WebhookEndpoint,
     WebhookEventType,
 )
-from notifications.urlguard import check_webhook_url
 from tracking.carriers.vocabulary import STAFF_ALERT_STATUSES, Status
 
 WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
@@ -50,7 +49,7 @@ def webhook_endpoint_create(
     url = (url or "").strip()
     event_types = _required_and_known(url, event_types)
     secret = _merchant_secret(secret) or WEBHOOK_SECRET_PREFIX + secrets.token_urlsafe(32)
-    problems = check_webhook_url(url, allow_http=settings.DEBUG)
+    problems = check_url(url)
     if problems:
         raise InvalidData(
             "This URL cannot receive webhooks.", code="INVALID_EVENT_DATA", fields={"url": problems}

@@ -19,6 +19,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from flextracker import ratelimit
+from flextracker.outbound import GuardedSession
+from flextracker.urlguard import WEB
 from merchants.models import CarrierAccount
 from orders.models import Shipment
 from tracking import cadence
@@ -53,6 +55,9 @@ class Account:
     carrier: str
     credentials: Credentials | None
     requests_per_minute: int | None  # None: no budget (the sandbox)
+    # A base URL the merchant's account chose (not the platform's): every call goes through the
+    # SSRF guard, connecting only to the address it checked.
+    guarded: bool = False
 
 
 @dataclass(slots=True)
@@ -150,7 +155,8 @@ def _carrier_class(code: str) -> type[Carrier]:
 def _carrier(account: Account) -> Carrier:
     if account.carrier == Sandbox.code:
         return Sandbox(minutes_per_step=settings.SANDBOX_MINUTES_PER_STEP)
-    return _carrier_class(account.carrier)(account.credentials, cache)
+    session = GuardedSession(WEB) if account.guarded else None
+    return _carrier_class(account.carrier)(account.credentials, cache, session=session)
 
 
 def _by_account(shipments: Sequence[Shipment]) -> dict[Account | None, list[Shipment]]:
@@ -176,7 +182,10 @@ def _account(shipment: Shipment, own: CarrierAccount | None) -> Account | None:
     platform = settings.CARRIER_CREDENTIALS.get(carrier, {})
     if own is not None:
         credentials = Credentials(own.client_id, own.secret, own.base_url or platform["base_url"])
-        return Account(f"account:{own.pk}", carrier, credentials, own.requests_per_minute)
+        return Account(
+            f"account:{own.pk}", carrier, credentials, own.requests_per_minute,
+            guarded=bool(own.base_url),
+        )  # fmt: skip
     if not platform.get("secret"):
         return None
     credentials = Credentials(platform["client_id"], platform["secret"], platform["base_url"])

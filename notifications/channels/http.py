@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
-from django.conf import settings
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
+from flextracker.urlguard import UnsafeUrl, resolve_checked
 from notifications.channels import DeliveryFailed, DeliveryRefused
-from notifications.urlguard import UnsafeWebhookUrl, resolve_checked
 
 TIMEOUT = 10
 MAX_ANSWER_BYTES = 64 * 1024
@@ -55,8 +54,8 @@ def post_checked(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
     fails (timeout, refused, TLS).
     """
     try:
-        addresses = resolve_checked(url, settings.DEBUG)
-    except UnsafeWebhookUrl as unsafe:
+        addresses = resolve_checked(url)
+    except UnsafeUrl as unsafe:
         raise DeliveryFailed(f"Refused to call it: {unsafe}") from unsafe
     parts = urlsplit(url)
     session = requests.Session()

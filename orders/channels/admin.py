@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from flextracker.errors import ApiError
+from flextracker.urlguard import SFTP_PORTS, check_host
 from merchants.admin import MerchantScopedAdmin
 from merchants.models import FileSource, FileSourceKind, FormatDictionary
 from merchants.selectors import merchants_visible_to, user_sees_all_merchants
@@ -170,6 +171,9 @@ class FileSourceForm(forms.ModelForm):
         for name in ("host", "username", "host_key"):
             if not data.get(name):
                 self.add_error(name, _("Required for SFTP."))
+        if data.get("host") and data.get("port") and not self.has_error("host"):
+            for problem in check_host(data["host"], data["port"], SFTP_PORTS):
+                self.add_error("host", problem)
         if data.get("host_key"):
             try:
                 parse_host_key(data["host_key"])

@@ -29,6 +29,7 @@ import pika
 from botocore.exceptions import BotoCoreError, ClientError
 from pika.exceptions import AMQPError, ChannelClosedByBroker
 
+from flextracker.urlguard import RABBITMQ, SQS, resolve_checked
 from merchants.models import QueueKind, QueueSource
 
 logger = logging.getLogger(__name__)
@@ -102,6 +103,7 @@ class RabbitMqBroker:
     def _open(self) -> None:
         with _unavailable_on(AMQPError, OSError, ValueError):  # ValueError: a malformed URL
             parameters = pika.URLParameters(self.url)
+            _pin_to_checked_address(parameters, self.url)
             parameters.connection_attempts = 1
             parameters.socket_timeout = 10
             parameters.blocked_connection_timeout = 60
@@ -213,6 +215,8 @@ class SqsBroker:
 
     def connect(self) -> None:
         with _unavailable_on(BotoCoreError, ClientError, ValueError):
+            for url in filter(None, (self.url, self.dead_letter_url)):
+                resolve_checked(url, SQS)  # the SSRF guard; boto3 resolves the name itself
             self._client = boto3.client("sqs", **_sqs_client_options(self.url, self.region))
             attributes = self._client.get_queue_attributes(
                 QueueUrl=self.url, AttributeNames=["VisibilityTimeout"]
@@ -336,6 +340,15 @@ def _sqs_message(raw: dict) -> QueueMessage:
         content_type=content_type,
         receive_count=int(system.get("ApproximateReceiveCount", 1)),
     )
+
+
+def _pin_to_checked_address(parameters: pika.URLParameters, url: str) -> None:
+    """Connects to the address the SSRF guard checked (raises its UnsafeUrl, a ValueError);
+    TLS still verifies the URL's host name."""
+    address = resolve_checked(url, RABBITMQ)[0]
+    if parameters.ssl_options is not None and parameters.ssl_options.server_hostname is None:
+        parameters.ssl_options.server_hostname = parameters.host
+    parameters.host = str(address)
 
 
 def _sqs_client_options(url: str, region: str) -> dict:

@@ -13,6 +13,7 @@ import fnmatch
 import io
 import os
 import shutil
+import socket
 import stat
 import tempfile
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from pathlib import Path, PurePosixPath
 
 import paramiko
 
+from flextracker.urlguard import SFTP_PORTS, UnsafeUrl, resolve_host_checked
 from merchants.models import FileSource, FileSourceKind
 
 TIMEOUT_SECONDS = 20
@@ -146,10 +148,17 @@ class SftpFolder:
         self.client.set_missing_host_key_policy(paramiko.RejectPolicy())
         credentials = {"password": source.password or None}
         try:
+            address = resolve_host_checked(source.host, source.port, SFTP_PORTS)[0]
+        except UnsafeUrl as unsafe:
+            raise FolderUnavailable(f"Refused to connect to {source.host}: {unsafe}") from unsafe
+        try:
             if source.private_key:
                 credentials["pkey"] = parse_private_key(source.private_key)
+            # Connected to the address the guard checked; the host key is still the name's.
+            sock = socket.create_connection((str(address), source.port), TIMEOUT_SECONDS)
             self.client.connect(
                 source.host, port=source.port, username=source.username, timeout=TIMEOUT_SECONDS,
+                sock=sock,
                 banner_timeout=TIMEOUT_SECONDS, auth_timeout=TIMEOUT_SECONDS,
                 look_for_keys=False, allow_agent=False, **credentials,
             )  # fmt: skip

@@ -17,6 +17,14 @@ from orders.tests.sftp_server import SftpServer
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _local_sftp_server_allowed(settings):
+    # The test SFTP server listens on loopback: the SSRF guard's development allowance.
+    settings.DEBUG = True
+    settings.OUTBOUND_URL_ALLOWED_HOSTS = ["127.0.0.1"]
+
+
 ADD = "admin:merchants_formatdictionary_add"
 
 

@@ -39,6 +39,14 @@ from orders.tests.sftp_server import SftpServer, generate_client_key, other_host
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _local_sftp_server_allowed(settings):
+    # The test SFTP server listens on loopback: the SSRF guard's development allowance.
+    settings.DEBUG = True
+    settings.OUTBOUND_URL_ALLOWED_HOSTS = ["127.0.0.1"]
+
+
 A_WHILE_AGO = time.time() - 600
 
 

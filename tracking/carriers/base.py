@@ -118,7 +118,10 @@ class HttpAnswer:
 
 class CarrierHttp:
     """requests with timeouts, a size limit and the transient/hard classification of CARRIERS.md
-    §9. Statuses in `allowed` come back to the adapter (e.g. a 404 that means "not yet")."""
+    §9. Statuses in `allowed` come back to the adapter (e.g. a 404 that means "not yet").
+
+    Redirects are never followed (a redirect could lead anywhere, with the credentials), and an
+    error never quotes the answer's body: whoever set the base URL would read it as last_error."""
 
     def __init__(self, carrier: str, session: requests.Session | None = None):
         self.carrier = carrier
@@ -129,26 +132,33 @@ class CarrierHttp:
     ) -> HttpAnswer:
         try:
             with self.session.request(
-                method, url, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), stream=True, **kwargs
-            ) as response:
+                method, url, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), stream=True,
+                allow_redirects=False, **kwargs,
+            ) as response:  # fmt: skip
                 answer = HttpAnswer(
                     response.status_code,
                     dict(response.headers),
                     _read_limited(response),
                     self.carrier,
                 )
+        except requests.exceptions.InvalidURL as error:  # malformed, or refused by a guard
+            raise CarrierRejected(f"{self.carrier}: {error}") from error
         except requests.RequestException as error:
             raise CarrierUnavailable(f"{self.carrier}: {type(error).__name__}") from error
-        if answer.status < 400 or answer.status in allowed:
+        if answer.status < 300 or answer.status in allowed:
             return answer
+        if answer.status < 400:
+            raise CarrierRejected(
+                f"{self.carrier}: HTTP {answer.status}, a redirect (not followed)",
+                status=answer.status,
+            )
         if answer.status == 429:
             raise CarrierUnavailable(
                 f"{self.carrier}: rate limited", retry_after=_retry_after(answer)
             )
         if answer.status in (408, 409) or answer.status >= 500:
             raise CarrierUnavailable(f"{self.carrier}: HTTP {answer.status}")
-        raise CarrierRejected(f"{self.carrier}: HTTP {answer.status} {answer.text()[:200]}",
-                              status=answer.status)  # fmt: skip
+        raise CarrierRejected(f"{self.carrier}: HTTP {answer.status}", status=answer.status)
 
 
 def _read_limited(response: requests.Response) -> bytes:
@@ -197,6 +207,8 @@ class OAuthClient:
                 **self._token_request(),
             )  # fmt: skip
         except CarrierRejected as error:
+            if error.status is None or error.status < 400:  # refused by us, or a redirect
+                raise
             raise CarrierRejected(f"{self.http.carrier}: credentials refused") from error
         token_answer = answer.json()
         token = token_answer.get("access_token") if isinstance(token_answer, dict) else None
