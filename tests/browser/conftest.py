@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from tests.browser.chromium import CHROMIUM, MISSING_REASON
+from tests.browser.logins import log_in
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
 
@@ -69,5 +70,29 @@ def open_page(browser, live_server, demo):
         return page
 
     yield open_
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def signed_in(browser, live_server):
+    """signed_in(user, path="/console/", lands_on="**/console/search") -> a page where `user`
+    logged in through the form `path` leads to, and arrived at `lands_on`. Each call gets its own
+    browser context, with the clipboard allowed (the console's "copy link"); all close afterwards.
+    """
+    contexts = []
+
+    def sign_in(user, path: str = "/console/", lands_on: str = "**/console/search"):
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(f"{live_server.url}{path}")
+        log_in(page, user.username)
+        page.wait_for_url(lands_on)
+        page.wait_for_load_state()  # the page's scripts are attached
+        return page
+
+    yield sign_in
     for context in contexts:
         context.close()

@@ -13,25 +13,10 @@ from tests.browser.chromium import needs_chromium
 
 pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "correct horse battery"
-
 
 @pytest.fixture
-def agent_page(browser, live_server, demo):
-    agent = member_of(Merchant.objects.get(merchant_id="FDC-01-12345"), "agent")
-    agent.set_password(PASSWORD)
-    agent.save()
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
-    page = context.new_page()
-    page.goto(f"{live_server.url}/console/")
-    page.fill("#id_username", agent.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url("**/console/search")
-    page.wait_for_load_state()  # the search-as-you-type script is attached
-    yield page
-    context.close()
+def agent_page(signed_in, demo):
+    return signed_in(member_of(Merchant.objects.get(merchant_id="FDC-01-12345"), "agent"))
 
 
 def test_an_agent_finds_an_order_by_its_tracking_number_and_opens_it(agent_page, screenshot_path):

@@ -13,10 +13,10 @@ from notifications.models import Notification
 from orders.models import Shipment
 from orders.tests.factories import create_order, ship
 from tests.browser.chromium import needs_chromium
+from tests.browser.logins import log_in
 
 pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "correct horse battery"  # UserFactory's
 CARRIERS = {"ups": (1.5, 4), "fedex": (1, 3), "usps": (2, 6), "dhl": (3, 7)}  # transit days
 STATUSES = (
     ["delivered"] * 22 + ["in_transit"] * 8 + ["out_for_delivery"] * 3 + ["pre_transit"] * 3
@@ -64,9 +64,7 @@ def test_an_agent_logs_in_and_reads_the_dashboard_with_its_charts(
 
     # when
     page = open_page("/admin/login/?next=/console/dashboard")
-    page.fill("#id_username", agent.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
+    log_in(page, agent.username)
     page.wait_for_url("**/console/dashboard")
 
     # then

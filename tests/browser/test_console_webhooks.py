@@ -11,7 +11,6 @@ from tests.browser.chromium import needs_chromium
 
 pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "correct horse battery"
 URL = "https://hooks.example.com/tracking"
 
 
@@ -28,19 +27,10 @@ def disabled_endpoint(demo) -> WebhookEndpoint:
 
 
 @pytest.fixture
-def admin_page(browser, live_server, disabled_endpoint):
+def admin_page(signed_in, disabled_endpoint):
+    endpoints = "/admin/notifications/webhookendpoint/"
     admin = member_of(disabled_endpoint.merchant, "admin")
-    admin.set_password(PASSWORD)
-    admin.save()
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/notifications/webhookendpoint/")
-    page.fill("#id_username", admin.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url("**/admin/notifications/webhookendpoint/")
-    yield page
-    context.close()
+    return signed_in(admin, f"/admin/login/?next={endpoints}", lands_on=f"**{endpoints}")
 
 
 def test_a_merchant_admin_switches_a_disabled_webhook_back_on(

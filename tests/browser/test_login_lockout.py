@@ -8,10 +8,9 @@ from axes.models import AccessAttempt
 from merchants.models import Merchant
 from merchants.tests.factories import member_of
 from tests.browser.chromium import needs_chromium
+from tests.browser.logins import PASSWORD, log_in
 
 pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "correct horse battery"  # UserFactory's
 
 
 @pytest.fixture
@@ -31,9 +30,7 @@ def new_page(browser, live_server):
 
 
 def _submit_login(page, username: str, password: str) -> None:
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("input[type=submit]")
+    log_in(page, username, password)
     page.wait_for_load_state()
 
 
