@@ -138,6 +138,7 @@ class SftpServer:
         return self
 
     def __exit__(self, *exc_info):
+        self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accept(); close() alone does not
         self.listener.close()
         for transport in self.transports:
             transport.close()
