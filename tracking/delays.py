@@ -10,6 +10,7 @@ from django.db.models import Q
 
 from notifications.services import shipment_delayed
 from orders.models import Shipment
+from orders.services import shipment_lock
 from tracking.carriers.vocabulary import TERMINAL_STATUSES, Status
 from tracking.services import notification_context
 
@@ -49,7 +50,7 @@ def shipments_flag_delayed(*, now: datetime) -> int:
 
 @transaction.atomic
 def _flag(shipment_id: int) -> bool:
-    shipment = Shipment.objects.select_for_update().select_related("merchant").get(pk=shipment_id)
+    shipment = shipment_lock(shipment_id)
     if shipment.is_delayed:
         return False  # another worker got here first
     shipment.is_delayed = True

@@ -23,6 +23,7 @@ from flextracker.outbound import GuardedSession
 from flextracker.urlguard import WEB
 from merchants.models import CarrierAccount
 from orders.models import Shipment
+from orders.services import shipment_lock
 from tracking import cadence
 from tracking.carriers.base import (
     Carrier,
@@ -229,7 +230,7 @@ def shipment_record_result(
 ) -> Applied:
     """Applies what the carrier said (a status change is handed to the notifications app, in
     this transaction), then decides when to ask next."""
-    details = Shipment.objects.select_for_update().get(pk=shipment_id)
+    details = shipment_lock(shipment_id)
     _take_details(details, result)  # first, so a status change is handed over with them
     details.save()
     applied = shipment_apply_events(shipment_id=shipment_id, events=result.events, source=source)

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from flextracker.api import request_body_within_limit
 from orders.models import Shipment
+from orders.services import shipment_lock
 from tracking.carriers import aggregators
 from tracking.carriers.aggregators import PayloadInvalid, PushedUpdate
 from tracking.carriers.vocabulary import EventSource
@@ -62,7 +63,7 @@ def _shipment_ids(update: PushedUpdate) -> list[int]:
 
 @transaction.atomic
 def _shipment_take_update(shipment_id: int, update: PushedUpdate) -> bool:
-    shipment = Shipment.objects.select_for_update().get(pk=shipment_id)
+    shipment = shipment_lock(shipment_id)
     estimate_changed = _estimate_take(shipment, update)  # first: a hand-over carries it
     applied = shipment_apply_events(
         shipment_id=shipment_id, events=update.events, source=EventSource.PUSH

@@ -11,7 +11,7 @@ from notifications.services import shipment_status_changed
 from orders.api.output import shipment_json
 from orders.links import shipment_page_url, tracker_page_url
 from orders.models import Shipment
-from orders.services import order_refresh_status
+from orders.services import order_refresh_status, shipment_lock
 from tracking.carriers.events import CarrierEvent
 from tracking.carriers.vocabulary import Status
 from tracking.models import TrackingEvent
@@ -71,7 +71,7 @@ def shipment_apply_events(
     A duplicate is a no-op, and an older event arriving late is stored but never moves the
     status backwards (TRACKING.md).
     """
-    shipment = Shipment.objects.select_for_update().get(pk=shipment_id)
+    shipment = shipment_lock(shipment_id)
     applied = Applied(shipment, previous_status=shipment.status)
     by_key = {event_dedupe_key(event): event for event in events}
     known = set(

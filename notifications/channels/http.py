@@ -6,6 +6,7 @@ never resolving the name again (DNS rebinding), while TLS still verifies the URL
 """
 
 import ipaddress
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -18,6 +19,9 @@ from notifications.channels import DeliveryFailed, DeliveryRefused
 
 TIMEOUT = 10
 MAX_ANSWER_BYTES = 64 * 1024
+# Slack answers short documented codes (no_service, channel_is_archived, invalid_token …): worth
+# showing. Any other body stays unsaid (RELIABILITY.md: no remote body echoed to the merchant).
+ERROR_CODE = re.compile(rb"[a-z_]{1,64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,13 +88,14 @@ def judge_chat_answer(answer: Answer, service: str) -> None:
     status = answer.status
     if 200 <= status < 300:
         return
-    text = answer.body[:200].decode("utf-8", errors="replace")
+    code = answer.body.strip()
+    said = f"{service} answered {status}" + (
+        f" ({code.decode()})" if ERROR_CODE.fullmatch(code) else ""
+    )
     if status in (404, 410):
-        raise DeliveryRefused(
-            f"{service} answered {status} ({text}): the webhook is gone.", response_status=status
-        )
+        raise DeliveryRefused(f"{said}: the webhook is gone.", response_status=status)
     raise DeliveryFailed(
-        f"{service} answered {status} ({text}).",
+        f"{said}.",
         response_status=status,
         retry_after=retry_after_seconds(answer),
     )

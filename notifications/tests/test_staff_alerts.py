@@ -9,6 +9,7 @@ import pytest
 import responses
 import time_machine
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 
 from merchants.models import Merchant
@@ -280,8 +281,57 @@ def test_a_teams_error_buried_in_a_200_is_a_failure(alerting):
     report = notifications_send_due()
     alert.refresh_from_db()
     assert (report.retrying, alert.status) == (1, "pending")
-    assert alert.last_error.startswith("Teams answered 429 (Webhook message delivery failed")
+    assert alert.last_error == "Teams answered 429."  # its text is not a short error code
     assert alert.attempt_log.get().response_status == 429
+
+
+SECRET = "internal-token sk_live_51Hx9 on gateway 10.2.3.4"
+
+
+@pytest.mark.parametrize(
+    ("channel", "url", "status", "body", "error"),
+    [
+        ("slack", SLACK, 500, f"<html><body><h1>Error</h1><p>{SECRET}</p></body></html>",
+         "Slack answered 500."),
+        ("teams", TEAMS, 404, json.dumps({"error": {"message": SECRET}}),
+         "Teams answered 404: the webhook is gone."),
+        ("teams", TEAMS, 200, f"Microsoft Teams endpoint returned HTTP error 429 {SECRET}",
+         "Teams answered 429."),
+        ("slack", SLACK, 403, "invalid token", "Slack answered 403."),
+    ],
+    ids=["slack-html", "teams-json-404", "teams-buried-in-200", "slack-not-a-code"],
+)  # fmt: skip
+@responses.activate
+def test_a_chat_answer_that_is_not_an_error_code_is_never_echoed(
+    alerting, staff_client, channel, url, status, body, error
+):
+    # given: the chat webhook answers a body with something that is not ours to show
+    responses.post(url, status=status, body=body)
+    alert = _one_alert(alerting, channel)
+    # when
+    notifications_send_due()
+    # then: the error says what happened, not what the remote said
+    alert.refresh_from_db()
+    assert alert.last_error == error
+    assert list(alert.attempt_log.values_list("error", flat=True)) == [error]
+    page = staff_client.get(
+        reverse("admin:notifications_notification_change", args=[alert.pk])
+    ).content.decode()
+    assert error in page
+    for secret in ("sk_live_51Hx9", "internal-token", "10.2.3.4", "invalid token"):
+        assert secret not in page
+
+
+@responses.activate
+def test_a_slack_error_code_is_shown(alerting):
+    # given: Slack's documented short error codes
+    responses.post(SLACK, status=400, body="channel_is_archived\n")
+    alert = _one_alert(alerting, "slack")
+    # when
+    notifications_send_due()
+    # then
+    alert.refresh_from_db()
+    assert alert.last_error == "Slack answered 400 (channel_is_archived)."
 
 
 @responses.activate

@@ -20,9 +20,18 @@ def order_id_valid(value: str) -> None:
     """Order ids are kept exactly as sent, never trimmed (`"A-1001 "` is not order A-1001), so
     one with spaces at either end is refused, as is one holding a control character or a line
     break, which no URL or file line could carry back."""
+    _kept_as_sent(value, "order ids")
+
+
+def tracker_external_id_valid(value: str) -> None:
+    """The same rule as order ids: `"TRK-1 "` is not tracker TRK-1."""
+    _kept_as_sent(value, "tracker ids")
+
+
+def _kept_as_sent(value: str, ids: str) -> None:
     if value != value.strip():
         raise serializers.ValidationError(
-            "Remove the spaces at the start or end: order ids are never trimmed."
+            f"Remove the spaces at the start or end: {ids} are never trimmed."
         )
     if any(unicodedata.category(character) in UNSAFE_CATEGORIES for character in value):
         raise serializers.ValidationError(

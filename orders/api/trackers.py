@@ -23,6 +23,7 @@ from orders.api.serializers import (
     TrackingOutputSerializer,
     address_fields,
     order_id_field,
+    tracker_external_id_valid,
 )
 from orders.links import group_page_url, tracker_page_url
 from orders.models import Tracker, TrackerType
@@ -80,7 +81,10 @@ class DeliveryAddressInput(AddressInput):
 
 class TrackerInputSerializer(InputSerializer):
     trackerExternalId = serializers.CharField(
-        max_length=100, help_text="Your id for the tracker, unique per merchant."
+        max_length=100,
+        trim_whitespace=False,
+        validators=[tracker_external_id_valid],
+        help_text="Your id for the tracker, unique per merchant, kept exactly as sent.",
     )
     trackingNumber = serializers.CharField(max_length=100, **TEXT)
     trackingId = serializers.CharField(max_length=100, help_text="Alias of trackingNumber.", **TEXT)

@@ -22,11 +22,18 @@ from dataclasses import dataclass
 
 from django.db import close_old_connections
 
+from flextracker.api import validation_error
 from merchants.models import QueueSource
 from orders.channels.brokers import BROKERS, Broker, BrokerUnavailable, QueueMessage, Rejection
 from orders.channels.core import ChannelRecord, channel_deliver_all
 from orders.models import InboundChannel, InboundMessage
-from orders.services.inbound import Failure, request_hash
+from orders.services.inbound import (
+    Failure,
+    idempotency_key_problem,
+    inbound_message,
+    inbound_reject,
+    request_hash,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -118,23 +125,40 @@ class Consumer:
         self._failures = self._failures + 1 if any(retried) else 0  # the backoff's exponent
 
     def _deliver(self, batch: list[QueueMessage]) -> list:
-        """channel_deliver_all's outcomes, or None for each when the log could not be written."""
+        """channel_deliver_all's outcomes (a refusal for a message whose own key cannot be kept),
+        or None for each when the log could not be written."""
         close_old_connections()  # a long-running process: drop a connection the database closed
-        records = [
-            ChannelRecord(message.body, self.label, message.content_type, self._key(message))
-            for message in batch
-        ]
         try:
-            return channel_deliver_all(
+            refused = {index: self._refuse(message, problem) for index, message in enumerate(batch)
+                       if (problem := idempotency_key_problem(message.message_id))}  # fmt: skip
+            kept = [message for index, message in enumerate(batch) if index not in refused]
+            records = [
+                ChannelRecord(message.body, self.label, message.content_type, self._key(message))
+                for message in kept
+            ]
+            delivered = iter(channel_deliver_all(
                 merchant=self.source.merchant, channel=InboundChannel.QUEUE, route=self.route,
                 records=records,
-            )  # fmt: skip
+            ) if records else [])  # fmt: skip
+            return [refused[index] if index in refused else next(delivered)
+                    for index in range(len(batch))]  # fmt: skip
         except Exception:  # the log itself could not be written (database down)
             logger.exception("%s: could not log messages; they go back to the queue", self.label)
             return [None] * len(batch)
 
+    def _refuse(self, message: QueueMessage, problem: str) -> Failure:
+        """A key too long or holding a control character could never be logged: redelivering
+        it would fail for ever, so it is refused like bad data (logged raw, dead-lettered)."""
+        logged = inbound_message(
+            merchant=self.source.merchant, channel=InboundChannel.QUEUE, path=self.route,
+            body=message.body, content_type=message.content_type, source=self.label,
+        )  # fmt: skip
+        return inbound_reject(logged, validation_error({"Idempotency-Key": [problem]}, "EVENT"))
+
     def _key(self, message: QueueMessage) -> str | None:
-        return f"queue-{self.source.pk}:{message.message_id}"[:255] if message.message_id else None
+        if not message.message_id or idempotency_key_problem(message.message_id):
+            return None  # refused, and logged without it
+        return f"queue-{self.source.pk}:{message.message_id}"[:255]
 
     def _settle(self, message: QueueMessage, outcome, tally: Tally) -> bool:
         """Acknowledged, dead-lettered, or given back: True, our failure (the consumer backs off;

@@ -23,6 +23,7 @@ from orders.services.orders import (
     order_status_derive,
     phone_digits,
     shipment_confirm,
+    shipment_lock,
 )
 
 __all__ = [
@@ -48,4 +49,5 @@ __all__ = [
     "order_status_derive",
     "phone_digits",
     "shipment_confirm",
+    "shipment_lock",
 ]

@@ -690,6 +690,18 @@ def _order_status_refresh(ledger: Ledger, order: Order) -> None:
         ledger.save(order)
 
 
+def shipment_lock(shipment_id: int) -> Shipment:
+    """The shipment locked for this transaction, its order locked first: the ledger locks
+    orders before their shipments, and a writer taking them the other way round deadlocks it."""
+    while True:
+        order_id = Shipment.objects.filter(pk=shipment_id).values_list("order_id", flat=True).get()
+        if order_id is not None:
+            list(Order.objects.select_for_update().filter(pk=order_id).values_list("pk"))
+        shipment = Shipment.objects.select_for_update().get(pk=shipment_id)
+        if shipment.order_id == order_id:  # not attached to an order meanwhile
+            return shipment
+
+
 def order_refresh_status(order: Order) -> Order:
     """The status again from the database (a shipment's status changed elsewhere)."""
     shipments = order.shipments.prefetch_related("items")

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from merchants.models import DeliveryProvider
 from merchants.services import api_key_issue
-from orders.models import Shipment, Tracker
+from orders.models import InboundMessage, Shipment, Tracker
 from tests.concurrency import requires_postgresql, run_at_once
 
 pytestmark = pytest.mark.django_db
@@ -256,6 +256,52 @@ def test_a_refused_update_changes_nothing(api, self_delivery):
     # then
     assert response.status_code == 422
     assert Tracker.objects.get().type == "delivery"
+
+
+TRIMMED = "Remove the spaces at the start or end: tracker ids are never trimmed."
+CONTROL = "Remove the control characters and line breaks (tab, newline …)."
+
+
+@pytest.mark.parametrize(
+    ("external_id", "problem"),
+    [
+        ("TRK-1001 ", TRIMMED),
+        (" TRK-1001", TRIMMED),
+        ("TRK-1001\u00a0", TRIMMED),
+        (" ", TRIMMED),
+        ("TRK-10\n01", CONTROL),
+        ("TRK-10\t01", CONTROL),
+        ("TRK-10\u202801", CONTROL),
+        ("TRK-10\x7f01", CONTROL),
+    ],
+)
+def test_a_tracker_id_with_edge_spaces_or_control_characters_is_422_and_changes_nothing(
+    api, merchant, self_delivery, external_id, problem
+):
+    # given
+    api.post("/api/v1/trackers", DELIVERY)
+    # when
+    response = api.post("/api/v1/trackers", {**DELIVERY, "trackerExternalId": external_id,
+                                             "groupId": "OTHER-BASKET"})  # fmt: skip
+    # then
+    assert response.status_code == 422
+    assert _error(response) == {
+        "code": "INVALID_TRACKER_DATA", "message": "Some fields are not valid.",
+        "severity": "hard", "details": {}, "fields": {"trackerExternalId": [problem]},
+    }  # fmt: skip
+    assert list(Tracker.objects.values_list("external_id", "group_id")) == [
+        ("TRK-1001", "BASKET-77")
+    ]
+    message = InboundMessage.objects.get(merchant=merchant, outcome="rejected")
+    assert (message.error_code, message.response_status) == ("INVALID_TRACKER_DATA", 422)
+
+
+def test_a_tracker_id_with_inner_spaces_is_kept_and_read_back(api):
+    created = api.post("/api/v1/trackers", {"trackerExternalId": "TRK 1001"})
+    read = api.get(f"/api/v1/trackers/{quote('TRK 1001')}")
+    trimmed = api.get(f"/api/v1/trackers/{quote('TRK 1001 ')}")
+    assert (created.status_code, read.status_code, trimmed.status_code) == (201, 200, 404)
+    assert read.json()["data"]["trackerExternalId"] == "TRK 1001"
 
 
 # --- Lists and tenancy -------------------------------------------------------------------------

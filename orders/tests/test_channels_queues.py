@@ -179,6 +179,38 @@ def test_bad_messages_are_dead_lettered_with_the_reason_and_good_ones_go_through
     assert list(Order.objects.values_list("order_id", flat=True)) == ["Q-100"]
 
 
+ORDER_2 = ORDER.replace(b"Q-100", b"Q-200").replace(b"oms-1", b"oms-9")
+
+
+def _refused_for_its_key(logged: InboundMessage, body: bytes, problem: str) -> None:
+    assert (bytes(logged.body), logged.outcome, logged.error_code, logged.response_status) == (
+        body, "rejected", "INVALID_EVENT_DATA", 422)  # fmt: skip
+    assert logged.idempotency_key is None
+    assert json.loads(logged.response_body)["error"]["fields"] == {"Idempotency-Key": [problem]}
+
+
+@pytest.mark.parametrize("message_id", ["m-1\x00", "m-1\n", "m\x7f1"])
+def test_a_message_whose_own_key_holds_a_control_character_is_dead_lettered_once(
+    rabbit, orders_queue, merchant, message_id
+):
+    # given: a key no database column can hold, then a good message
+    rabbit.publish(orders_queue.queue_name, ORDER, message_id=message_id)
+    rabbit.publish(orders_queue.queue_name, ORDER_2, message_id="m-2")
+    # when
+    output = consume("FDC-01-12345", "--once")
+    # then: refused like bad data, never given back to fail again
+    assert f"rabbitmq:{orders_queue.queue_name}: 1 processed, 1 dead-lettered, 0 given back" in (
+        output)  # fmt: skip
+    assert rabbit.count(orders_queue.queue_name) == 0
+    [(properties, body)] = rabbit.drain(orders_queue.dead_letter_queue)
+    assert (body, properties.message_id) == (ORDER, message_id)
+    assert properties.headers["flextracker-error-code"] == "INVALID_EVENT_DATA"
+    logged = InboundMessage.objects.get(pk=properties.headers["flextracker-inbound-message-id"])
+    _refused_for_its_key(logged, ORDER, "Use no control characters.")
+    assert list(Order.objects.values_list("order_id", flat=True)) == ["Q-200"]
+    assert InboundMessage.objects.filter(outcome="accepted").count() == 1
+
+
 def test_our_database_failing_leaves_the_message_in_the_queue(rabbit, orders_queue, merchant):
     rabbit.publish(orders_queue.queue_name, ORDER, message_id="m-1")
     # when
@@ -408,6 +440,29 @@ def test_sqs_messages_are_deleted_after_commit_and_bad_ones_dead_lettered(sqs, s
            for m in dead}  # fmt: skip
     rejected = InboundMessage.objects.filter(outcome="rejected").values_list("pk", flat=True)
     assert ids == set(rejected)
+
+
+def test_an_sqs_message_whose_own_key_is_too_long_is_dead_lettered_once(sqs, sqs_source):
+    # given: an Idempotency-Key attribute of 256 characters, one of 255, and a good message
+    too_long, longest = "k" * 256, "l" * 255
+    for body, key in ((ORDER, too_long), (ORDER_2, longest)):
+        sqs.send_message(QueueUrl=sqs_source.url, MessageBody=body.decode(), MessageAttributes={
+            "Idempotency-Key": {"DataType": "String", "StringValue": key}})  # fmt: skip
+    # when
+    output = consume("FDC-01-12345", "--once")
+    # then
+    assert "sqs:fdc-orders: 1 processed, 1 dead-lettered, 0 given back" in output
+    assert _receive_all(sqs, sqs_source.url) == []
+    [dead] = _receive_all(sqs, sqs_source.dead_letter_queue)
+    attributes = {name: value["StringValue"] for name, value in dead["MessageAttributes"].items()}
+    assert (dead["Body"], attributes["flextracker-error-code"]) == (
+        ORDER.decode(), "INVALID_EVENT_DATA")  # fmt: skip
+    assert attributes["Idempotency-Key"] == too_long
+    logged = InboundMessage.objects.get(pk=attributes["flextracker-inbound-message-id"])
+    _refused_for_its_key(logged, ORDER, "Use at most 255 characters.")
+    assert list(Order.objects.values_list("order_id", flat=True)) == ["Q-200"]
+    accepted = InboundMessage.objects.get(outcome="accepted")
+    assert accepted.idempotency_key == f"queue-{sqs_source.pk}:{longest}"[:255]
 
 
 def test_an_sqs_message_we_failed_is_not_deleted_and_comes_back(sqs, sqs_source):

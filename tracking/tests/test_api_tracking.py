@@ -1,7 +1,9 @@
 import pytest
+from django.test import Client
 
 from notifications.models import Notification
 from orders.models import Order, Shipment
+from tests.concurrency import requires_postgresql, run_at_once
 from tracking.models import TrackingEvent
 
 pytestmark = pytest.mark.django_db
@@ -190,3 +192,43 @@ def test_a_reported_delivery_reaches_the_outbox_once_with_what_messages_need(shi
     assert email.payload["tracking"]["deliveredAt"] == "2026-11-21T16:30:00Z"
     assert "/orders/FDC-01-12345/1001?t=" in email.payload["trackingPage"]
     assert email.payload["trackingPage"].endswith("&trackingId=VAN420001")
+
+
+# --- A carrier event and an order update at once (PostgreSQL) -----------------------------------
+
+ROUNDS = 40
+
+
+def _at_once(raw_key: str, *requests: tuple[str, dict]) -> list[int]:
+    """The requests sent together, each from its own client (its own database connection)."""
+    pending = iter(requests)
+
+    def send():
+        path, body = next(pending)
+        return Client().post(path, body, content_type="application/json",
+                             HTTP_AUTHORIZATION=f"Bearer {raw_key}")  # fmt: skip
+
+    return sorted(response.status_code for response in run_at_once(len(requests), send))
+
+
+@requires_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_an_event_and_an_order_update_at_once_never_deadlock(api, merchant):
+    answers = []
+    for round_number in range(ROUNDS):
+        # given: a shipped order
+        order_id, number = f"R-{round_number}", f"VAN-R-{round_number:04d}"
+        api.post("/api/v1/orders", {**ORDER, "orderId": order_id})
+        api.post(f"/api/v1/orders/{order_id}/shipments",
+                 {"trackingNumber": number, "carrier": "other",
+                  "items": [{"itemId": "SKU-1", "quantity": 2}]})  # fmt: skip
+        # when: its delivery is reported while the OMS updates the order (locks the order, then
+        # its shipments)
+        answers.append(_at_once(
+            api.raw_key,
+            (f"/api/v1/tracking/{number}/events", {"events": [DELIVERED]}),
+            ("/api/v1/orders", {**ORDER, "orderId": order_id, "customer": {"name": "Jane Doe"}}),
+        ))  # fmt: skip
+    # then
+    assert answers == [[200, 200]] * ROUNDS
+    assert set(Order.objects.values_list("status", "customer_name")) == {("delivered", "Jane Doe")}
