@@ -8,6 +8,7 @@ from django.core.cache import cache
 
 from merchants.services import api_key_issue
 from merchants.tests.factories import MerchantFactory
+from tests.network import fake_resolver
 
 pytest_plugins = ["tests.ci_skips"]
 
@@ -69,3 +70,15 @@ def api(client, merchant):
 def other_api(client, other_merchant):
     _api_key, raw_key = api_key_issue(merchant=other_merchant, name="oms")
     return ApiCaller(client, raw_key)
+
+
+@pytest.fixture
+def fake_dns(monkeypatch):
+    """fake_dns(answers={}, others_public=True) -> the answers, which the test may change: DNS
+    faked at the process boundary (tests/network.py)."""
+
+    def install(answers: dict[str, str] | None = None, *, others_public: bool = True):
+        return fake_resolver(monkeypatch, {} if answers is None else answers,
+                             others_public=others_public)  # fmt: skip
+
+    return install

@@ -5,8 +5,6 @@ Excluded on purpose: the checks that a value of another JSON type is refused. DR
 leniently ("2" for 2, 0 for "0"), as Stripe does; wrong values are still refused (own tests).
 """
 
-import socket
-
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
@@ -33,13 +31,9 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @pytest.fixture(autouse=True)
-def public_dns(monkeypatch):
+def public_dns(fake_dns):
     """Webhook URLs are resolved when subscribed: every name is a public address, offline."""
-
-    def resolve(host, port, *args, **kwargs):
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port or 443))]
-
-    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    fake_dns()
 
 
 @pytest.fixture

@@ -2,36 +2,30 @@
 Slack and Teams webhooks, SFTP hosts, queue URLs (carrier base URLs: tracking/tests/
 test_carrier_base_url.py). DNS answers come from a fake resolver (the process boundary)."""
 
-import socket
-
 import pytest
 from django.urls import reverse
 
 from merchants.models import FileSource, Merchant, QueueSource
 from merchants.tests.factories import member_of
 from orders.tests.channel_samples import CSV_MAPPING, dictionary
+from tests.network import PUBLIC_ADDRESS
 
 pytestmark = pytest.mark.django_db
 
-PUBLIC_ADDRESS = "93.184.216.34"
 SLACK = "https://hooks.slack.example/services/T0/B0/xyz"
 
 
 @pytest.fixture(autouse=True)
-def dns(monkeypatch):
-    answers = {
-        "hooks.slack.example": PUBLIC_ADDRESS,
-        "sftp.fred.example": PUBLIC_ADDRESS,
-        "mq.fred.example": PUBLIC_ADDRESS,
-        "internal.fred.example": "10.0.0.5",
-    }
-
-    def resolve(host, port, *args, **kwargs):
-        if host not in answers:
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answers[host], port))]
-
-    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+def dns(fake_dns):
+    fake_dns(
+        {
+            "hooks.slack.example": PUBLIC_ADDRESS,
+            "sftp.fred.example": PUBLIC_ADDRESS,
+            "mq.fred.example": PUBLIC_ADDRESS,
+            "internal.fred.example": "10.0.0.5",
+        },
+        others_public=False,
+    )
 
 
 def _not_public(host: str, address: str) -> str:

@@ -13,8 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tests.network import PUBLIC_ADDRESS
+
 HOST = "hooks.example.com"
-PUBLIC_ADDRESS = "93.184.216.34"  # what HOST "resolves" to; never connected to
 URL = f"http://{HOST}/hooks/tracking"  # http: the tests run as a development server (DEBUG)
 
 

@@ -1,7 +1,6 @@
 """The notification log in the console: per order, resend, test alerts and test webhook events —
 and merchant B never sees nor acts on merchant A's."""
 
-import socket
 from datetime import timedelta
 
 import pytest
@@ -110,11 +109,8 @@ def test_another_merchants_staff_neither_see_nor_resend(client, other_merchant, 
 
 
 @pytest.fixture
-def endpoint(merchant, monkeypatch):
-    def resolve(host, port, *args, **kwargs):
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port or 443))]
-
-    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+def endpoint(merchant, fake_dns):
+    fake_dns()
     endpoint, _secret = webhook_endpoint_create(
         merchant=merchant, url="https://hooks.example.com/t", event_types=["tracking.delivered"]
     )

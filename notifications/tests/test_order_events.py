@@ -3,7 +3,6 @@ webhooks for subscribed endpoints, and the customer's order_received, items_canc
 items_backordered messages where the merchant chose them."""
 
 import json
-import socket
 from datetime import date
 
 import pytest
@@ -15,20 +14,17 @@ from notifications.sending import notifications_send_due
 from notifications.services import webhook_endpoint_create
 from orders.services import ItemQuantity, items_backorder, order_cancel
 from orders.tests.factories import create_order, ship
+from tests.network import PUBLIC_ADDRESS
 
 pytestmark = pytest.mark.django_db
 
-PUBLIC_ADDRESS = "93.184.216.34"
 RECEIVER = f"https://{PUBLIC_ADDRESS}/hooks/orders"
 ORDER_EVENTS = ["order.created", "order.cancelled", "shipment.created"]
 
 
 @pytest.fixture(autouse=True)
-def public_dns(monkeypatch):
-    def resolve(host, port, *args, **kwargs):
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (PUBLIC_ADDRESS, port or 443))]
-
-    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+def public_dns(fake_dns):
+    fake_dns()
 
 
 @pytest.fixture

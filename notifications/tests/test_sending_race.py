@@ -1,7 +1,5 @@
 """Two workers racing on the same outbox rows send each message once (PostgreSQL row locks)."""
 
-import socket
-
 import pytest
 import responses
 
@@ -9,18 +7,14 @@ from notifications.models import Notification, NotificationAttempt
 from notifications.sending import notifications_send_due
 from notifications.services import webhook_endpoint_create
 from tests.concurrency import requires_postgresql, run_at_once
+from tests.network import PUBLIC_ADDRESS
 
 pytestmark = [requires_postgresql, pytest.mark.django_db(transaction=True)]
 
-PUBLIC_ADDRESS = "93.184.216.34"
-
 
 @pytest.fixture(autouse=True)
-def public_dns(monkeypatch):
-    def resolve(host, port, *args, **kwargs):
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (PUBLIC_ADDRESS, port or 443))]
-
-    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+def public_dns(fake_dns):
+    fake_dns()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 and a webhook endpoint we disabled — to the alert emails, Slack and Teams, once each."""
 
 import json
-import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,6 +17,7 @@ from notifications.sending import notifications_send_due
 from notifications.services import webhook_endpoint_create
 from orders.models import Order, Shipment
 from orders.tests.factories import create_order, ship
+from tests.network import PUBLIC_ADDRESS
 from tracking.carriers.events import CarrierEvent
 from tracking.delays import shipments_flag_delayed
 from tracking.polling import poll_due_shipments
@@ -25,7 +25,6 @@ from tracking.services import shipment_apply_events
 
 pytestmark = pytest.mark.django_db
 
-PUBLIC_ADDRESS = "93.184.216.34"
 SLACK_URL = "https://hooks.slack.com/services/T000/B000/XXXX"
 TEAMS_URL = "https://fred.webhook.office.com/webhookb2/abc/IncomingWebhook/def"
 SLACK = f"https://{PUBLIC_ADDRESS}/services/T000/B000/XXXX"  # the checked address, pinned
@@ -39,16 +38,9 @@ STEP = timedelta(minutes=10)
 
 
 @pytest.fixture(autouse=True)
-def public_dns(monkeypatch, settings):
+def public_dns(fake_dns, settings):
     settings.SANDBOX_MINUTES_PER_STEP = 10
-    answers = {}
-
-    def resolve(host, port, *args, **kwargs):
-        address = answers.get(host, PUBLIC_ADDRESS)
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port or 443))]
-
-    monkeypatch.setattr(socket, "getaddrinfo", resolve)
-    return answers
+    return fake_dns()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 import hashlib
 import hmac
 import json
-import socket
 import time
 from datetime import timedelta
 
@@ -16,25 +15,18 @@ from notifications.models import Notification, NotificationAttempt
 from notifications.sending import notifications_send_due
 from notifications.services import webhook_endpoint_create
 from orders.tests.factories import create_order, ship
+from tests.network import PUBLIC_ADDRESS
 from tracking.carriers.events import CarrierEvent
 from tracking.services import shipment_apply_events
 
 pytestmark = pytest.mark.django_db
 
-PUBLIC_ADDRESS = "93.184.216.34"
 RECEIVER = f"https://{PUBLIC_ADDRESS}/hooks/tracking"
 
 
 @pytest.fixture(autouse=True)
-def public_dns(monkeypatch):
-    answers = {"hooks.example.com": PUBLIC_ADDRESS}
-
-    def resolve(host, port, *args, **kwargs):
-        address = answers.get(host, host)
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port or 443))]
-
-    monkeypatch.setattr(socket, "getaddrinfo", resolve)
-    return answers
+def public_dns(fake_dns):
+    return fake_dns({"hooks.example.com": PUBLIC_ADDRESS}, others_public=False)
 
 
 @pytest.fixture

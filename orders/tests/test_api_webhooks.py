@@ -3,7 +3,6 @@ boundary (`socket.getaddrinfo`); IP-literal URLs need no resolver at all."""
 
 import importlib
 import json
-import socket
 from datetime import timedelta
 
 import pytest
@@ -29,16 +28,12 @@ EVENT_TYPES = (
 
 
 @pytest.fixture(autouse=True)
-def dns(monkeypatch):
+def dns(fake_dns):
     """hooks.example.com is public, internal.example.com private; nothing else resolves."""
-    answers = {"hooks.example.com": "93.184.216.34", "internal.example.com": "10.0.0.7"}
-
-    def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
-        if host not in answers:
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answers[host], port))]
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    fake_dns(
+        {"hooks.example.com": "93.184.216.34", "internal.example.com": "10.0.0.7"},
+        others_public=False,
+    )
 
 
 def _error(response) -> dict:

@@ -3,7 +3,6 @@ sent one at a time leave — orders, line items, shipments, their items, history
 and each event's answer — in a number of queries that does not grow with the batch."""
 
 import re
-import socket
 
 import pytest
 from django.db import connection
@@ -16,7 +15,6 @@ from tests.concurrency import requires_postgresql
 
 pytestmark = pytest.mark.django_db
 
-PUBLIC_ADDRESS = "93.184.216.34"
 TIMESTAMPS = {"createdAt", "updatedAt", "lastUpdated", "nextCheckAt", "trackingPage"}
 
 
@@ -72,11 +70,8 @@ EVENTS = [
 
 
 @pytest.fixture(autouse=True)
-def public_dns(monkeypatch):
-    def resolve(host, port, *args, **kwargs):
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (PUBLIC_ADDRESS, port or 443))]
-
-    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+def public_dns(fake_dns):
+    fake_dns()
 
 
 def _configure(merchant) -> None:

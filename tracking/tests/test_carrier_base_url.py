@@ -6,7 +6,6 @@ carrier answered. HTTP is mocked with `responses`, DNS with a fake resolver (the
 boundary): nothing here connects anywhere."""
 
 import re
-import socket
 
 import pytest
 import responses
@@ -16,10 +15,10 @@ from merchants.models import CarrierAccount
 from merchants.tests.factories import member_of
 from orders.models import Shipment
 from orders.tests.factories import create_order, ship
+from tests.network import PUBLIC_ADDRESS
 
 pytestmark = pytest.mark.django_db
 
-PUBLIC_ADDRESS = "93.184.216.34"
 PROXY = "https://ups-proxy.example.com"  # a staff-approved, public base URL
 REBOUND = "https://ups.rebound.example"  # a name that now resolves to a private address
 NUMBER = "1Z5R89390357567127"
@@ -32,15 +31,11 @@ NOT_STAFF_ONLY = (
 
 
 @pytest.fixture(autouse=True)
-def dns(monkeypatch):
-    answers = {"ups-proxy.example.com": PUBLIC_ADDRESS, "ups.rebound.example": "10.0.0.5"}
-
-    def resolve(host, port, *args, **kwargs):
-        if host not in answers:
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answers[host], port))]
-
-    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+def dns(fake_dns):
+    fake_dns(
+        {"ups-proxy.example.com": PUBLIC_ADDRESS, "ups.rebound.example": "10.0.0.5"},
+        others_public=False,
+    )
 
 
 def _form(merchant, **values) -> dict:
