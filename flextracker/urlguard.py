@@ -20,6 +20,7 @@ metadata service is refused even then.
 """
 
 import ipaddress
+import logging
 import socket
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
@@ -28,6 +29,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+logger = logging.getLogger(__name__)
 
 METADATA_ADDRESSES = {
     ipaddress.ip_address("169.254.169.254"),  # AWS, GCP, Azure, DigitalOcean…
@@ -35,13 +37,14 @@ METADATA_ADDRESSES = {
 }
 # IANA's IPv4 and IPv6 special-purpose address registries: every block not globally reachable
 # (a few anycast exceptions inside 192.0.0.0/24 and 2001::/23 are refused too: we never call them).
+# ::/96 holds ::, ::1 and the deprecated IPv4-compatible forms (::127.0.0.1, ::a9fe:a9fe).
 NOT_GLOBAL = [
     ipaddress.ip_network(block)
     for block in (
         "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
         "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16",
         "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
-        "::/128", "::1/128", "::ffff:0:0/96", "64:ff9b:1::/48", "100::/64", "100:0:0:1::/64",
+        "::/96", "::ffff:0:0/96", "::ffff:0:0:0/96", "64:ff9b:1::/48", "100::/64", "100:0:0:1::/64",
         "2001::/23", "2001:db8::/32", "3fff::/20", "5f00::/16", "fc00::/7", "fe80::/10",
         "fec0::/10", "ff00::/8",
     )
@@ -193,14 +196,18 @@ def _check_addresses(
     if not addresses:
         return [_("The host %s could not be resolved.") % host], []
     developing = allowance.covers(host)
-    problems = [
-        _("The host %(host)s resolves to %(address)s, which is not a public internet address.")
-        % {"host": host, "address": address}
+    refused = [
+        address
         for address in addresses
         if not is_public_address(address)
         and not (developing and (_embedded_ipv4(address) or address) not in METADATA_ADDRESSES)
     ]
-    return problems, addresses
+    if not refused:
+        return [], addresses
+    # The merchant learns that the host is refused, never what our DNS answered (that would map
+    # internal names to addresses); the log keeps it for staff.
+    logger.info("refused %s: it resolves to %s", host, ", ".join(map(str, refused)))
+    return [_("The host %s is not a public internet address.") % host], addresses
 
 
 def _resolve(host: str, port: int) -> list[IPAddress]:

@@ -42,8 +42,8 @@ def dns(monkeypatch):
     return answers, calls
 
 
-def _not_public(host: str, address: str) -> str:
-    return f"The host {host} resolves to {address}, which is not a public internet address."
+def _not_public(host: str) -> str:
+    return f"The host {host} is not a public internet address."
 
 
 # --- Accepted ----------------------------------------------------------------------------------
@@ -163,21 +163,21 @@ def test_ip_literals_that_are_not_public_are_refused(host):
     # when
     problems = check_url(f"https://{host}/hooks", allowance=PRODUCTION)
     # then
-    assert problems == [_not_public(address, ipaddress.ip_address(address))]
+    assert problems == [_not_public(address)]
 
 
 def test_localhost_is_refused():
     # when
     problems = check_url("https://localhost/hooks", allowance=PRODUCTION)
     # then
-    assert _not_public("localhost", "127.0.0.1") in problems
-    assert set(problems) <= {_not_public("localhost", a) for a in ("127.0.0.1", "::1")}
+    assert _not_public("localhost") in problems
+    assert set(problems) <= {_not_public("localhost")}
 
 
 def test_a_numeric_spelling_of_loopback_is_refused_by_what_it_resolves_to():
     # 2130706433 is 127.0.0.1 to the resolver (inet_aton), with no DNS query.
     assert check_url("https://2130706433/hooks", allowance=PRODUCTION) == [
-        _not_public("2130706433", "127.0.0.1")
+        _not_public("2130706433")
     ]
 
 
@@ -188,7 +188,7 @@ def test_a_name_resolving_to_a_private_address_is_refused(dns):
     # when
     problems = check_url("https://internal.example.com/hooks", allowance=PRODUCTION)
     # then
-    assert problems == [_not_public("internal.example.com", "10.1.2.3")]
+    assert problems == [_not_public("internal.example.com")]
 
 
 def test_a_name_is_refused_when_any_one_of_its_addresses_is_not_public(dns):
@@ -198,9 +198,7 @@ def test_a_name_is_refused_when_any_one_of_its_addresses_is_not_public(dns):
     # when
     problems = check_url("https://mixed.example.com/hooks", allowance=PRODUCTION)
     # then
-    assert problems == [
-        _not_public("mixed.example.com", ipaddress.ip_address("::ffff:169.254.169.254"))
-    ]
+    assert problems == [_not_public("mixed.example.com")]
 
 
 def test_a_name_that_does_not_resolve_is_refused(dns):
@@ -217,7 +215,7 @@ def test_resolve_checked_raises_with_the_problems_instead_of_returning_unsafe_ad
     with pytest.raises(UnsafeUrl) as raised:
         resolve_checked("https://rebound.example.com/hooks", allowance=PRODUCTION)
     # then
-    assert raised.value.problems == [_not_public("rebound.example.com", "127.0.0.1")]
+    assert raised.value.problems == [_not_public("rebound.example.com")]
 
 
 # --- Other kinds of connection: queues and SFTP --------------------------------------------------
@@ -231,7 +229,7 @@ def test_a_rabbitmq_url_keeps_its_credentials_and_needs_a_public_host_and_an_amq
     web = check_url(f"https://{PUBLIC_V4}/", RABBITMQ, PRODUCTION)
     # then
     assert public == []
-    assert private == [_not_public("10.0.0.5", "10.0.0.5")]
+    assert private == [_not_public("10.0.0.5")]
     assert management_port == ["Port 15672 is not allowed; use 5672 (or 5671)."]
     assert web == ["Use an amqp:// or amqps:// URL."]
 
@@ -242,9 +240,7 @@ def test_an_sftp_host_must_be_public_and_on_an_sftp_port():
     assert check_host(PUBLIC_V4, 6379, SFTP_PORTS, PRODUCTION) == [
         "Port 6379 is not allowed; use 22 (or 2222)."
     ]
-    assert check_host("127.0.0.1", 22, SFTP_PORTS, PRODUCTION) == [
-        _not_public("127.0.0.1", "127.0.0.1")
-    ]
+    assert check_host("127.0.0.1", 22, SFTP_PORTS, PRODUCTION) == [_not_public("127.0.0.1")]
     assert check_host(" ", 22, SFTP_PORTS, PRODUCTION) == ["The host is missing."]
 
 
@@ -291,7 +287,7 @@ def test_without_debug_the_list_opens_nothing(settings, allowed_hosts):
     # when
     problems = check_url("https://127.0.0.1/hooks")
     # then
-    assert problems == [_not_public("127.0.0.1", "127.0.0.1")]
+    assert problems == [_not_public("127.0.0.1")]
 
 
 def test_the_cloud_metadata_service_is_refused_even_in_development(settings):
@@ -300,4 +296,27 @@ def test_the_cloud_metadata_service_is_refused_even_in_development(settings):
     # when
     problems = check_url("http://169.254.169.254/latest/meta-data/")
     # then
-    assert problems == [_not_public("169.254.169.254", "169.254.169.254")]
+    assert problems == [_not_public("169.254.169.254")]
+
+
+@pytest.mark.parametrize(
+    "url", ["https://[::127.0.0.1]/", "https://[::a9fe:a9fe]/", "https://[::1.1.1.1]/",
+            "https://[::ffff:0:a9fe:a9fe]/"],
+)  # fmt: skip
+def test_ipv4_compatible_and_translated_ipv6_forms_are_refused(url):
+    # when
+    problems = check_url(url, allowance=PRODUCTION)
+    # then
+    host = url.removeprefix("https://[").removesuffix("]/")
+    assert problems == [_not_public(host)]
+
+
+def test_a_refusal_never_says_what_our_dns_answered(dns):
+    # given: a merchant's name that our resolver maps into our own network
+    answers, _calls = dns
+    answers["db.internal.example"] = ["10.0.3.7"]
+    # when
+    problems = check_url("https://db.internal.example/hook", allowance=PRODUCTION)
+    # then
+    assert problems == ["The host db.internal.example is not a public internet address."]
+    assert "10.0.3.7" not in " ".join(problems)

@@ -28,8 +28,8 @@ def dns(fake_dns):
     )
 
 
-def _not_public(host: str, address: str) -> str:
-    return f"The host {host} resolves to {address}, which is not a public internet address."
+def _not_public(host: str) -> str:
+    return f"The host {host} is not a public internet address."
 
 
 def _merchant_form(merchant: Merchant, **values) -> dict:
@@ -57,7 +57,7 @@ def test_a_merchant_admin_cannot_send_staff_alerts_to_our_network(client, mercha
     )
     # then
     assert response.context["adminform"].form.errors == {
-        "slack_webhook_url": [_not_public("internal.fred.example", "10.0.0.5")],
+        "slack_webhook_url": [_not_public("internal.fred.example")],
         "teams_webhook_url": ["Use https; plain http is accepted only in development."],
     }
     merchant.refresh_from_db()
@@ -91,7 +91,7 @@ def _queue_form(merchant, **values) -> dict:
     [
         (
             {"url": "amqp://fred:pw@10.0.0.5:5672/%2F"},
-            {"url": [_not_public("10.0.0.5", "10.0.0.5")]},
+            {"url": [_not_public("10.0.0.5")]},
         ),
         (
             {"url": "amqp://fred:pw@mq.fred.example:15672/%2F"},
@@ -99,12 +99,12 @@ def _queue_form(merchant, **values) -> dict:
         ),
         (
             {"kind": "sqs", "url": "https://internal.fred.example/123/orders", "queue_name": ""},
-            {"url": [_not_public("internal.fred.example", "10.0.0.5")]},
+            {"url": [_not_public("internal.fred.example")]},
         ),
         (
             {"kind": "sqs", "url": "https://mq.fred.example/123/orders", "queue_name": "",
              "dead_letter_queue": "https://[fd00:ec2::254]/123/dlq"},
-            {"dead_letter_queue": [_not_public("fd00:ec2::254", "fd00:ec2::254")]},
+            {"dead_letter_queue": [_not_public("fd00:ec2::254")]},
         ),
     ],
 )  # fmt: skip
@@ -145,8 +145,8 @@ def _sftp_form(merchant, **values) -> dict:
 @pytest.mark.parametrize(
     ("host", "port", "problem"),
     [
-        ("127.0.0.1", 22, _not_public("127.0.0.1", "127.0.0.1")),
-        ("internal.fred.example", 22, _not_public("internal.fred.example", "10.0.0.5")),
+        ("127.0.0.1", 22, _not_public("127.0.0.1")),
+        ("internal.fred.example", 22, _not_public("internal.fred.example")),
         ("sftp.fred.example", 6379, "Port 6379 is not allowed; use 22 (or 2222)."),
     ],
 )

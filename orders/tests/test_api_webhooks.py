@@ -262,23 +262,23 @@ def test_http_is_accepted_on_a_development_server(api, settings):
 # --- Refused URLs (SSRF) ----------------------------------------------------------------------
 
 
-def _not_public(host: str, address: str) -> str:
-    return f"The host {host} resolves to {address}, which is not a public internet address."
+def _not_public(host: str) -> str:
+    return f"The host {host} is not a public internet address."
 
 
 @pytest.mark.parametrize(
     ("url", "problems"),
     [
         ("http://hooks.example.com/t", ["Use https; plain http is accepted only in development."]),
-        ("https://internal.example.com/t", [_not_public("internal.example.com", "10.0.0.7")]),
-        ("https://127.0.0.1/t", [_not_public("127.0.0.1", "127.0.0.1")]),
-        ("https://192.168.0.10/t", [_not_public("192.168.0.10", "192.168.0.10")]),
+        ("https://internal.example.com/t", [_not_public("internal.example.com")]),
+        ("https://127.0.0.1/t", [_not_public("127.0.0.1")]),
+        ("https://192.168.0.10/t", [_not_public("192.168.0.10")]),
         ("https://169.254.169.254/latest/meta-data/",
-         [_not_public("169.254.169.254", "169.254.169.254")]),
+         [_not_public("169.254.169.254")]),
         ("https://[::ffff:169.254.169.254]/t",
-         [_not_public("::ffff:169.254.169.254", "::ffff:a9fe:a9fe")]),
-        ("https://100.64.0.1/t", [_not_public("100.64.0.1", "100.64.0.1")]),
-        ("https://[fe80::1]/t", [_not_public("fe80::1", "fe80::1")]),
+         [_not_public("::ffff:169.254.169.254")]),
+        ("https://100.64.0.1/t", [_not_public("100.64.0.1")]),
+        ("https://[fe80::1]/t", [_not_public("fe80::1")]),
         ("https://hooks.example.com:8443/t", ["Port 8443 is not allowed; use 443 (or 80)."]),
         ("https://user:pw@hooks.example.com/t",
          ["Credentials in the URL (user:password@) are not allowed."]),

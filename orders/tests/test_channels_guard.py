@@ -18,7 +18,7 @@ from orders.tests.sftp_server import SftpServer
 
 pytestmark = pytest.mark.django_db
 
-NOT_PUBLIC = "The host internal.fred.example resolves to 10.0.0.5, which is not a public internet address."  # fmt: skip  # noqa: E501
+NOT_PUBLIC = "The host internal.fred.example is not a public internet address."
 
 
 @pytest.fixture(autouse=True)
@@ -65,8 +65,7 @@ def test_an_sftp_server_on_loopback_is_never_connected_to_in_production(merchant
     assert (server.transports, server.auth.logins) == ([], [])
     source.refresh_from_db()
     assert source.last_error == (
-        "Refused to connect to 127.0.0.1: "
-        "The host 127.0.0.1 resolves to 127.0.0.1, which is not a public internet address."
+        "Refused to connect to 127.0.0.1: The host 127.0.0.1 is not a public internet address."
     )
     assert os.listdir(tmp_path / "outbox") == ["orders.csv"]
     assert not InboundFile.objects.exists() and not Order.objects.exists()
@@ -94,9 +93,7 @@ def test_a_rabbitmq_broker_on_loopback_is_refused_in_production(merchant):
     with pytest.raises(BrokerUnavailable) as refused:
         broker.connect()
     # then
-    assert str(refused.value) == (
-        "The host 127.0.0.1 resolves to 127.0.0.1, which is not a public internet address."
-    )
+    assert str(refused.value) == ("The host 127.0.0.1 is not a public internet address.")
     assert broker._connection is None
 
 

@@ -119,14 +119,11 @@ def test_staff_may_point_an_account_at_another_public_address(staff_client, merc
         ("https://[::1]:6379", ["Port 6379 is not allowed; use 443 (or 80)."]),
         (
             "https://192.0.0.8",
-            ["The host 192.0.0.8 resolves to 192.0.0.8, which is not a public internet address."],
+            ["The host 192.0.0.8 is not a public internet address."],
         ),
         (
             REBOUND,
-            [
-                "The host ups.rebound.example resolves to 10.0.0.5, which is not a public "
-                "internet address."
-            ],
+            ["The host ups.rebound.example is not a public internet address."],
         ),
     ],
 )
@@ -211,8 +208,7 @@ def test_a_redirect_from_the_carrier_is_not_followed(api, merchant, shipment):
         (METADATA, "Use https; plain http is accepted only in development."),
         (
             REBOUND,  # public when saved, private now (DNS rebinding)
-            "The host ups.rebound.example resolves to 10.0.0.5, which is not a public "
-            "internet address.",
+            "The host ups.rebound.example is not a public internet address.",
         ),
     ],
 )
