@@ -31,7 +31,7 @@ API_DOCS_PREFIX = "/api/docs/"
 
 
 def _policy_for(path: str) -> str | None:
-    if path.startswith("/console/"):
+    if path.startswith("/console/") or path == "/":  # the landing page lists signed demo links
         return CONSOLE_POLICY
     if path.startswith("/admin/"):
         return ADMIN_POLICY

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from flextracker.headers import CONSOLE_POLICY
 from notifications.tasks import send_notifications
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,6 +99,8 @@ def test_the_root_url_says_what_this_is_and_where_to_go(client, settings, debug)
     response = client.get("/")
     # then: the console, the admin and the API docs, and the demo's pages in development only
     assert response.status_code == 200
+    assert response["Content-Security-Policy"] == CONSOLE_POLICY
+    assert "no-store" in response["Cache-Control"]
     page = response.content.decode()
     assert "Post-purchase tracking for your customers" in page
     for path in ("/console/", "/admin/", "/api/docs/"):
