@@ -101,7 +101,9 @@ def order_id_get_by_attribute(merchant: Merchant, attribute: str, value: str) ->
 
 def order_for_verification(merchant: Merchant, order_ids: list[str]) -> Order | None:
     """Just what the customer page's "confirm it is your order" compares, in one query whether or
-    not the order exists (the first of `order_ids` that does)."""
+    not the order exists (the first of `order_ids` that does; the number alone also names a
+    Shopify "#1001", as order_for_page reads it)."""
+    order_ids = [*order_ids, *(f"#{i}" for i in order_ids if i and not i.startswith("#"))]
     orders = Order.objects.filter(merchant=merchant, order_id__in=order_ids)
     found = {o.order_id: o for o in orders.only("order_id", "customer_email", "postal_code")}
     return next((found[order_id] for order_id in order_ids if order_id in found), None)

@@ -11,6 +11,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -206,9 +207,14 @@ def _answer_matches(order: Order, answer: str) -> bool:
 
 
 def _redirect_signed(request: HttpRequest, merchant: Merchant, order: Order) -> HttpResponse:
+    """To the order's own address (encoded: a Shopify "#1001" must not become a fragment), which
+    the new signature names, the PDF's when the form was the PDF's."""
     query = request.GET.copy()
     query["t"] = tracking_page_token(merchant.merchant_id, order.order_id)
-    return HttpResponseRedirect(f"{request.path}?{query.urlencode()}")
+    path = reverse("order_page", args=[merchant.merchant_id, order.order_id])
+    if request.path.endswith(".pdf") and not order.order_id.endswith(".pdf"):
+        path += ".pdf"
+    return HttpResponseRedirect(f"{path}?{query.urlencode()}")
 
 
 def _pdf_response(request, context, merchant, language, template, order) -> HttpResponse:

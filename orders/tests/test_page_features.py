@@ -212,6 +212,22 @@ def test_the_right_email_or_postal_code_opens_the_page(client, verifying, order)
         assert "Still to ship" in opened and "Confirm it is your order" not in opened
 
 
+@pytest.mark.parametrize("written", ["%231001", "1001"])
+def test_a_shopify_order_named_with_a_hash_opens_once_the_customer_confirms(
+    client, verifying, written
+):
+    # given: Shopify's order "#1001", and a link to it written encoded or with the number alone
+    create_order(verifying, "#1001")
+    # when
+    answer = client.post(_url(verifying, written), {"answer": "78701"})
+    opened = client.get(answer["Location"])
+    # then: back to the order's own address (never "#1001" read as a fragment), now signed
+    assert answer.status_code == 302
+    assert answer["Location"].startswith("/orders/FDC-01-12345/%231001?t=")
+    assert opened.status_code == 200
+    assert "Confirm it is your order" not in opened.content.decode()
+
+
 def test_a_wrong_answer_is_refused_and_guessing_is_limited(client, verifying, order, settings):
     settings.PAGE_MISSES_PER_MINUTE = 3
     answers = [client.post(_url(verifying), {"answer": f"guess{n}@x.com"}) for n in range(4)]
