@@ -213,17 +213,16 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 
-# Logins (the console signs in through the admin's form) lock out after repeated failures for a
-# username from one address (RELIABILITY.md); staff see and lift lockouts in the admin (Axes).
-# Per username+address, so a guesser cannot lock a colleague out from elsewhere, nor an office
-# behind one address lock out everyone in it.
+# Logins (the console signs in through the admin's form) lock out after repeated failures
+# (RELIABILITY.md): per username (guesses spread over many addresses) and per address (one
+# password sprayed over many usernames). A success resets both; staff lift a lockout in the admin.
 AUTHENTICATION_BACKENDS = [
     "flextracker.logins.LoginLockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "flextracker.logins.lockout_page"
 AXES_VERBOSE = False  # no banner on every manage.py command

@@ -72,7 +72,10 @@ def test_five_failures_lock_the_login_out_even_with_the_right_password(client, a
     assert response.status_code == 429
     page = response.content.decode()
     assert "Too many failed logins" in page
-    assert "This login failed 5 times in a row from your address, so it is locked." in page
+    assert (
+        "Logins for this user, or from your address, failed 5 times in a row, so they are "
+        "locked." in page
+    )
     assert "Try again in 15 minutes" in page
     assert not _logged_in(client)
     attempt = AccessAttempt.objects.get()
@@ -80,15 +83,28 @@ def test_five_failures_lock_the_login_out_even_with_the_right_password(client, a
     assert attempt.failures_since_start == 6
 
 
-def test_the_lockout_is_per_username_and_address(client, merchant, agent_user):
-    # given: agent_user locked out from 127.0.0.1
+def test_the_lockout_holds_for_the_user_anywhere_and_for_anyone_at_the_address(
+    client, merchant, agent_user
+):
+    # given: agent_user failed 5 times from 127.0.0.1
     colleague = member_of(merchant, "agent")
     _fail(client, agent_user.username, 5)
-    # when / then: a colleague at the same address logs in
-    assert _log_in(client, colleague.username, PASSWORD).status_code == 302
-    client.logout()
-    # when / then: and so does the same user from another address
-    assert _log_in(client, agent_user.username, PASSWORD, address="127.0.0.2").status_code == 302
+    # when / then: the same user from another address is locked (guesses spread over addresses)
+    assert _log_in(client, agent_user.username, PASSWORD, address="127.0.0.2").status_code == 429
+    # and so is anyone at that address
+    assert _log_in(client, colleague.username, PASSWORD).status_code == 429
+    # while a colleague elsewhere logs in
+    assert _log_in(client, colleague.username, PASSWORD, address="127.0.0.3").status_code == 302
+
+
+def test_one_password_sprayed_over_many_users_locks_the_address(client, merchant, agent_user):
+    # given: one guess for each of five usernames from one address
+    for number in range(5):
+        _log_in(client, f"someone-{number}", "Winter2026!")
+    # when: a real user's right password from that address
+    response = _log_in(client, agent_user.username, PASSWORD)
+    # then
+    assert response.status_code == 429 and not _logged_in(client)
 
 
 def test_the_lockout_ends_after_its_cool_off(client, agent_user):
