@@ -20,7 +20,13 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from notifications.channels import Channel, Delivery, DeliveryFailed, DeliveryRefused
+from notifications.channels import (
+    OUTCOME_UNKNOWN,
+    Channel,
+    Delivery,
+    DeliveryFailed,
+    DeliveryRefused,
+)
 from notifications.channels.email import EmailChannel
 from notifications.channels.sms import SmsChannel
 from notifications.channels.staff import SlackChannel, StaffEmailChannel, TeamsChannel
@@ -45,7 +51,6 @@ GIVE_UP_AFTER = timedelta(hours=26)  # "retries for 24 h+" (API.md)
 RECORD_WAITS = (0.5, 1, 2, 4, 8)
 # Channels whose provider takes no idempotency key: a possible duplicate is worse than a loss.
 AT_MOST_ONCE = {ChannelName.SMS}
-OUTCOME_UNKNOWN = "Not sent again: the worker stopped after handing it to the provider."
 
 CHANNELS: dict[str, type[Channel]] = {
     ChannelName.WEBHOOK: WebhookChannel,
@@ -63,6 +68,7 @@ class SendReport:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    skipped: int = 0  # claimed again by another worker while this one was busy: theirs now
 
 
 def notifications_send_due(*, now: datetime | None = None, limit: int = 100) -> SendReport:
@@ -90,6 +96,8 @@ def _claim(now: datetime, limit: int) -> list[Notification]:
         Notification.objects.filter(pk__in=[n.pk for n in claimed]).update(
             status=NotificationStatus.SENDING, next_attempt_at=now + LEASE
         )
+    for notification in claimed:  # the lease's end tells this claim from a later one
+        notification.status, notification.next_attempt_at = NotificationStatus.SENDING, now + LEASE
     return claimed
 
 
@@ -100,9 +108,14 @@ def _deliver(notification: Notification, now: datetime) -> str:
             unknown = DeliveryRefused(OUTCOME_UNKNOWN)
             return _record_durably(notification, now, started, error=unknown, give_up=True)
         notification.handed_over_at = timezone.now()
-        Notification.objects.filter(pk=notification.pk).update(
-            handed_over_at=notification.handed_over_at
-        )
+        # Only while the row is still this claim's: past the lease (a slow batch), another
+        # worker may have claimed it and be sending it.
+        marked = Notification.objects.filter(
+            pk=notification.pk, status=NotificationStatus.SENDING, handed_over_at__isnull=True,
+            next_attempt_at=notification.next_attempt_at,
+        ).update(handed_over_at=notification.handed_over_at)  # fmt: skip
+        if not marked:
+            return "skipped"
     try:
         delivery = CHANNELS[notification.channel]().send(notification)
     except DeliveryRefused as refused:

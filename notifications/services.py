@@ -144,8 +144,8 @@ def shipment_status_changed(
 ) -> list[Notification]:
     """The one function the tracking app calls when a shipment's status changes (STYLE.md:
     explicit calls, no signals). It writes the outbox rows in the caller's transaction: the
-    customer's email/SMS when the merchant chose this status (the order's customer, or for a
-    shipment without an order its trackers' delivery contacts), the merchant's webhooks, and a
+    customer's email/SMS when the merchant chose this status (the order's customer and the
+    delivery contacts of the trackers following the shipment), the merchant's webhooks, and a
     staff alert for exception, failed_attempt, return_to_sender and expired (TRACKING.md). The
     unique key (merchant, channel, recipient, dedupe_key) makes each message exist once: one
     alert per shipment and status. `context` builds what the messages show; it is called only
@@ -153,8 +153,11 @@ def shipment_status_changed(
     status, merchant = shipment.status, shipment.merchant
     cause = f"shipment:{shipment.pk}:{status}"
     rows = [
-        *(_customer_rows(merchant, shipment.order, trigger=status, cause=cause, shipment=shipment)
-          if shipment.order_id else _tracker_rows(merchant, shipment, trigger=status, cause=cause)),
+        *_once_per_recipient([
+            *(_customer_rows(merchant, shipment.order, trigger=status, cause=cause,
+                             shipment=shipment) if shipment.order_id else []),
+            *_tracker_rows(merchant, shipment, trigger=status, cause=cause),
+        ]),
         *_webhook_rows(merchant, webhook_event_types_for(status), cause, shipment=shipment),
         *(_staff_rows(merchant, trigger=status, cause=cause, shipment=shipment)
           if status in STAFF_ALERT_STATUSES else []),
@@ -202,9 +205,10 @@ def _customer_rows(merchant, order, *, trigger: str, cause: str, shipment=None, 
 
 
 def _tracker_rows(merchant, shipment, *, trigger: str, cause: str) -> list[Notification]:
-    """The delivery contacts of the trackers following a shipment that has no order: API.md gives
-    them the notifications an order's customer gets. The payload names the tracker, whose
-    contact the channels check again when sending."""
+    """The delivery contacts of the trackers following a shipment, with or without an order:
+    API.md gives them the notifications an order's customer gets (an order that never arrives
+    must not leave them untold). The payload names the tracker, whose contact the channels
+    check again when sending."""
     chosen = _chosen_channels(merchant, {trigger})[trigger]
     if not chosen:
         return []
@@ -225,6 +229,19 @@ def _tracker_rows(merchant, shipment, *, trigger: str, cause: str) -> list[Notif
             if recipient and channel in chosen
         ]  # fmt: skip
     return rows
+
+
+def _once_per_recipient(rows: list[Notification]) -> list[Notification]:
+    """The first row for each channel and recipient: the order's customer who also follows a
+    tracker with the same address or phone is told once. Compared as written apart from case
+    and punctuation, which the unique key alone would count as two people."""
+    seen, kept = set(), []
+    for row in rows:
+        same_person = (row.channel, re.sub(r"[^\w@.+]", "", row.recipient.lower()))
+        if same_person not in seen:
+            seen.add(same_person)
+            kept.append(row)
+    return kept
 
 
 def _webhook_rows(merchant, event_types: list[str], cause: str, *, order_id: int | None = None,
@@ -274,6 +291,7 @@ def shipment_delayed(*, shipment, context: Callable[[], dict]) -> list[Notificat
     if not rows:
         return []
     shown = context()
+    shown.pop("trackerPages", None)  # no customer is told of a delay
     for row in rows:
         row.payload = {**row.payload, "status": shipment.status, **shown}
     return _queue(rows)

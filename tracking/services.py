@@ -106,13 +106,11 @@ def notification_context(shipment: Shipment) -> dict:
     merchant = shipment.merchant
     detailed = shipments_with_details(merchant).get(pk=shipment.pk)
     tracking = shipment_json(detailed, tracked=tracked_carriers(merchant))
-    if detailed.order_id:
-        page = shipment_page_url(detailed.order, shipment.tracking_number)
-        return {"tracking": tracking, "trackingPage": page}
-    # Without an order, the trackers following it: each customer's link is their tracker's page.
+    page = shipment_page_url(detailed.order, shipment.tracking_number) if detailed.order_id else ""
+    # The trackers following it: each tracker's contact is sent to their tracker's page.
     pages = {tracker.external_id: tracker_page_url(merchant.merchant_id, tracker.external_id)
              for tracker in shipment.trackers.all()}  # fmt: skip
-    return {"tracking": tracking, "trackingPage": "", "trackerPages": pages}
+    return {"tracking": tracking, "trackingPage": page, "trackerPages": pages}
 
 
 def _take_status(shipment: Shipment, event: CarrierEvent, source: str) -> None:

@@ -8,6 +8,10 @@ refuses). The sending engine (notifications/sending.py) owns retries, backoff an
 from dataclasses import dataclass
 from typing import Protocol
 
+# For a provider that takes no idempotency key (Twilio): one that may have the message already
+# is never asked again, since a second request could be a second message.
+OUTCOME_UNKNOWN = "Not sent again: it may have reached the provider and been sent."
+
 
 @dataclass(frozen=True, slots=True)
 class Delivery:

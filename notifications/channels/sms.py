@@ -4,8 +4,12 @@ whose customer has not unsubscribed, and at most SMS_DAILY_CAP_PER_RECIPIENT per
 (OWASP API4). Only a number that `phonenumbers` finds valid (read in the order's country) is sent
 to Twilio.
 
-429, 5xx and timeouts are retried later (Retry-After honoured); other 4xx (an invalid number, a
-number that opted out with STOP) are Twilio's final word.
+Twilio takes no idempotency key, so a text is asked for at most once: once the request may have
+reached Twilio (a read timeout, a connection broken after sending, a 500, 502 or 504 that may
+come after the message was created) the outcome is unknown and the text is not sent again.
+Retried later (Retry-After honoured): what Twilio cannot have acted on, a connection or connect
+timeout that never reached it, 408, 409, 429 and 503 (it turned the request away). Other 4xx
+(an invalid number, a number that opted out with STOP) are Twilio's final word.
 """
 
 import json
@@ -14,14 +18,15 @@ import phonenumbers
 import requests
 from django.conf import settings
 from django.utils.translation import gettext as _
+from urllib3.exceptions import NewConnectionError
 
-from notifications.channels import Delivery, DeliveryFailed, DeliveryRefused
+from notifications.channels import OUTCOME_UNKNOWN, Delivery, DeliveryFailed, DeliveryRefused
 from notifications.channels.email import customer_contact, daily_allowance
 from notifications.messages import render_sms
 
 TIMEOUT = 10
 MAX_ANSWER_BYTES = 64 * 1024
-RETRYABLE = {408, 409, 429}
+RETRYABLE = {408, 409, 429, 503}
 
 
 def e164(phone: str, *, region: str = "") -> str:
@@ -72,7 +77,18 @@ def _post(account: str, token: str, to: str, body: str) -> Delivery:
             answer = next(response.iter_content(MAX_ANSWER_BYTES), b"")
             return _judge(response, answer)
     except requests.RequestException as error:
-        raise DeliveryFailed(f"Twilio unreachable: {type(error).__name__}") from error
+        if _never_reached_twilio(error):
+            raise DeliveryFailed(f"Twilio unreachable: {type(error).__name__}") from error
+        raise DeliveryRefused(f"{OUTCOME_UNKNOWN} Twilio: {type(error).__name__}.") from error
+
+
+def _never_reached_twilio(error: requests.RequestException) -> bool:
+    """A connect timeout or a connection that could not be opened: no request was sent. A plain
+    ConnectionError is also what a connection reset after sending raises."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(error, requests.ConnectionError) and isinstance(reason, NewConnectionError)
 
 
 def _judge(response: requests.Response, answer: bytes) -> Delivery:
@@ -87,6 +103,8 @@ def _judge(response: requests.Response, answer: bytes) -> Delivery:
     described = f"Twilio answered {status}" + (
         f" ({data.get('code')}: {data.get('message')})" if data.get("message") else ""
     )
+    if status >= 500 and status not in RETRYABLE:
+        raise DeliveryRefused(f"{OUTCOME_UNKNOWN} {described}."[:1000], response_status=status)
     if 400 <= status < 500 and status not in RETRYABLE:
         raise DeliveryRefused(described[:1000], response_status=status)
     retry_after = response.headers.get("Retry-After", "")

@@ -173,3 +173,73 @@ def test_a_message_waiting_when_the_contact_unsubscribes_is_cancelled(api, clien
         "cancelled"
     ]
     assert mailbox.envelopes == []
+
+
+def _post_order_and_shipment_at(api, order: dict | None = None):
+    """The shipment of order RQ-1 for the tracker's number; without `order`, a placeholder (the
+    shipment arrived before its order, which may never come)."""
+    shipment = {"trackingNumber": TRACKER["trackingNumber"], "carrier": "sandbox",
+                "items": [{"itemId": "SKU-1", "quantity": 1}]}  # fmt: skip
+    with time_machine.travel(T0, tick=False):
+        if order is not None:
+            assert api.post("/api/v1/orders", order).status_code == 201
+        assert api.post("/api/v1/orders/RQ-1/shipments", shipment).status_code == 201
+
+
+ORDER = {"orderId": "RQ-1", "customer": {"name": "Jane Doe", "email": "jane@example.com"},
+         "lineItems": [{"itemId": "SKU-1", "name": "Blue Mug", "quantity": 1}]}  # fmt: skip
+
+
+def test_a_trackers_contact_is_emailed_when_its_shipment_has_a_placeholder_order(api, mailbox):
+    # given: the shipment reached its order before the order did; a tracker follows its number
+    _post_order_and_shipment_at(api)
+    _post_at(api, TRACKER)
+    # when: polled at its first scan, and when it has been delivered
+    _poll_and_send_at(T0)
+    _poll_and_send_at(T0 + 8 * STEP)
+    # then: the contact hears both, with the tracker's page; the order has no one to tell
+    assert [(m["To"], m["Subject"].strip()) for m in mailbox.messages] == [
+        ("ana@example.com", "Tu pedido RQ-1 de Fred's Discount City se está preparando"),
+        ("ana@example.com", "Tu pedido RQ-1 ha sido entregado"),
+    ]
+    page = f"{settings.PUBLIC_BASE_URL}/trackers/FDC-01-12345/MKT-1"
+    assert page in body(mailbox.messages[1], "plain")
+    emails = Notification.objects.filter(channel="email").order_by("created_at")
+    assert list(emails.values_list("recipient", "trigger", "status", "order")) == [
+        ("ana@example.com", "pre_transit", "sent", None),
+        ("ana@example.com", "delivered", "sent", None),
+    ]
+
+
+def test_an_orders_customer_and_a_trackers_contact_are_each_told_once(api, mailbox):
+    # given: an order for Jane, and a tracker of its package for Ana
+    _post_order_and_shipment_at(api, ORDER)
+    _post_at(api, TRACKER)
+    # when
+    _poll_and_send_at(T0 + 8 * STEP)
+    # then: each hears of the delivery once, the contact with the tracker's page
+    delivered = sorted((m["To"], m["Subject"].strip()) for m in mailbox.messages
+                       if "entregado" in m["Subject"] or "delivered" in m["Subject"])  # fmt: skip
+    assert delivered == [
+        ("ana@example.com", "Tu pedido RQ-1 ha sido entregado"),
+        ("jane@example.com", "Your order RQ-1 has been delivered"),
+    ]
+    pages = dict(Notification.objects.filter(channel="email", trigger="delivered")
+                 .values_list("recipient", "payload__trackingPage"))  # fmt: skip
+    assert pages["ana@example.com"] == f"{settings.PUBLIC_BASE_URL}/trackers/FDC-01-12345/MKT-1"
+    assert pages["jane@example.com"].startswith(f"{settings.PUBLIC_BASE_URL}/orders/FDC-01-12345/")
+
+
+def test_a_customer_who_also_follows_a_tracker_is_told_once(api, mailbox):
+    # given: the tracker's contact is the order's customer, the address written otherwise
+    _post_order_and_shipment_at(api, ORDER)
+    _post_at(api, {**TRACKER, "deliveryContact": {"email": "Jane@Example.com"}})
+    # when
+    _poll_and_send_at(T0 + 8 * STEP)
+    # then: one email per status, as the order's customer
+    delivered = Notification.objects.filter(channel="email", trigger="delivered")
+    assert list(delivered.values_list("recipient", "order__order_id", "status")) == [
+        ("jane@example.com", "RQ-1", "sent")
+    ]
+    assert [m["To"] for m in mailbox.messages].count("jane@example.com") == len(mailbox.messages)
+    assert len(mailbox.messages) == Notification.objects.filter(channel="email").count()
