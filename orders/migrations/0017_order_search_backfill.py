@@ -13,7 +13,9 @@ import phonenumbers
 from django.conf import settings
 from django.db import migrations, transaction
 
-BATCH = 2000
+# Each batch's rows stay locked until it commits: ~1 s for 1,000 orders, mostly rewriting their
+# trigram indexes.
+BATCH = 1000
 
 
 # Frozen copies of orders.search.name_folded and orders.services.phone_digits (with
@@ -61,15 +63,22 @@ def _normalize_batch(orders, last_pk):
         orders.select_for_update()
         .filter(pk__gt=last_pk)
         .order_by("pk")
-        .only("pk", "customer_name", "customer_phone", "country_code")[:BATCH]
-    )
+        .only("pk", "customer_name", "customer_name_search", "customer_phone", "country_code",
+              "customer_phone_digits")[:BATCH]
+    )  # fmt: skip
     if not batch:
         return None
-    for order in batch:
-        order.customer_name_search = name_folded(order.customer_name)
-        order.customer_phone_digits = phone_digits(order.customer_phone, order.country_code)
-    orders.bulk_update(batch, ["customer_name_search", "customer_phone_digits"])
+    changed = [order for order in batch if _normalized(order)]
+    orders.bulk_update(changed, ["customer_name_search", "customer_phone_digits"])
     return batch[-1].pk
+
+
+def _normalized(order):
+    """Whether the order's stored values changed (those the new services wrote already do not)."""
+    before = (order.customer_name_search, order.customer_phone_digits)
+    order.customer_name_search = name_folded(order.customer_name)
+    order.customer_phone_digits = phone_digits(order.customer_phone, order.country_code)
+    return (order.customer_name_search, order.customer_phone_digits) != before
 
 
 class Migration(migrations.Migration):
