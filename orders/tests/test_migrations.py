@@ -1,10 +1,11 @@
 """Data migrations run on orders stored before them, as a deployment finds them."""
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection, connections
 from django.db.migrations.executor import MigrationExecutor
 
 from orders.models import Order
+from tests.concurrency import requires_postgresql
 
 BEFORE = [("orders", "0013_queued_api_messages")]
 
@@ -40,3 +41,45 @@ def test_orders_stored_before_0014_get_their_folded_name_and_international_phone
         ("US-1", "maria lopez", "15125550100"),
         ("XX-1", "maria lopez", "1234"),
     ]  # fmt: skip
+
+
+@requires_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_orders_stay_readable_while_0014s_backfill_rewrites_them(merchant):
+    # given: orders stored before 0014, and a reader (another connection) that gives up on a lock
+    # after 1 s, as the API's queries would time out
+    old_order = _migrate(BEFORE).get_model("orders", "Order")
+    reads = []
+    reader = connections.create_connection("default")
+    try:
+        for order_id in ("A-1", "A-2", "A-3"):
+            old_order.objects.create(merchant_id=merchant.pk, order_id=order_id,
+                                     customer_name="José", country_code="FR")  # fmt: skip
+
+        def read_after_each_batch(execute, sql, params, many, context):
+            result = execute(sql, params, many, context)
+            if sql.startswith('UPDATE "orders_order"'):
+                reads.append(_read_orders(reader))
+            return result
+
+        # when
+        with connection.execute_wrapper(read_after_each_batch):
+            _migrate()
+    finally:
+        reader.close()
+        _migrate()
+    # then: the reader was never locked out, and the backfill did its work
+    assert reads == [3]
+    assert sorted(Order.objects.values_list("order_id", "customer_name_search")) == [
+        ("A-1", "jose"), ("A-2", "jose"), ("A-3", "jose"),
+    ]  # fmt: skip
+
+
+def _read_orders(reader):
+    try:
+        with reader.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '1s'")
+            cursor.execute("SELECT count(*) FROM orders_order")
+            return cursor.fetchone()[0]
+    except DatabaseError as error:
+        return type(error).__name__
