@@ -4,10 +4,12 @@ and retry with exponential backoff and jitter for a day and more (RELIABILITY.md
 A claimed row is leased (status "sending", next attempt LEASE ahead) before anything is sent,
 so two workers never send the same row, and a worker that dies between "sent" and "recorded"
 causes at most one resend when the lease ends — never a lost message. The resend is the same
-message (an email keeps its Message-ID, a webhook its eventId), so it can be recognised. Twilio
-cannot recognise a repeated SMS, so an SMS is marked before Twilio is called, and one abandoned
-after that is not sent again. The outcome is recorded at once, and recording waits out a
-database restart rather than leave the message to be sent again.
+message (an email keeps its Message-ID, a webhook its eventId), so it can be recognised. Each row's
+lease is renewed just before its send, only if the row is still this claim's, so a slow batch never
+sends what another worker took over. Twilio cannot recognise a repeated SMS, so an SMS is marked
+before Twilio is called, and one abandoned after that is not sent again. The outcome is recorded
+at once, and recording waits out a database restart rather than leave the message to be sent
+again.
 """
 
 import logging
@@ -101,21 +103,31 @@ def _claim(now: datetime, limit: int) -> list[Notification]:
     return claimed
 
 
+def _lease_renewed(notification: Notification) -> bool:
+    """Renews this claim's lease on the row just before its send (and marks an SMS handed over),
+    only while the row is still this claim's: past the lease (a slow batch), another worker may
+    have claimed it and be sending it; then this one leaves it alone."""
+    lease = timezone.now() + LEASE
+    changes = {"next_attempt_at": lease}
+    if notification.channel in AT_MOST_ONCE:
+        changes["handed_over_at"] = timezone.now()
+    renewed = Notification.objects.filter(
+        pk=notification.pk, status=NotificationStatus.SENDING, handed_over_at__isnull=True,
+        next_attempt_at=notification.next_attempt_at,
+    ).update(**changes)  # fmt: skip
+    if renewed:
+        for field, value in changes.items():
+            setattr(notification, field, value)
+    return bool(renewed)
+
+
 def _deliver(notification: Notification, now: datetime) -> str:
     started = time.monotonic()
-    if notification.channel in AT_MOST_ONCE:
-        if notification.handed_over_at is not None:  # abandoned mid-call: it may have arrived
-            unknown = DeliveryRefused(OUTCOME_UNKNOWN)
-            return _record_durably(notification, now, started, error=unknown, give_up=True)
-        notification.handed_over_at = timezone.now()
-        # Only while the row is still this claim's: past the lease (a slow batch), another
-        # worker may have claimed it and be sending it.
-        marked = Notification.objects.filter(
-            pk=notification.pk, status=NotificationStatus.SENDING, handed_over_at__isnull=True,
-            next_attempt_at=notification.next_attempt_at,
-        ).update(handed_over_at=notification.handed_over_at)  # fmt: skip
-        if not marked:
-            return "skipped"
+    if notification.channel in AT_MOST_ONCE and notification.handed_over_at is not None:
+        unknown = DeliveryRefused(OUTCOME_UNKNOWN)  # abandoned mid-call: it may have arrived
+        return _record_durably(notification, now, started, error=unknown, give_up=True)
+    if not _lease_renewed(notification):
+        return "skipped"
     try:
         delivery = CHANNELS[notification.channel]().send(notification)
     except DeliveryRefused as refused:

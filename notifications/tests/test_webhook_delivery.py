@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import json
 import time
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -168,3 +169,29 @@ def test_a_message_claimed_by_a_worker_that_died_is_sent_after_the_lease(merchan
     # when / then
     assert notifications_send_due().claimed == 0
     assert notifications_send_due(now=timezone.now() + timedelta(minutes=6)).sent == 2
+
+
+@responses.activate
+def test_a_delivery_another_worker_took_over_is_left_to_it(merchant, endpoint):
+    # given: two deliveries; the receiver is so slow with the first that its worker's lease runs
+    # out, and a second worker claims the rows meanwhile
+    _deliver_shipment(merchant)
+    second_worker = {}
+
+    def slow_receiver(request):
+        if "report" not in second_worker:
+            second_worker["report"] = None  # its own calls are answered at once
+            later = timezone.now() + timedelta(minutes=10)
+            second_worker["report"] = notifications_send_due(now=later)
+        return 200, {}, ""
+
+    responses.add_callback(responses.POST, RECEIVER, callback=slow_receiver)
+    # when
+    first_worker = notifications_send_due()
+    # then: the first delivery went twice (its worker looked dead: at least once, same eventId),
+    # but the second went once: the slow worker left what the other had taken over
+    event_ids = Counter(json.loads(call.request.body)["eventId"] for call in responses.calls)
+    assert sorted(event_ids.values()) == [1, 2]
+    assert (first_worker.claimed, first_worker.sent, first_worker.skipped) == (2, 1, 1)
+    assert (second_worker["report"].claimed, second_worker["report"].sent) == (2, 2)
+    assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}
