@@ -1,12 +1,9 @@
 """Customer email, sent for real over SMTP to a local server that each test starts (aiosmtpd)."""
 
 import email
-import socket
 from datetime import timedelta
-from email import policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
@@ -23,72 +20,8 @@ from tracking.services import shipment_apply_events
 pytestmark = pytest.mark.django_db
 
 
-class Inbox:
-    """An aiosmtpd handler that keeps what it receives; `refuse` answers RCPT with that reply."""
-
-    def __init__(self):
-        self.envelopes = []
-        self.refuse = ""
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if self.refuse:
-            return self.refuse
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-    @property
-    def messages(self) -> list[email.message.EmailMessage]:
-        return [email.message_from_bytes(e.content, policy=policy.default) for e in self.envelopes]
-
-
 def body(message: email.message.EmailMessage, subtype: str) -> str:
     return message.get_body((subtype,)).get_content().replace("\r\n", "\n")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_settings(settings):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_TIMEOUT = 5
-    return settings
-
-
-class SmtpServer:
-    def __init__(self, port: int):
-        self.inbox = Inbox()
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=port)
-
-    def start(self) -> Inbox:
-        self.controller.start()
-        return self.inbox
-
-    def stop(self) -> None:
-        self.controller.stop()
-
-
-@pytest.fixture
-def smtp_server(smtp_settings):
-    server = SmtpServer(smtp_settings.EMAIL_PORT)
-    yield server
-    if server.controller._thread is not None:
-        server.stop()
-
-
-@pytest.fixture
-def inbox(smtp_server) -> Inbox:
-    return smtp_server.start()
 
 
 def deliver(merchant, order_id="1001", number="SBXDELIVERED1", item=("MUG", 1), **order_fields):

@@ -11,7 +11,6 @@ from django.core.management import call_command
 from merchants.models import Merchant
 from notifications.models import Notification
 from notifications.sending import notifications_send_due
-from notifications.tests.test_customer_email import Inbox, smtp_server, smtp_settings  # noqa: F401
 from tracking.polling import poll_due_shipments
 
 pytestmark = pytest.mark.django_db
@@ -25,27 +24,22 @@ def _sandbox_step(settings):
     settings.SANDBOX_MINUTES_PER_STEP = 10
 
 
-@pytest.fixture
-def mailbox(smtp_server) -> Inbox:  # noqa: F811 - smtp_server is the imported fixture
-    return smtp_server.start()
-
-
 def _at(moment: datetime, work):
     with time_machine.travel(moment, tick=False):
         return work()
 
 
-def test_the_demo_customer_is_emailed_about_her_address_problem(mailbox):
+def test_the_demo_customer_is_emailed_about_her_address_problem(inbox):
     # given: the demo, loaded on a fresh database; its shipments' first scans sent
     _at(T0, lambda: call_command("load_demo", stdout=io.StringIO()))
     _at(T0, notifications_send_due)
-    mailbox.envelopes.clear()
+    inbox.envelopes.clear()
     # when: the exception package reaches its last step (an address problem), and is polled
     later = T0 + 8 * STEP
     _at(later, lambda: poll_due_shipments(now=later))
     _at(later, lambda: notifications_send_due(now=later))
     # then: Jane has the news about it, by email
-    about_the_problem = [m for m in mailbox.messages if "update on the delivery" in m["Subject"]]
+    about_the_problem = [m for m in inbox.messages if "update on the delivery" in m["Subject"]]
     assert [(m["To"], m["Subject"]) for m in about_the_problem] == [
         ("jane@example.com", "An update on the delivery of your order FDC-1001")
     ]

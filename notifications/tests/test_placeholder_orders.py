@@ -8,7 +8,7 @@ from django.test import Client
 from merchants.services import api_key_issue, notification_rules_set
 from notifications.models import Notification
 from notifications.sending import notifications_send_due
-from notifications.tests.test_customer_email import Inbox, smtp_server, smtp_settings  # noqa: F401
+from notifications.tests.smtp import Inbox
 from orders.api.queued import queued_apply
 from tests.concurrency import requires_postgresql, run_at_once
 
@@ -26,11 +26,6 @@ ORDER = {"orderId": "RQ-1", "customer": {"name": "Jane Doe", "email": "jane@exam
          "lineItems": [{"itemId": "SKU-1", "name": "Blue Mug", "quantity": 1}]}  # fmt: skip
 
 
-@pytest.fixture
-def mailbox(smtp_server) -> Inbox:  # noqa: F811 - smtp_server is the imported fixture
-    return smtp_server.start()
-
-
 @pytest.fixture(autouse=True)
 def thanks_and_news(merchant, other_merchant):
     """Both merchants thank for orders too, as in the issue's run."""
@@ -39,8 +34,8 @@ def thanks_and_news(merchant, other_merchant):
                                triggers=["order_received", "in_transit", "delivered"])  # fmt: skip
 
 
-def _subjects(mailbox: Inbox) -> list[tuple[str, str]]:
-    return sorted((message["To"], message["Subject"]) for message in mailbox.messages)
+def _subjects(inbox: Inbox) -> list[tuple[str, str]]:
+    return sorted((message["To"], message["Subject"]) for message in inbox.messages)
 
 
 def _emails() -> list[tuple[str, str]]:
@@ -48,7 +43,7 @@ def _emails() -> list[tuple[str, str]]:
     return sorted(rows.values_list("trigger", "dedupe_key"))
 
 
-def test_the_customer_of_a_late_order_hears_where_its_shipment_already_is(api, mailbox):
+def test_the_customer_of_a_late_order_hears_where_its_shipment_already_is(api, inbox):
     # given: the shipment, then its first scan, before the order
     assert api.post("/api/v1/orders/RQ-1/shipments", SHIPMENT).status_code == 201
     assert api.post(f"/api/v1/tracking/{NUMBER}/events", IN_TRANSIT).status_code == 200
@@ -56,7 +51,7 @@ def test_the_customer_of_a_late_order_hears_where_its_shipment_already_is(api, m
     assert api.post("/api/v1/orders", ORDER).status_code == 201
     notifications_send_due()
     # then: thanked for the order, and told it is on its way, with the package's link
-    assert _subjects(mailbox) == [
+    assert _subjects(inbox) == [
         ("jane@example.com", "Thank you for your order RQ-1"),
         ("jane@example.com", "Your Fred's Discount City order RQ-1 is on its way"),
     ]
@@ -64,11 +59,11 @@ def test_the_customer_of_a_late_order_hears_where_its_shipment_already_is(api, m
     assert told.dedupe_key == f"shipment:{told.shipment_id}:in_transit"
     assert told.payload["tracking"]["trackingNumber"] == "VAN420001"  # normalized
     assert told.payload["trackingPage"].endswith("&trackingId=VAN420001")
-    (on_its_way,) = [m for m in mailbox.messages if "on its way" in m["Subject"]]
+    (on_its_way,) = [m for m in inbox.messages if "on its way" in m["Subject"]]
     assert "1 × Blue Mug" in on_its_way.get_body(("plain",)).get_content()
 
 
-def test_a_late_order_posted_with_respond_async_is_told_too(api, mailbox):
+def test_a_late_order_posted_with_respond_async_is_told_too(api, inbox):
     # given: the shipment applied by the worker, then its first scan, then the order queued
     api.post("/api/v1/orders/RQ-1/shipments", SHIPMENT, **ASYNC)
     assert queued_apply() == 1
@@ -78,13 +73,13 @@ def test_a_late_order_posted_with_respond_async_is_told_too(api, mailbox):
     assert queued_apply() == 1
     notifications_send_due()
     # then
-    assert _subjects(mailbox) == [
+    assert _subjects(inbox) == [
         ("jane@example.com", "Thank you for your order RQ-1"),
         ("jane@example.com", "Your Fred's Discount City order RQ-1 is on its way"),
     ]
 
 
-def test_a_status_already_told_is_not_told_again_when_the_order_is_updated(api, mailbox):
+def test_a_status_already_told_is_not_told_again_when_the_order_is_updated(api, inbox):
     # given: the late order told its customer once
     api.post("/api/v1/orders/RQ-1/shipments", SHIPMENT)
     api.post(f"/api/v1/tracking/{NUMBER}/events", IN_TRANSIT)
@@ -96,10 +91,10 @@ def test_a_status_already_told_is_not_told_again_when_the_order_is_updated(api, 
     notifications_send_due()
     # then: nothing new
     assert _emails() == before
-    assert len(mailbox.envelopes) == 2
+    assert len(inbox.envelopes) == 2
 
 
-def test_a_status_the_merchant_did_not_choose_is_not_told(api, merchant, mailbox):
+def test_a_status_the_merchant_did_not_choose_is_not_told(api, merchant, inbox):
     # given: the merchant emails on delivery only
     notification_rules_set(merchant=merchant, channel="email", triggers=["delivered"])
     api.post("/api/v1/orders/RQ-1/shipments", SHIPMENT)
@@ -108,11 +103,11 @@ def test_a_status_the_merchant_did_not_choose_is_not_told(api, merchant, mailbox
     api.post("/api/v1/orders", ORDER)
     notifications_send_due()
     # then
-    assert (_emails(), mailbox.envelopes) == ([], [])
+    assert (_emails(), inbox.envelopes) == ([], [])
 
 
 def test_another_merchants_order_with_the_same_id_tells_nobody(
-    api, other_api, other_merchant, mailbox
+    api, other_api, other_merchant, inbox
 ):
     # given: merchant A's shipment moved before its order arrived
     api.post("/api/v1/orders/RQ-1/shipments", SHIPMENT)
@@ -121,7 +116,7 @@ def test_another_merchants_order_with_the_same_id_tells_nobody(
     assert other_api.post("/api/v1/orders", ORDER).status_code == 201
     notifications_send_due()
     # then: B's customer is thanked for B's order, and told nothing about A's package
-    assert _subjects(mailbox) == [("jane@example.com", "Thank you for your order RQ-1")]
+    assert _subjects(inbox) == [("jane@example.com", "Thank you for your order RQ-1")]
     theirs = other_merchant.orders.get(order_id="RQ-1")
     assert _emails() == [("order_received", f"order:{theirs.pk}:order.created")]
 
@@ -149,7 +144,7 @@ def test_an_order_racing_its_shipments_first_scan_is_told_once(merchant):
         number.replace("-", "") for number in numbers]  # fmt: skip
 
 
-def test_an_order_adopting_a_trackers_shipment_tells_its_customer_where_it_is(api, mailbox):
+def test_an_order_adopting_a_trackers_shipment_tells_its_customer_where_it_is(api, inbox):
     # given: a tracker (no contact) follows a package that has moved; then the order arrives
     api.post("/api/v1/trackers", {"trackerExternalId": "T-1", "carrier": "other",
                                   "trackingNumber": NUMBER})  # fmt: skip
@@ -159,7 +154,7 @@ def test_an_order_adopting_a_trackers_shipment_tells_its_customer_where_it_is(ap
     assert api.post("/api/v1/orders/RQ-1/shipments", SHIPMENT).status_code == 200
     notifications_send_due()
     # then
-    assert _subjects(mailbox) == [
+    assert _subjects(inbox) == [
         ("jane@example.com", "Thank you for your order RQ-1"),
         ("jane@example.com", "Your Fred's Discount City order RQ-1 is on its way"),
     ]

@@ -13,20 +13,10 @@ from notifications import sending
 from notifications.channels.email import message_id
 from notifications.models import Notification, NotificationAttempt, NotificationStatus
 from notifications.sending import notifications_send_due
-from notifications.tests.test_customer_email import (  # noqa: F401
-    Inbox,
-    deliver,
-    smtp_server,
-    smtp_settings,
-)
+from notifications.tests.test_customer_email import deliver
 from notifications.tests.test_customer_sms import TWILIO, texting_merchant, twilio  # noqa: F401
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def mailbox(smtp_server) -> Inbox:  # noqa: F811 - smtp_server is the imported fixture
-    return smtp_server.start()
 
 
 class Killed(BaseException):
@@ -53,7 +43,7 @@ def recording_fails_once(monkeypatch):
 
 
 def test_an_email_sent_again_after_a_crash_keeps_its_message_id(
-    merchant, mailbox, recording_fails_once
+    merchant, inbox, recording_fails_once
 ):
     # given: a delivered email, and a worker killed once the mail server has accepted it
     deliver(merchant)
@@ -63,7 +53,7 @@ def test_an_email_sent_again_after_a_crash_keeps_its_message_id(
     # when: the lease ends and the sweep finds the row abandoned
     notifications_send_due(now=timezone.now() + sending.LEASE + timedelta(seconds=1))
     # then: two copies reached the server, and they are the same message
-    first, second = mailbox.messages
+    first, second = inbox.messages
     assert first["Message-ID"] == second["Message-ID"]
     assert first["Message-ID"].endswith("@flextracker.local>")
     notification = Notification.objects.get(channel="email")
@@ -71,21 +61,19 @@ def test_an_email_sent_again_after_a_crash_keeps_its_message_id(
     assert notification.provider_message_id == first["Message-ID"]
 
 
-def test_two_notifications_have_two_message_ids(merchant, mailbox):
+def test_two_notifications_have_two_message_ids(merchant, inbox):
     # given: two packages of one order delivered
     deliver(merchant, number="SBXDELIVERED1", item=("MUG", 1))
     deliver(merchant, number="SBXDELIVERED2", item=("TOWEL", 1))
     # when
     notifications_send_due()
     # then
-    ids = [message["Message-ID"] for message in mailbox.messages]
+    ids = [message["Message-ID"] for message in inbox.messages]
     assert len(ids) == 2 and len(set(ids)) == 2
     assert set(Notification.objects.values_list("provider_message_id", flat=True)) == set(ids)
 
 
-def test_a_database_back_within_seconds_leaves_nothing_to_send_again(
-    merchant, mailbox, monkeypatch
-):
+def test_a_database_back_within_seconds_leaves_nothing_to_send_again(merchant, inbox, monkeypatch):
     # given: the database drops the connection as the row is updated, then answers again
     deliver(merchant)
     save, calls = Notification.save, []
@@ -102,7 +90,7 @@ def test_a_database_back_within_seconds_leaves_nothing_to_send_again(
     later = notifications_send_due(now=timezone.now() + sending.LEASE + timedelta(seconds=1))
     # then: recorded on the second try, sent once, one attempt in the log
     assert (report.sent, later.claimed) == (1, 0)
-    assert len(mailbox.envelopes) == 1
+    assert len(inbox.envelopes) == 1
     notification = Notification.objects.get(channel="email")
     assert (notification.status, notification.attempts) == (NotificationStatus.SENT, 1)
     assert list(notification.attempt_log.values_list("succeeded", flat=True)) == [True]

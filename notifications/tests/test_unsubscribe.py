@@ -9,7 +9,6 @@ from notifications.models import Notification, NotificationStatus
 from notifications.sending import notifications_send_due
 
 # The local SMTP server of the email tests (fixtures are found by name in this module).
-from notifications.tests.test_customer_email import smtp_server, smtp_settings  # noqa: F401
 from notifications.unsubscribe import order_pk_from_token, unsubscribe_token
 from orders.models import Order
 from orders.tests.factories import create_order, ship
@@ -97,7 +96,7 @@ def test_a_forged_or_unknown_token_is_not_found(client, order):
     assert Order.objects.get(pk=order.pk).notifications_muted_at is None
 
 
-def test_after_unsubscribing_later_news_is_not_emailed(client, merchant, smtp_server):  # noqa: F811
+def test_after_unsubscribing_later_news_is_not_emailed(client, merchant, smtp_server):
     # given: one email sent, then the customer unsubscribes
     inbox = smtp_server.start()
     create_order(merchant, "1001")

@@ -14,12 +14,7 @@ from merchants.services import notification_rules_set
 from notifications.models import Notification, WebhookEndpoint
 from notifications.sending import notifications_send_due
 from notifications.services import webhook_endpoint_create
-from notifications.tests.http_receiver import HOST, URL, receiver  # noqa: F401 - a fixture
-from notifications.tests.test_customer_email import (  # noqa: F401 - the local SMTP server
-    inbox,
-    smtp_server,
-    smtp_settings,
-)
+from notifications.tests.http_receiver import HOST, URL
 from notifications.tests.test_webhook_delivery import verify
 from orders.tests.factories import create_order, ship
 from tracking.carriers.events import CarrierEvent
@@ -48,7 +43,7 @@ def _deliver(merchant, order_id: str):
     shipment_apply_events(shipment_id=shipment.pk, events=[event], source="poll")
 
 
-def test_a_merchants_own_secret_signs_every_delivery(api, webhooks_only, receiver):  # noqa: F811
+def test_a_merchants_own_secret_signs_every_delivery(api, webhooks_only, receiver):
     # given: a subscription made through the API with the merchant's own secret
     receiver.status = 204
     created = api.post(
@@ -68,7 +63,7 @@ def test_a_merchants_own_secret_signs_every_delivery(api, webhooks_only, receive
 
 
 @pytest.fixture
-def subscribed(webhooks_only, receiver):  # noqa: F811
+def subscribed(webhooks_only, receiver):
     with time_machine.travel(T0, tick=False):
         endpoint, _secret = webhook_endpoint_create(
             merchant=webhooks_only, url=URL, event_types=["tracking.updated", "tracking.delivered"]
@@ -88,7 +83,7 @@ def _send(moment: datetime):
 def test_one_outage_of_a_busy_endpoint_does_not_disable_it(
     webhooks_only,
     subscribed,
-    receiver,  # noqa: F811
+    receiver,
 ):
     # given: 20 shipments delivered at once: 40 webhook messages, and the receiver is down
     for number in range(20):
@@ -109,7 +104,7 @@ def test_one_outage_of_a_busy_endpoint_does_not_disable_it(
     assert not Notification.objects.exclude(channel="webhook").exists()  # no staff alert yet
 
 
-def _run_for_days(merchant, until: timedelta, inbox):  # noqa: F811
+def _run_for_days(merchant, until: timedelta, inbox):
     """The receiver fails throughout; a shipment is delivered every 4 hours from T0 on, and
     the sender runs every ROUND. When each staff email arrived, and when the endpoint was
     disabled, as offsets from T0."""
@@ -134,7 +129,7 @@ DISABLED = "[flexTracker] Fred's Discount City: webhook endpoint disabled"
 def test_failures_spanning_72_hours_disable_it_after_an_email_at_48_hours(
     webhooks_only,
     subscribed,
-    inbox,  # noqa: F811 - the receiver fails: its default
+    inbox,
 ):
     # given
     webhooks_only.alert_emails = "ops@fred.example"
@@ -174,7 +169,7 @@ def _failing(endpoint: WebhookEndpoint, since: timedelta, warned: timedelta | No
     )  # fmt: skip
 
 
-def test_one_success_starts_the_72_hours_again(webhooks_only, subscribed, receiver):  # noqa: F811
+def test_one_success_starts_the_72_hours_again(webhooks_only, subscribed, receiver):
     # given: failing for 71 hours, staff alerted; then the receiver answers once
     _failing(subscribed, since=timedelta(hours=71), warned=timedelta(hours=23))
     receiver.status = 204
@@ -198,7 +193,7 @@ def test_one_success_starts_the_72_hours_again(webhooks_only, subscribed, receiv
 def test_an_endpoint_first_seen_failing_after_72_hours_gets_a_days_notice(
     webhooks_only,
     subscribed,
-    receiver,  # noqa: F811
+    receiver,
 ):
     # given: a quiet endpoint: its previous failure 80 hours ago, no alert yet
     webhooks_only.alert_emails = "ops@fred.example"
