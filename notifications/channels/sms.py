@@ -12,6 +12,7 @@ timeout that never reached it, 408, 409, 429 and 503 (it turned the request away
 (an invalid number, a number that opted out with STOP) are Twilio's final word.
 """
 
+import functools
 import json
 
 import phonenumbers
@@ -43,11 +44,15 @@ def e164(phone: str, *, region: str = "") -> str:
 
 
 def _sender_region() -> str | None:
+    return _region_of(settings.TWILIO_FROM_NUMBER)
+
+
+@functools.lru_cache(maxsize=4)  # once per sender number, not for every order ingest writes
+def _region_of(number: str) -> str | None:
     try:
-        sender = phonenumbers.parse(settings.TWILIO_FROM_NUMBER)
+        return phonenumbers.region_code_for_number(phonenumbers.parse(number))
     except phonenumbers.NumberParseException:
         return None
-    return phonenumbers.region_code_for_number(sender)
 
 
 class SmsChannel:
