@@ -75,10 +75,16 @@ def order_for_page(merchant: Merchant, order_id: str) -> Order | None:
     """The order as the customer page shows it: its shipments' events as `history` rows. A
     link written with the number alone ("1001") opens the order named "#1001" (a Shopify name):
     a "#" cannot stand unencoded in a link."""
-    order = _order_for_page(merchant, order_id=order_id)
-    if order is None and order_id and not order_id.startswith("#"):
-        order = _order_for_page(merchant, order_id=f"#{order_id}")
-    return order
+    for spelling in order_id_spellings([order_id]):
+        if order := _order_for_page(merchant, order_id=spelling):
+            return order
+    return None
+
+
+def order_id_spellings(order_ids: list[str]) -> list[str]:
+    """The ids a customer link may mean, in order: as written, then each as a Shopify name
+    ("1001" → "#1001": a "#" cannot stand unencoded in a link)."""
+    return [*order_ids, *(f"#{i}" for i in order_ids if i and not i.startswith("#"))]
 
 
 def order_destination_country(merchant: Merchant, order_id: str) -> str:
@@ -101,9 +107,8 @@ def order_id_get_by_attribute(merchant: Merchant, attribute: str, value: str) ->
 
 def order_for_verification(merchant: Merchant, order_ids: list[str]) -> Order | None:
     """Just what the customer page's "confirm it is your order" compares, in one query whether or
-    not the order exists (the first of `order_ids` that does; the number alone also names a
-    Shopify "#1001", as order_for_page reads it)."""
-    order_ids = [*order_ids, *(f"#{i}" for i in order_ids if i and not i.startswith("#"))]
+    not the order exists (the first of `order_ids` that does, read as order_for_page reads them)."""
+    order_ids = order_id_spellings(order_ids)
     orders = Order.objects.filter(merchant=merchant, order_id__in=order_ids)
     found = {o.order_id: o for o in orders.only("order_id", "customer_email", "postal_code")}
     return next((found[order_id] for order_id in order_ids if order_id in found), None)
