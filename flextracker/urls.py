@@ -5,11 +5,11 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiJsonRenderer2
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from flextracker.api import django_error_json
+from flextracker.api.envelope import django_error_json
 from flextracker.openapi import Yaml12SafeRenderer, Yaml12SafeRenderer2
-from orders import views as order_views
-from orders.unsubscribe import unsubscribe_view
-from tracking.landing import landing_page
+from pages import views as order_views
+from pages.unsubscribe import unsubscribe_view
+from pages.landing import landing_page
 
 urlpatterns = [
     path("", landing_page, name="landing"),
@@ -38,7 +38,7 @@ urlpatterns = [
     path("api/v1/", include("tracking.api.urls")),
     re_path(r"^api/", csrf_exempt(lambda request: django_error_json(request, 404))),
     path("hooks/", include("tracking.urls")),
-    path("console/", include("tracking.console.urls")),
+    path("console/", include("console.urls")),
     path(
         "console/templates/<int:template_id>/preview/",
         order_views.branding_template_preview,

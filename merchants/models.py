@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from tracking.carriers.vocabulary import CarrierCode, Status
+from carriers.vocabulary import CarrierCode, Status
 
 MERCHANT_ID_PATTERN = r"^[A-Z]{2,6}-[0-9]{2}-[0-9]{5}$"
 HEX_COLOR_PATTERN = r"^#[0-9A-Fa-f]{6}$"
@@ -315,156 +315,17 @@ class DeliveryProvider(models.Model):
 POLLED_CARRIERS = [c for c in CarrierCode.choices if c[0] not in ("sandbox", "other")]
 
 
-class CarrierAccount(models.Model):
-    """A merchant's own carrier credentials; they override the platform's for that merchant."""
-
-    merchant = models.ForeignKey(
-        Merchant, on_delete=models.CASCADE, related_name="carrier_accounts"
-    )
-    carrier = models.CharField(max_length=16, choices=POLLED_CARRIERS)
-    client_id = models.CharField(
-        _("client ID / username"), max_length=200, blank=True, help_text=_("Not used by DHL.")
-    )
-    secret = models.CharField(
-        _("client secret / password / API key"), max_length=500, help_text=_("Stored as given.")
-    )
-    base_url = models.URLField(blank=True, help_text=_("Blank: the carrier's production API."))
-    requests_per_minute = models.PositiveIntegerField(
-        default=60, help_text=_("The poller never exceeds this for the account.")
-    )
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["merchant", "carrier"], name="carrier_account_unique"),
-            models.CheckConstraint(
-                condition=Q(requests_per_minute__gte=1), name="carrier_rate_gte_1"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.merchant.merchant_id} · {self.get_carrier_display()}"
 
 
-class MessageFormat(models.TextChoices):
-    JSON = "json", "JSON"
-    CSV = "csv", "CSV"
-    XML = "xml", "XML"
 
 
-class FormatDictionary(models.Model):
-    """How one merchant's OMS writes its messages, mapped onto our event envelope (API.md
-    `/events`): field names and nesting of their choosing, their own status words."""
-
-    merchant = models.ForeignKey(
-        Merchant, on_delete=models.CASCADE, related_name="format_dictionaries"
-    )
-    name = models.CharField(max_length=100)
-    format = models.CharField(max_length=8, choices=MessageFormat.choices)
-    # The mapping itself; its shape is documented with the code that applies it
-    # (orders/channels/dictionaries.py).
-    mapping = models.JSONField(default=dict)
-    sample = models.TextField(blank=True, help_text=_("A message of theirs, to test the mapping."))
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        verbose_name_plural = _("format dictionaries")
-        constraints = [
-            models.UniqueConstraint(fields=["merchant", "name"], name="format_dictionary_unique"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.get_format_display()})"
 
 
-class FileSourceKind(models.TextChoices):
-    LOCAL = "local", _("Local drop folder")
-    SFTP = "sftp", _("SFTP server")
 
 
-class FileSource(models.Model):
-    """A folder where the merchant's OMS drops files: ours (local) or theirs (SFTP)."""
-
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="file_sources")
-    name = models.CharField(max_length=100)
-    kind = models.CharField(max_length=8, choices=FileSourceKind.choices)
-    dictionary = models.ForeignKey(FormatDictionary, on_delete=models.PROTECT, related_name="+")
-    directory = models.CharField(max_length=500, help_text=_("Where new files arrive."))
-    file_pattern = models.CharField(max_length=100, default="*")
-    archive_directory = models.CharField(max_length=500)
-    error_directory = models.CharField(max_length=500)
-    host = models.CharField(max_length=255, blank=True)
-    port = models.PositiveIntegerField(default=22)
-    username = models.CharField(max_length=100, blank=True)
-    password = models.CharField(max_length=200, blank=True, help_text=_("Stored as given."))
-    private_key = models.TextField(blank=True, help_text=_("PEM/OpenSSH; stored as given."))
-    host_key = models.CharField(
-        max_length=2000,
-        blank=True,
-        help_text=_("The server's public key, pinned: “ssh-ed25519 AAAA…”."),
-    )
-    is_active = models.BooleanField(default=True)
-    last_polled_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["merchant", "name"], name="file_source_unique"),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
 
 
-class QueueKind(models.TextChoices):
-    RABBITMQ = "rabbitmq", "RabbitMQ"
-    SQS = "sqs", "Amazon SQS"
 
 
-class QueueSource(models.Model):
-    """A queue the merchant's OMS publishes to; `manage.py consume <merchantId>` reads it."""
-
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="queue_sources")
-    name = models.CharField(max_length=100)
-    kind = models.CharField(max_length=8, choices=QueueKind.choices)
-    url = models.CharField(
-        max_length=500, help_text=_("amqp://user:password@host:5672/vhost, or the SQS queue URL.")
-    )
-    queue_name = models.CharField(max_length=200, blank=True, help_text=_("RabbitMQ only."))
-    dead_letter_queue = models.CharField(
-        max_length=500, blank=True, help_text=_("Queue name (RabbitMQ) or URL (SQS).")
-    )
-    region = models.CharField(max_length=32, blank=True, help_text=_("SQS only."))
-    # Blank: the messages already are our event envelope.
-    dictionary = models.ForeignKey(
-        FormatDictionary, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["merchant", "name"], name="queue_source_unique"),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
 
 
-class ShopifyShop(models.Model):
-    """A Shopify store of the merchant's whose order and fulfilment webhooks we receive."""
-
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="shopify_shops")
-    shop_domain = models.CharField(max_length=255, unique=True, help_text="fred.myshopify.com")
-    webhook_secret = models.CharField(
-        max_length=200, help_text=_("The app's client secret that signs webhooks; stored as given.")
-    )
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    def __str__(self) -> str:
-        return self.shop_domain

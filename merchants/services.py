@@ -20,7 +20,7 @@ from merchants.models import (
     NotificationChannel,
     NotificationRule,
 )
-from tracking.carriers.vocabulary import DEFAULT_CUSTOMER_NOTIFICATION_STATUSES
+from carriers.vocabulary import DEFAULT_CUSTOMER_NOTIFICATION_STATUSES
 
 API_KEY_PREFIX = "ftk_"
 API_KEY_SHOWN_PREFIX_LENGTH = 12

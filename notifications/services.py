@@ -24,7 +24,7 @@ from notifications.models import (
     WebhookEndpoint,
     WebhookEventType,
 )
-from tracking.carriers.vocabulary import STAFF_ALERT_STATUSES, Status
+from carriers.vocabulary import STAFF_ALERT_STATUSES, Status
 
 WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 # OWASP API4: a caller cannot make us fan every event out to unbounded URLs.

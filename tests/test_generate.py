@@ -11,7 +11,7 @@ from orders.search import name_folded
 from orders.services import phone_digits
 from orders.tests.factories import create_order
 from tests.concurrency import requires_postgresql
-from tracking.carriers.detection import is_valid_for_carrier
+from carriers.detection import is_valid_for_carrier
 from tracking.models import TrackingEvent
 
 pytestmark = [pytest.mark.django_db, requires_postgresql]

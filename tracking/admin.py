@@ -1,3 +1,34 @@
+import re
+from urllib.parse import urlsplit, urlunsplit
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+from flextracker.urlguard import RABBITMQ, SQS, WEB, Target, check_url
+from merchants.models import COLOR_FIELDS, ApiKey, BrandingTemplate, DeliveryProvider, Membership, MembershipRole, Merchant, NotificationChannel, NotificationTrigger
+from tracking.models import CarrierAccount
+from ingest.models import QueueKind, QueueSource, ShopifyShop
+from merchants.selectors import (
+    membership_roles,
+    merchants_visible_to,
+    notification_triggers,
+    user_sees_all_merchants,
+)
+from merchants.services import (
+    api_key_revoke,
+    api_key_store,
+    branding_template_save,
+    logo_reencode,
+    membership_grant,
+    merchant_save,
+    notification_rules_set,
+)
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
@@ -50,3 +81,50 @@ class ShipmentAdmin(MerchantScopedAdmin):
             summary = shipment_refresh_summary(shipment)
             level = messages.SUCCESS if summary.ran and summary.tracked else messages.WARNING
             self.message_user(request, summary.text, level)
+
+
+class CarrierAccountForm(forms.ModelForm):
+    secret = _write_only(_("client secret / password / API key"))
+    # Our workers send the secret to this address: only flexEngage staff may choose one (the
+    # admin sets this per request).
+    may_change_base_url = False
+
+    class Meta:
+        model = CarrierAccount
+        fields = [
+            "merchant", "carrier", "client_id", "secret", "base_url", "requests_per_minute",
+            "is_active",
+        ]  # fmt: skip
+        help_texts = {
+            "base_url": _("Blank: the carrier's production API. Only flexEngage staff may set "
+                          "another address, and only a public one.")
+        }  # fmt: skip
+
+    def clean_secret(self) -> str:
+        return _kept(self, "secret", _("Required: the carrier asks for it on every call."))
+
+    def clean_base_url(self) -> str:
+        url = self.cleaned_data["base_url"].strip()
+        if url and "base_url" in self.changed_data and not self.may_change_base_url:
+            raise ValidationError(
+                _("Only flexEngage staff can point an account at another API address; leave it "
+                  "blank for the carrier's production API.")
+            )  # fmt: skip
+        return _checked_url(self, "base_url")
+
+
+@admin.register(CarrierAccount)
+class CarrierAccountAdmin(MerchantScopedAdmin):
+    """A merchant's own carrier credentials (platform credentials come from the environment)."""
+
+    form = CarrierAccountForm
+    editable_by_merchant_admins = True
+    list_display = ["merchant", "carrier", "client_id", "requests_per_minute", "is_active"]
+    list_filter = ["carrier", ("merchant", admin.RelatedOnlyFieldListFilter)]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        form.may_change_base_url = user_sees_all_merchants(request.user)
+        return form
+
+

@@ -11,7 +11,7 @@ from django.db.models import Q
 from notifications.services import shipment_delayed
 from orders.models import Shipment
 from orders.services import shipment_lock
-from tracking.carriers.vocabulary import TERMINAL_STATUSES, Status
+from carriers.vocabulary import TERMINAL_STATUSES, Status
 from tracking.services import notification_context
 
 

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from merchants.models import Merchant
 from orders.models import Shipment
 from orders.selectors import shipment_queryset_with_details
-from tracking.carriers.detection import normalize_tracking_number
+from carriers.detection import normalize_tracking_number
 from tracking.models import TrackingEvent
 
 

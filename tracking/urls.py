@@ -3,7 +3,7 @@ aggregators, and orders from merchants' shops (Shopify)."""
 
 from django.urls import path
 
-from orders import hooks
+from ingest import hooks
 from tracking import push
 
 urlpatterns = [

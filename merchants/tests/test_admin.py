@@ -6,7 +6,8 @@ import pytest
 from django.urls import reverse
 from PIL import Image
 
-from merchants.models import ApiKey, BrandingTemplate, CarrierAccount, Merchant
+from merchants.models import ApiKey, BrandingTemplate, Merchant
+from tracking.models import CarrierAccount
 from merchants.services import api_key_authenticate, api_key_issue
 from merchants.tests.factories import BrandingTemplateFactory, member_of
 from orders.tests.factories import create_order

@@ -5,9 +5,10 @@ test_carrier_base_url.py). DNS answers come from a fake resolver (the process bo
 import pytest
 from django.urls import reverse
 
-from merchants.models import FileSource, Merchant, QueueSource
+from ingest.models import FileSource, QueueSource
+from merchants.models import Merchant
 from merchants.tests.factories import member_of
-from orders.tests.channel_samples import CSV_MAPPING, dictionary
+from ingest.tests.channel_samples import CSV_MAPPING, dictionary
 from tests.network import PUBLIC_ADDRESS
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from notifications.models import MessageTemplate, Notification, NotificationStat
 from notifications.sending import notifications_send_due
 from notifications.unsubscribe import unsubscribe_token
 from orders.tests.factories import create_order, ship
-from tracking.carriers.events import CarrierEvent
+from carriers.events import CarrierEvent
 from tracking.services import shipment_apply_events
 
 pytestmark = pytest.mark.django_db

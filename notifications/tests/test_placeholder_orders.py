@@ -9,7 +9,7 @@ from merchants.services import api_key_issue, notification_rules_set
 from notifications.models import Notification
 from notifications.sending import notifications_send_due
 from notifications.tests.smtp import Inbox
-from orders.api.queued import queued_apply
+from ingest.queued import queued_apply
 from tests.concurrency import requires_postgresql, run_at_once
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from notifications.sending import notifications_send_due
 from notifications.unsubscribe import order_pk_from_token, unsubscribe_token
 from orders.models import Order
 from orders.tests.factories import create_order, ship
-from tracking.carriers.events import CarrierEvent
+from carriers.events import CarrierEvent
 from tracking.services import shipment_apply_events
 
 pytestmark = pytest.mark.django_db

@@ -17,7 +17,7 @@ from notifications.services import webhook_endpoint_create
 from notifications.tests.http_receiver import HOST, URL
 from notifications.tests.test_webhook_delivery import verify
 from orders.tests.factories import create_order, ship
-from tracking.carriers.events import CarrierEvent
+from carriers.events import CarrierEvent
 from tracking.services import shipment_apply_events
 
 pytestmark = pytest.mark.django_db

@@ -1,9 +1,9 @@
 from django.urls import path
 
-from orders.api import events, views
-from orders.api.messages import MessageDetailApi, MessagesApi
-from orders.api.trackers import TrackerDetailApi, TrackersApi
-from orders.api.webhooks import WebhookDetailApi, WebhookEnableApi, WebhooksApi
+from ingest.api import events, orders as views
+from inbound.api.views import MessageDetailApi, MessagesApi
+from ingest.api.trackers import TrackerDetailApi, TrackersApi
+from notifications.api.views import WebhookDetailApi, WebhookEnableApi, WebhooksApi
 
 # Order ids may contain "/", so they are `path` segments; the endpoints under an order come first.
 urlpatterns = [

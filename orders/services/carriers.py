@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from merchants.models import Merchant
 from merchants.selectors import carriers_with_accounts
 from orders.models import Shipment
-from tracking.carriers.detection import Candidate
+from carriers.detection import Candidate
 
 # Formats a carrier prints only for parcels within one country: DHL Paket's 12-digit Identcode
 # is Germany's domestic parcel number, where FedEx Express's 12 digits go anywhere.

@@ -28,8 +28,8 @@ from orders.search import name_folded
 from orders.selectors import order_destination_country
 from orders.services.carriers import carrier_break_tie
 from orders.services.ledger import Ledger
-from tracking.carriers.detection import detect_carrier, normalize_tracking_number
-from tracking.carriers.vocabulary import CarrierCode, Status
+from carriers.detection import detect_carrier, normalize_tracking_number
+from carriers.vocabulary import CarrierCode, Status
 
 WARNING_ORDER_NOT_YET_RECEIVED = "ORDER_NOT_YET_RECEIVED"
 WARNING_CARRIER_NOT_TRACKED = "CARRIER_NOT_TRACKED"

@@ -24,8 +24,8 @@ from orders.services.orders import (
     carrier_not_tracked_warning,
     carrier_resolve,
 )
-from tracking.carriers.detection import normalize_tracking_number
-from tracking.carriers.vocabulary import CarrierCode
+from carriers.detection import normalize_tracking_number
+from carriers.vocabulary import CarrierCode
 
 INVALID = "INVALID_TRACKER_DATA"
 MISSING = "MISSING_TRACKER_DATA"

@@ -7,19 +7,20 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema_view
 from rest_framework import serializers
 
-from flextracker.api import EnvelopePaginationParameters, paginated, success
+from flextracker.api.envelope import EnvelopePaginationParameters, paginated, success
 from flextracker.errors import NotFound, PayloadTooLarge, RateLimited
 from flextracker.openapi import documented
 from merchants.models import Merchant
 from merchants.selectors import tracked_carriers
-from orders.api.base import InboundApi, InputSerializer, MerchantApi
-from orders.api.output import event_json, shipment_json
-from orders.api.serializers import TrackingEventOutputSerializer, TrackingOutputSerializer
+from inbound.api.base import InboundApi
+from flextracker.api.views import InputSerializer, MerchantApi
+from orders.representation import event_json, shipment_json
+from orders.serializers import TrackingEventOutputSerializer, TrackingOutputSerializer
 from orders.services import carrier_not_tracked_warning
-from orders.services.inbound import Result
-from tracking.carriers.detection import normalize_tracking_number
-from tracking.carriers.events import CarrierEvent, Location
-from tracking.carriers.vocabulary import (
+from inbound.services import Result
+from carriers.detection import normalize_tracking_number
+from carriers.events import CarrierEvent, Location
+from carriers.vocabulary import (
     DEFAULT_STATUS_DETAIL,
     EXCEPTION_CODE_BY_DETAIL,
     CarrierCode,

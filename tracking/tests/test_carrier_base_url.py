@@ -11,7 +11,7 @@ import pytest
 import responses
 from django.urls import reverse
 
-from merchants.models import CarrierAccount
+from tracking.models import CarrierAccount
 from merchants.tests.factories import member_of
 from orders.models import Shipment
 from orders.tests.factories import create_order, ship

@@ -10,7 +10,7 @@ import responses
 import time_machine
 from django.core.management import call_command
 
-from merchants.models import CarrierAccount
+from tracking.models import CarrierAccount
 from notifications.models import Notification
 from orders.models import Order, Shipment
 from orders.tests.factories import create_order, ship

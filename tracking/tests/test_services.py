@@ -4,7 +4,7 @@ import pytest
 
 from orders.models import Order, Shipment
 from orders.tests.factories import create_order, ship
-from tracking.carriers.events import CarrierEvent, Location
+from carriers.events import CarrierEvent, Location
 from tracking.models import TrackingEvent
 from tracking.services import shipment_apply_events
 
