@@ -113,10 +113,9 @@ def run_child(name: str) -> dict:
     django.setup()
     from django.utils import timezone
 
-    from ingest.models import FileSource, FormatDictionary
-    from merchants.models import Merchant
-    from ingest.models import InboundFile
+    from ingest.models import FileSource, FormatDictionary, InboundFile
     from ingest.tasks import poll_file_sources
+    from merchants.models import Merchant
 
     merchant = Merchant.objects.get(merchant_id=MERCHANT_ID)
     folder = Path(os.environ["BENCH_FOLDER"])

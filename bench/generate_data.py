@@ -21,10 +21,6 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
 
-from merchants.models import Merchant
-from merchants.services import merchant_create
-from orders.search import name_folded
-from orders.services import order_status_derive, phone_digits
 from carriers.detection import GS1_MOD10, UPS_MOD10, dhl_mod7, fedex_mod11
 from carriers.events import CarrierEvent, Location
 from carriers.vocabulary import (
@@ -33,6 +29,10 @@ from carriers.vocabulary import (
     Status,
     event_type_for,
 )
+from merchants.models import Merchant
+from merchants.services import merchant_create
+from orders.search import name_folded
+from orders.services import order_status_derive, phone_digits
 from tracking.services import event_dedupe_key
 
 BIG_MERCHANT = "FDC-01-12345"

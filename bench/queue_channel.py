@@ -76,9 +76,9 @@ def run_child(queue: str, prefetch: int) -> dict:
     import django
 
     django.setup()
-    from merchants.models import Merchant
-    from ingest.models import QueueSource
     from ingest.channels.queues import Consumer
+    from ingest.models import QueueSource
+    from merchants.models import Merchant
 
     guard_admits_the_local_broker()
 

@@ -16,8 +16,6 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from merchants.models import Merchant
-from merchants.selectors import merchants_visible_to, user_sees_all_merchants
 from carriers.vocabulary import Status
 from console.charts import (
     Bar,
@@ -28,6 +26,8 @@ from console.charts import (
 )
 from console.metrics import ChannelVolume, Dashboard, Period, dashboard_for
 from console.views import console_view
+from merchants.models import Merchant
+from merchants.selectors import merchants_visible_to, user_sees_all_merchants
 
 PRESET_DAYS = (7, 30, 90)
 DEFAULT_DAYS = 30

@@ -21,15 +21,15 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils.translation import gettext, ngettext
 
-from merchants.models import Merchant
-from notifications.models import Channel, Notification, NotificationStatus
-from orders.models import Order, Shipment
 from carriers.vocabulary import (
     EXCEPTION_CODE_BY_DETAIL,
     TERMINAL_STATUSES,
     CarrierCode,
     Status,
 )
+from merchants.models import Merchant
+from notifications.models import Channel, Notification, NotificationStatus
+from orders.models import Order, Shipment
 
 ATTENTION_LIMIT = 50
 STALE_AFTER = timedelta(days=5)  # no carrier scan for this long while moving needs a look

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 
+from inbound.models import InboundMessage
 from notifications.models import Channel, Notification
 from orders.models import AuditEntry, Order, OrderNote, Shipment
-from inbound.models import InboundMessage
 from orders.selectors import orders_visible_to, shipment_queryset_with_details
 
 MAX_ROWS = 200  # per list on the story screen; older rows stay in the admin

@@ -14,14 +14,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from console.selectors import order_for_user, order_story
+from console.services import audit_record, order_note_add
 from merchants.selectors import merchants_visible_to, user_sees_all_merchants
 from notifications.models import Notification
 from notifications.services import notification_resend
 from orders.links import tracking_page_pdf_url, tracking_page_url
 from orders.models import AuditAction, Order
 from orders.search import orders_search
-from console.services import audit_record, order_note_add
-from console.selectors import order_for_user, order_story
 from tracking.polling import shipment_refresh_summary
 
 MAX_QUERY_LENGTH = 200

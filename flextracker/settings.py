@@ -48,9 +48,13 @@ INSTALLED_APPS = [
     "axes",
     "django_q",
     "merchants",
+    "inbound",
     "notifications",
     "orders",
     "tracking",
+    "ingest",
+    "pages",
+    "console",
 ]
 
 MIDDLEWARE = [

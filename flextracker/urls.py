@@ -7,12 +7,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from flextracker.api.envelope import django_error_json
 from flextracker.openapi import Yaml12SafeRenderer, Yaml12SafeRenderer2
-from pages import views as order_views
-from pages.unsubscribe import unsubscribe_view
-from pages.landing import landing_page
 
 urlpatterns = [
-    path("", landing_page, name="landing"),
     path("admin/", admin.site.urls),
     path(
         "api/schema/",
@@ -34,25 +30,15 @@ urlpatterns = [
         ),
         name="api-docs",
     ),
-    path("api/v1/", include("orders.api.urls")),
+    path("api/v1/", include("ingest.api.urls")),
+    path("api/v1/", include("inbound.api.urls")),
+    path("api/v1/", include("notifications.api.urls")),
     path("api/v1/", include("tracking.api.urls")),
     re_path(r"^api/", csrf_exempt(lambda request: django_error_json(request, 404))),
     path("hooks/", include("tracking.urls")),
+    path("hooks/", include("ingest.urls")),
     path("console/", include("console.urls")),
-    path(
-        "console/templates/<int:template_id>/preview/",
-        order_views.branding_template_preview,
-        name="branding_template_preview",
-    ),
-    path("branding/<int:template_id>/logo.png", order_views.branding_logo, name="branding_logo"),
-    path("orders/<str:merchant_id>/<path:order_id>", order_views.order_page, name="order_page"),
-    path(
-        "trackers/<str:merchant_id>/<path:tracker_external_id>",
-        order_views.tracker_page,
-        name="tracker_page",
-    ),
-    path("groups/<str:merchant_id>/<path:group_id>", order_views.group_page, name="group_page"),
-    path("unsubscribe/<str:token>", unsubscribe_view, name="unsubscribe"),
+    path("", include("pages.urls")),
 ]
 
 

@@ -1,13 +1,12 @@
 """The inbound log: every message a merchant's systems send, raw, with its answer."""
 
 import json
-from django.conf import settings
+
 from django.db import models
-from django.db.models import F, Q
-from django.db.models.functions import Coalesce
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
 from merchants.models import Merchant
-from carriers.vocabulary import CarrierCode, EventSource, Status, StatusDetail
 
 
 class InboundChannel(models.TextChoices):
@@ -54,6 +53,8 @@ class InboundMessage(models.Model):
     replay_count = models.PositiveIntegerField(default=0)
 
     class Meta:
+        # The table it had in the app it came from (moved without copying a row).
+        db_table = "orders_inboundmessage"
         ordering = ["-received_at"]
         constraints = [
             models.UniqueConstraint(
@@ -102,11 +103,11 @@ class ProcessedEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        # The table it had in the app it came from (moved without copying a row).
+        db_table = "orders_processedevent"
         constraints = [
             models.UniqueConstraint(fields=["merchant", "event_id"], name="processed_event_unique"),
         ]
 
     def __str__(self) -> str:
         return self.event_id
-
-

@@ -28,8 +28,8 @@ from rest_framework.renderers import JSONRenderer
 
 from flextracker.db import rows_update
 from flextracker.errors import ApiError, Conflict, InFlight
-from merchants.models import Merchant
 from inbound.models import InboundChannel, InboundMessage, InboundOutcome
+from merchants.models import Merchant
 
 logger = logging.getLogger(__name__)
 
@@ -520,7 +520,3 @@ def inbound_record_all(
     else:
         InboundMessage.objects.bulk_create(messages)
     return outcomes
-
-
-
-

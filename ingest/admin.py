@@ -1,53 +1,9 @@
+import json
 import re
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
 from django import forms
 from django.conf import settings
-from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
-from django.http import HttpRequest
-from django.template.response import TemplateResponse
-from django.urls import reverse
-from django.utils.html import format_html
-from django.utils.text import format_lazy
-from django.utils.translation import gettext_lazy as _
-from flextracker.urlguard import RABBITMQ, SQS, WEB, Target, check_url
-from merchants.models import COLOR_FIELDS, ApiKey, BrandingTemplate, DeliveryProvider, Membership, MembershipRole, Merchant, NotificationChannel, NotificationTrigger
-from tracking.models import CarrierAccount
-from ingest.models import QueueKind, QueueSource, ShopifyShop
-from merchants.selectors import (
-    membership_roles,
-    merchants_visible_to,
-    notification_triggers,
-    user_sees_all_merchants,
-)
-from merchants.services import (
-    api_key_revoke,
-    api_key_store,
-    branding_template_save,
-    logo_reencode,
-    membership_grant,
-    merchant_save,
-    notification_rules_set,
-)
-import json
-from django.contrib import admin, messages
-from django.utils.translation import gettext_lazy as _
-from merchants.admin import MerchantScopedAdmin
-from notifications.admin import NotificationInline
-from inbound.models import InboundMessage, InboundOutcome
-from orders.models import LineItem, Order
-from inbound.services import Failure
-from ingest.replay import inbound_replay
-import ingest.admin  # noqa: E402, F401 - registers the channel admins
-"""The console for the file channel and format dictionaries (registered from orders/admin.py).
-
-They live with the channel code, not in merchants/admin.py, because they run it — the mapping
-test, the connection check — and `merchants` must not import `orders` (docs/architecture.md).
-"""
-
-from urllib.parse import urlencode
-
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -56,10 +12,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from flextracker.errors import ApiError
-from flextracker.urlguard import SFTP_PORTS, check_host
-from merchants.admin import MerchantScopedAdmin
-from ingest.models import FileSource, FileSourceKind, FormatDictionary
-from merchants.selectors import merchants_visible_to, user_sees_all_merchants
+from flextracker.urlguard import RABBITMQ, SFTP_PORTS, SQS, check_host, check_url
+from inbound.models import InboundMessage, InboundOutcome
+from inbound.services import Failure
 from ingest.channels.dictionaries import dictionary_preview
 from ingest.channels.dictionary_check import dictionary_compile
 from ingest.channels.folders import (
@@ -68,7 +23,28 @@ from ingest.channels.folders import (
     parse_host_key,
     parse_private_key,
 )
-from ingest.models import InboundFile
+from ingest.models import (
+    FileSource,
+    FileSourceKind,
+    FormatDictionary,
+    InboundFile,
+    QueueKind,
+    QueueSource,
+    ShopifyShop,
+)
+from ingest.replay import inbound_replay
+from merchants.admin import MerchantScopedAdmin, kept_secret, write_only_field
+from merchants.selectors import (
+    merchants_visible_to,
+    user_sees_all_merchants,
+)
+
+"""The console for the file channel and format dictionaries (registered from orders/admin.py).
+
+They live with the channel code, not in merchants/admin.py, because they run it — the mapping
+test, the connection check — and `merchants` must not import `orders` (docs/architecture.md).
+"""
+
 
 TEST_BUTTON = "_test_mapping"
 
@@ -427,10 +403,8 @@ class InboundMessageAdmin(MerchantScopedAdmin):
             self.message_user(request, text, messages.INFO)
 
 
-
-
 class ShopifyShopForm(forms.ModelForm):
-    webhook_secret = _write_only(
+    webhook_secret = write_only_field(
         _("Webhook secret"), _("The app's client secret that signs its webhooks.")
     )
 
@@ -445,7 +419,9 @@ class ShopifyShopForm(forms.ModelForm):
         return domain
 
     def clean_webhook_secret(self) -> str:
-        return _kept(self, "webhook_secret", _("Required: Shopify signs every webhook with it."))
+        return kept_secret(
+            self, "webhook_secret", _("Required: Shopify signs every webhook with it.")
+        )
 
 
 @admin.register(ShopifyShop)
@@ -470,7 +446,9 @@ class ShopifyShopAdmin(MerchantScopedAdmin):
 
 
 class QueueSourceForm(forms.ModelForm):
-    url = _write_only(_("URL"), _("amqp://user:password@host:5672/vhost, or the SQS queue URL."))
+    url = write_only_field(
+        _("URL"), _("amqp://user:password@host:5672/vhost, or the SQS queue URL.")
+    )
 
     class Meta:
         model = QueueSource
@@ -480,7 +458,7 @@ class QueueSourceForm(forms.ModelForm):
         ]  # fmt: skip
 
     def clean_url(self) -> str:
-        return _kept(self, "url", _("Required: where to read the messages."))
+        return kept_secret(self, "url", _("Required: where to read the messages."))
 
     def clean(self):
         data = super().clean()
@@ -544,5 +522,3 @@ class QueueSourceAdmin(MerchantScopedAdmin):
     @admin.display(description=_("Queue"))
     def queue_shown(self, source: QueueSource) -> str:
         return source.queue_name or urlsplit(source.url).path.rstrip("/").rpartition("/")[2]
-
-

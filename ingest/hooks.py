@@ -18,11 +18,11 @@ from django.views.decorators.csrf import csrf_exempt
 
 from flextracker.api.envelope import api_error_for, request_body_within_limit
 from flextracker.errors import ApiError, PayloadTooLarge
-from ingest.models import ShopifyShop
-from ingest.channels.core import channel_deliver
-from ingest.channels.shopify import TOPICS, shopify_signature_valid
 from inbound.models import InboundChannel
 from inbound.services import Failure
+from ingest.channels.core import channel_deliver
+from ingest.channels.shopify import TOPICS, shopify_signature_valid
+from ingest.models import ShopifyShop
 
 logger = logging.getLogger(__name__)
 

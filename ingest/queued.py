@@ -10,9 +10,15 @@ from django.core.cache import cache
 from django.db import transaction
 
 from flextracker.api.envelope import api_error_for
-from ingest.api.events import Parsed, apply_parsed
 from inbound.models import InboundMessage, InboundOutcome
-from inbound.services import QUEUE_WAKE_KEY, QUEUE_WAKE_SECONDS, Result, inbound_record_all, parse_json
+from inbound.services import (
+    QUEUE_WAKE_KEY,
+    QUEUE_WAKE_SECONDS,
+    Result,
+    inbound_record_all,
+    parse_json,
+)
+from ingest.api.events import Parsed, apply_parsed
 from ingest.replay import api_endpoint
 
 CHUNK = 200

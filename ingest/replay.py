@@ -1,22 +1,7 @@
 """Replaying a logged message through the code that first handled it."""
 
-import hashlib
-import json
-import logging
-import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import timedelta
-from django.core.cache import cache
-from django.db import IntegrityError, transaction
-from django.urls import reverse
-from django.utils import timezone
-from django_q.tasks import async_task
-from rest_framework.renderers import JSONRenderer
-from flextracker.db import rows_update
-from flextracker.errors import ApiError, Conflict, InFlight
-from merchants.models import Merchant
-from inbound.models import InboundChannel, InboundMessage, InboundOutcome
+from inbound.models import InboundChannel, InboundMessage
+from inbound.services import Failure, Result, inbound_process
 
 
 def inbound_replay(message: InboundMessage) -> Result | Failure:
@@ -41,5 +26,3 @@ def api_endpoint(message: InboundMessage) -> tuple[object, dict]:
 
     match = resolve(message.path)
     return match.func.view_class(), match.kwargs
-
-

@@ -4,8 +4,8 @@ import time
 
 from django_q.tasks import async_task
 
-from ingest.queued import queued_drain
 from ingest.channels.files import file_sources_poll
+from ingest.queued import queued_drain
 
 ROUND_BUDGET_SECONDS = 45  # the schedule runs each minute (Q_TIMEOUT 60 s); a long file goes on
 

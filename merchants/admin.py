@@ -1,10 +1,6 @@
 """The onboarding console: flexEngage staff set up merchants; merchant users see only theirs."""
 
-import re
-from urllib.parse import urlsplit, urlunsplit
-
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
@@ -14,10 +10,18 @@ from django.utils.html import format_html
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from flextracker.urlguard import RABBITMQ, SQS, WEB, Target, check_url
-from merchants.models import COLOR_FIELDS, ApiKey, BrandingTemplate, DeliveryProvider, Membership, MembershipRole, Merchant, NotificationChannel, NotificationTrigger
-from tracking.models import CarrierAccount
-from ingest.models import QueueKind, QueueSource, ShopifyShop
+from flextracker.urlguard import WEB, Target, check_url
+from merchants.models import (
+    COLOR_FIELDS,
+    ApiKey,
+    BrandingTemplate,
+    DeliveryProvider,
+    Membership,
+    MembershipRole,
+    Merchant,
+    NotificationChannel,
+    NotificationTrigger,
+)
 from merchants.selectors import (
     membership_roles,
     merchants_visible_to,
@@ -122,7 +126,7 @@ def _trigger_field(label: str) -> forms.MultipleChoiceField:
     )
 
 
-def _checked_url(form: forms.ModelForm, name: str, target: Target = WEB) -> str:
+def checked_url(form: forms.ModelForm, name: str, target: Target = WEB) -> str:
     """A URL we will connect to, checked by the SSRF guard when it is typed or changed (the
     guard checks it again at every connection)."""
     url = form.cleaned_data[name].strip()
@@ -158,10 +162,10 @@ class MerchantForm(forms.ModelForm):
             self.fields.pop("sms_triggers")
 
     def clean_slack_webhook_url(self) -> str:
-        return _checked_url(self, "slack_webhook_url")
+        return checked_url(self, "slack_webhook_url")
 
     def clean_teams_webhook_url(self) -> str:
-        return _checked_url(self, "teams_webhook_url")
+        return checked_url(self, "teams_webhook_url")
 
 
 class DeliveryProviderInline(MerchantScopedInline):
@@ -357,8 +361,8 @@ class BrandingTemplateAdmin(MerchantScopedAdmin):
         return format_html('<a href="{}" target="_blank">{}</a>', url, _("Preview page"))
 
 
-def _write_only(label, help_text="") -> forms.CharField:
-    """A secret the page never sends back to the browser; its form cleans it with `_kept`."""
+def write_only_field(label, help_text="") -> forms.CharField:
+    """A secret the page never sends back to the browser; its form cleans it with `kept_secret`."""
     keep_blank = _("Write-only: never shown back. Leave blank to keep the current one.")
     return forms.CharField(
         label=label,
@@ -369,16 +373,12 @@ def _write_only(label, help_text="") -> forms.CharField:
     )
 
 
-def _kept(form: forms.ModelForm, name: str, required) -> str:
+def kept_secret(form: forms.ModelForm, name: str, required) -> str:
     """A write-only field's value: what was typed, else what is stored; `required` when neither."""
     value = form.cleaned_data[name].strip() or getattr(form.instance, name)
     if not value:
         raise ValidationError(required)
     return value
-
-
-
-
 
 
 @admin.register(Membership)
@@ -395,11 +395,3 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 # --- OMS channels: Shopify shops and queues ------------------------------------------------------
-
-
-
-
-
-
-
-

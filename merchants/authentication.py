@@ -1,22 +1,12 @@
 """API key authentication and the per-key rate limit (DRF settings name these classes)."""
 
-import logging
-import math
-from collections.abc import Iterable
-from io import BytesIO
-from typing import Any
-from django.core.exceptions import RequestDataTooBig
-from django.core.handlers.wsgi import LimitedStream
-from django.db import DatabaseError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import exceptions, serializers
+from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.pagination import BasePagination
-from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
+
 from flextracker import ratelimit
-from flextracker.errors import ApiError
+from flextracker.api.envelope import AUTHENTICATE_HEADER
 from merchants.models import ApiKey, Merchant
 from merchants.services import api_key_authenticate
 
@@ -30,9 +20,6 @@ class ApiClient:
     def __init__(self, api_key: ApiKey):
         self.api_key = api_key
         self.merchant: Merchant = api_key.merchant
-
-
-AUTHENTICATE_HEADER = 'Bearer realm="api"'
 
 
 class ApiKeyAuthentication(BaseAuthentication):
@@ -83,5 +70,3 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
 
     def wait(self):
         return ratelimit.seconds_to_next_window(self.duration)
-
-

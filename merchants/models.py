@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from carriers.vocabulary import CarrierCode, Status
+from carriers.vocabulary import Status
 
 MERCHANT_ID_PATTERN = r"^[A-Z]{2,6}-[0-9]{2}-[0-9]{5}$"
 HEX_COLOR_PATTERN = r"^#[0-9A-Fa-f]{6}$"
@@ -310,22 +310,3 @@ class DeliveryProvider(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-POLLED_CARRIERS = [c for c in CarrierCode.choices if c[0] not in ("sandbox", "other")]
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-

@@ -1,16 +1,8 @@
-import json
-
-from django.contrib import admin, messages
-from django.utils.translation import gettext_lazy as _
+from django.contrib import admin
 
 from merchants.admin import MerchantScopedAdmin
 from notifications.admin import NotificationInline
-from inbound.models import InboundMessage, InboundOutcome
 from orders.models import LineItem, Order
-from inbound.services import Failure
-from ingest.replay import inbound_replay
-
-
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -49,8 +41,6 @@ class OrderAdmin(MerchantScopedAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
-
-
 
 
 import ingest.admin  # noqa: E402, F401 - registers the channel admins

@@ -1,13 +1,11 @@
-import json
-
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
-from merchants.models import Merchant
 from carriers.vocabulary import CarrierCode, EventSource, Status, StatusDetail
+from merchants.models import Merchant
 
 
 class OrderStatus(models.TextChoices):
@@ -333,14 +331,6 @@ class Tracker(Address):
         return self.external_id
 
 
-
-
-
-
-
-
-
-
 class OrderNote(models.Model):
     """An internal note a customer-service agent left on an order; customers never see it."""
 
@@ -389,7 +379,3 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_name} · {self.get_action_display()}"
-
-
-
-

@@ -5,11 +5,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
+from carriers.links import public_tracking_url
+from carriers.vocabulary import ExceptionCode, Status
 from orders.links import tracking_page_url
 from orders.models import LineItem, Order, Shipment, ShipmentItem
 from orders.services.ledger import Ledger
-from carriers.links import public_tracking_url
-from carriers.vocabulary import ExceptionCode, Status
 
 
 def iso(moment: datetime | date | None) -> str | None:

@@ -1,11 +1,8 @@
 """The shape of an order and a shipment as API answers and webhook payloads show them (OpenAPI)."""
 
-import unicodedata
 from rest_framework import serializers
-from flextracker.api.views import InputSerializer
+
 from orders.models import Order
-from orders.services import ItemQuantity, LineItemInput, OrderInput, ShipmentInput
-from carriers.vocabulary import CarrierCode
 
 
 class LocationSerializer(serializers.Serializer):
@@ -122,5 +119,3 @@ class OrderOutputSerializer(serializers.Serializer):
     links = OrderLinksSerializer()
     createdAt = serializers.DateTimeField()
     updatedAt = serializers.DateTimeField()
-
-

@@ -6,9 +6,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from console.management.commands.load_demo import MERCHANT_ID as DEMO_MERCHANT_ID
 from orders.links import tracking_page_url
 from orders.models import Order
-from console.management.commands.load_demo import MERCHANT_ID as DEMO_MERCHANT_ID
 
 DEMO_PAGES = 6
 

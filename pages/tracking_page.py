@@ -13,9 +13,9 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from orders.models import Order, Shipment, Tracker
 from carriers.links import public_tracking_url
 from carriers.vocabulary import CarrierCode, Status, StatusDetail
+from orders.models import Order, Shipment, Tracker
 
 PROGRESS_STEPS = (Status.PRE_TRANSIT, Status.IN_TRANSIT, Status.OUT_FOR_DELIVERY, Status.DELIVERED)
 PROGRESS_POSITION = {

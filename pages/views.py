@@ -25,7 +25,6 @@ from merchants.selectors import (
 )
 from orders.links import LinkState, tracking_page_link_state, tracking_page_token
 from orders.models import Order
-from pages.pdf import render_pdf
 from orders.selectors import (
     order_for_page,
     order_for_verification,
@@ -33,6 +32,7 @@ from orders.selectors import (
     tracker_for_page,
     trackers_in_group,
 )
+from pages.pdf import render_pdf
 from pages.tracking_page import (
     demo_page,
     page_for_order,

@@ -1,41 +1,15 @@
-import re
-from urllib.parse import urlsplit, urlunsplit
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
-from django.template.response import TemplateResponse
-from django.urls import reverse
-from django.utils.html import format_html
-from django.utils.text import format_lazy
-from django.utils.translation import gettext_lazy as _
-from flextracker.urlguard import RABBITMQ, SQS, WEB, Target, check_url
-from merchants.models import COLOR_FIELDS, ApiKey, BrandingTemplate, DeliveryProvider, Membership, MembershipRole, Merchant, NotificationChannel, NotificationTrigger
-from tracking.models import CarrierAccount
-from ingest.models import QueueKind, QueueSource, ShopifyShop
-from merchants.selectors import (
-    membership_roles,
-    merchants_visible_to,
-    notification_triggers,
-    user_sees_all_merchants,
-)
-from merchants.services import (
-    api_key_revoke,
-    api_key_store,
-    branding_template_save,
-    logo_reencode,
-    membership_grant,
-    merchant_save,
-    notification_rules_set,
-)
-from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from merchants.admin import MerchantScopedAdmin
+from merchants.admin import MerchantScopedAdmin, checked_url, kept_secret, write_only_field
+from merchants.selectors import (
+    user_sees_all_merchants,
+)
 from orders.admin import ReadOnlyInline
 from orders.models import Shipment
-from tracking.models import TrackingEvent
+from tracking.models import CarrierAccount, TrackingEvent
 from tracking.polling import shipment_refresh_summary
 
 
@@ -84,7 +58,7 @@ class ShipmentAdmin(MerchantScopedAdmin):
 
 
 class CarrierAccountForm(forms.ModelForm):
-    secret = _write_only(_("client secret / password / API key"))
+    secret = write_only_field(_("client secret / password / API key"))
     # Our workers send the secret to this address: only flexEngage staff may choose one (the
     # admin sets this per request).
     may_change_base_url = False
@@ -101,7 +75,7 @@ class CarrierAccountForm(forms.ModelForm):
         }  # fmt: skip
 
     def clean_secret(self) -> str:
-        return _kept(self, "secret", _("Required: the carrier asks for it on every call."))
+        return kept_secret(self, "secret", _("Required: the carrier asks for it on every call."))
 
     def clean_base_url(self) -> str:
         url = self.cleaned_data["base_url"].strip()
@@ -110,7 +84,7 @@ class CarrierAccountForm(forms.ModelForm):
                 _("Only flexEngage staff can point an account at another API address; leave it "
                   "blank for the carrier's production API.")
             )  # fmt: skip
-        return _checked_url(self, "base_url")
+        return checked_url(self, "base_url")
 
 
 @admin.register(CarrierAccount)
@@ -126,5 +100,3 @@ class CarrierAccountAdmin(MerchantScopedAdmin):
         form = super().get_form(request, obj, change, **kwargs)
         form.may_change_base_url = user_sees_all_merchants(request.user)
         return form
-
-

@@ -1,21 +1,17 @@
-import zoneinfo
-from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from carriers.vocabulary import CarrierCode, Status
-from django.db import models
 
-from orders.models import Shipment
 from carriers.vocabulary import (
+    CarrierCode,
     EventSource,
     EventType,
     ExceptionCode,
     Status,
     StatusDetail,
 )
+from merchants.models import Merchant
+from orders.models import Shipment
 
 
 class TrackingEvent(models.Model):
@@ -60,6 +56,9 @@ class TrackingEvent(models.Model):
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.status}"
 
 
+POLLED_CARRIERS = [c for c in CarrierCode.choices if c[0] not in ("sandbox", "other")]
+
+
 class CarrierAccount(models.Model):
     """A merchant's own carrier credentials; they override the platform's for that merchant."""
 
@@ -82,6 +81,8 @@ class CarrierAccount(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        # The table it had in the app it came from (moved without copying a row).
+        db_table = "merchants_carrieraccount"
         constraints = [
             models.UniqueConstraint(fields=["merchant", "carrier"], name="carrier_account_unique"),
             models.CheckConstraint(
@@ -91,5 +92,3 @@ class CarrierAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.merchant.merchant_id} · {self.get_carrier_display()}"
-
-

@@ -18,13 +18,6 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from flextracker import ratelimit
-from flextracker.outbound import GuardedSession
-from flextracker.urlguard import WEB
-from tracking.models import CarrierAccount
-from orders.models import Shipment
-from orders.services import shipment_lock
-from tracking import cadence
 from carriers.base import (
     Carrier,
     CarrierRejected,
@@ -37,6 +30,13 @@ from carriers.events import CarrierEvent
 from carriers.registry import CARRIERS
 from carriers.sandbox import Sandbox
 from carriers.vocabulary import TERMINAL_STATUSES, EventSource, EventType, Status
+from flextracker import ratelimit
+from flextracker.outbound import GuardedSession
+from flextracker.urlguard import WEB
+from orders.models import Shipment
+from orders.services import shipment_lock
+from tracking import cadence
+from tracking.models import CarrierAccount
 from tracking.services import Applied, shipment_apply_events
 
 logger = logging.getLogger(__name__)

@@ -8,10 +8,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
+from inbound.models import InboundMessage
 from merchants.tests.factories import member_of
 from notifications.models import Notification, NotificationAttempt
 from orders.models import AuditEntry, OrderNote
-from inbound.models import InboundMessage
 from orders.tests.factories import create_order, ship
 from tracking.models import TrackingEvent
 

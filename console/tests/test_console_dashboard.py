@@ -14,12 +14,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from console.charts import Bar, horizontal_bar_chart
 from merchants.services import membership_grant
 from merchants.tests.factories import MerchantFactory, UserFactory, member_of
 from notifications.models import Notification
 from orders.models import Order, Shipment
 from orders.tests.factories import create_order, ship
-from console.charts import Bar, horizontal_bar_chart
 
 pytestmark = pytest.mark.django_db
 

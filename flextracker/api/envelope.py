@@ -11,31 +11,16 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.handlers.wsgi import LimitedStream
 from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions, serializers
-from rest_framework.authentication import BaseAuthentication
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 
-from flextracker import ratelimit
 from flextracker.errors import ApiError
-from merchants.models import ApiKey, Merchant
-from merchants.services import api_key_authenticate
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
-
-
-
-
-
-
-
-
-
-
+AUTHENTICATE_HEADER = 'Bearer realm="api"'
 
 
 # --- The envelope ------------------------------------------------------------------------------

@@ -1,29 +1,15 @@
 """The base of every API view: authenticated by an API key, input validated into API.md's errors."""
 
 import threading
-from collections.abc import Callable
 from functools import cached_property
 from typing import ClassVar
-from django.http import HttpResponse
+
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
-from flextracker.api.envelope import api_error_for, error_response, validation_error
+
+from flextracker.api.envelope import validation_error
 from merchants.models import Merchant
-from inbound.models import InboundChannel, InboundMessage
-from inbound.services import (
-    Failure,
-    Result,
-    body_redacted,
-    idempotency_key_problem,
-    inbound_handle,
-    inbound_message,
-    inbound_queue,
-    inbound_record_failure,
-    inbound_reject,
-    parse_json,
-)
 
 
 class MerchantApi(APIView):
@@ -67,5 +53,3 @@ def _validator(serializer_class: type[serializers.Serializer]) -> serializers.Se
     if serializer_class not in cache:
         cache[serializer_class] = serializer_class()
     return cache[serializer_class]
-
-

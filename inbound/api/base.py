@@ -1,19 +1,14 @@
 """Base views: every POST of an OMS message is logged raw, idempotent, and answered in the
 envelope; handlers only validate, call one service and say what to answer."""
 
-import threading
 from collections.abc import Callable
-from functools import cached_property
 from typing import ClassVar
 
 from django.http import HttpResponse
-from rest_framework import serializers
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
-from rest_framework.views import APIView
 
 from flextracker.api.envelope import api_error_for, error_response, validation_error
-from merchants.models import Merchant
+from flextracker.api.views import MerchantApi
 from inbound.models import InboundChannel, InboundMessage
 from inbound.services import (
     Failure,
@@ -27,14 +22,6 @@ from inbound.services import (
     inbound_reject,
     parse_json,
 )
-
-
-
-
-
-
-
-
 
 
 class InboundApi(MerchantApi):

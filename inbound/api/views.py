@@ -8,9 +8,9 @@ from drf_spectacular.utils import extend_schema_view
 from rest_framework import serializers
 
 from flextracker.api.envelope import EnvelopePaginationParameters, paginated, success
+from flextracker.api.views import InputSerializer, MerchantApi
 from flextracker.errors import NotFound
 from flextracker.openapi import documented
-from flextracker.api.views import InputSerializer, MerchantApi
 from inbound.models import InboundChannel, InboundMessage, InboundOutcome
 from inbound.services import message_json
 

@@ -6,13 +6,12 @@ from drf_spectacular.utils import OpenApiExample, extend_schema_view
 from rest_framework import serializers
 
 from flextracker.api.envelope import api_error_for
+from flextracker.api.views import InputSerializer
 from flextracker.errors import ApiError, PayloadTooLarge
 from flextracker.openapi import RESPOND_ASYNC, documented
-from merchants.models import Merchant
 from inbound.api.base import InboundApi
-from flextracker.api.views import InputSerializer
 from inbound.api.views import MessageOutputSerializer
-from ingest.api.serializers import OrderRefInput
+from inbound.services import Result
 from ingest.api.orders import (
     BackordersApi,
     CancellationsApi,
@@ -20,7 +19,8 @@ from ingest.api.orders import (
     ShipmentsApi,
     changes_answer,
 )
-from inbound.services import Result
+from ingest.api.serializers import OrderRefInput
+from merchants.models import Merchant
 
 MAX_BATCH_EVENTS = 500
 WARNING_DUPLICATE_EVENT = "DUPLICATE_EVENT"

@@ -5,19 +5,27 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework import serializers
 
 from flextracker.api.envelope import EnvelopePaginationParameters, paginated, success
+from flextracker.api.views import InputSerializer, MerchantApi
 from flextracker.errors import NotFound
 from flextracker.openapi import RESPOND_ASYNC, documented
+from inbound.api.base import InboundApi
+from inbound.api.views import MessageOutputSerializer
+from inbound.services import Result
+from ingest.api.serializers import (
+    BackorderInputSerializer,
+    CancellationInputSerializer,
+    OrderInputSerializer,
+    OrderRefInput,
+    ShipmentInputSerializer,
+    item_quantities,
+)
 from merchants.models import Merchant
 from merchants.selectors import tracked_carriers
-from inbound.api.base import InboundApi
-from flextracker.api.views import InputSerializer, MerchantApi
-from inbound.api.views import MessageOutputSerializer
-from orders.representation import order_json, restamp, shipment_json
-from ingest.api.serializers import BackorderInputSerializer, CancellationInputSerializer, OrderInputSerializer, OrderRefInput, ShipmentInputSerializer, item_quantities
-from orders.serializers import OrderOutputSerializer, TrackingOutputSerializer
 from orders.models import OrderStatus
+from orders.representation import order_json, restamp, shipment_json
 from orders.search import order_list
 from orders.selectors import order_get_for_merchant
+from orders.serializers import OrderOutputSerializer, TrackingOutputSerializer
 from orders.services import (
     Backorder,
     Cancellation,
@@ -26,7 +34,6 @@ from orders.services import (
     ShipmentConfirmation,
     changes_apply,
 )
-from inbound.services import Result
 
 
 def change_answer(change: Change, outcome: Outcome) -> Result:

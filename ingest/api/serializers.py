@@ -5,10 +5,9 @@ import unicodedata
 
 from rest_framework import serializers
 
-from flextracker.api.views import InputSerializer
-from orders.models import Order
-from orders.services import ItemQuantity, LineItemInput, OrderInput, ShipmentInput
 from carriers.vocabulary import CarrierCode
+from flextracker.api.views import InputSerializer
+from orders.services import ItemQuantity, LineItemInput, OrderInput, ShipmentInput
 
 TEXT = {"allow_blank": True, "required": False, "default": ""}
 
@@ -209,21 +208,3 @@ class BackorderInputSerializer(InputSerializer):
 
 
 # --- Output ----------------------------------------------------------------------------------
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-

@@ -7,22 +7,29 @@ from decimal import Decimal
 from drf_spectacular.utils import OpenApiExample, extend_schema_view
 from rest_framework import serializers
 
+from carriers.vocabulary import CarrierCode
 from flextracker.api.envelope import EnvelopePaginationParameters, paginated, success
+from flextracker.api.views import InputSerializer, MerchantApi
 from flextracker.errors import NotFound
 from flextracker.openapi import documented
+from inbound.api.base import InboundApi
+from inbound.services import Result
+from ingest.api.serializers import (
+    TEXT,
+    AddressInput,
+    CustomerInput,
+    address_fields,
+    order_id_field,
+    tracker_external_id_valid,
+)
 from merchants.models import Merchant
 from merchants.selectors import tracked_carriers
-from inbound.api.base import InboundApi
-from flextracker.api.views import InputSerializer, MerchantApi
-from orders.representation import iso, number, shipment_json
-from ingest.api.serializers import TEXT, AddressInput, CustomerInput, address_fields, order_id_field, tracker_external_id_valid
-from orders.serializers import AddressOutput, CustomerOutput, TrackingOutputSerializer
 from orders.links import group_page_url, tracker_page_url
 from orders.models import Tracker, TrackerType
+from orders.representation import iso, number, shipment_json
 from orders.selectors import tracker_get_for_merchant, tracker_list
-from inbound.services import Result
+from orders.serializers import AddressOutput, CustomerOutput, TrackingOutputSerializer
 from orders.services.trackers import TrackerInput, tracker_create_or_update
-from carriers.vocabulary import CarrierCode
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_MILLISECONDS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z

@@ -18,9 +18,6 @@ from django.db import IntegrityError, transaction
 
 from flextracker.api.envelope import api_error_for
 from flextracker.errors import ApiError
-from merchants.models import Merchant
-from ingest.channels.dictionaries import dictionary_mapper
-from ingest.channels.shopify import map_shopify
 from inbound.models import InboundMessage
 from inbound.services import (
     Failure,
@@ -32,6 +29,9 @@ from inbound.services import (
     inbound_record_failure,
     parse_json,
 )
+from ingest.channels.dictionaries import dictionary_mapper
+from ingest.channels.shopify import map_shopify
+from merchants.models import Merchant
 
 logger = logging.getLogger(__name__)
 

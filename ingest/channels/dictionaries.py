@@ -63,8 +63,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from flextracker.errors import ApiError, InvalidData, MissingData, NotFound
-from ingest.models import FormatDictionary, MessageFormat
-from merchants.models import Merchant
+from inbound.services import json_loads_storable
 from ingest.channels.dictionary_check import (
     MISSING,
     Dictionary,
@@ -75,7 +74,8 @@ from ingest.channels.dictionary_check import (
     xml_split,
 )
 from ingest.channels.records import UnreadableFile, strip_bom, strip_namespaces
-from inbound.services import json_loads_storable
+from ingest.models import FormatDictionary, MessageFormat
+from merchants.models import Merchant
 
 # --- The route: dictionary:<id> ---------------------------------------------------------------
 

@@ -30,14 +30,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from flextracker.errors import ApiError
-from ingest.models import FileSource
+from inbound.models import InboundChannel, InboundMessage, InboundOutcome
+from inbound.services import Failure
 from ingest.channels.core import ChannelRecord, channel_deliver_all
 from ingest.channels.dictionaries import Dictionary, dictionary_for, dictionary_map
 from ingest.channels.folders import Entry, FolderUnavailable, open_folder
 from ingest.channels.records import UnreadableFile
-from inbound.models import InboundChannel, InboundMessage, InboundOutcome
-from ingest.models import InboundFile, InboundFileStatus
-from inbound.services import Failure
+from ingest.models import FileSource, InboundFile, InboundFileStatus
 
 logger = logging.getLogger(__name__)
 

@@ -23,9 +23,6 @@ from dataclasses import dataclass
 from django.db import close_old_connections
 
 from flextracker.api.envelope import validation_error
-from ingest.models import QueueSource
-from ingest.channels.brokers import BROKERS, Broker, BrokerUnavailable, QueueMessage, Rejection
-from ingest.channels.core import ChannelRecord, channel_deliver_all
 from inbound.models import InboundChannel, InboundMessage
 from inbound.services import (
     Failure,
@@ -34,6 +31,9 @@ from inbound.services import (
     inbound_reject,
     request_hash,
 )
+from ingest.channels.brokers import BROKERS, Broker, BrokerUnavailable, QueueMessage, Rejection
+from ingest.channels.core import ChannelRecord, channel_deliver_all
+from ingest.models import QueueSource
 
 logger = logging.getLogger(__name__)
 

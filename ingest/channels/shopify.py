@@ -24,13 +24,13 @@ Choices (docs/channels.md, "Shopify"):
 
 import re
 
-from flextracker.errors import InvalidData, MissingData
-from merchants.models import Merchant
-from orders.selectors import order_exists, order_id_get_by_attribute
-from inbound.services import parse_json
 from carriers.aggregators import verify_aftership
 from carriers.detection import detect_carrier, normalize_tracking_number
 from carriers.vocabulary import CarrierCode
+from flextracker.errors import InvalidData, MissingData
+from inbound.services import parse_json
+from merchants.models import Merchant
+from orders.selectors import order_exists, order_id_get_by_attribute
 
 TOPICS = ("orders/create", "orders/cancelled", "fulfillments/create", "fulfillments/update")
 

@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from merchants.tests.factories import member_of
 from inbound.models import InboundMessage
+from merchants.tests.factories import member_of
 from orders.models import Shipment
 
 pytestmark = pytest.mark.django_db

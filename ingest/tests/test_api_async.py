@@ -6,12 +6,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_q.models import OrmQ
 
+from inbound.models import InboundMessage
 from ingest import queued
 from ingest.api.orders import ShipmentsApi
-from inbound.models import InboundMessage
-from orders.models import Order, Shipment
 from ingest.tasks import apply_queued_messages
 from ingest.tests.test_api_orders import ORDER, UPS_NUMBER
+from orders.models import Order, Shipment
 
 pytestmark = pytest.mark.django_db
 

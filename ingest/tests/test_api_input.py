@@ -17,14 +17,14 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from merchants.services import api_key_issue
-from merchants.tests.factories import MerchantFactory
+from inbound.models import InboundChannel, InboundMessage
+from inbound.services import Failure
 from ingest.api.orders import ORDER_ID_RULE
 from ingest.channels.core import channel_deliver
-from inbound.models import InboundChannel, InboundMessage
-from orders.models import Order, Shipment, Tracker
-from inbound.services import Failure
 from ingest.tests.channel_samples import JSON_MAPPING, JSON_ORDER, dictionary
+from merchants.services import api_key_issue
+from merchants.tests.factories import MerchantFactory
+from orders.models import Order, Shipment, Tracker
 from tests.concurrency import requires_postgresql
 
 pytestmark = pytest.mark.django_db

@@ -8,12 +8,12 @@ from django.db import OperationalError, connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from merchants.authentication import ApiKeyRateThrottle
 from flextracker.api.envelope import api_error_for
-from merchants.services import api_key_issue, api_key_revoke
 from inbound.models import InboundMessage
-from orders.models import LineItem, Order, Shipment
 from ingest.replay import inbound_replay
+from merchants.authentication import ApiKeyRateThrottle
+from merchants.services import api_key_issue, api_key_revoke
+from orders.models import LineItem, Order, Shipment
 from tests.concurrency import requires_postgresql, run_at_once
 
 pytestmark = pytest.mark.django_db

@@ -8,9 +8,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from inbound.models import InboundMessage
 from merchants.models import DeliveryProvider
 from merchants.services import api_key_issue
-from inbound.models import InboundMessage
 from orders.models import Shipment, Tracker
 from tests.concurrency import requires_postgresql, run_at_once
 

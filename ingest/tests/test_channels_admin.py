@@ -8,13 +8,12 @@ import time
 import pytest
 from django.urls import reverse
 
-from ingest.models import FileSource, FormatDictionary
-from merchants.models import MembershipRole
-from merchants.tests.factories import member_of
 from ingest.channels.files import file_source_poll
-from ingest.models import InboundFile
+from ingest.models import FileSource, FormatDictionary, InboundFile
 from ingest.tests.channel_samples import CSV_HEADER, CSV_MAPPING, CSV_SAMPLE, dictionary
 from ingest.tests.sftp_server import SftpServer
+from merchants.models import MembershipRole
+from merchants.tests.factories import member_of
 
 pytestmark = pytest.mark.django_db
 

@@ -6,11 +6,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from ingest.channels.core import ChannelRecord, channel_deliver, channel_deliver_all
 from inbound.models import InboundChannel, InboundMessage, InboundOutcome
-from orders.models import Order
 from inbound.services import Failure, Result
+from ingest.channels.core import ChannelRecord, channel_deliver, channel_deliver_all
 from ingest.replay import inbound_replay
+from orders.models import Order
 
 pytestmark = pytest.mark.django_db
 

@@ -5,11 +5,10 @@ import json
 import pytest
 
 from flextracker.errors import ApiError
+from inbound.models import InboundChannel, InboundMessage, InboundOutcome
+from inbound.services import Failure, Result
 from ingest.channels.core import channel_deliver
 from ingest.channels.dictionaries import dictionary_compile, dictionary_map
-from inbound.models import InboundChannel, InboundMessage, InboundOutcome
-from orders.models import Order
-from inbound.services import Failure, Result
 from ingest.replay import inbound_replay
 from ingest.tests.channel_samples import (
     CSV_MAPPING,
@@ -21,6 +20,7 @@ from ingest.tests.channel_samples import (
     XML_SAMPLE,
     dictionary,
 )
+from orders.models import Order
 
 pytestmark = pytest.mark.django_db
 

@@ -11,12 +11,10 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from ingest.models import FileSource
-from ingest.channels.files import file_source_poll
-from ingest.models import InboundFile, InboundFileStatus
 from inbound.models import InboundMessage, InboundOutcome
-from orders.models import LineItem, Order, Shipment
 from inbound.services import Result
+from ingest.channels.files import file_source_poll
+from ingest.models import FileSource, InboundFile, InboundFileStatus
 from ingest.replay import inbound_replay
 from ingest.tasks import poll_file_sources
 from ingest.tests.channel_samples import (
@@ -31,6 +29,7 @@ from ingest.tests.channel_samples import (
     dictionary,
 )
 from ingest.tests.sftp_server import SftpServer, generate_client_key, other_host_key_line
+from orders.models import LineItem, Order, Shipment
 
 pytestmark = pytest.mark.django_db
 

@@ -9,13 +9,12 @@ import time
 
 import pytest
 
-from ingest.models import FileSource, QueueSource
 from ingest.channels.brokers import BrokerUnavailable, RabbitMqBroker, SqsBroker
 from ingest.channels.files import file_source_poll
-from ingest.models import InboundFile
-from orders.models import Order
+from ingest.models import FileSource, InboundFile, QueueSource
 from ingest.tests.channel_samples import CSV_MAPPING, CSV_SAMPLE, dictionary
 from ingest.tests.sftp_server import SftpServer
+from orders.models import Order
 
 pytestmark = pytest.mark.django_db
 

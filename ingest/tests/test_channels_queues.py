@@ -21,15 +21,15 @@ from django.urls import reverse
 from moto import mock_aws
 from pika.exceptions import AMQPError
 
-from ingest.models import QueueSource, ShopifyShop
-from merchants.tests.factories import MerchantFactory, member_of
+from inbound.models import InboundMessage
 from ingest.api.events import EventApplier
 from ingest.channels import queues
 from ingest.channels.brokers import SqsBroker
 from ingest.channels.queues import Consumer
-from inbound.models import InboundMessage
-from orders.models import Order, Shipment
+from ingest.models import QueueSource, ShopifyShop
 from ingest.tests.test_channels_shopify import deliver, sample
+from merchants.tests.factories import MerchantFactory, member_of
+from orders.models import Order, Shipment
 
 pytestmark = pytest.mark.django_db(transaction=True)  # settled after a real commit
 

@@ -14,16 +14,16 @@ import pytest
 from django.db import OperationalError
 from django.urls import reverse
 
+from inbound.models import InboundMessage
+from inbound.services import request_hash
+from ingest.api.events import EventApplier
+from ingest.channels.shopify import map_shopify
 from ingest.models import ShopifyShop
 from merchants.services import api_key_issue
 from merchants.tests.factories import member_of
-from ingest.api.events import EventApplier
-from ingest.channels.shopify import map_shopify
 from orders.links import tracking_page_url
-from inbound.models import InboundMessage
 from orders.models import Order, Shipment
 from orders.services import LineItemInput
-from inbound.services import request_hash
 from orders.tests.factories import create_order
 
 pytestmark = pytest.mark.django_db

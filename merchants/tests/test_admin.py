@@ -7,10 +7,10 @@ from django.urls import reverse
 from PIL import Image
 
 from merchants.models import ApiKey, BrandingTemplate, Merchant
-from tracking.models import CarrierAccount
 from merchants.services import api_key_authenticate, api_key_issue
 from merchants.tests.factories import BrandingTemplateFactory, member_of
 from orders.tests.factories import create_order
+from tracking.models import CarrierAccount
 
 pytestmark = pytest.mark.django_db
 

@@ -6,9 +6,9 @@ import pytest
 from django.urls import reverse
 
 from ingest.models import FileSource, QueueSource
+from ingest.tests.channel_samples import CSV_MAPPING, dictionary
 from merchants.models import Merchant
 from merchants.tests.factories import member_of
-from ingest.tests.channel_samples import CSV_MAPPING, dictionary
 from tests.network import PUBLIC_ADDRESS
 
 pytestmark = pytest.mark.django_db

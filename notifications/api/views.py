@@ -7,8 +7,11 @@ from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_sc
 from rest_framework import serializers
 
 from flextracker.api.envelope import EnvelopePaginationParameters, paginated, success
+from flextracker.api.views import InputSerializer, MerchantApi
 from flextracker.errors import NotFound
 from flextracker.openapi import documented
+from inbound.api.base import InboundApi
+from inbound.services import Result
 from merchants.models import Merchant
 from notifications.models import WebhookEndpoint, WebhookEventType
 from notifications.selectors import webhook_endpoint_get_for_merchant, webhook_endpoints_for
@@ -19,10 +22,7 @@ from notifications.services import (
     webhook_endpoint_delete,
 )
 from notifications.webhook_health import webhook_endpoint_enable
-from inbound.api.base import InboundApi
-from flextracker.api.views import InputSerializer, MerchantApi
 from orders.representation import iso
-from inbound.services import Result
 
 TAGS = ["Webhooks"]
 EVENTS_HELP = "One or more of: " + ", ".join(f"`{value}`" for value in WebhookEventType.values)

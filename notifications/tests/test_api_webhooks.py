@@ -10,10 +10,10 @@ from django.apps import apps as django_apps
 from django.urls import reverse
 from django.utils import timezone
 
+from inbound.models import InboundMessage
 from merchants.services import api_key_issue
 from notifications.models import WebhookEndpoint
 from orders.representation import iso
-from inbound.models import InboundMessage
 
 pytestmark = pytest.mark.django_db
 

@@ -4,10 +4,10 @@ both a FedEx Express and a DHL Paket number): the merchant's own data breaks the
 
 from collections.abc import Callable, Sequence
 
+from carriers.detection import Candidate
 from merchants.models import Merchant
 from merchants.selectors import carriers_with_accounts
 from orders.models import Shipment
-from carriers.detection import Candidate
 
 # Formats a carrier prints only for parcels within one country: DHL Paket's 12-digit Identcode
 # is Germany's domestic parcel number, where FedEx Express's 12 digits go anywhere.

@@ -14,11 +14,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from pypdf import PdfReader
 
+from carriers.events import CarrierEvent, Location
 from merchants.tests.factories import BrandingTemplateFactory
 from orders.links import tracking_page_pdf_url, tracking_page_url
 from orders.models import Order, Shipment
 from orders.tests.factories import create_order, ship
-from carriers.events import CarrierEvent, Location
 from tracking.services import shipment_apply_events
 
 pytestmark = pytest.mark.django_db

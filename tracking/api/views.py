@@ -7,17 +7,6 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema_view
 from rest_framework import serializers
 
-from flextracker.api.envelope import EnvelopePaginationParameters, paginated, success
-from flextracker.errors import NotFound, PayloadTooLarge, RateLimited
-from flextracker.openapi import documented
-from merchants.models import Merchant
-from merchants.selectors import tracked_carriers
-from inbound.api.base import InboundApi
-from flextracker.api.views import InputSerializer, MerchantApi
-from orders.representation import event_json, shipment_json
-from orders.serializers import TrackingEventOutputSerializer, TrackingOutputSerializer
-from orders.services import carrier_not_tracked_warning
-from inbound.services import Result
 from carriers.detection import normalize_tracking_number
 from carriers.events import CarrierEvent, Location
 from carriers.vocabulary import (
@@ -31,6 +20,17 @@ from carriers.vocabulary import (
     StatusDetail,
     event_type_for,
 )
+from flextracker.api.envelope import EnvelopePaginationParameters, paginated, success
+from flextracker.api.views import InputSerializer, MerchantApi
+from flextracker.errors import NotFound, PayloadTooLarge, RateLimited
+from flextracker.openapi import documented
+from inbound.api.base import InboundApi
+from inbound.services import Result
+from merchants.models import Merchant
+from merchants.selectors import tracked_carriers
+from orders.representation import event_json, shipment_json
+from orders.serializers import TrackingEventOutputSerializer, TrackingOutputSerializer
+from orders.services import carrier_not_tracked_warning
 from tracking.polling import RefreshTooSoon, shipment_refresh
 from tracking.selectors import shipment_get_by_number, shipments_by_numbers, tracking_events_list
 from tracking.services import shipment_apply_events

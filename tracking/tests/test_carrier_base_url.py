@@ -11,11 +11,11 @@ import pytest
 import responses
 from django.urls import reverse
 
-from tracking.models import CarrierAccount
 from merchants.tests.factories import member_of
 from orders.models import Shipment
 from orders.tests.factories import create_order, ship
 from tests.network import PUBLIC_ADDRESS
+from tracking.models import CarrierAccount
 
 pytestmark = pytest.mark.django_db
 

@@ -10,12 +10,11 @@ import responses
 import time_machine
 from django.core.management import call_command
 
-from tracking.models import CarrierAccount
 from notifications.models import Notification
 from orders.models import Order, Shipment
 from orders.tests.factories import create_order, ship
 from tracking.delays import shipments_flag_delayed
-from tracking.models import TrackingEvent
+from tracking.models import CarrierAccount, TrackingEvent
 from tracking.polling import poll_due_shipments
 
 pytestmark = pytest.mark.django_db

@@ -15,8 +15,6 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from orders.models import Shipment
-from orders.tests.factories import create_order, ship
 from carriers.aggregators import (
     PayloadInvalid,
     parse_aftership,
@@ -25,6 +23,8 @@ from carriers.aggregators import (
     verify_easypost,
 )
 from carriers.events import Location
+from orders.models import Shipment
+from orders.tests.factories import create_order, ship
 from tracking.models import TrackingEvent
 
 FIXTURES = Path(__file__).parent / "fixtures" / "aggregators"

@@ -10,9 +10,9 @@ import threading
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
-from merchants.models import Merchant
-from ingest.models import QueueSource
 from ingest.channels.queues import Consumer, Tally
+from ingest.models import QueueSource
+from merchants.models import Merchant
 
 
 class Command(BaseCommand):
