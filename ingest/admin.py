@@ -96,7 +96,7 @@ class FormatDictionaryForm(forms.ModelForm):
 class FormatDictionaryAdmin(MerchantScopedAdmin):
     form = FormatDictionaryForm
     editable_by_merchant_admins = True
-    change_form_template = "admin/merchants/formatdictionary/change_form.html"
+    change_form_template = "admin/ingest/formatdictionary/change_form.html"
     list_display = ["name", "merchant", "format", "updated_at"]
     list_filter = ["format", ("merchant", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "merchant__merchant_id", "merchant__name"]
@@ -264,7 +264,7 @@ class FileSourceAdmin(MerchantScopedAdmin):
 
     @admin.display(description=_("files"))
     def files_link(self, source: FileSource) -> str:
-        url = reverse("admin:orders_inboundfile_changelist") + f"?source__id__exact={source.pk}"
+        url = reverse("admin:ingest_inboundfile_changelist") + f"?source__id__exact={source.pk}"
         return format_html('<a href="{}">{}</a>', url, _("Files"))
 
     def has_check_connection_permission(self, request) -> bool:
@@ -313,7 +313,7 @@ class InboundFileAdmin(MerchantScopedAdmin):
     @admin.display(description=_("records"))
     def records_link(self, inbound_file: InboundFile) -> str:
         query = urlencode({"source__startswith": inbound_file.source_prefix})
-        url = reverse("admin:orders_inboundmessage_changelist") + "?" + query
+        url = reverse("admin:inbound_inboundmessage_changelist") + "?" + query
         return format_html('<a href="{}">{}</a>', url, _("Inbound messages"))
 
     @admin.display(description=_("failed records (first 100)"))

@@ -21,9 +21,7 @@ class InboundFile(models.Model):
     merchant = models.ForeignKey(
         Merchant, on_delete=models.CASCADE, related_name="+", db_index=False
     )
-    source = models.ForeignKey(
-        "FileSource", null=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    source = models.ForeignKey("FileSource", null=True, on_delete=models.SET_NULL, related_name="+")
     name = models.CharField(max_length=255)
     size = models.PositiveBigIntegerField()
     sha256 = models.CharField(max_length=64)

@@ -87,7 +87,7 @@ def _render(request: HttpRequest, context: dict, *, merchant: Merchant, language
                           template.background_color, template.text_color)  # fmt: skip
     with translation.override(language), timezone.override(_zone(merchant)):
         html = render_to_string(
-            "orders/tracking_page.html",
+            "pages/tracking_page.html",
             {"brand": template, "merchant": merchant, "palette": palette, "nonce": nonce,
              "pdf": pdf, "language": language, **context},
             request=None if pdf else request,

@@ -23,7 +23,7 @@ def rejected(api):
 
 def _replay(client, message):
     return client.post(
-        reverse("admin:orders_inboundmessage_changelist"),
+        reverse("admin:inbound_inboundmessage_changelist"),
         {"action": "replay_selected", "_selected_action": [message.pk]},
         follow=True,
     )
@@ -52,15 +52,15 @@ def test_a_replay_that_fails_again_says_why(client, merchant, rejected):
 
 def test_the_log_shows_the_raw_body_and_cannot_be_deleted(client, merchant, rejected):
     client.force_login(member_of(merchant, "admin"))
-    detail = client.get(reverse("admin:orders_inboundmessage_change", args=[rejected.pk]))
+    detail = client.get(reverse("admin:inbound_inboundmessage_change", args=[rejected.pk]))
     assert "SBXDELIVERED0001" in detail.content.decode()
-    delete = client.get(reverse("admin:orders_inboundmessage_delete", args=[rejected.pk]))
+    delete = client.get(reverse("admin:inbound_inboundmessage_delete", args=[rejected.pk]))
     assert delete.status_code == 403
 
 
 def test_an_agent_cannot_replay(client, merchant, rejected):
     client.force_login(member_of(merchant, "agent"))
-    listing = client.get(reverse("admin:orders_inboundmessage_changelist")).content.decode()
+    listing = client.get(reverse("admin:inbound_inboundmessage_changelist")).content.decode()
     assert "replay_selected" not in listing
     _replay(client, rejected)
     rejected.refresh_from_db()
@@ -71,7 +71,7 @@ def test_another_merchants_admin_neither_sees_nor_replays_the_message(
     client, other_merchant, rejected
 ):
     client.force_login(member_of(other_merchant, "admin"))
-    listing = client.get(reverse("admin:orders_inboundmessage_changelist")).content.decode()
+    listing = client.get(reverse("admin:inbound_inboundmessage_changelist")).content.decode()
     _replay(client, rejected)
     rejected.refresh_from_db()
     assert "SBXDELIVERED0001" not in listing and "/api/v1/orders/1001" not in listing
@@ -91,7 +91,7 @@ def test_a_webhook_secret_in_a_stored_answer_is_hidden_in_the_console(
     message = InboundMessage.objects.get(path="/api/v1/webhooks")
     client.force_login(member_of(merchant, "admin"))
     # when
-    page = client.get(reverse("admin:orders_inboundmessage_change", args=[message.pk]))
+    page = client.get(reverse("admin:inbound_inboundmessage_change", args=[message.pk]))
     # then
     assert secret not in page.content.decode() and "(hidden)" in page.content.decode()
 

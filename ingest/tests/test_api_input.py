@@ -194,9 +194,9 @@ def test_a_rejected_message_shows_in_the_console_inbound_list(api, staff_client)
     # given
     api.post("/api/v1/orders", raw=b'{"orderId": "\\ud800"}')
     # when
-    page = staff_client.get(reverse("admin:orders_inboundmessage_changelist")).content.decode()
+    page = staff_client.get(reverse("admin:inbound_inboundmessage_changelist")).content.decode()
     detail = staff_client.get(
-        reverse("admin:orders_inboundmessage_change", args=[InboundMessage.objects.get().pk])
+        reverse("admin:inbound_inboundmessage_change", args=[InboundMessage.objects.get().pk])
     )
     # then
     assert "MALFORMED_JSON" in page and "/api/v1/orders" in page

@@ -25,7 +25,7 @@ def _local_sftp_server_allowed(settings):
     settings.OUTBOUND_URL_ALLOWED_HOSTS = ["127.0.0.1"]
 
 
-ADD = "admin:merchants_formatdictionary_add"
+ADD = "admin:ingest_formatdictionary_add"
 
 
 def _form(merchant, mapping=CSV_MAPPING, sample=CSV_SAMPLE, **extra) -> dict:
@@ -90,12 +90,12 @@ def test_a_merchant_admin_tests_their_own_but_never_sees_another_merchants(
     theirs = dictionary(other_merchant, "csv", CSV_MAPPING)
     own = dictionary(merchant, "csv", CSV_MAPPING)
     client.force_login(member_of(merchant, MembershipRole.ADMIN))
-    change = "admin:merchants_formatdictionary_change"
+    change = "admin:ingest_formatdictionary_change"
     # when / then: their own works
     response = client.post(reverse(change, args=[own.pk]), _form(merchant, _test_mapping="1"))
     assert "Record 1 · line 2" in response.content.decode()
     # another merchant's is not there at all: not listed, not opened, not tested
-    listing = client.get(reverse("admin:merchants_formatdictionary_changelist")).content.decode()
+    listing = client.get(reverse("admin:ingest_formatdictionary_changelist")).content.decode()
     assert reverse(change, args=[theirs.pk]) not in listing
     assert client.get(reverse(change, args=[theirs.pk])).status_code == 302
     tested = client.post(reverse(change, args=[theirs.pk]),
@@ -110,7 +110,7 @@ def test_a_merchant_admin_tests_their_own_but_never_sees_another_merchants(
 def test_an_agent_may_look_but_not_test_or_change(client, merchant):
     own = dictionary(merchant, "csv", CSV_MAPPING)
     client.force_login(member_of(merchant, MembershipRole.AGENT))
-    url = reverse("admin:merchants_formatdictionary_change", args=[own.pk])
+    url = reverse("admin:ingest_formatdictionary_change", args=[own.pk])
 
     page = client.get(url).content.decode()
     tested = client.post(url, _form(merchant, _test_mapping="1"))
@@ -133,7 +133,7 @@ def test_an_sftp_source_needs_a_valid_pinned_host_key_and_credentials(staff_clie
     format_dictionary = dictionary(merchant, "csv", CSV_MAPPING)
 
     response = staff_client.post(
-        reverse("admin:merchants_filesource_add"),
+        reverse("admin:ingest_filesource_add"),
         _source_form(merchant, format_dictionary, host_key="ssh-ed25519 not-base64!"),
     )
 
@@ -148,10 +148,10 @@ def test_the_password_is_write_only_and_kept_when_left_blank(staff_client, merch
     with SftpServer(tmp_path, password="s3cret-pw") as server:
         values = _source_form(merchant, format_dictionary, host_key=server.host_key_line,
                               port=server.port)  # fmt: skip
-        staff_client.post(reverse("admin:merchants_filesource_add"),
+        staff_client.post(reverse("admin:ingest_filesource_add"),
                           {**values, "password": "s3cret-pw"})  # fmt: skip
         source = FileSource.objects.get()
-        change = reverse("admin:merchants_filesource_change", args=[source.pk])
+        change = reverse("admin:ingest_filesource_change", args=[source.pk])
         # when: the page is opened and saved again without typing the password
         page = staff_client.get(change).content.decode()
         staff_client.post(change, {**values, "file_pattern": "*.txt"})
@@ -161,7 +161,7 @@ def test_the_password_is_write_only_and_kept_when_left_blank(staff_client, merch
         assert (source.password, source.file_pattern) == ("s3cret-pw", "*.txt")
         (tmp_path / "outbox").mkdir()
         checked = staff_client.post(
-            reverse("admin:merchants_filesource_changelist"),
+            reverse("admin:ingest_filesource_changelist"),
             {"action": "check_connection", "_selected_action": [source.pk]}, follow=True,
         )  # fmt: skip
     assert "Their sftp: connected; 0 file(s) waiting." in checked.content.decode()
@@ -171,7 +171,7 @@ def test_a_source_cannot_use_another_merchants_dictionary(staff_client, merchant
     theirs = dictionary(other_merchant, "csv", CSV_MAPPING)
 
     response = staff_client.post(
-        reverse("admin:merchants_filesource_add"),
+        reverse("admin:ingest_filesource_add"),
         _source_form(merchant, theirs, kind="local", host="", directory="/srv/drop/fdc"),
     )
 
@@ -195,12 +195,12 @@ def test_a_merchant_admin_sees_their_sources_and_files_but_cannot_change_sources
     file_source_poll(source, deadline=time.monotonic() + 60)
     client.force_login(member_of(merchant, MembershipRole.ADMIN))
     # when
-    source_page = client.get(reverse("admin:merchants_filesource_change", args=[source.pk]))
-    files = client.get(reverse("admin:orders_inboundfile_changelist")).content.decode()
+    source_page = client.get(reverse("admin:ingest_filesource_change", args=[source.pk]))
+    files = client.get(reverse("admin:ingest_inboundfile_changelist")).content.decode()
     inbound_file = InboundFile.objects.get()
-    detail = client.get(reverse("admin:orders_inboundfile_change", args=[inbound_file.pk]))
+    detail = client.get(reverse("admin:ingest_inboundfile_change", args=[inbound_file.pk]))
     messages = client.get(
-        reverse("admin:orders_inboundmessage_changelist"),
+        reverse("admin:inbound_inboundmessage_changelist"),
         {"source__startswith": inbound_file.source_prefix},
     )
     # then
@@ -213,7 +213,7 @@ def test_a_merchant_admin_sees_their_sources_and_files_but_cannot_change_sources
     assert messages.status_code == 200 and "4 inbound messages" in messages.content.decode()
     # another merchant's admin sees none of it
     client.force_login(member_of(other_merchant, MembershipRole.ADMIN))
-    other_files = client.get(reverse("admin:orders_inboundfile_changelist")).content.decode()
+    other_files = client.get(reverse("admin:ingest_inboundfile_changelist")).content.decode()
     assert "orders.csv" not in other_files
-    other_source = client.get(reverse("admin:merchants_filesource_change", args=[source.pk]))
+    other_source = client.get(reverse("admin:ingest_filesource_change", args=[source.pk]))
     assert other_source.status_code == 302

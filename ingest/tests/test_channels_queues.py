@@ -380,11 +380,11 @@ def test_a_rejected_queue_message_is_replayed_from_the_console(
         {"itemId": "SKU-1", "name": "Blue mug", "quantity": 2},
         {"itemId": "SKU-9", "name": "Lid", "quantity": 1}]})  # fmt: skip
     client.force_login(member_of(merchant, "admin"))
-    detail = client.get(reverse("admin:orders_inboundmessage_change", args=[rejected.pk]))
+    detail = client.get(reverse("admin:inbound_inboundmessage_change", args=[rejected.pk]))
     assert f"rabbitmq:{orders_queue.queue_name}" in detail.content.decode()  # its source
     # when
     page = client.post(
-        reverse("admin:orders_inboundmessage_changelist"),
+        reverse("admin:inbound_inboundmessage_changelist"),
         {"action": "replay_selected", "_selected_action": [rejected.pk]},
         follow=True,
     ).content.decode()
@@ -630,22 +630,22 @@ def test_staff_set_up_a_queue_whose_password_is_never_shown_back(client, staff_c
     fields = {"merchant": merchant.pk, "name": "oms", "kind": "rabbitmq", "queue_name": "orders",
               "dead_letter_queue": "orders-dlq", "is_active": "on"}  # fmt: skip
     # when
-    added = client.post(reverse("admin:merchants_queuesource_add"), {**fields, "url": url})
+    added = client.post(reverse("admin:ingest_queuesource_add"), {**fields, "url": url})
     # then
     assert added.status_code == 302
     source = QueueSource.objects.get()
-    page = client.get(reverse("admin:merchants_queuesource_change", args=[source.pk]))
+    page = client.get(reverse("admin:ingest_queuesource_change", args=[source.pk]))
     assert "hunter2-secret" not in page.content.decode()
     assert "amqp://fred:••••@mq.fred.example:5672/%2F" in page.content.decode()
     # when: saved again without typing the URL
-    client.post(reverse("admin:merchants_queuesource_change", args=[source.pk]), fields)
+    client.post(reverse("admin:ingest_queuesource_change", args=[source.pk]), fields)
     # then
     source.refresh_from_db()
     assert source.url == url
 
 
 def test_a_rabbitmq_source_needs_an_amqp_url_and_a_queue(client, staff_client, merchant):
-    response = client.post(reverse("admin:merchants_queuesource_add"), {
+    response = client.post(reverse("admin:ingest_queuesource_add"), {
         "merchant": merchant.pk, "name": "oms", "kind": "rabbitmq", "url": "http://mq:5672",
     })  # fmt: skip
     assert set(response.context["adminform"].form.errors) == {"url", "queue_name"}
@@ -660,7 +660,7 @@ def test_merchant_users_see_their_queues_but_cannot_point_them_elsewhere(
         queue_name="orders",
     )  # fmt: skip
     client.force_login(member_of(merchant, "admin"))
-    change = reverse("admin:merchants_queuesource_change", args=[source.pk])
+    change = reverse("admin:ingest_queuesource_change", args=[source.pk])
     assert client.get(change).status_code == 200
     # when: a merchant admin tries to send our consumer to another host
     elsewhere = "amqp://guest:guest@10.0.0.5/"
@@ -669,8 +669,8 @@ def test_merchant_users_see_their_queues_but_cannot_point_them_elsewhere(
     # then
     source.refresh_from_db()
     assert source.url == RABBITMQ_URL
-    assert client.get(reverse("admin:merchants_queuesource_add")).status_code == 403
+    assert client.get(reverse("admin:ingest_queuesource_add")).status_code == 403
     client.force_login(member_of(other_merchant, "admin"))
-    listing = client.get(reverse("admin:merchants_queuesource_changelist"))
+    listing = client.get(reverse("admin:ingest_queuesource_changelist"))
     assert "fred-oms-orders" not in listing.content.decode()
     assert client.get(change).status_code == 302

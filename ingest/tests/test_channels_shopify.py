@@ -332,11 +332,11 @@ def test_a_failed_webhook_is_replayed_from_the_console(client, shop, merchant):
     message = InboundMessage.objects.get()
     client.force_login(member_of(merchant, "admin"))
     # the console shows where it came from
-    listing = client.get(reverse("admin:orders_inboundmessage_changelist")).content.decode()
+    listing = client.get(reverse("admin:inbound_inboundmessage_changelist")).content.decode()
     assert "fred.myshopify.com" in listing
     # when
     page = client.post(
-        reverse("admin:orders_inboundmessage_changelist"),
+        reverse("admin:inbound_inboundmessage_changelist"),
         {"action": "replay_selected", "_selected_action": [message.pk]},
         follow=True,
     ).content.decode()
@@ -465,7 +465,7 @@ def test_lines_that_need_no_shipping_are_left_out(merchant):
 
 def test_staff_add_a_shop_whose_secret_is_never_shown_back(client, staff_client, merchant):
     # when
-    response = client.post(reverse("admin:merchants_shopifyshop_add"), {
+    response = client.post(reverse("admin:ingest_shopifyshop_add"), {
         "merchant": merchant.pk, "shop_domain": "Fred.myshopify.com",
         "webhook_secret": SECRET, "is_active": "on",
     })  # fmt: skip
@@ -473,11 +473,11 @@ def test_staff_add_a_shop_whose_secret_is_never_shown_back(client, staff_client,
     assert response.status_code == 302
     shop = ShopifyShop.objects.get()
     assert (shop.shop_domain, shop.webhook_secret) == ("fred.myshopify.com", SECRET)
-    page = client.get(reverse("admin:merchants_shopifyshop_change", args=[shop.pk]))
+    page = client.get(reverse("admin:ingest_shopifyshop_change", args=[shop.pk]))
     assert SECRET not in page.content.decode()
     assert "/hooks/shopify/FDC-01-12345" in page.content.decode()  # where Shopify must post
     # when: saved again without typing the secret
-    client.post(reverse("admin:merchants_shopifyshop_change", args=[shop.pk]), {
+    client.post(reverse("admin:ingest_shopifyshop_change", args=[shop.pk]), {
         "merchant": merchant.pk, "shop_domain": "fred.myshopify.com", "webhook_secret": "",
     })  # fmt: skip
     # then: kept (and the shop switched off, as the form said)
@@ -486,7 +486,7 @@ def test_staff_add_a_shop_whose_secret_is_never_shown_back(client, staff_client,
 
 
 def test_a_shop_needs_its_myshopify_domain_and_a_secret(client, staff_client, merchant):
-    response = client.post(reverse("admin:merchants_shopifyshop_add"), {
+    response = client.post(reverse("admin:ingest_shopifyshop_add"), {
         "merchant": merchant.pk, "shop_domain": "fredsdiscount.com", "webhook_secret": "",
     })  # fmt: skip
     form = response.context["adminform"].form
@@ -496,8 +496,8 @@ def test_a_shop_needs_its_myshopify_domain_and_a_secret(client, staff_client, me
 
 def test_another_merchants_admin_does_not_see_the_shop(client, shop, other_merchant):
     client.force_login(member_of(other_merchant, "admin"))
-    listing = client.get(reverse("admin:merchants_shopifyshop_changelist"))
+    listing = client.get(reverse("admin:ingest_shopifyshop_changelist"))
     assert listing.status_code == 200
     assert "fred.myshopify.com" not in listing.content.decode()
-    page = client.get(reverse("admin:merchants_shopifyshop_change", args=[shop.pk]))
+    page = client.get(reverse("admin:ingest_shopifyshop_change", args=[shop.pk]))
     assert page.status_code == 302  # "does not exist" for them
