@@ -1,10 +1,11 @@
+"""Where OMS messages come from besides the API: format dictionaries, file and queue sources,
+Shopify shops, and the files read from them."""
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from merchants.models import Merchant
-
-"""Where OMS messages come from besides the API: format dictionaries, file and queue sources, Shopify shops, and the files read."""
 
 
 class InboundFileStatus(models.TextChoices):
@@ -187,9 +188,9 @@ class ShopifyShop(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    def __str__(self) -> str:
-        return self.shop_domain
-
     class Meta:
         # The table it had in the app it came from (moved without copying a row).
         db_table = "merchants_shopifyshop"
+
+    def __str__(self) -> str:
+        return self.shop_domain
