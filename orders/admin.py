@@ -41,4 +41,3 @@ class OrderAdmin(MerchantScopedAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
-
