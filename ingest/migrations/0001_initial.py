@@ -2,6 +2,7 @@
 
 import django.db.models.deletion
 from django.db import migrations, models
+from django_q.signing import BadSignature, SignedPackage
 
 APP = 'ingest'
 MOVED = [('merchants', 'formatdictionary'), ('merchants', 'filesource'), ('merchants', 'queuesource'), ('merchants', 'shopifyshop'), ('orders', 'inboundfile')]
@@ -34,6 +35,28 @@ def schedules_restored(apps, schema_editor):
     schedule = apps.get_model("django_q", "Schedule")
     for old, new in TASKS:
         schedule.objects.filter(func=new).update(func=old)
+
+
+def _queued_tasks_renamed(apps, renames: dict[str, str]) -> None:
+    """Tasks already queued (a wake-up for the respond-async drain) name their function too, inside
+    django-q2's signed package: renamed there, so a worker on this code can still run them."""
+    for queued in apps.get_model("django_q", "OrmQ").objects.all():
+        try:
+            task = SignedPackage.loads(queued.payload)
+        except BadSignature:  # signed with another key: no worker of ours can run it either
+            continue
+        if isinstance(task.get("func"), str) and task["func"] in renames:
+            task["func"] = renames[task["func"]]
+            queued.payload = SignedPackage.dumps(task)
+            queued.save(update_fields=["payload"])
+
+
+def queued_tasks_renamed(apps, schema_editor):
+    _queued_tasks_renamed(apps, dict(TASKS))
+
+
+def queued_tasks_restored(apps, schema_editor):
+    _queued_tasks_renamed(apps, {new: old for old, new in TASKS})
 
 
 class Migration(migrations.Migration):
@@ -176,4 +199,5 @@ class Migration(migrations.Migration):
         ),
         migrations.RunPython(content_types_renamed, content_types_restored),
         migrations.RunPython(schedules_renamed, schedules_restored),
+        migrations.RunPython(queued_tasks_renamed, queued_tasks_restored),
     ]
