@@ -6,7 +6,6 @@ holds every one."""
 import json
 import os
 import signal
-import socket
 import threading
 import time
 import uuid
@@ -37,19 +36,12 @@ RABBITMQ_URL = os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672
 
 
 @pytest.fixture(autouse=True)
-def _brokers_allowed(settings, monkeypatch):
-    """RabbitMQ listens on loopback: the SSRF guard's development allowance. Other brokers'
-    names (AWS's, the merchants') resolve to a public address (a fake resolver)."""
+def _brokers_allowed(settings, fake_dns):
+    """RabbitMQ listens on loopback: the SSRF guard's development allowance. Brokers' names
+    (AWS's, the merchants') resolve to a public address (a fake resolver)."""
     settings.DEBUG = True
     settings.OUTBOUND_URL_ALLOWED_HOSTS = ["127.0.0.1"]
-    resolve = socket.getaddrinfo
-
-    def public(host, port, *args, **kwargs):
-        if host.endswith((".amazonaws.com", ".example")):
-            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port))]
-        return resolve(host, port, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", public)
+    fake_dns()
 
 
 def envelope(event_id: str, kind: str, data: dict) -> bytes:
