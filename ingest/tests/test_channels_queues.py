@@ -15,13 +15,11 @@ import boto3
 import pika
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import OperationalError
 from django.urls import reverse
 from moto import mock_aws
 from pika.exceptions import AMQPError
 
 from inbound.models import InboundMessage
-from ingest.api.events import EventApplier
 from ingest.channels import queues
 from ingest.channels.brokers import SqsBroker
 from ingest.channels.queues import Consumer
@@ -29,6 +27,7 @@ from ingest.models import QueueSource, ShopifyShop
 from ingest.tests.test_channels_shopify import deliver, sample
 from merchants.tests.factories import MerchantFactory, member_of
 from orders.models import Order, Shipment
+from tests.database import TableLock
 
 pytestmark = pytest.mark.django_db(transaction=True)  # settled after a real commit
 
@@ -206,8 +205,8 @@ def test_a_message_whose_own_key_holds_a_control_character_is_dead_lettered_once
 
 def test_our_database_failing_leaves_the_message_in_the_queue(rabbit, orders_queue, merchant):
     rabbit.publish(orders_queue.queue_name, ORDER, message_id="m-1")
-    # when
-    with mock.patch.object(EventApplier, "apply_all", side_effect=OperationalError("db down")):
+    # when: the orders table is locked by another connection, so writing the order fails
+    with TableLock(Order):
         output = consume("FDC-01-12345", "--once")
     # then: requeued, logged as our failure, nothing applied
     assert "0 processed, 0 dead-lettered, 1 given back" in output
@@ -248,6 +247,7 @@ def test_messages_in_hand_go_together_and_a_redelivered_one_is_applied_once(
         return deliver(**kwargs)
 
     # when
+    # A spy, no failure: how the messages were grouped shows nowhere outside.
     with mock.patch.object(queues, "channel_deliver_all", side_effect=counted):
         output = consume("FDC-01-12345", "--once")
     # then: in one or two batches, not one by one; every order once, every message logged once
@@ -271,6 +271,7 @@ def test_sigterm_stops_after_the_message_in_hand(rabbit, orders_queue):
         return deliver(**kwargs)
 
     # when: no --once, no limit: only the signal ends it (one message in hand at a time)
+    # Only a hook in the delivery times a real signal to arrive while a message is in hand.
     with mock.patch.object(queues, "channel_deliver_all", side_effect=terminated_meanwhile):
         output = consume("FDC-01-12345", "--prefetch", "1")
     # then
@@ -295,6 +296,7 @@ def test_a_lost_connection_is_reopened_and_the_message_applied_once(rabbit, orde
         return [outcome]
 
     # when
+    # The hook only times it: the real connection is closed between the commit and the ack.
     with mock.patch.object(queues, "channel_deliver_all", side_effect=then_connection_lost):
         tally = consumer.run(max_messages=1)
     # then: redelivered on a new connection, recognised by its message id
@@ -460,8 +462,8 @@ def test_an_sqs_message_whose_own_key_is_too_long_is_dead_lettered_once(sqs, sqs
 
 def test_an_sqs_message_we_failed_is_not_deleted_and_comes_back(sqs, sqs_source):
     sqs.send_message(QueueUrl=sqs_source.url, MessageBody=ORDER.decode())
-    # when
-    with mock.patch.object(EventApplier, "apply_all", side_effect=OperationalError("db down")):
+    # when: the orders table is locked by another connection, so writing the order fails
+    with TableLock(Order):
         output = consume("FDC-01-12345", "--once", "--retry-delay", "1")
     # then: invisible for the backoff, then back, with its id (the dedupe key) unchanged
     assert "1 given back" in output
