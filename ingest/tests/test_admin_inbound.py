@@ -79,12 +79,10 @@ def test_another_merchants_admin_neither_sees_nor_replays_the_message(
 
 
 def test_a_webhook_secret_in_a_stored_answer_is_hidden_in_the_console(
-    api, client, merchant, monkeypatch
+    api, client, merchant, fake_dns
 ):
     # given: a subscription whose 201 answer (kept for idempotent replays) holds the secret
-    monkeypatch.setattr(
-        "socket.getaddrinfo", lambda *a, **k: [(2, 1, 6, "", ("93.184.216.34", 443))]
-    )
+    fake_dns()
     created = api.post("/api/v1/webhooks", {"url": "https://hooks.example.com/t",
                                             "events": ["tracking.delivered"]})  # fmt: skip
     secret = created.json()["data"]["secret"]

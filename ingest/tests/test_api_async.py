@@ -132,6 +132,7 @@ def test_our_failure_on_one_message_is_recorded_and_the_others_apply(api, monkey
     def broken(self, payload, order_id):
         raise RuntimeError("boom")
 
+    # An impossible bug on purpose, for the 500 path: a real boundary here fails as a 503.
     monkeypatch.setattr(ShipmentsApi, "change", broken)
     # when
     queued.queued_apply()

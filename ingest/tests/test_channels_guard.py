@@ -22,16 +22,9 @@ NOT_PUBLIC = "The host internal.fred.example is not a public internet address."
 
 
 @pytest.fixture(autouse=True)
-def production(settings, monkeypatch):
+def production(settings, monkeypatch, fake_dns):
     settings.DEBUG = False
-    resolve = socket.getaddrinfo
-
-    def fake(host, port, *args, **kwargs):
-        if host == "internal.fred.example":
-            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.5", port))]
-        return resolve(host, port, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", fake)
+    fake_dns({"internal.fred.example": "10.0.0.5"})
     # Should the guard ever let one through, no packet leaves the machine: the test just fails.
     connect = socket.socket.connect
 

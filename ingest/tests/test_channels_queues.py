@@ -6,7 +6,6 @@ holds every one."""
 import json
 import os
 import signal
-import socket
 import threading
 import time
 import uuid
@@ -16,13 +15,11 @@ import boto3
 import pika
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import OperationalError
 from django.urls import reverse
 from moto import mock_aws
 from pika.exceptions import AMQPError
 
 from inbound.models import InboundMessage
-from ingest.api.events import EventApplier
 from ingest.channels import queues
 from ingest.channels.brokers import SqsBroker
 from ingest.channels.queues import Consumer
@@ -30,6 +27,7 @@ from ingest.models import QueueSource, ShopifyShop
 from ingest.tests.test_channels_shopify import deliver, sample
 from merchants.tests.factories import MerchantFactory, member_of
 from orders.models import Order, Shipment
+from tests.database import TableLock
 
 pytestmark = pytest.mark.django_db(transaction=True)  # settled after a real commit
 
@@ -37,19 +35,12 @@ RABBITMQ_URL = os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672
 
 
 @pytest.fixture(autouse=True)
-def _brokers_allowed(settings, monkeypatch):
-    """RabbitMQ listens on loopback: the SSRF guard's development allowance. Other brokers'
-    names (AWS's, the merchants') resolve to a public address (a fake resolver)."""
+def _brokers_allowed(settings, fake_dns):
+    """RabbitMQ listens on loopback: the SSRF guard's development allowance. Brokers' names
+    (AWS's, the merchants') resolve to a public address (a fake resolver)."""
     settings.DEBUG = True
     settings.OUTBOUND_URL_ALLOWED_HOSTS = ["127.0.0.1"]
-    resolve = socket.getaddrinfo
-
-    def public(host, port, *args, **kwargs):
-        if host.endswith((".amazonaws.com", ".example")):
-            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port))]
-        return resolve(host, port, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", public)
+    fake_dns()
 
 
 def envelope(event_id: str, kind: str, data: dict) -> bytes:
@@ -214,8 +205,8 @@ def test_a_message_whose_own_key_holds_a_control_character_is_dead_lettered_once
 
 def test_our_database_failing_leaves_the_message_in_the_queue(rabbit, orders_queue, merchant):
     rabbit.publish(orders_queue.queue_name, ORDER, message_id="m-1")
-    # when
-    with mock.patch.object(EventApplier, "apply_all", side_effect=OperationalError("db down")):
+    # when: the orders table is locked by another connection, so writing the order fails
+    with TableLock(Order):
         output = consume("FDC-01-12345", "--once")
     # then: requeued, logged as our failure, nothing applied
     assert "0 processed, 0 dead-lettered, 1 given back" in output
@@ -256,6 +247,7 @@ def test_messages_in_hand_go_together_and_a_redelivered_one_is_applied_once(
         return deliver(**kwargs)
 
     # when
+    # A spy, no failure: how the messages were grouped shows nowhere outside.
     with mock.patch.object(queues, "channel_deliver_all", side_effect=counted):
         output = consume("FDC-01-12345", "--once")
     # then: in one or two batches, not one by one; every order once, every message logged once
@@ -279,6 +271,7 @@ def test_sigterm_stops_after_the_message_in_hand(rabbit, orders_queue):
         return deliver(**kwargs)
 
     # when: no --once, no limit: only the signal ends it (one message in hand at a time)
+    # Only a hook in the delivery times a real signal to arrive while a message is in hand.
     with mock.patch.object(queues, "channel_deliver_all", side_effect=terminated_meanwhile):
         output = consume("FDC-01-12345", "--prefetch", "1")
     # then
@@ -303,6 +296,7 @@ def test_a_lost_connection_is_reopened_and_the_message_applied_once(rabbit, orde
         return [outcome]
 
     # when
+    # The hook only times it: the real connection is closed between the commit and the ack.
     with mock.patch.object(queues, "channel_deliver_all", side_effect=then_connection_lost):
         tally = consumer.run(max_messages=1)
     # then: redelivered on a new connection, recognised by its message id
@@ -468,8 +462,8 @@ def test_an_sqs_message_whose_own_key_is_too_long_is_dead_lettered_once(sqs, sqs
 
 def test_an_sqs_message_we_failed_is_not_deleted_and_comes_back(sqs, sqs_source):
     sqs.send_message(QueueUrl=sqs_source.url, MessageBody=ORDER.decode())
-    # when
-    with mock.patch.object(EventApplier, "apply_all", side_effect=OperationalError("db down")):
+    # when: the orders table is locked by another connection, so writing the order fails
+    with TableLock(Order):
         output = consume("FDC-01-12345", "--once", "--retry-delay", "1")
     # then: invisible for the backoff, then back, with its id (the dedupe key) unchanged
     assert "1 given back" in output

@@ -8,15 +8,12 @@ import hmac
 import json
 from decimal import Decimal
 from pathlib import Path
-from unittest import mock
 
 import pytest
-from django.db import OperationalError
 from django.urls import reverse
 
 from inbound.models import InboundMessage
 from inbound.services import request_hash
-from ingest.api.events import EventApplier
 from ingest.channels.shopify import map_shopify
 from ingest.models import ShopifyShop
 from merchants.services import api_key_issue
@@ -25,6 +22,7 @@ from orders.links import tracking_page_url
 from orders.models import Order, Shipment
 from orders.services import LineItemInput
 from orders.tests.factories import create_order
+from tests.database import TableLock
 
 pytestmark = pytest.mark.django_db
 
@@ -314,7 +312,8 @@ def test_a_get_is_refused_in_the_envelope(client, shop):
 
 
 def test_our_database_failing_asks_shopify_to_retry_and_the_retry_applies(client, shop):
-    with mock.patch.object(EventApplier, "apply", side_effect=OperationalError("db down")):
+    # given: the orders table locked by another connection: writing the order fails
+    with TableLock(Order):
         failed = deliver(client, "orders/create", sample("orders/create"), webhook_id="wh-1")
     assert failed.status_code == 503
     assert failed.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
@@ -327,7 +326,7 @@ def test_our_database_failing_asks_shopify_to_retry_and_the_retry_applies(client
 
 
 def test_a_failed_webhook_is_replayed_from_the_console(client, shop, merchant):
-    with mock.patch.object(EventApplier, "apply", side_effect=OperationalError("db down")):
+    with TableLock(Order):  # writing the order fails
         deliver(client, "orders/create", sample("orders/create"))
     message = InboundMessage.objects.get()
     client.force_login(member_of(merchant, "admin"))
