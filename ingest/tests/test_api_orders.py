@@ -385,7 +385,7 @@ def test_our_failure_is_logged_with_the_body_and_its_key_runs_again(api, merchan
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("ingest.api.orders.changes_answer", broken)
+    monkeypatch.setattr("ingest.envelope.changes_answer", broken)
     failed = api.post("/api/v1/orders", ORDER, HTTP_IDEMPOTENCY_KEY="k-1")
     assert (failed.status_code, _error(failed)["severity"]) == (500, "transient")
     message = InboundMessage.objects.get()

@@ -22,7 +22,6 @@ from moto import mock_aws
 from pika.exceptions import AMQPError
 
 from inbound.models import InboundMessage
-from ingest.api.events import EventApplier
 from ingest.channels import queues
 from ingest.channels.brokers import SqsBroker
 from ingest.channels.queues import Consumer
@@ -215,7 +214,7 @@ def test_a_message_whose_own_key_holds_a_control_character_is_dead_lettered_once
 def test_our_database_failing_leaves_the_message_in_the_queue(rabbit, orders_queue, merchant):
     rabbit.publish(orders_queue.queue_name, ORDER, message_id="m-1")
     # when
-    with mock.patch.object(EventApplier, "apply_all", side_effect=OperationalError("db down")):
+    with mock.patch("ingest.envelope.parsed_apply", side_effect=OperationalError("db down")):
         output = consume("FDC-01-12345", "--once")
     # then: requeued, logged as our failure, nothing applied
     assert "0 processed, 0 dead-lettered, 1 given back" in output
@@ -469,7 +468,7 @@ def test_an_sqs_message_whose_own_key_is_too_long_is_dead_lettered_once(sqs, sqs
 def test_an_sqs_message_we_failed_is_not_deleted_and_comes_back(sqs, sqs_source):
     sqs.send_message(QueueUrl=sqs_source.url, MessageBody=ORDER.decode())
     # when
-    with mock.patch.object(EventApplier, "apply_all", side_effect=OperationalError("db down")):
+    with mock.patch("ingest.envelope.parsed_apply", side_effect=OperationalError("db down")):
         output = consume("FDC-01-12345", "--once", "--retry-delay", "1")
     # then: invisible for the backoff, then back, with its id (the dedupe key) unchanged
     assert "1 given back" in output

@@ -16,7 +16,6 @@ from django.urls import reverse
 
 from inbound.models import InboundMessage
 from inbound.services import request_hash
-from ingest.api.events import EventApplier
 from ingest.channels.shopify import map_shopify
 from ingest.models import ShopifyShop
 from merchants.services import api_key_issue
@@ -314,7 +313,7 @@ def test_a_get_is_refused_in_the_envelope(client, shop):
 
 
 def test_our_database_failing_asks_shopify_to_retry_and_the_retry_applies(client, shop):
-    with mock.patch.object(EventApplier, "apply", side_effect=OperationalError("db down")):
+    with mock.patch("ingest.envelope.parsed_apply", side_effect=OperationalError("db down")):
         failed = deliver(client, "orders/create", sample("orders/create"), webhook_id="wh-1")
     assert failed.status_code == 503
     assert failed.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
@@ -327,7 +326,7 @@ def test_our_database_failing_asks_shopify_to_retry_and_the_retry_applies(client
 
 
 def test_a_failed_webhook_is_replayed_from_the_console(client, shop, merchant):
-    with mock.patch.object(EventApplier, "apply", side_effect=OperationalError("db down")):
+    with mock.patch("ingest.envelope.parsed_apply", side_effect=OperationalError("db down")):
         deliver(client, "orders/create", sample("orders/create"))
     message = InboundMessage.objects.get()
     client.force_login(member_of(merchant, "admin"))
