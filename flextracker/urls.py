@@ -38,6 +38,7 @@ urlpatterns = [
     path("hooks/", include("tracking.urls")),
     path("hooks/", include("ingest.urls")),
     path("console/", include("console.urls")),
+    path("", include("console.landing")),
     path("", include("pages.urls")),
 ]
 

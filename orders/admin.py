@@ -41,6 +41,3 @@ class OrderAdmin(MerchantScopedAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
-
-
-import ingest.admin  # noqa: E402, F401 - registers the channel admins

@@ -1,26 +1,13 @@
 """Models → API.md JSON (camelCase, JSON-native values, so a replayed answer is byte-for-byte the
 first one). The shapes are documented by the output serializers in serializers.py."""
 
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Protocol
 
 from carriers.links import public_tracking_url
 from carriers.vocabulary import ExceptionCode, Status
+from flextracker.api.envelope import iso, number
 from orders.links import tracking_page_url
 from orders.models import LineItem, Order, Shipment, ShipmentItem
-
-
-def iso(moment: datetime | date | None) -> str | None:
-    if moment is None:
-        return None
-    if isinstance(moment, datetime):
-        return moment.isoformat().replace("+00:00", "Z")
-    return moment.isoformat()
-
-
-def number(value: Decimal | None) -> float | None:
-    return float(value) if value is not None else None
 
 
 class Details(Protocol):

@@ -3,11 +3,9 @@
 from django.urls import path
 
 from pages import views
-from pages.landing import landing_page
 from pages.unsubscribe import unsubscribe_view
 
 urlpatterns = [
-    path("", landing_page, name="landing"),
     path(
         "console/templates/<int:template_id>/preview/",
         views.branding_template_preview,

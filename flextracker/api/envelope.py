@@ -4,6 +4,8 @@ exception handler, pagination, and JSON errors for whatever Django answers under
 import logging
 import math
 from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
 from io import BytesIO
 from typing import Any
 
@@ -350,3 +352,18 @@ def request_body_within_limit(request: HttpRequest) -> bytes | None:
     except RequestDataTooBig:
         return None
     return body if len(body) <= MAX_BODY_BYTES else None
+
+
+# --- API.md's formats ---------------------------------------------------------------------
+
+
+def iso(moment: datetime | date | None) -> str | None:
+    if moment is None:
+        return None
+    if isinstance(moment, datetime):
+        return moment.isoformat().replace("+00:00", "Z")
+    return moment.isoformat()
+
+
+def number(value: Decimal | None) -> float | None:
+    return float(value) if value is not None else None

@@ -8,7 +8,7 @@ from drf_spectacular.utils import OpenApiExample, extend_schema_view
 from rest_framework import serializers
 
 from carriers.vocabulary import CarrierCode
-from flextracker.api.envelope import EnvelopePaginationParameters, paginated, success
+from flextracker.api.envelope import EnvelopePaginationParameters, iso, number, paginated, success
 from flextracker.api.views import InputSerializer, MerchantApi, validated
 from flextracker.errors import NotFound
 from flextracker.openapi import documented
@@ -26,7 +26,7 @@ from merchants.models import Merchant
 from merchants.selectors import tracked_carriers
 from orders.links import group_page_url, tracker_page_url
 from orders.models import Tracker, TrackerType
-from orders.representation import iso, number, shipment_json
+from orders.representation import shipment_json
 from orders.selectors import tracker_get_for_merchant, tracker_list
 from orders.serializers import AddressOutput, CustomerOutput, TrackingOutputSerializer
 from orders.services.trackers import TrackerInput, tracker_create_or_update

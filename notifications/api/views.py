@@ -6,7 +6,7 @@ the inbound log records without it (so its replays and GET /messages/{id} cannot
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_view
 from rest_framework import serializers
 
-from flextracker.api.envelope import EnvelopePaginationParameters, paginated, success
+from flextracker.api.envelope import EnvelopePaginationParameters, iso, paginated, success
 from flextracker.api.views import InputSerializer, MerchantApi, validated
 from flextracker.errors import NotFound
 from flextracker.openapi import documented
@@ -22,7 +22,6 @@ from notifications.services import (
     webhook_endpoint_delete,
 )
 from notifications.webhook_health import webhook_endpoint_enable
-from orders.representation import iso
 
 TAGS = ["Webhooks"]
 EVENTS_HELP = "One or more of: " + ", ".join(f"`{value}`" for value in WebhookEventType.values)

@@ -11,10 +11,10 @@ from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 from django.utils import timezone
 
+from flextracker.api.envelope import iso
 from inbound.models import InboundMessage
 from merchants.services import api_key_issue
 from notifications.models import WebhookEndpoint
-from orders.representation import iso
 
 pytestmark = pytest.mark.django_db
 

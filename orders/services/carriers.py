@@ -1,6 +1,6 @@
 """Which carrier a number belongs to when the number alone cannot tell (a 12-digit number that is
 both a FedEx Express and a DHL Paket number): the merchant's own data breaks the tie. Detection
-(`tracking/carriers/detection.py`) stays pure; this is where a merchant is known."""
+(`carriers/detection.py`) stays pure; this is where a merchant is known."""
 
 from collections.abc import Callable, Sequence
 

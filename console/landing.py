@@ -4,6 +4,7 @@ customer pages, so a newcomer who opens the root URL finds everything `make run`
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import path
 from django.views.decorators.http import require_GET
 
 from console.management.commands.load_demo import MERCHANT_ID as DEMO_MERCHANT_ID
@@ -24,3 +25,7 @@ def landing_page(request: HttpRequest) -> HttpResponse:
         )
     demo_pages = [(order.order_id, tracking_page_url(order)) for order in demo_orders]
     return render(request, "landing.html", {"demo_pages": demo_pages})
+
+
+# Mounted at the site's root by flextracker/urls.py (the console's own URLs live under /console/).
+urlpatterns = [path("", landing_page, name="landing")]
