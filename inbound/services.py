@@ -3,7 +3,7 @@ outcome, and it can be replayed. An API request is logged with its answer in the
 its effect (`inbound_handle`); a channel's record is logged first, committed, then processed
 (`inbound_receive`, `inbound_process`), as a webhook or queue message cannot be had again. An API
 request sent with `Prefer: respond-async` is checked, logged as queued and answered 202 at once
-(`inbound_queue`); the worker applies the queue (orders/api/queued.py).
+(`inbound_queue`); the worker applies the queue (ingest/queued.py).
 
 Idempotency keys follow Stripe (RELIABILITY.md): per merchant, bound to a hash of method, path and
 body, kept 24 h; the same key and body replays the stored answer, another body is a 409. An API
@@ -26,6 +26,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 from rest_framework.renderers import JSONRenderer
 
+from flextracker.api.envelope import success_body
 from flextracker.db import rows_update
 from flextracker.errors import ApiError, Conflict, InFlight
 from inbound.models import InboundChannel, InboundMessage, InboundOutcome
@@ -52,7 +53,7 @@ class Result:
     shown_once: dict = field(default_factory=dict)
 
     def body(self) -> dict:
-        return {"success": True, "data": self.data, "warnings": self.warnings}
+        return success_body(self.data, self.warnings)
 
 
 @dataclass(slots=True)
@@ -408,7 +409,7 @@ def _queue(message: InboundMessage, check: Callable[[object], object]) -> Result
     return queued_answer(message)
 
 
-# Set while a worker is asked for, or applying the queue (orders/api/queued.py): no other is
+# Set while a worker is asked for, or applying the queue (ingest/queued.py): no other is
 # asked for meanwhile. Short-lived, so that where the cache is not shared (locmemcache, in
 # development) a message still asks for a worker of its own within seconds.
 QUEUE_WAKE_KEY = "orders:queued-messages-wake"

@@ -16,7 +16,7 @@ from django.db import DatabaseError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from flextracker.api.envelope import api_error_for, request_body_within_limit
+from flextracker.api.envelope import api_error_for, request_body_within_limit, success_body
 from flextracker.errors import ApiError, PayloadTooLarge
 from inbound.models import InboundChannel
 from inbound.services import Failure
@@ -99,7 +99,7 @@ def _received(
     data = {"received": True, "topic": topic, "outcome": outcome, "replayed": replayed}
     if error is not None:
         data["error"] = error.body()["error"]
-    return {"success": True, "data": data, "warnings": []}
+    return success_body(data)
 
 
 def _error(error: ApiError) -> JsonResponse:

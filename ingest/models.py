@@ -80,7 +80,7 @@ class FormatDictionary(models.Model):
     name = models.CharField(max_length=100)
     format = models.CharField(max_length=8, choices=MessageFormat.choices)
     # The mapping itself; its shape is documented with the code that applies it
-    # (orders/channels/dictionaries.py).
+    # (ingest/channels/dictionaries.py).
     mapping = models.JSONField(default=dict)
     sample = models.TextField(blank=True, help_text=_("A message of theirs, to test the mapping."))
     created_at = models.DateTimeField(auto_now_add=True)

@@ -1,4 +1,4 @@
-"""Messages posted with `Prefer: respond-async` (orders/api/base.py) were checked, logged as
+"""Messages posted with `Prefer: respond-async` (inbound/api/base.py) were checked, logged as
 queued and answered 202. The worker applies them here, oldest first, a chunk at a time as
 `/events/batch` applies its events — each message still on its own — and records each one's
 answer: the status and envelope it would have had without the preference."""
@@ -18,8 +18,8 @@ from inbound.services import (
     inbound_record_all,
     parse_json,
 )
-from ingest.api.events import Parsed, apply_parsed
-from ingest.replay import api_endpoint
+from ingest.endpoints import api_endpoint
+from ingest.envelope import Parsed, parsed_apply
 
 CHUNK = 200
 # Applying a chunk costs a fixed number of statements whatever its size: once caught up, a drain
@@ -73,7 +73,7 @@ def queued_apply(limit: int = CHUNK) -> int:
 
 
 def _apply(messages: list[InboundMessage]) -> None:
-    answers = apply_parsed(messages[0].merchant, [_parsed(message) for message in messages])
+    answers = parsed_apply(messages[0].merchant, [_parsed(message) for message in messages])
     # A refusal is its ApiError; anything else is our failure, recorded as a 5xx.
     inbound_record_all(messages, [answer if isinstance(answer, Result) else api_error_for(answer)
                                   for answer in answers])  # fmt: skip
@@ -81,7 +81,7 @@ def _apply(messages: list[InboundMessage]) -> None:
 
 def _parsed(message: InboundMessage) -> Parsed | Exception:
     try:
-        view, kwargs = api_endpoint(message)
-        return view.queued(parse_json(bytes(message.body)), **kwargs)
+        endpoint, arguments = api_endpoint(message.path)
+        return endpoint.queued(parse_json(bytes(message.body)), **arguments)
     except Exception as error:  # this message's answer; the others go on
         return error

@@ -8,7 +8,6 @@ from carriers.vocabulary import ExceptionCode, Status
 from flextracker.api.envelope import iso, number
 from orders.links import tracking_page_url
 from orders.models import LineItem, Order, Shipment, ShipmentItem
-from orders.services.ledger import Ledger
 
 
 class Details(Protocol):
@@ -19,6 +18,13 @@ class Details(Protocol):
     def shipments_of(self, order: Order) -> list[Shipment]: ...
     def items_of(self, shipment: Shipment) -> list[ShipmentItem]: ...
     def events_of(self, shipment: Shipment) -> list: ...
+
+
+class Written(Details, Protocol):
+    """Details from the ledger that just wrote them (orders.services.ledger.Ledger), which finds
+    a shipment by its carrier and number."""
+
+    def shipment(self, carrier: str, tracking_number: str) -> Shipment | None: ...
 
 
 class Prefetched:
@@ -153,7 +159,7 @@ def order_json(order: Order, *, tracked: set[str], details: Details = PREFETCHED
     }  # fmt: skip
 
 
-def restamp(data: dict, instance: Order | Shipment, ledger: Ledger) -> None:
+def restamp(data: dict, instance: Order | Shipment, ledger: Written) -> None:
     """An answer built before its change was written: the timestamps the write set."""
     if isinstance(instance, Shipment):
         data["lastUpdated"] = iso(instance.updated_at)

@@ -28,6 +28,16 @@ AUTHENTICATE_HEADER = 'Bearer realm="api"'
 # --- The envelope ------------------------------------------------------------------------------
 
 
+def success_body(
+    data: Any, warnings: Iterable[dict[str, str]] = (), meta: dict | None = None
+) -> dict:
+    """API.md's success envelope: the one place it is built."""
+    body = {"success": True, "data": data, "warnings": list(warnings)}
+    if meta is not None:
+        body["meta"] = meta
+    return body
+
+
 def success(
     data: Any,
     *,
@@ -36,10 +46,7 @@ def success(
     meta: dict | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    body = {"success": True, "data": data, "warnings": list(warnings)}
-    if meta is not None:
-        body["meta"] = meta
-    return Response(body, status=status, headers=headers)
+    return Response(success_body(data, warnings, meta), status=status, headers=headers)
 
 
 class _Transient(ApiError):
@@ -87,9 +94,11 @@ def validation_error(detail, entity: str) -> ApiError:
     return _api_error(422, f"INVALID_{entity}_DATA", "Some fields are not valid.", fields=plain)
 
 
-def api_error_for(exc: Exception, view=None) -> ApiError:
-    """Every exception an API request can raise, as an ApiError of API.md's table."""
-    entity = getattr(view, "entity", "ORDER")
+def api_error_for(
+    exc: Exception, *, entity: str = "ORDER", not_found_code: str = "NOT_FOUND"
+) -> ApiError:
+    """Every exception an API request can raise, as an ApiError of API.md's table; `entity` and
+    `not_found_code` are the endpoint's (MerchantApi)."""
     match exc:
         case ApiError():
             return exc
@@ -108,7 +117,7 @@ def api_error_for(exc: Exception, view=None) -> ApiError:
         case exceptions.MethodNotAllowed():
             return _api_error(405, "METHOD_NOT_ALLOWED", str(exc.detail))
         case exceptions.NotFound() | Http404():
-            return _api_error(404, getattr(view, "not_found_code", "NOT_FOUND"), "Not found.")
+            return _api_error(404, not_found_code, "Not found.")
         case RequestDataTooBig():
             return _api_error(413, "PAYLOAD_TOO_LARGE", "The body is larger than 1 MiB.")
         case DatabaseError():
@@ -134,7 +143,11 @@ def error_response(error: ApiError) -> Response:
 
 
 def exception_handler(exc: Exception, context: dict) -> Response:
-    return error_response(api_error_for(exc, context.get("view")))
+    view = context.get("view")
+    return error_response(
+        api_error_for(exc, entity=getattr(view, "entity", "ORDER"),
+                      not_found_code=getattr(view, "not_found_code", "NOT_FOUND"))
+    )  # fmt: skip
 
 
 def django_error_json(request, status: int) -> JsonResponse:

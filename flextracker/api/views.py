@@ -22,14 +22,19 @@ class MerchantApi(APIView):
         return self.request.user.merchant
 
     def validated(self, serializer_class: type[serializers.Serializer], data) -> dict:
-        try:  # valid data, the common case: one bound serializer per class (see _validator)
-            return _validator(serializer_class).run_validation(data)
-        except serializers.ValidationError:
-            pass
-        serializer = serializer_class(data=data)
-        if not serializer.is_valid():
-            raise validation_error(serializer.errors, self.entity)
-        return serializer.validated_data
+        return validated(serializer_class, data, self.entity)
+
+
+def validated(serializer_class: type[serializers.Serializer], data, entity: str) -> dict:
+    """`data` as the serializer validates it, or API.md's MISSING/INVALID_<ENTITY>_DATA error."""
+    try:  # valid data, the common case: one bound serializer per class (see _validator)
+        return _validator(serializer_class).run_validation(data)
+    except serializers.ValidationError:
+        pass
+    serializer = serializer_class(data=data)
+    if not serializer.is_valid():
+        raise validation_error(serializer.errors, entity)
+    return serializer.validated_data
 
 
 class InputSerializer(serializers.Serializer):

@@ -27,7 +27,7 @@ from inbound.services import (
 class InboundApi(MerchantApi):
     """A POST carrying an OMS message. Subclasses define `handle(merchant, payload, **kwargs)`;
     those that define `queued` too (its change, parsed without the database) also take
-    `Prefer: respond-async` (RFC 7240): 202 at once, applied by the worker (orders/api/queued.py).
+    `Prefer: respond-async` (RFC 7240): 202 at once, applied by the worker (ingest/queued.py).
     """
 
     queued: ClassVar[Callable | None] = None
@@ -75,7 +75,7 @@ class InboundApi(MerchantApi):
         try:
             return run()
         except Exception as exc:
-            error = api_error_for(exc, self)
+            error = api_error_for(exc, entity=self.entity, not_found_code=self.not_found_code)
             inbound_record_failure(message, error)
             return Failure(error)
 

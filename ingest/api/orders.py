@@ -1,5 +1,7 @@
 """Orders endpoints of API.md: parse, call one service, render."""
 
+from typing import ClassVar
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema_view
 from rest_framework import serializers
@@ -15,82 +17,28 @@ from ingest.api.serializers import (
     BackorderInputSerializer,
     CancellationInputSerializer,
     OrderInputSerializer,
-    OrderRefInput,
     ShipmentInputSerializer,
-    item_quantities,
 )
+from ingest.envelope import Parsed, message_apply, message_parsed
 from merchants.models import Merchant
 from merchants.selectors import tracked_carriers
 from orders.models import OrderStatus
-from orders.representation import order_json, restamp, shipment_json
+from orders.representation import order_json
 from orders.search import order_list
 from orders.selectors import order_get_for_merchant
 from orders.serializers import OrderOutputSerializer, TrackingOutputSerializer
-from orders.services import (
-    Backorder,
-    Cancellation,
-    Change,
-    Outcome,
-    ShipmentConfirmation,
-    changes_apply,
-)
-
-
-def change_answer(change: Change, outcome: Outcome) -> Result:
-    """What the change's endpoint answers: the shipment's tracking object, or the order as GET
-    returns it — from the ledger that applied it, as the change left it (no re-read)."""
-    details, status = outcome.details, 201 if outcome.created else 200
-    if isinstance(change, ShipmentConfirmation):
-        data = shipment_json(outcome.instance, tracked=details.tracked, details=details)
-        return Result(status, data, outcome.warnings)
-    shipments = details.shipments_of(outcome.instance)
-    tracked = details.tracked if shipments else set()  # only shipments show it
-    return Result(status, order_json(outcome.instance, tracked=tracked, details=details),
-                  outcome.warnings)  # fmt: skip
-
-
-def changes_answer(
-    merchant: Merchant, changes: list, event_ids: list[str | None] | None = None
-) -> list[Result | Exception | None]:
-    """orders.services.changes_apply, each applied change answered as its endpoint does."""
-    answers: dict[int, Result] = {}
-
-    def answer(index: int, outcome: Outcome) -> None:
-        answers[index] = change_answer(changes[index], outcome)
-
-    results = changes_apply(
-        merchant=merchant, changes=changes, event_ids=event_ids, on_applied=answer
-    )
-    for index, result in enumerate(results):
-        if isinstance(result, Outcome):
-            restamp(answers[index].data, result.instance, result.details)
-            results[index] = answers[index]
-    return results
 
 
 class ChangeApi(InboundApi):
-    """An endpoint whose message is one Change: `change` parses it, `handle` applies and
-    answers (the events envelope reuses `change`)."""
+    """An endpoint whose message is one Change, of its event type's (ingest/events.py)."""
 
-    def change(self, payload, **kwargs) -> Change:
-        raise NotImplementedError
+    event_type: ClassVar[str]
 
-    def handle(self, merchant: Merchant, payload, **kwargs) -> Result:
-        [result] = changes_answer(merchant, [self.change(payload, **self._url(kwargs))])
-        if isinstance(result, Exception):
-            raise result
-        return result
+    def handle(self, merchant: Merchant, payload, order_id: str | None = None) -> Result:
+        return message_apply(self.event_type, merchant, payload, order_id)
 
-    def queued(self, payload, **kwargs) -> tuple[None, None, Change]:
-        """The change a queued message means (orders/api/queued.py): parsed when it is posted,
-        so a bad body is answered at once, and again when the worker applies it."""
-        return None, None, self.change(payload, **self._url(kwargs))
-
-    def _url(self, kwargs: dict) -> dict:
-        """The URL's {orderId} under the rule of a body's `orderId` (never trimmed)."""
-        if "order_id" in kwargs:
-            self.validated(OrderRefInput, {"orderId": kwargs["order_id"]})
-        return kwargs
+    def queued(self, payload, order_id: str | None = None) -> Parsed:
+        return message_parsed(self.event_type, payload, order_id)
 
 
 class OrderListQuery(InputSerializer):
@@ -168,8 +116,7 @@ ORDER_ID = OpenApiParameter(
 class OrdersApi(ChangeApi):
     """POST: an order was created (201) or updated (200). GET: the merchant's orders."""
 
-    def change(self, payload) -> Change:
-        return OrderInputSerializer.to_input(self.validated(OrderInputSerializer, payload))
+    event_type = "order.created"
 
     def get(self, request):
         merchant = self.merchant()
@@ -225,10 +172,7 @@ class ShipmentsApi(ChangeApi):
     """A shipment was confirmed: 201 new, 200 for a tracking number already on the order."""
 
     entity = "SHIPMENT"
-
-    def change(self, payload, order_id: str) -> Change:
-        data = ShipmentInputSerializer.to_input(self.validated(ShipmentInputSerializer, payload))
-        return ShipmentConfirmation(order_id, data)
+    event_type = "shipment.confirmed"
 
 
 @extend_schema_view(
@@ -253,10 +197,7 @@ class ShipmentsApi(ChangeApi):
 class CancellationsApi(ChangeApi):
     """Cancels the whole order (no `items`) or some items; answers with the order."""
 
-    def change(self, payload, order_id: str) -> Change:
-        data = self.validated(CancellationInputSerializer, payload)
-        items = item_quantities(data["items"]) if "items" in data else None
-        return Cancellation(order_id, items, data["reason"])
+    event_type = "order.cancelled"
 
 
 @extend_schema_view(
@@ -280,6 +221,6 @@ class CancellationsApi(ChangeApi):
     )
 )
 class BackordersApi(ChangeApi):
-    def change(self, payload, order_id: str) -> Change:
-        data = self.validated(BackorderInputSerializer, payload)
-        return Backorder(order_id, item_quantities(data["items"]))
+    """Items backordered; answers with the order."""
+
+    event_type = "items.backordered"

@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from carriers.vocabulary import CarrierCode
 from flextracker.api.envelope import EnvelopePaginationParameters, iso, number, paginated, success
-from flextracker.api.views import InputSerializer, MerchantApi
+from flextracker.api.views import InputSerializer, MerchantApi, validated
 from flextracker.errors import NotFound
 from flextracker.openapi import documented
 from inbound.api.base import InboundApi
@@ -341,14 +341,7 @@ class TrackersApi(InboundApi):
     not_found_code = "TRACKING_NOT_FOUND"
 
     def handle(self, merchant: Merchant, payload) -> Result:
-        data = TrackerInputSerializer.to_input(self.validated(TrackerInputSerializer, payload))
-        outcome = tracker_create_or_update(merchant=merchant, data=data)
-        tracker = tracker_get_for_merchant(merchant, data.external_id)
-        return Result(
-            201 if outcome.created else 200,
-            tracker_json(tracker, tracked=tracked_carriers(merchant)),
-            outcome.warnings,
-        )
+        return tracker_answer(merchant, payload)
 
     def get(self, request):
         merchant = self.merchant()
@@ -356,6 +349,18 @@ class TrackersApi(InboundApi):
         tracked = tracked_carriers(merchant)
         trackers = tracker_list(merchant, group_id=query.get("groupId", ""))
         return paginated(request, trackers, lambda t: tracker_json(t, tracked=tracked))
+
+
+def tracker_answer(merchant: Merchant, payload) -> Result:
+    """POST /trackers's message answered (a plain function: replay calls it too)."""
+    data = TrackerInputSerializer.to_input(validated(TrackerInputSerializer, payload, "TRACKER"))
+    outcome = tracker_create_or_update(merchant=merchant, data=data)
+    tracker = tracker_get_for_merchant(merchant, data.external_id)
+    return Result(
+        201 if outcome.created else 200,
+        tracker_json(tracker, tracked=tracked_carriers(merchant)),
+        outcome.warnings,
+    )
 
 
 @extend_schema_view(

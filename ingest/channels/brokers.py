@@ -1,5 +1,5 @@
 """The brokers a merchant's OMS may publish to, behind one interface (`Broker`), for the
-consumer loop in `orders/channels/queues.py`. Each one receives, acknowledges, gives back and
+consumer loop in `ingest/channels/queues.py`. Each one receives, acknowledges, gives back and
 dead-letters messages in its own terms; none of them touches our database.
 
 Broker-side choices (docs/channels.md, "Queues"):

@@ -31,6 +31,7 @@ from inbound.services import (
 )
 from ingest.channels.dictionaries import dictionary_mapper
 from ingest.channels.shopify import map_shopify
+from ingest.envelope import event_apply, events_apply
 from merchants.models import Merchant
 
 logger = logging.getLogger(__name__)
@@ -132,8 +133,6 @@ class _PartlyApplied(Exception):
 
 def _apply_together(merchant: Merchant, route: str, messages: list[InboundMessage]):
     """Each message's answer: its Result, or the ApiError that refused all of it."""
-    from ingest.api.events import EventsApi  # the API imports the services this module uses
-
     try:
         map_record = _mapper(merchant, route)
     except ApiError as error:  # each record refused alike (no such dictionary, say)
@@ -144,7 +143,7 @@ def _apply_together(merchant: Merchant, route: str, messages: list[InboundMessag
             records.append(_events_of(message, map_record))
         except ApiError as error:
             records.append(error)
-    applied = iter(EventsApi().apply_all(
+    applied = iter(events_apply(
         merchant, [event for events in records if isinstance(events, list) for event in events]
     ))  # fmt: skip
     answers: list[Result | ApiError] = []
@@ -169,7 +168,7 @@ def channel_process(message: InboundMessage) -> Result | Failure:
     try:
         return inbound_process(message, _handler(message), parse=bytes)
     except Exception as exc:
-        error = api_error_for(exc, None)
+        error = api_error_for(exc)
         inbound_record_failure(message, error)
         return Failure(error)
 
@@ -199,10 +198,7 @@ def _mapper(merchant: Merchant, route: str) -> Callable[[bytes], list[dict]]:
 
 def _apply_events(merchant: Merchant, events: list[dict]) -> Result:
     """All of a record's events or none of them (the caller's transaction)."""
-    from ingest.api.events import EventsApi  # the API imports the services this module uses
-
-    applier = EventsApi()
-    return _record_answer(events, [applier.apply(merchant, event) for event in events])
+    return _record_answer(events, [event_apply(merchant, event) for event in events])
 
 
 def _record_answer(events: list[dict], results: list[Result]) -> Result:

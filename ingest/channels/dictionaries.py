@@ -1,6 +1,6 @@
 """Format dictionaries: a merchant's own message format (JSON, CSV or XML, field names and
 nesting of their choosing, their own words such as "SHIP_CONF") mapped onto our event envelope
-(API.md `/events`). The route `dictionary:<id>` (orders/channels/core.py) maps with it; the
+(API.md `/events`). The route `dictionary:<id>` (ingest/channels/core.py) maps with it; the
 mapping is checked and compiled by dictionary_check.py.
 
 `FormatDictionary.mapping` — every key optional unless marked:

@@ -1,4 +1,4 @@
-"""Checking a format dictionary's mapping (its shape: orders/channels/dictionaries.py) and
+"""Checking a format dictionary's mapping (its shape: ingest/channels/dictionaries.py) and
 compiling it into the `Dictionary` the mapper runs; INVALID_DICTIONARY lists every problem."""
 
 import re
@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 from functools import cache
 from xml.etree.ElementTree import Element
 
+from rest_framework import serializers
+
 from flextracker.errors import InvalidData
 from ingest.channels.records import read_records
+from ingest.events import EVENT_TYPES
 
-EVENT_TYPES = ("order.created", "shipment.confirmed", "order.cancelled", "items.backordered")
 KINDS = ("text", "int", "decimal", "date", "datetime")
 TOP_KEYS = {"type", "eventId", "occurredAt", "fields", "records", "groupBy", "delimiter",
             "encoding", "timezone"}  # fmt: skip
@@ -104,23 +106,11 @@ class Target:
 
 @cache
 def targets() -> dict[str, dict[str, Target]]:
-    """What each event type's `data` may hold: the matching endpoint's input serializer."""
-    from rest_framework import serializers
-
-    from ingest.api.serializers import (
-        BackorderInputSerializer,
-        CancellationInputSerializer,
-        OrderInputSerializer,
-        ShipmentInputSerializer,
-    )
-
-    by_type = {"order.created": OrderInputSerializer, "shipment.confirmed": ShipmentInputSerializer,
-               "order.cancelled": CancellationInputSerializer,
-               "items.backordered": BackorderInputSerializer}  # fmt: skip
+    """What each event type's `data` may hold: its input serializer's fields."""
     result = {}
-    for event_type, serializer_class in by_type.items():
+    for event_type, known in EVENT_TYPES.items():
         found = {"orderId": Target(required=True)}
-        for name, serializer_field in serializer_class().fields.items():
+        for name, serializer_field in known.serializer().fields.items():
             if isinstance(serializer_field, serializers.ListSerializer):
                 items = {sub: f.required for sub, f in serializer_field.child.fields.items()}
                 found[name] = Target(serializer_field.required, items)

@@ -1,6 +1,6 @@
 """Queue channels: a merchant's OMS publishes to a queue (RabbitMQ or Amazon SQS), and
 `manage.py consume <merchantId>` reads it. One consumer loop for every broker; each broker is a
-small class behind one interface (`orders/channels/brokers.py`, like the carriers in STYLE.md).
+small class behind one interface (`ingest/channels/brokers.py`, like the carriers in STYLE.md).
 
 The messages in hand (up to `prefetch`) go to `channel_deliver_all` together: each is logged raw
 with its answer, mapped by the source's route and applied as `/events`, all in one transaction

@@ -7,7 +7,7 @@ from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_sc
 from rest_framework import serializers
 
 from flextracker.api.envelope import EnvelopePaginationParameters, iso, paginated, success
-from flextracker.api.views import InputSerializer, MerchantApi
+from flextracker.api.views import InputSerializer, MerchantApi, validated
 from flextracker.errors import NotFound
 from flextracker.openapi import documented
 from inbound.api.base import InboundApi
@@ -152,13 +152,7 @@ class WebhooksApi(InboundApi):
     unlogged_fields = ("secret",)
 
     def handle(self, merchant: Merchant, payload) -> Result:
-        data = self.validated(WebhookInputSerializer, payload)
-        endpoint, secret = webhook_endpoint_create(
-            merchant=merchant, url=data["url"], event_types=data["events"],
-            secret=data.get("secret"),
-        )  # fmt: skip
-        logged = {**webhook_json(endpoint), "secret": None}
-        return Result(201, logged, shown_once={"secret": secret})
+        return webhook_create_answer(merchant, payload)
 
     def get(self, request):
         return paginated(request, webhook_endpoints_for(self.merchant()), webhook_json)
@@ -225,7 +219,23 @@ class WebhookEnableApi(InboundApi):
     not_found_code = "NOT_FOUND"
 
     def handle(self, merchant: Merchant, payload, webhook_id: str) -> Result:
-        endpoint = webhook_endpoint_get_for_merchant(merchant, webhook_id)
-        if endpoint is None:
-            raise NotFound(f"Webhook subscription {webhook_id} was not found.", code="NOT_FOUND")
-        return Result(200, webhook_json(webhook_endpoint_enable(endpoint=endpoint)))
+        return webhook_enable_answer(merchant, payload, webhook_id)
+
+
+def webhook_create_answer(merchant: Merchant, payload) -> Result:
+    """POST /webhooks's message answered (a plain function: replay calls it too)."""
+    data = validated(WebhookInputSerializer, payload, "EVENT")
+    endpoint, secret = webhook_endpoint_create(
+        merchant=merchant, url=data["url"], event_types=data["events"],
+        secret=data.get("secret"),
+    )  # fmt: skip
+    logged = {**webhook_json(endpoint), "secret": None}
+    return Result(201, logged, shown_once={"secret": secret})
+
+
+def webhook_enable_answer(merchant: Merchant, _payload, webhook_id: str) -> Result:
+    """POST /webhooks/{id}/enable answered (replay calls it too)."""
+    endpoint = webhook_endpoint_get_for_merchant(merchant, webhook_id)
+    if endpoint is None:
+        raise NotFound(f"Webhook subscription {webhook_id} was not found.", code="NOT_FOUND")
+    return Result(200, webhook_json(webhook_endpoint_enable(endpoint=endpoint)))

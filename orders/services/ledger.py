@@ -20,6 +20,7 @@ from merchants.selectors import tracked_carriers
 from notifications.services import OrderEvent, order_events, shipment_statuses_told
 from orders.links import shipment_page_url
 from orders.models import LineItem, Order, Shipment, ShipmentItem
+from orders.representation import shipment_json
 
 ANOTHER_ORDER = object()  # owner of a shipment that belongs to an order outside the ledger
 
@@ -275,10 +276,6 @@ class Ledger:
 
     def _shown(self, shipment: Shipment) -> dict:
         """What a message about the shipment shows, as tracking.services.notification_context."""
-        from orders.representation import (
-            shipment_json,  # at call time: the output imports the ledger
-        )
-
         return {
             "tracking": shipment_json(shipment, tracked=self.tracked, details=self),
             "trackingPage": shipment_page_url(shipment.order, shipment.tracking_number),
