@@ -134,13 +134,9 @@ def test_our_failure_on_one_message_is_recorded_and_the_others_apply(api, monkey
     def broken(data, order_id):
         raise RuntimeError("boom")
 
-<<<<<<< HEAD
     # An impossible bug on purpose, for the 500 path: a real boundary here fails as a 503.
-    monkeypatch.setattr(ShipmentsApi, "change", broken)
-=======
     shipment = EVENT_TYPES["shipment.confirmed"]
     monkeypatch.setitem(EVENT_TYPES, "shipment.confirmed", replace(shipment, change=broken))
->>>>>>> ingest-untangle
     # when
     queued.queued_apply()
     # then

@@ -385,12 +385,8 @@ def test_our_failure_is_logged_with_the_body_and_its_key_runs_again(api, merchan
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-<<<<<<< HEAD
     # An impossible bug on purpose, for the 500 path: a real boundary here fails as a 503.
-    monkeypatch.setattr("ingest.api.orders.changes_answer", broken)
-=======
     monkeypatch.setattr("ingest.envelope.changes_answer", broken)
->>>>>>> ingest-untangle
     failed = api.post("/api/v1/orders", ORDER, HTTP_IDEMPOTENCY_KEY="k-1")
     assert (failed.status_code, _error(failed)["severity"]) == (500, "transient")
     message = InboundMessage.objects.get()
