@@ -21,9 +21,6 @@ from ingest.envelope import (
     message_parsed,
 )
 from notifications.api.views import webhook_create_answer, webhook_enable_answer
-
-# The one import across the layers: tracking is independent of ingest, but a logged /tracking
-# POST is replayed like any other.
 from tracking.api.views import (
     tracking_batch_answer,
     tracking_refresh_answer,
