@@ -105,3 +105,22 @@ def test_a_queued_message_is_left_to_the_worker(api, client, merchant):
     assert "1 accepted or queued message(s) skipped" in page
     queued.refresh_from_db()
     assert (queued.outcome, queued.replay_count) == ("queued", 0)
+
+
+def test_a_bookmark_of_the_log_from_before_the_move_still_opens_the_message(
+    client, merchant, rejected
+):
+    # given: an admin address of the inbound log as it was when the log lived in orders
+    client.force_login(member_of(merchant, "admin"))
+    old = f"/admin/orders/inboundmessage/{rejected.pk}/change/"
+    # when
+    page = client.get(old + "?_changelist_filters=outcome%3Drejected", follow=True)
+    # then: moved for good, and the message is shown at its new address
+    [(address, status)] = page.redirect_chain
+    assert status == 301
+    assert address == (
+        f"/admin/inbound/inboundmessage/{rejected.pk}/change/"
+        "?_changelist_filters=outcome%3Drejected"
+    )
+    assert page.status_code == 200
+    assert "INVALID_SHIPMENT_DATA" in page.content.decode()
