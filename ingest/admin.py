@@ -1,3 +1,6 @@
+"""The admin of what comes in: the inbound log (inspect, replay), format dictionaries with their
+preview, file sources and the files read, queue sources and Shopify shops."""
+
 import json
 import re
 from urllib.parse import urlencode, urlsplit, urlunsplit

@@ -1,3 +1,6 @@
+"""The admin of shipments with their tracking events (refresh), and of carrier accounts (secrets
+write-only)."""
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError

@@ -1,3 +1,5 @@
+"""Tracking events as carriers report them, and the merchants' carrier accounts that poll them."""
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
