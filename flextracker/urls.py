@@ -1,8 +1,8 @@
 from django.contrib import admin
+from django.http import HttpResponsePermanentRedirect
 from django.urls import include, path, re_path
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
-from django.views.generic import RedirectView
 from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiJsonRenderer2
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -22,13 +22,18 @@ MOVED_ADMIN_SCREENS = {
     "merchants/carrieraccount": "tracking/carrieraccount",
 }
 
+
+def moved_admin_screen(request, old: str, rest: str) -> HttpResponsePermanentRedirect:
+    query = request.META.get("QUERY_STRING", "")
+    return HttpResponsePermanentRedirect(
+        f"/admin/{MOVED_ADMIN_SCREENS[old]}/{rest}" + (f"?{query}" if query else "")
+    )
+
+
 urlpatterns = [
-    *(
-        re_path(
-            rf"^admin/{old}/(?P<rest>.*)$",
-            RedirectView.as_view(url=f"/admin/{new}/%(rest)s", permanent=True, query_string=True),
-        )
-        for old, new in MOVED_ADMIN_SCREENS.items()
+    re_path(  # before the admin's own catch-all
+        r"^admin/(?P<old>{})/(?P<rest>.*)$".format("|".join(MOVED_ADMIN_SCREENS)),
+        moved_admin_screen,
     ),
     path("admin/", admin.site.urls),
     path(
