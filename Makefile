@@ -52,6 +52,7 @@ bench: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports  # the import direction between apps (pyproject.toml)
 
 format: install
 	$(VENV)/bin/ruff check --fix .

@@ -1,6 +1,7 @@
 """Fixtures shared by every app's tests."""
 
 import json
+import socket
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -8,7 +9,7 @@ from django.core.cache import cache
 
 from merchants.services import api_key_issue
 from merchants.tests.factories import MerchantFactory
-from tests.network import fake_resolver
+from tests.network import FakeDns
 
 pytest_plugins = ["tests.ci_skips"]
 
@@ -74,11 +75,14 @@ def other_api(client, other_merchant):
 
 @pytest.fixture
 def fake_dns(monkeypatch):
-    """fake_dns(answers={}, others_public=True) -> the answers, which the test may change: DNS
-    faked at the process boundary (tests/network.py)."""
+    """fake_dns(answers={}, others_public=True) -> the FakeDns installed: DNS faked at the process
+    boundary (tests/network.py)."""
 
-    def install(answers: dict[str, str] | None = None, *, others_public: bool = True):
-        return fake_resolver(monkeypatch, {} if answers is None else answers,
-                             others_public=others_public)  # fmt: skip
+    def install(
+        answers: dict[str, str | list[str]] | None = None, *, others_public: bool = True
+    ) -> FakeDns:
+        dns = FakeDns({} if answers is None else answers, others_public=others_public)
+        monkeypatch.setattr(socket, "getaddrinfo", dns.getaddrinfo)
+        return dns
 
     return install

@@ -25,7 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tracking.carriers.detection import detect_carrier, normalize_tracking_number  # noqa: E402
+from carriers.detection import detect_carrier, normalize_tracking_number  # noqa: E402
 
 CSV_PATH = REPO / "tracking" / "tests" / "fixtures" / "tracking_numbers.csv"
 POLLED = ("ups", "fedex", "usps", "dhl", "canada_post")

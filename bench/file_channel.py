@@ -3,7 +3,7 @@
     .venv/bin/python bench/file_channel.py [--big-records 10000]
 
 On a fresh PostgreSQL database (`flextracker_bench_files`, dropped at the end), a merchant with a
-CSV format dictionary and a local drop folder; two files are dropped and `orders.tasks.
+CSV format dictionary and a local drop folder; two files are dropped and `ingest.tasks.
 poll_file_sources` runs (in a child process, as a django-q2 worker would, 45 s per run) until
 each is finished:
 
@@ -113,9 +113,9 @@ def run_child(name: str) -> dict:
     django.setup()
     from django.utils import timezone
 
-    from merchants.models import FileSource, FormatDictionary, Merchant
-    from orders.models import InboundFile
-    from orders.tasks import poll_file_sources
+    from ingest.models import FileSource, FormatDictionary, InboundFile
+    from ingest.tasks import poll_file_sources
+    from merchants.models import Merchant
 
     merchant = Merchant.objects.get(merchant_id=MERCHANT_ID)
     folder = Path(os.environ["BENCH_FOLDER"])
@@ -150,7 +150,7 @@ def report(rows: list[dict], info: dict) -> str:
         "## File channel", "",
         "`make bench` runs `bench/file_channel.py`: a fresh PostgreSQL database, a merchant with a "
         "CSV format dictionary and a local drop folder; each file is dropped and the real "
-        "scheduled task (`orders.tasks.poll_file_sources`, 45 s per run) runs in one process "
+        "scheduled task (`ingest.tasks.poll_file_sources`, 45 s per run) runs in one process "
         "until the file is finished. Every record goes through the channel as in production: "
         "200 records (a checkpoint's worth) at a time through `channel_deliver_all`, one inbound "
         "message each, the dictionary, the `/events` handlers and services, in one transaction "

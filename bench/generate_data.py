@@ -21,18 +21,18 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
 
-from merchants.models import Merchant
-from merchants.services import merchant_create
-from orders.search import name_folded
-from orders.services import order_status_derive, phone_digits
-from tracking.carriers.detection import GS1_MOD10, UPS_MOD10, dhl_mod7, fedex_mod11
-from tracking.carriers.events import CarrierEvent, Location
-from tracking.carriers.vocabulary import (
+from carriers.detection import GS1_MOD10, UPS_MOD10, dhl_mod7, fedex_mod11
+from carriers.events import CarrierEvent, Location
+from carriers.vocabulary import (
     EXCEPTION_CODE_BY_DETAIL,
     TERMINAL_STATUSES,
     Status,
     event_type_for,
 )
+from merchants.models import Merchant
+from merchants.services import merchant_create
+from orders.search import name_folded
+from orders.services import order_status_derive, phone_digits
 from tracking.services import event_dedupe_key
 
 BIG_MERCHANT = "FDC-01-12345"

@@ -300,7 +300,7 @@ def drained_per_message(messages: int) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from orders.api.queued import CHUNK, queued_apply
+    from ingest.queued import CHUNK, queued_apply
 
     with CaptureQueriesContext(connection) as queries:
         started = time.perf_counter()
@@ -722,7 +722,7 @@ def main() -> None:
         print(f"Database {DB_NAME}: migrating …", flush=True)
         key = database_prepare(DB_NAME, env)
         # The worker does only what is measured: no carrier polling, no sweeps of other queues.
-        pg("DELETE FROM django_q_schedule WHERE func <> 'orders.tasks.apply_queued_messages'",
+        pg("DELETE FROM django_q_schedule WHERE func <> 'ingest.tasks.apply_queued_messages'",
            DB_NAME)  # fmt: skip
         with gunicorn(env, port, args.workers, "--timeout", "120") as server:
             print(f"gunicorn on :{port} ({args.workers} workers), {args.clients} clients",

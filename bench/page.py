@@ -250,7 +250,7 @@ def main() -> None:
     ensure_database(args.orders)
     info = machine() | {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
     port = free_port()
-    # the probes are unsigned links, which also take from the guesses' budget (orders/views.py)
+    # the probes are unsigned links, which also take from the guesses' budget (pages/views.py)
     limits = {"PAGE_VIEWS_PER_MINUTE": "100000000", "PAGE_MISSES_PER_MINUTE": "100000000"}
     env = database_env(port) | limits
     sh(PYTHON, "manage.py", "collectstatic", "--noinput", env=env)  # as a release does

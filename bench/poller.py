@@ -255,7 +255,8 @@ def clock(unix_time: float) -> str:
 
 
 def create_merchant(merchant_id: str, rates: dict[str, int]):
-    from merchants.models import CarrierAccount, Merchant
+    from merchants.models import Merchant
+    from tracking.models import CarrierAccount
 
     merchant = Merchant.objects.create(merchant_id=merchant_id, name=merchant_id)
     for carrier, per_minute in rates.items():

@@ -6,7 +6,7 @@ On a fresh PostgreSQL database (`flextracker_bench_queues`, dropped at the end),
 RabbitMQ queue source (RABBITMQ_URL, the local broker by default). For each prefetch — 1, 10 and
 50 (the default of `manage.py consume`) — `--messages` messages are published to a fresh queue
 (each an `/events` envelope with a message id: an order, then its shipment) and the real consumer
-(`orders.channels.queues.Consumer`, as `manage.py consume --once` runs it) reads them in a child
+(`ingest.channels.queues.Consumer`, as `manage.py consume --once` runs it) reads them in a child
 process until the queue is drained. The messages in hand go to `channel_deliver_all` together.
 Writes the "## Queue channel" section of docs/benchmarks.md (other sections kept).
 """
@@ -76,8 +76,9 @@ def run_child(queue: str, prefetch: int) -> dict:
     import django
 
     django.setup()
-    from merchants.models import Merchant, QueueSource
-    from orders.channels.queues import Consumer
+    from ingest.channels.queues import Consumer
+    from ingest.models import QueueSource
+    from merchants.models import Merchant
 
     guard_admits_the_local_broker()
 
@@ -116,7 +117,7 @@ def report(rows: list[dict], info: dict, messages: int) -> str:
         "`make bench` runs `bench/queue_channel.py`: a fresh PostgreSQL database, a merchant with "
         f"a RabbitMQ queue source on the local broker; {messages:,} messages (`/events` "
         "envelopes with message ids: an order, then its shipment) are published, and the real "
-        "consumer (`orders.channels.queues.Consumer`, as `manage.py consume --once`) reads them "
+        "consumer (`ingest.channels.queues.Consumer`, as `manage.py consume --once`) reads them "
         "in one thread until the queue is drained, once per prefetch. The messages in hand go "
         "to `channel_deliver_all` together: one transaction logs and applies them all; with "
         "prefetch 1 each message has its own, as every message had before that change (issue 9, "

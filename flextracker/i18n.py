@@ -1,7 +1,7 @@
 """The staff's pages speak the staff member's language.
 
 The admin and the customer-service console follow the browser's Accept-Language (English when it
-names none of LANGUAGES). The customer pages choose their own (`orders.views.page_language`: the
+names none of LANGUAGES). The customer pages choose their own (`pages.views.page_language`: the
 order's locale, or the visitor's choice), and the API stays in English, as API.md's messages are:
 so this is not Django's LocaleMiddleware, which would apply to every path.
 """

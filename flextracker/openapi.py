@@ -9,7 +9,7 @@ from drf_spectacular.renderers import OpenApiYamlRenderer, OpenApiYamlRenderer2
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 
-from flextracker.api import ErrorEnvelopeSerializer, enveloped
+from flextracker.api.envelope import ErrorEnvelopeSerializer, enveloped
 
 ERRORS = {
     "UNAUTHORIZED": (401, "Missing, unknown or revoked API key."),

@@ -48,15 +48,19 @@ INSTALLED_APPS = [
     "axes",
     "django_q",
     "merchants",
+    "inbound",
     "notifications",
     "orders",
     "tracking",
+    "ingest",
+    "pages",
+    "console",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "flextracker.headers.SecurityHeadersMiddleware",
-    "flextracker.api.ApiBodyLimitMiddleware",
+    "flextracker.api.envelope.ApiBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "flextracker.i18n.StaffLanguageMiddleware",
@@ -258,13 +262,13 @@ STORAGES = {
 # --- API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": ["flextracker.api.ApiKeyAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["merchants.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_THROTTLE_CLASSES": ["flextracker.api.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["merchants.authentication.ApiKeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api_key": env("API_RATE_LIMIT", default="1000/min")},
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "EXCEPTION_HANDLER": "flextracker.api.exception_handler",
+    "EXCEPTION_HANDLER": "flextracker.api.envelope.exception_handler",
     "UNAUTHENTICATED_USER": None,
     "COERCE_DECIMAL_TO_STRING": False,
 }

@@ -1,10 +1,6 @@
 """The onboarding console: flexEngage staff set up merchants; merchant users see only theirs."""
 
-import re
-from urllib.parse import urlsplit, urlunsplit
-
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
@@ -14,21 +10,17 @@ from django.utils.html import format_html
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from flextracker.urlguard import RABBITMQ, SQS, WEB, Target, check_url
+from flextracker.urlguard import WEB, Target, check_url
 from merchants.models import (
     COLOR_FIELDS,
     ApiKey,
     BrandingTemplate,
-    CarrierAccount,
     DeliveryProvider,
     Membership,
     MembershipRole,
     Merchant,
     NotificationChannel,
     NotificationTrigger,
-    QueueKind,
-    QueueSource,
-    ShopifyShop,
 )
 from merchants.selectors import (
     membership_roles,
@@ -134,7 +126,7 @@ def _trigger_field(label: str) -> forms.MultipleChoiceField:
     )
 
 
-def _checked_url(form: forms.ModelForm, name: str, target: Target = WEB) -> str:
+def checked_url(form: forms.ModelForm, name: str, target: Target = WEB) -> str:
     """A URL we will connect to, checked by the SSRF guard when it is typed or changed (the
     guard checks it again at every connection)."""
     url = form.cleaned_data[name].strip()
@@ -170,10 +162,10 @@ class MerchantForm(forms.ModelForm):
             self.fields.pop("sms_triggers")
 
     def clean_slack_webhook_url(self) -> str:
-        return _checked_url(self, "slack_webhook_url")
+        return checked_url(self, "slack_webhook_url")
 
     def clean_teams_webhook_url(self) -> str:
-        return _checked_url(self, "teams_webhook_url")
+        return checked_url(self, "teams_webhook_url")
 
 
 class DeliveryProviderInline(MerchantScopedInline):
@@ -369,8 +361,8 @@ class BrandingTemplateAdmin(MerchantScopedAdmin):
         return format_html('<a href="{}" target="_blank">{}</a>', url, _("Preview page"))
 
 
-def _write_only(label, help_text="") -> forms.CharField:
-    """A secret the page never sends back to the browser; its form cleans it with `_kept`."""
+def write_only_field(label, help_text="") -> forms.CharField:
+    """A secret the page never sends back to the browser; its form cleans it with `kept_secret`."""
     keep_blank = _("Write-only: never shown back. Leave blank to keep the current one.")
     return forms.CharField(
         label=label,
@@ -381,57 +373,12 @@ def _write_only(label, help_text="") -> forms.CharField:
     )
 
 
-def _kept(form: forms.ModelForm, name: str, required) -> str:
+def kept_secret(form: forms.ModelForm, name: str, required) -> str:
     """A write-only field's value: what was typed, else what is stored; `required` when neither."""
     value = form.cleaned_data[name].strip() or getattr(form.instance, name)
     if not value:
         raise ValidationError(required)
     return value
-
-
-class CarrierAccountForm(forms.ModelForm):
-    secret = _write_only(_("client secret / password / API key"))
-    # Our workers send the secret to this address: only flexEngage staff may choose one (the
-    # admin sets this per request).
-    may_change_base_url = False
-
-    class Meta:
-        model = CarrierAccount
-        fields = [
-            "merchant", "carrier", "client_id", "secret", "base_url", "requests_per_minute",
-            "is_active",
-        ]  # fmt: skip
-        help_texts = {
-            "base_url": _("Blank: the carrier's production API. Only flexEngage staff may set "
-                          "another address, and only a public one.")
-        }  # fmt: skip
-
-    def clean_secret(self) -> str:
-        return _kept(self, "secret", _("Required: the carrier asks for it on every call."))
-
-    def clean_base_url(self) -> str:
-        url = self.cleaned_data["base_url"].strip()
-        if url and "base_url" in self.changed_data and not self.may_change_base_url:
-            raise ValidationError(
-                _("Only flexEngage staff can point an account at another API address; leave it "
-                  "blank for the carrier's production API.")
-            )  # fmt: skip
-        return _checked_url(self, "base_url")
-
-
-@admin.register(CarrierAccount)
-class CarrierAccountAdmin(MerchantScopedAdmin):
-    """A merchant's own carrier credentials (platform credentials come from the environment)."""
-
-    form = CarrierAccountForm
-    editable_by_merchant_admins = True
-    list_display = ["merchant", "carrier", "client_id", "requests_per_minute", "is_active"]
-    list_filter = ["carrier", ("merchant", admin.RelatedOnlyFieldListFilter)]
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change, **kwargs)
-        form.may_change_base_url = user_sees_all_merchants(request.user)
-        return form
 
 
 @admin.register(Membership)
@@ -448,120 +395,3 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 # --- OMS channels: Shopify shops and queues ------------------------------------------------------
-
-
-class ShopifyShopForm(forms.ModelForm):
-    webhook_secret = _write_only(
-        _("Webhook secret"), _("The app's client secret that signs its webhooks.")
-    )
-
-    class Meta:
-        model = ShopifyShop
-        fields = ["merchant", "shop_domain", "webhook_secret", "is_active"]
-
-    def clean_shop_domain(self) -> str:
-        domain = self.cleaned_data["shop_domain"].strip().lower()
-        if not re.fullmatch(r"[a-z0-9][a-z0-9-]*\.myshopify\.com", domain):
-            raise ValidationError(_("Use its myshopify.com domain, e.g. fred.myshopify.com."))
-        return domain
-
-    def clean_webhook_secret(self) -> str:
-        return _kept(self, "webhook_secret", _("Required: Shopify signs every webhook with it."))
-
-
-@admin.register(ShopifyShop)
-class ShopifyShopAdmin(MerchantScopedAdmin):
-    """A merchant's Shopify store; its webhooks go to the address shown here."""
-
-    form = ShopifyShopForm
-    editable_by_merchant_admins = True
-    list_display = ["shop_domain", "merchant", "is_active", "created_at"]
-    list_filter = ["is_active", ("merchant", admin.RelatedOnlyFieldListFilter)]
-    search_fields = ["shop_domain", "merchant__merchant_id", "merchant__name"]
-    list_select_related = ["merchant"]
-
-    def get_readonly_fields(self, request, obj=None):
-        return ["webhook_address"] if obj is not None else []
-
-    @admin.display(description=_("Webhook address (Shopify › Settings › Notifications › Webhooks)"))
-    def webhook_address(self, shop: ShopifyShop) -> str:
-        # The receiver lives in another app: reached by URL name, never imported.
-        path = reverse("hooks-shopify", args=[shop.merchant.merchant_id])
-        return f"{settings.PUBLIC_BASE_URL}{path}"
-
-
-class QueueSourceForm(forms.ModelForm):
-    url = _write_only(_("URL"), _("amqp://user:password@host:5672/vhost, or the SQS queue URL."))
-
-    class Meta:
-        model = QueueSource
-        fields = [
-            "merchant", "name", "kind", "url", "queue_name", "dead_letter_queue", "region",
-            "dictionary", "is_active",
-        ]  # fmt: skip
-
-    def clean_url(self) -> str:
-        return _kept(self, "url", _("Required: where to read the messages."))
-
-    def clean(self):
-        data = super().clean()
-        kind, url = data.get("kind"), data.get("url") or ""
-        if kind == QueueKind.RABBITMQ:
-            if urlsplit(url).scheme not in ("amqp", "amqps"):
-                self.add_error("url", _("A RabbitMQ URL starts with amqp:// or amqps://."))
-            if not data.get("queue_name"):
-                self.add_error("queue_name", _("Required for RabbitMQ."))
-        if kind == QueueKind.SQS and urlsplit(url).scheme != "https":
-            self.add_error("url", _("An SQS queue URL starts with https://."))
-        self._check_addresses(kind, url)
-        dictionary, merchant = data.get("dictionary"), data.get("merchant")
-        if dictionary and merchant and dictionary.merchant_id != merchant.pk:
-            self.add_error("dictionary", _("Choose one of this merchant's format dictionaries."))
-        return data
-
-    def _check_addresses(self, kind: str, url: str) -> None:
-        """The SSRF guard on what was typed (a blank write-only URL keeps the stored one)."""
-        target = RABBITMQ if kind == QueueKind.RABBITMQ else SQS
-        typed = {"url": self.data.get(self.add_prefix("url"), "").strip() and url}
-        if kind == QueueKind.SQS:
-            typed["dead_letter_queue"] = self.cleaned_data.get("dead_letter_queue", "").strip()
-        for name, value in typed.items():
-            if value and name not in self.errors:
-                for problem in check_url(value, target):
-                    self.add_error(name, problem)
-
-
-@admin.register(QueueSource)
-class QueueSourceAdmin(MerchantScopedAdmin):
-    """A queue the merchant's OMS publishes to (`manage.py consume <merchantId>` reads it).
-
-    flexEngage staff set these up; merchant users may look. Our consumer connects wherever the
-    URL says, so a merchant must not be able to point it at hosts of ours."""
-
-    form = QueueSourceForm
-    list_display = ["name", "merchant", "kind", "queue_shown", "dictionary", "is_active"]
-    list_filter = ["kind", "is_active", ("merchant", admin.RelatedOnlyFieldListFilter)]
-    search_fields = ["name", "queue_name", "merchant__merchant_id"]
-    list_select_related = ["merchant", "dictionary"]
-
-    def get_readonly_fields(self, request, obj=None):
-        return ["connection"] if obj is not None else []
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "dictionary":
-            kwargs["queryset"] = db_field.related_model.objects.filter(
-                merchant__in=merchants_visible_to(request.user)
-            )
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    @admin.display(description=_("Connection (password hidden)"))
-    def connection(self, source: QueueSource) -> str:
-        parts = urlsplit(source.url)
-        if parts.password is None:
-            return source.url
-        host = parts.netloc.rpartition("@")[2]
-        return urlunsplit(parts._replace(netloc=f"{parts.username}:••••@{host}"))
-
-    @admin.display(description=_("Queue"))
-    def queue_shown(self, source: QueueSource) -> str:
-        return source.queue_name or urlsplit(source.url).path.rstrip("/").rpartition("/")[2]

@@ -4,8 +4,8 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
+from carriers.vocabulary import CarrierCode
 from merchants.models import BrandingTemplate, Membership, MembershipRole, Merchant
-from tracking.carriers.vocabulary import CarrierCode
 
 
 def user_sees_all_merchants(user: AbstractBaseUser | AnonymousUser) -> bool:

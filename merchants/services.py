@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
+from carriers.vocabulary import DEFAULT_CUSTOMER_NOTIFICATION_STATUSES
 from merchants.models import (
     ApiKey,
     BrandingTemplate,
@@ -20,7 +21,6 @@ from merchants.models import (
     NotificationChannel,
     NotificationRule,
 )
-from tracking.carriers.vocabulary import DEFAULT_CUSTOMER_NOTIFICATION_STATUSES
 
 API_KEY_PREFIX = "ftk_"
 API_KEY_SHOWN_PREFIX_LENGTH = 12

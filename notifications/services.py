@@ -14,6 +14,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django_q.tasks import async_task
 
+from carriers.vocabulary import STAFF_ALERT_STATUSES, Status
 from flextracker.errors import InvalidData, MissingData
 from flextracker.urlguard import check_url
 from merchants.models import Merchant, NotificationTrigger
@@ -24,7 +25,6 @@ from notifications.models import (
     WebhookEndpoint,
     WebhookEventType,
 )
-from tracking.carriers.vocabulary import STAFF_ALERT_STATUSES, Status
 
 WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 # OWASP API4: a caller cannot make us fan every event out to unbounded URLs.

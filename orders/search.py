@@ -25,10 +25,10 @@ from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Upper
 
+from carriers.detection import normalize_tracking_number
 from merchants.models import Merchant
 from orders.models import Order, Shipment
 from orders.selectors import order_queryset_with_details, orders_visible_to
-from tracking.carriers.detection import normalize_tracking_number
 
 PER_KIND_LIMIT = 50
 MIN_PHONE_DIGITS = 7

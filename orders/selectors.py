@@ -10,7 +10,7 @@ from merchants.models import Merchant
 from merchants.selectors import merchants_visible_to, user_sees_all_merchants
 from orders.models import Order, Shipment, ShipmentItem, Tracker
 
-# What the customer page shows of an event (orders.tracking_page). A long history is hundreds of
+# What the customer page shows of an event (pages.tracking_page). A long history is hundreds of
 # rows: they are read as plain rows, which cost half as much to build as model instances.
 PAGE_EVENT_FIELDS = ("occurred_at", "status", "status_detail", "description", "city", "state",
                      "country")  # fmt: skip

@@ -74,7 +74,7 @@ def test_the_wsgi_application_loads_its_views_and_freezes_them_out_of_the_collec
     # given: the module gunicorn serves, loaded as a worker loads it
     code = (
         "import gc, sys; import flextracker.wsgi;"
-        "print(gc.get_freeze_count(), 'orders.api.views' in sys.modules)"
+        "print(gc.get_freeze_count(), 'ingest.api.orders' in sys.modules)"
     )
     env = {**os.environ, "DEBUG": "false", "SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "x"}
     # when

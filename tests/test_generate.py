@@ -5,13 +5,13 @@ import pytest
 from django.db import connection
 
 from bench.generate_data import BIG_MERCHANT, coherence_problems, generate
+from carriers.detection import is_valid_for_carrier
 from merchants.models import Merchant
 from orders.models import LineItem, Order, Shipment, ShipmentItem
 from orders.search import name_folded
 from orders.services import phone_digits
 from orders.tests.factories import create_order
 from tests.concurrency import requires_postgresql
-from tracking.carriers.detection import is_valid_for_carrier
 from tracking.models import TrackingEvent
 
 pytestmark = [pytest.mark.django_db, requires_postgresql]

@@ -10,11 +10,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.utils import timezone
 
+from carriers.events import CarrierEvent
 from merchants.services import notification_rules_set
 from notifications.models import Notification, WebhookEndpoint
 from notifications.sending import notifications_send_due
 from orders.tests.factories import create_order, ship
-from tracking.carriers.events import CarrierEvent
 from tracking.services import shipment_apply_events
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,6 @@
 to the address the guard checked, keeps the URL's name in the Host header, and never follows a
 redirect. A real HTTP server on 127.0.0.1; the name resolves through a fake resolver."""
 
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -13,7 +12,7 @@ from flextracker.urlguard import PRODUCTION, WEB, Allowance
 
 
 @pytest.fixture
-def server(monkeypatch):
+def server(fake_dns):
     """A server on loopback that answers every GET with a redirect to the metadata service."""
     hits: list[tuple[str, str]] = []
 
@@ -29,17 +28,9 @@ def server(monkeypatch):
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    resolve = socket.getaddrinfo
     # The name answers 127.0.0.1 once, then 127.0.0.2 where nothing listens (DNS rebinding):
     # only a connection to the address the guard checked reaches the server.
-    answers = iter(["127.0.0.1"] + ["127.0.0.2"] * 10)
-
-    def fake(host, port, *args, **kwargs):
-        if host == "carrier.fred.example":
-            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), port))]
-        return resolve(host, port, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", fake)
+    fake_dns().answer_in_turn("carrier.fred.example", "127.0.0.1", "127.0.0.2")
     yield httpd.server_address[1], hits
     httpd.shutdown()
     httpd.server_close()

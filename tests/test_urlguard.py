@@ -22,24 +22,9 @@ PUBLIC_V6 = "2606:2800:220:1:248:1893:25c8:1946"
 
 
 @pytest.fixture
-def dns(monkeypatch):
-    """A fake resolver: {name: [addresses]}; any other name does not exist. Returns its calls."""
-    answers: dict[str, list[str]] = {}
-    calls: list[tuple] = []
-
-    def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
-        calls.append((host, port, family))
-        if host not in answers:
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return [
-            (socket.AF_INET6, socket.SOCK_STREAM, 6, "", (a, port, 0, 0))
-            if ":" in a
-            else (socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
-            for a in answers[host]
-        ]
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    return answers, calls
+def dns(fake_dns):
+    """A fake resolver (tests/network.py): only the names the test gives addresses exist."""
+    return fake_dns(others_public=False)
 
 
 def _not_public(host: str) -> str:
@@ -51,15 +36,14 @@ def _not_public(host: str) -> str:
 
 def test_a_public_https_name_is_accepted_after_asking_for_both_a_and_aaaa(dns):
     # given
-    answers, calls = dns
-    answers["hooks.example.com"] = [PUBLIC_V4, PUBLIC_V6]
+    dns["hooks.example.com"] = [PUBLIC_V4, PUBLIC_V6]
     # when
     problems = check_url("https://hooks.example.com/tracking", allowance=PRODUCTION)
     addresses = resolve_checked("https://hooks.example.com/tracking", allowance=PRODUCTION)
     # then
     assert problems == []
     assert addresses == [ipaddress.ip_address(PUBLIC_V4), ipaddress.ip_address(PUBLIC_V6)]
-    assert calls == [("hooks.example.com", 443, socket.AF_UNSPEC)] * 2
+    assert dns.calls == [("hooks.example.com", 443, socket.AF_UNSPEC)] * 2
 
 
 @pytest.mark.parametrize(
@@ -110,13 +94,11 @@ def test_http_is_accepted_only_in_development(settings):
     ],
 )
 def test_urls_of_the_wrong_shape_are_refused_before_any_lookup(dns, url, problems):
-    # given
-    _answers, calls = dns
     # when
     result = check_url(url, allowance=PRODUCTION)
     # then
     assert result == problems
-    assert calls == []
+    assert dns.calls == []
 
 
 # --- Refused: where the host leads -------------------------------------------------------------
@@ -183,8 +165,7 @@ def test_a_numeric_spelling_of_loopback_is_refused_by_what_it_resolves_to():
 
 def test_a_name_resolving_to_a_private_address_is_refused(dns):
     # given
-    answers, _calls = dns
-    answers["internal.example.com"] = ["10.1.2.3"]
+    dns["internal.example.com"] = ["10.1.2.3"]
     # when
     problems = check_url("https://internal.example.com/hooks", allowance=PRODUCTION)
     # then
@@ -193,8 +174,7 @@ def test_a_name_resolving_to_a_private_address_is_refused(dns):
 
 def test_a_name_is_refused_when_any_one_of_its_addresses_is_not_public(dns):
     # given: a public A record and an AAAA record mapping the metadata service
-    answers, _calls = dns
-    answers["mixed.example.com"] = [PUBLIC_V4, "::ffff:169.254.169.254"]
+    dns["mixed.example.com"] = [PUBLIC_V4, "::ffff:169.254.169.254"]
     # when
     problems = check_url("https://mixed.example.com/hooks", allowance=PRODUCTION)
     # then
@@ -209,8 +189,7 @@ def test_a_name_that_does_not_resolve_is_refused(dns):
 
 def test_resolve_checked_raises_with_the_problems_instead_of_returning_unsafe_addresses(dns):
     # given
-    answers, _calls = dns
-    answers["rebound.example.com"] = ["127.0.0.1"]
+    dns["rebound.example.com"] = ["127.0.0.1"]
     # when
     with pytest.raises(UnsafeUrl) as raised:
         resolve_checked("https://rebound.example.com/hooks", allowance=PRODUCTION)
@@ -313,8 +292,7 @@ def test_ipv4_compatible_and_translated_ipv6_forms_are_refused(url):
 
 def test_a_refusal_never_says_what_our_dns_answered(dns):
     # given: a merchant's name that our resolver maps into our own network
-    answers, _calls = dns
-    answers["db.internal.example"] = ["10.0.3.7"]
+    dns["db.internal.example"] = ["10.0.3.7"]
     # when
     problems = check_url("https://db.internal.example/hook", allowance=PRODUCTION)
     # then

@@ -15,11 +15,12 @@ from aiosmtpd.controller import Controller
 from django.db import connection
 from django_q.tasks import async_task
 
+from inbound.models import InboundMessage
+from ingest.tests.test_api_async import SHIPMENT
+from ingest.tests.test_api_orders import ORDER
 from notifications.models import Notification
-from orders.models import InboundMessage, Order, Shipment
+from orders.models import Order, Shipment
 from orders.tests.factories import create_order, ship
-from orders.tests.test_api_async import SHIPMENT
-from orders.tests.test_api_orders import ORDER
 from tests.concurrency import requires_postgresql
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,10 +1,18 @@
+"""The admin of shipments with their tracking events (refresh), and of carrier accounts (secrets
+write-only)."""
+
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from merchants.admin import MerchantScopedAdmin
+from merchants.admin import MerchantScopedAdmin, checked_url, kept_secret, write_only_field
+from merchants.selectors import (
+    user_sees_all_merchants,
+)
 from orders.admin import ReadOnlyInline
 from orders.models import Shipment
-from tracking.models import TrackingEvent
+from tracking.models import CarrierAccount, TrackingEvent
 from tracking.polling import shipment_refresh_summary
 
 
@@ -50,3 +58,48 @@ class ShipmentAdmin(MerchantScopedAdmin):
             summary = shipment_refresh_summary(shipment)
             level = messages.SUCCESS if summary.ran and summary.tracked else messages.WARNING
             self.message_user(request, summary.text, level)
+
+
+class CarrierAccountForm(forms.ModelForm):
+    secret = write_only_field(_("client secret / password / API key"))
+    # Our workers send the secret to this address: only flexEngage staff may choose one (the
+    # admin sets this per request).
+    may_change_base_url = False
+
+    class Meta:
+        model = CarrierAccount
+        fields = [
+            "merchant", "carrier", "client_id", "secret", "base_url", "requests_per_minute",
+            "is_active",
+        ]  # fmt: skip
+        help_texts = {
+            "base_url": _("Blank: the carrier's production API. Only flexEngage staff may set "
+                          "another address, and only a public one.")
+        }  # fmt: skip
+
+    def clean_secret(self) -> str:
+        return kept_secret(self, "secret", _("Required: the carrier asks for it on every call."))
+
+    def clean_base_url(self) -> str:
+        url = self.cleaned_data["base_url"].strip()
+        if url and "base_url" in self.changed_data and not self.may_change_base_url:
+            raise ValidationError(
+                _("Only flexEngage staff can point an account at another API address; leave it "
+                  "blank for the carrier's production API.")
+            )  # fmt: skip
+        return checked_url(self, "base_url")
+
+
+@admin.register(CarrierAccount)
+class CarrierAccountAdmin(MerchantScopedAdmin):
+    """A merchant's own carrier credentials (platform credentials come from the environment)."""
+
+    form = CarrierAccountForm
+    editable_by_merchant_admins = True
+    list_display = ["merchant", "carrier", "client_id", "requests_per_minute", "is_active"]
+    list_filter = ["carrier", ("merchant", admin.RelatedOnlyFieldListFilter)]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        form.may_change_base_url = user_sees_all_merchants(request.user)
+        return form

@@ -3,7 +3,7 @@
 import random
 from datetime import datetime, timedelta
 
-from tracking.carriers.vocabulary import TERMINAL_STATUSES, Status
+from carriers.vocabulary import TERMINAL_STATUSES, Status
 
 BASE_INTERVAL = {
     "ups": timedelta(minutes=20),

@@ -8,10 +8,10 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
+from carriers.vocabulary import TERMINAL_STATUSES, Status
 from notifications.services import shipment_delayed
 from orders.models import Shipment
 from orders.services import shipment_lock
-from tracking.carriers.vocabulary import TERMINAL_STATUSES, Status
 from tracking.services import notification_context
 
 

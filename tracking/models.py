@@ -1,13 +1,19 @@
-from django.db import models
+"""Tracking events as carriers report them, and the merchants' carrier accounts that poll them."""
 
-from orders.models import Shipment
-from tracking.carriers.vocabulary import (
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from carriers.vocabulary import (
+    CarrierCode,
     EventSource,
     EventType,
     ExceptionCode,
     Status,
     StatusDetail,
 )
+from merchants.models import Merchant
+from orders.models import Shipment
 
 
 class TrackingEvent(models.Model):
@@ -50,3 +56,41 @@ class TrackingEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.status}"
+
+
+POLLED_CARRIERS = [c for c in CarrierCode.choices if c[0] not in ("sandbox", "other")]
+
+
+class CarrierAccount(models.Model):
+    """A merchant's own carrier credentials; they override the platform's for that merchant."""
+
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, related_name="carrier_accounts"
+    )
+    carrier = models.CharField(max_length=16, choices=POLLED_CARRIERS)
+    client_id = models.CharField(
+        _("client ID / username"), max_length=200, blank=True, help_text=_("Not used by DHL.")
+    )
+    secret = models.CharField(
+        _("client secret / password / API key"), max_length=500, help_text=_("Stored as given.")
+    )
+    base_url = models.URLField(blank=True, help_text=_("Blank: the carrier's production API."))
+    requests_per_minute = models.PositiveIntegerField(
+        default=60, help_text=_("The poller never exceeds this for the account.")
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        # The table it had in the app it came from (moved without copying a row).
+        db_table = "merchants_carrieraccount"
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "carrier"], name="carrier_account_unique"),
+            models.CheckConstraint(
+                condition=Q(requests_per_minute__gte=1), name="carrier_rate_gte_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merchant.merchant_id} · {self.get_carrier_display()}"

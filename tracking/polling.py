@@ -18,14 +18,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from flextracker import ratelimit
-from flextracker.outbound import GuardedSession
-from flextracker.urlguard import WEB
-from merchants.models import CarrierAccount
-from orders.models import Shipment
-from orders.services import shipment_lock
-from tracking import cadence
-from tracking.carriers.base import (
+from carriers.base import (
     Carrier,
     CarrierRejected,
     CarrierUnavailable,
@@ -33,10 +26,17 @@ from tracking.carriers.base import (
     TrackingResult,
     TrackQuery,
 )
-from tracking.carriers.events import CarrierEvent
-from tracking.carriers.registry import CARRIERS
-from tracking.carriers.sandbox import Sandbox
-from tracking.carriers.vocabulary import TERMINAL_STATUSES, EventSource, EventType, Status
+from carriers.events import CarrierEvent
+from carriers.registry import CARRIERS
+from carriers.sandbox import Sandbox
+from carriers.vocabulary import TERMINAL_STATUSES, EventSource, EventType, Status
+from flextracker import ratelimit
+from flextracker.outbound import GuardedSession
+from flextracker.urlguard import WEB
+from orders.models import Shipment
+from orders.services import shipment_lock
+from tracking import cadence
+from tracking.models import CarrierAccount
 from tracking.services import Applied, shipment_apply_events
 
 logger = logging.getLogger(__name__)

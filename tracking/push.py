@@ -17,12 +17,12 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from flextracker.api import request_body_within_limit
+from carriers import aggregators
+from carriers.aggregators import PayloadInvalid, PushedUpdate
+from carriers.vocabulary import EventSource
+from flextracker.api.envelope import request_body_within_limit
 from orders.models import Shipment
 from orders.services import shipment_lock
-from tracking.carriers import aggregators
-from tracking.carriers.aggregators import PayloadInvalid, PushedUpdate
-from tracking.carriers.vocabulary import EventSource
 from tracking.services import shipment_apply_events
 
 logger = logging.getLogger(__name__)

@@ -5,10 +5,10 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
+from carriers.detection import normalize_tracking_number
 from merchants.models import Merchant
 from orders.models import Shipment
 from orders.selectors import shipment_queryset_with_details
-from tracking.carriers.detection import normalize_tracking_number
 from tracking.models import TrackingEvent
 
 

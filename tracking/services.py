@@ -6,14 +6,14 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
+from carriers.events import CarrierEvent
+from carriers.vocabulary import Status
 from merchants.selectors import tracked_carriers
 from notifications.services import shipment_status_changed
-from orders.api.output import shipment_json
 from orders.links import shipment_page_url, tracker_page_url
 from orders.models import Shipment
+from orders.representation import shipment_json
 from orders.services import order_refresh_status, shipment_lock
-from tracking.carriers.events import CarrierEvent
-from tracking.carriers.vocabulary import Status
 from tracking.models import TrackingEvent
 from tracking.selectors import shipments_with_details
 

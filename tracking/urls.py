@@ -1,13 +1,10 @@
-"""Inbound webhooks, mounted under /hooks/ (not the merchant API): pushes from tracking
-aggregators, and orders from merchants' shops (Shopify)."""
+"""Pushes from tracking aggregators, mounted under /hooks/ (not the merchant API)."""
 
 from django.urls import path
 
-from orders import hooks
 from tracking import push
 
 urlpatterns = [
     path("push/easypost", push.easypost_webhook, name="push-easypost"),
     path("push/aftership", push.aftership_webhook, name="push-aftership"),
-    path("shopify/<str:merchant_id>", hooks.shopify_webhook, name="hooks-shopify"),
 ]

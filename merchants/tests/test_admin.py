@@ -6,10 +6,11 @@ import pytest
 from django.urls import reverse
 from PIL import Image
 
-from merchants.models import ApiKey, BrandingTemplate, CarrierAccount, Merchant
+from merchants.models import ApiKey, BrandingTemplate, Merchant
 from merchants.services import api_key_authenticate, api_key_issue
 from merchants.tests.factories import BrandingTemplateFactory, member_of
 from orders.tests.factories import create_order
+from tracking.models import CarrierAccount
 
 pytestmark = pytest.mark.django_db
 
@@ -118,12 +119,12 @@ def test_a_new_api_key_is_shown_once_then_only_by_prefix(staff_client, merchant)
 def test_a_carrier_secret_is_write_only_and_kept_when_left_blank(staff_client, merchant):
     values = {"merchant": merchant.pk, "carrier": "ups", "client_id": "fdc-ups",
               "base_url": "", "requests_per_minute": 60, "is_active": "on"}  # fmt: skip
-    missing = staff_client.post(reverse("admin:merchants_carrieraccount_add"), values)
+    missing = staff_client.post(reverse("admin:tracking_carrieraccount_add"), values)
     staff_client.post(
-        reverse("admin:merchants_carrieraccount_add"), {**values, "secret": "ups-s3cret"}
+        reverse("admin:tracking_carrieraccount_add"), {**values, "secret": "ups-s3cret"}
     )
     account = CarrierAccount.objects.get()
-    change = reverse("admin:merchants_carrieraccount_change", args=[account.pk])
+    change = reverse("admin:tracking_carrieraccount_change", args=[account.pk])
     # when: the page is opened and saved again without typing the secret
     page = staff_client.get(change).content.decode()
     staff_client.post(change, {**values, "requests_per_minute": 30})

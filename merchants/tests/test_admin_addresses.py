@@ -5,9 +5,10 @@ test_carrier_base_url.py). DNS answers come from a fake resolver (the process bo
 import pytest
 from django.urls import reverse
 
-from merchants.models import FileSource, Merchant, QueueSource
+from ingest.models import FileSource, QueueSource
+from ingest.tests.channel_samples import CSV_MAPPING, dictionary
+from merchants.models import Merchant
 from merchants.tests.factories import member_of
-from orders.tests.channel_samples import CSV_MAPPING, dictionary
 from tests.network import PUBLIC_ADDRESS
 
 pytestmark = pytest.mark.django_db
@@ -111,7 +112,7 @@ def _queue_form(merchant, **values) -> dict:
 def test_staff_cannot_point_a_queue_at_our_network(staff_client, merchant, values, errors):
     # when
     response = staff_client.post(
-        reverse("admin:merchants_queuesource_add"), _queue_form(merchant, **values)
+        reverse("admin:ingest_queuesource_add"), _queue_form(merchant, **values)
     )
     # then
     assert response.context["adminform"].form.errors == errors
@@ -121,7 +122,7 @@ def test_staff_cannot_point_a_queue_at_our_network(staff_client, merchant, value
 def test_staff_set_up_a_queue_on_a_public_broker(staff_client, merchant):
     # when
     response = staff_client.post(
-        reverse("admin:merchants_queuesource_add"),
+        reverse("admin:ingest_queuesource_add"),
         _queue_form(merchant, url="amqps://fred:pw@mq.fred.example/%2F"),
     )
     # then
@@ -155,7 +156,7 @@ def test_staff_cannot_point_an_sftp_source_at_our_network(
 ):
     # when
     response = staff_client.post(
-        reverse("admin:merchants_filesource_add"), _sftp_form(merchant, host=host, port=port)
+        reverse("admin:ingest_filesource_add"), _sftp_form(merchant, host=host, port=port)
     )
     # then
     assert response.context["adminform"].form.errors == {"host": [problem]}
@@ -165,7 +166,7 @@ def test_staff_cannot_point_an_sftp_source_at_our_network(
 def test_staff_set_up_an_sftp_source_on_a_public_host(staff_client, merchant):
     # when
     response = staff_client.post(
-        reverse("admin:merchants_filesource_add"), _sftp_form(merchant, host="sftp.fred.example")
+        reverse("admin:ingest_filesource_add"), _sftp_form(merchant, host="sftp.fred.example")
     )
     # then
     assert response.status_code == 302

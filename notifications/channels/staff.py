@@ -17,10 +17,10 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.urls import reverse
 
+from carriers.vocabulary import Status
 from notifications.channels import Delivery, DeliveryFailed, DeliveryRefused
 from notifications.channels.email import message_id
 from notifications.channels.http import judge_chat_answer, post_checked
-from tracking.carriers.vocabulary import Status
 
 TRIGGER_WORDS = {
     **{status.value: status.label for status in Status},  # lazy: read when a message is made

@@ -6,7 +6,6 @@ production; the connection our sender then opens to that address is answered by 
 server instead. Nothing is ever sent beyond loopback.
 """
 
-import socket
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -51,23 +50,15 @@ def _handler_for(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
 
 
 @pytest.fixture
-def receiver(monkeypatch, settings):
+def receiver(fake_dns, settings):
     settings.DEBUG = True  # plain http to port 80: no certificate to fake
     state = Receiver()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(state))
     state.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    real_getaddrinfo = socket.getaddrinfo
-
-    def getaddrinfo(host, port, *args, **kwargs):
-        if host == HOST:
-            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (PUBLIC_ADDRESS, port))]
-        if host == PUBLIC_ADDRESS:  # the pinned connection: answered on loopback
-            return real_getaddrinfo("127.0.0.1", state.port, *args, **kwargs)
-        return real_getaddrinfo(host, port, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    dns = fake_dns({HOST: PUBLIC_ADDRESS}, others_public=False)
+    dns.serve_locally(PUBLIC_ADDRESS, state.port)  # the pinned connection: answered on loopback
     yield state
     server.shutdown()
     server.server_close()

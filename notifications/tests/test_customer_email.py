@@ -8,13 +8,13 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
+from carriers.events import CarrierEvent
 from merchants.services import notification_rules_set
 from merchants.tests.factories import member_of
 from notifications.models import MessageTemplate, Notification, NotificationStatus
 from notifications.sending import notifications_send_due
 from notifications.unsubscribe import unsubscribe_token
 from orders.tests.factories import create_order, ship
-from tracking.carriers.events import CarrierEvent
 from tracking.services import shipment_apply_events
 
 pytestmark = pytest.mark.django_db

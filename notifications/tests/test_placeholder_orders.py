@@ -5,11 +5,11 @@ Through the API, as an OMS posts it, to a local SMTP server."""
 import pytest
 from django.test import Client
 
+from ingest.queued import queued_apply
 from merchants.services import api_key_issue, notification_rules_set
 from notifications.models import Notification
 from notifications.sending import notifications_send_due
 from notifications.tests.smtp import Inbox
-from orders.api.queued import queued_apply
 from tests.concurrency import requires_postgresql, run_at_once
 
 pytestmark = pytest.mark.django_db

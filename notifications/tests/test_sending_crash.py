@@ -2,11 +2,11 @@
 restart): the email sent again is the same message, an SMS is not sent again, and a database that
 comes back in time leaves nothing to send again."""
 
+import time
 from datetime import timedelta
 
 import pytest
 import responses
-from django.db import OperationalError
 from django.utils import timezone
 
 from notifications import sending
@@ -15,6 +15,7 @@ from notifications.models import Notification, NotificationAttempt, Notification
 from notifications.sending import notifications_send_due
 from notifications.tests.test_customer_email import deliver
 from notifications.tests.test_customer_sms import TWILIO, texting_merchant, twilio  # noqa: F401
+from tests.database import TableLock
 
 pytestmark = pytest.mark.django_db
 
@@ -47,6 +48,7 @@ def test_an_email_sent_again_after_a_crash_keeps_its_message_id(
 ):
     # given: a delivered email, and a worker killed once the mail server has accepted it
     deliver(merchant)
+    # A kill -9 between the server's 250 and our record: no boundary in this process reaches it.
     recording_fails_once(Killed())
     with pytest.raises(Killed):
         notifications_send_due()
@@ -74,19 +76,14 @@ def test_two_notifications_have_two_message_ids(merchant, inbox):
 
 
 def test_a_database_back_within_seconds_leaves_nothing_to_send_again(merchant, inbox, monkeypatch):
-    # given: the database drops the connection as the row is updated, then answers again
+    # given: the attempts table locked by another connection, so recording the sent email fails;
+    # free again while the worker waits to try again
     deliver(merchant)
-    save, calls = Notification.save, []
-
-    def save_failing_once(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == 1:
-            raise OperationalError("server closed the connection unexpectedly")
-        return save(self, *args, **kwargs)
-
-    monkeypatch.setattr(Notification, "save", save_failing_once)
+    lock = TableLock(NotificationAttempt)
+    monkeypatch.setattr(time, "sleep", lambda _seconds: lock.release())
     # when: the worker runs, and the sweep after the lease
-    report = notifications_send_due()
+    with lock:
+        report = notifications_send_due()
     later = notifications_send_due(now=timezone.now() + sending.LEASE + timedelta(seconds=1))
     # then: recorded on the second try, sent once, one attempt in the log
     assert (report.sent, later.claimed) == (1, 0)
@@ -98,11 +95,13 @@ def test_a_database_back_within_seconds_leaves_nothing_to_send_again(merchant, i
 
 @responses.activate
 @pytest.mark.usefixtures("texting_merchant", "twilio")
-def test_an_sms_whose_worker_died_during_the_call_is_not_sent_twice(merchant, recording_fails_once):
-    # given: Twilio accepts the text, and the worker is killed before recording it
-    responses.post(TWILIO, status=201, json={"sid": "SM1"})
+def test_an_sms_whose_worker_died_during_the_call_is_not_sent_twice(merchant):
+    # given: Twilio receives the text, and the worker is killed before the answer reaches it
+    def killed_meanwhile(_request):
+        raise Killed
+
+    responses.add_callback(responses.POST, TWILIO, callback=killed_meanwhile)
     deliver(merchant)
-    recording_fails_once(Killed())
     with pytest.raises(Killed):
         notifications_send_due()
     # when: the lease ends and the sweep finds the row abandoned

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
+from carriers.events import CarrierEvent
 from merchants.models import Merchant
 from notifications.models import Notification
 from notifications.sending import notifications_send_due
@@ -18,7 +19,6 @@ from notifications.services import webhook_endpoint_create
 from orders.models import Order, Shipment
 from orders.tests.factories import create_order, ship
 from tests.network import PUBLIC_ADDRESS
-from tracking.carriers.events import CarrierEvent
 from tracking.delays import shipments_flag_delayed
 from tracking.polling import poll_due_shipments
 from tracking.services import shipment_apply_events

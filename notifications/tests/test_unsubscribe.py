@@ -5,6 +5,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from carriers.events import CarrierEvent
 from notifications.models import Notification, NotificationStatus
 from notifications.sending import notifications_send_due
 
@@ -12,7 +13,6 @@ from notifications.sending import notifications_send_due
 from notifications.unsubscribe import order_pk_from_token, unsubscribe_token
 from orders.models import Order
 from orders.tests.factories import create_order, ship
-from tracking.carriers.events import CarrierEvent
 from tracking.services import shipment_apply_events
 
 pytestmark = pytest.mark.django_db

@@ -11,13 +11,13 @@ import pytest
 import responses
 from django.utils import timezone
 
+from carriers.events import CarrierEvent
 from merchants.services import notification_rules_set
 from notifications.models import Notification, NotificationAttempt
 from notifications.sending import notifications_send_due
 from notifications.services import webhook_endpoint_create
 from orders.tests.factories import create_order, ship
 from tests.network import PUBLIC_ADDRESS
-from tracking.carriers.events import CarrierEvent
 from tracking.services import shipment_apply_events
 
 pytestmark = pytest.mark.django_db

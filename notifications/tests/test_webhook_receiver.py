@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from carriers.events import CarrierEvent
 from merchants.services import notification_rules_set
 from notifications.models import Notification, WebhookEndpoint
 from notifications.sending import notifications_send_due
@@ -17,7 +18,6 @@ from notifications.services import webhook_endpoint_create
 from notifications.tests.http_receiver import HOST, URL
 from notifications.tests.test_webhook_delivery import verify
 from orders.tests.factories import create_order, ship
-from tracking.carriers.events import CarrierEvent
 from tracking.services import shipment_apply_events
 
 pytestmark = pytest.mark.django_db

@@ -1,13 +1,13 @@
 """Which carrier a number belongs to when the number alone cannot tell (a 12-digit number that is
 both a FedEx Express and a DHL Paket number): the merchant's own data breaks the tie. Detection
-(`tracking/carriers/detection.py`) stays pure; this is where a merchant is known."""
+(`carriers/detection.py`) stays pure; this is where a merchant is known."""
 
 from collections.abc import Callable, Sequence
 
+from carriers.detection import Candidate
 from merchants.models import Merchant
 from merchants.selectors import carriers_with_accounts
 from orders.models import Shipment
-from tracking.carriers.detection import Candidate
 
 # Formats a carrier prints only for parcels within one country: DHL Paket's 12-digit Identcode
 # is Germany's domestic parcel number, where FedEx Express's 12 digits go anywhere.

@@ -14,11 +14,13 @@ from django.db import models
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
+from inbound.models import ProcessedEvent
 from merchants.models import Merchant
 from merchants.selectors import tracked_carriers
 from notifications.services import OrderEvent, order_events, shipment_statuses_told
 from orders.links import shipment_page_url
-from orders.models import LineItem, Order, ProcessedEvent, Shipment, ShipmentItem
+from orders.models import LineItem, Order, Shipment, ShipmentItem
+from orders.representation import shipment_json
 
 ANOTHER_ORDER = object()  # owner of a shipment that belongs to an order outside the ledger
 
@@ -192,7 +194,7 @@ class Ledger:
     def tracked(self) -> set[str]:
         return tracked_carriers(self.merchant)
 
-    # --- What answers show (orders.api.output's Details) ----------------------------------
+    # --- What answers show (orders.representation's Details) ----------------------------------
 
     def line_items_of(self, order: Order) -> list[LineItem]:
         items = self._line_items[order.order_id].values()
@@ -274,8 +276,6 @@ class Ledger:
 
     def _shown(self, shipment: Shipment) -> dict:
         """What a message about the shipment shows, as tracking.services.notification_context."""
-        from orders.api.output import shipment_json  # at call time: the output imports the ledger
-
         return {
             "tracking": shipment_json(shipment, tracked=self.tracked, details=self),
             "trackingPage": shipment_page_url(shipment.order, shipment.tracking_number),

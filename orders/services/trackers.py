@@ -14,6 +14,8 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from carriers.detection import normalize_tracking_number
+from carriers.vocabulary import CarrierCode
 from flextracker.errors import InvalidData, MissingData
 from merchants.models import DeliveryProvider, Merchant
 from merchants.selectors import tracked_carriers
@@ -24,8 +26,6 @@ from orders.services.orders import (
     carrier_not_tracked_warning,
     carrier_resolve,
 )
-from tracking.carriers.detection import normalize_tracking_number
-from tracking.carriers.vocabulary import CarrierCode
 
 INVALID = "INVALID_TRACKER_DATA"
 MISSING = "MISSING_TRACKER_DATA"

@@ -7,10 +7,10 @@ import copy
 
 import pytest
 
-from merchants.models import CarrierAccount
+from ingest.tests.test_api_orders import ORDER
 from orders.models import Order, Shipment
 from orders.tests.factories import create_order, ship
-from orders.tests.test_api_orders import ORDER
+from tracking.models import CarrierAccount
 
 pytestmark = pytest.mark.django_db
 

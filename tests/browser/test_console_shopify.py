@@ -4,9 +4,10 @@ shop showed them ("#9999", or just "9999"), the agent finds it, opens it and sen
 import pytest
 from django.conf import settings
 
-from merchants.models import Merchant, ShopifyShop
+from ingest.models import ShopifyShop
+from ingest.tests.test_channels_shopify import SECRET, deliver, sample
+from merchants.models import Merchant
 from merchants.tests.factories import member_of
-from orders.tests.test_channels_shopify import SECRET, deliver, sample
 from tests.browser.chromium import needs_chromium
 
 pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]

@@ -7,19 +7,9 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema_view
 from rest_framework import serializers
 
-from flextracker.api import EnvelopePaginationParameters, paginated, success
-from flextracker.errors import NotFound, PayloadTooLarge, RateLimited
-from flextracker.openapi import documented
-from merchants.models import Merchant
-from merchants.selectors import tracked_carriers
-from orders.api.base import InboundApi, InputSerializer, MerchantApi
-from orders.api.output import event_json, shipment_json
-from orders.api.serializers import TrackingEventOutputSerializer, TrackingOutputSerializer
-from orders.services import carrier_not_tracked_warning
-from orders.services.inbound import Result
-from tracking.carriers.detection import normalize_tracking_number
-from tracking.carriers.events import CarrierEvent, Location
-from tracking.carriers.vocabulary import (
+from carriers.detection import normalize_tracking_number
+from carriers.events import CarrierEvent, Location
+from carriers.vocabulary import (
     DEFAULT_STATUS_DETAIL,
     EXCEPTION_CODE_BY_DETAIL,
     CarrierCode,
@@ -30,6 +20,17 @@ from tracking.carriers.vocabulary import (
     StatusDetail,
     event_type_for,
 )
+from flextracker.api.envelope import EnvelopePaginationParameters, paginated, success
+from flextracker.api.views import InputSerializer, MerchantApi, validated
+from flextracker.errors import NotFound, PayloadTooLarge, RateLimited
+from flextracker.openapi import documented
+from inbound.api.base import InboundApi
+from inbound.services import Result
+from merchants.models import Merchant
+from merchants.selectors import tracked_carriers
+from orders.representation import event_json, shipment_json
+from orders.serializers import TrackingEventOutputSerializer, TrackingOutputSerializer
+from orders.services import carrier_not_tracked_warning
 from tracking.polling import RefreshTooSoon, shipment_refresh
 from tracking.selectors import shipment_get_by_number, shipments_by_numbers, tracking_events_list
 from tracking.services import shipment_apply_events
@@ -106,13 +107,18 @@ class TrackingBatchApi(InboundApi):
     entity = "TRACKER"
 
     def handle(self, merchant: Merchant, payload) -> Result:
-        numbers = payload.get("trackingNumbers") if isinstance(payload, dict) else None
-        if isinstance(numbers, list) and len(numbers) > MAX_BATCH_NUMBERS:
-            raise PayloadTooLarge(f"At most {MAX_BATCH_NUMBERS} tracking numbers per request.")
-        numbers = self.validated(TrackingBatchInput, payload)["trackingNumbers"]
-        found = shipments_by_numbers(merchant, numbers)
-        tracked = tracked_carriers(merchant)
-        return Result(200, [_batch_item(n, found, tracked) for n in numbers])
+        return tracking_batch_answer(merchant, payload)
+
+
+def tracking_batch_answer(merchant: Merchant, payload) -> Result:
+    """POST /tracking/batch's message answered (a plain function: replay calls it too)."""
+    numbers = payload.get("trackingNumbers") if isinstance(payload, dict) else None
+    if isinstance(numbers, list) and len(numbers) > MAX_BATCH_NUMBERS:
+        raise PayloadTooLarge(f"At most {MAX_BATCH_NUMBERS} tracking numbers per request.")
+    numbers = validated(TrackingBatchInput, payload, "TRACKER")["trackingNumbers"]
+    found = shipments_by_numbers(merchant, numbers)
+    tracked = tracked_carriers(merchant)
+    return Result(200, [_batch_item(n, found, tracked) for n in numbers])
 
 
 def _batch_item(number: str, found: dict, tracked: set[str]) -> dict:
@@ -289,14 +295,19 @@ class TrackingReportApi(InboundApi):
     not_found_code = "TRACKING_NOT_FOUND"
 
     def handle(self, merchant: Merchant, payload, tracking_number: str) -> Result:
-        shipment = shipment_get_by_number(merchant, tracking_number)
-        if shipment is None:
-            raise _not_found(tracking_number)
-        data = self.validated(ReportedEventsInput, payload)
-        events = [reported_event(event) for event in data["events"]]
-        shipment_apply_events(shipment_id=shipment.pk, events=events, source=EventSource.MERCHANT)
-        refreshed = shipment_get_by_number(merchant, shipment.tracking_number, shipment.carrier)
-        return Result(200, shipment_json(refreshed, tracked=tracked_carriers(merchant)))
+        return tracking_report_answer(merchant, payload, tracking_number)
+
+
+def tracking_report_answer(merchant: Merchant, payload, tracking_number: str) -> Result:
+    """POST /tracking/{trackingNumber}/events's message answered (replay calls it too)."""
+    shipment = shipment_get_by_number(merchant, tracking_number)
+    if shipment is None:
+        raise _not_found(tracking_number)
+    data = validated(ReportedEventsInput, payload, "EVENT")
+    events = [reported_event(event) for event in data["events"]]
+    shipment_apply_events(shipment_id=shipment.pk, events=events, source=EventSource.MERCHANT)
+    refreshed = shipment_get_by_number(merchant, shipment.tracking_number, shipment.carrier)
+    return Result(200, shipment_json(refreshed, tracked=tracked_carriers(merchant)))
 
 
 @extend_schema_view(
@@ -316,13 +327,18 @@ class TrackingRefreshApi(InboundApi):
     not_found_code = "TRACKING_NOT_FOUND"
 
     def handle(self, merchant: Merchant, payload, tracking_number: str) -> Result:
-        shipment = shipment_get_by_number(merchant, tracking_number)
-        if shipment is None:
-            raise _not_found(tracking_number)
-        try:
-            report = shipment_refresh(shipment_id=shipment.pk)
-        except RefreshTooSoon as too_soon:
-            raise RateLimited(str(too_soon), retry_after=too_soon.retry_after) from too_soon
-        warnings = [carrier_not_tracked_warning(shipment.carrier)] if report.not_tracked else []
-        refreshed = shipment_get_by_number(merchant, shipment.tracking_number, shipment.carrier)
-        return Result(200, shipment_json(refreshed, tracked=tracked_carriers(merchant)), warnings)
+        return tracking_refresh_answer(merchant, payload, tracking_number)
+
+
+def tracking_refresh_answer(merchant: Merchant, _payload, tracking_number: str) -> Result:
+    """POST /tracking/{trackingNumber}/refresh answered (replay calls it too)."""
+    shipment = shipment_get_by_number(merchant, tracking_number)
+    if shipment is None:
+        raise _not_found(tracking_number)
+    try:
+        report = shipment_refresh(shipment_id=shipment.pk)
+    except RefreshTooSoon as too_soon:
+        raise RateLimited(str(too_soon), retry_after=too_soon.retry_after) from too_soon
+    warnings = [carrier_not_tracked_warning(shipment.carrier)] if report.not_tracked else []
+    refreshed = shipment_get_by_number(merchant, shipment.tracking_number, shipment.carrier)
+    return Result(200, shipment_json(refreshed, tracked=tracked_carriers(merchant)), warnings)

@@ -11,11 +11,11 @@ import pytest
 import responses
 from django.urls import reverse
 
-from merchants.models import CarrierAccount
 from merchants.tests.factories import member_of
 from orders.models import Shipment
 from orders.tests.factories import create_order, ship
 from tests.network import PUBLIC_ADDRESS
+from tracking.models import CarrierAccount
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +64,7 @@ def test_a_merchant_admin_cannot_point_a_carrier_account_at_another_address(
     client.force_login(member_of(merchant, "admin"))
     # when
     response = client.post(
-        reverse("admin:merchants_carrieraccount_add"), _form(merchant, base_url=base_url)
+        reverse("admin:tracking_carrieraccount_add"), _form(merchant, base_url=base_url)
     )
     # then
     assert response.status_code == 200
@@ -78,7 +78,7 @@ def test_a_merchant_admin_may_save_an_account_with_the_default_address(client, m
     # given
     client.force_login(member_of(merchant, "admin"))
     # when
-    response = client.post(reverse("admin:merchants_carrieraccount_add"), _form(merchant))
+    response = client.post(reverse("admin:tracking_carrieraccount_add"), _form(merchant))
     # then
     assert response.status_code == 302
     account = CarrierAccount.objects.get()
@@ -91,7 +91,7 @@ def test_a_merchant_admin_keeps_the_address_staff_chose_when_editing_the_account
         merchant=merchant, carrier="ups", client_id="fdc-ups", secret="s", base_url=PROXY
     )
     client.force_login(member_of(merchant, "admin"))
-    change = reverse("admin:merchants_carrieraccount_change", args=[account.pk])
+    change = reverse("admin:tracking_carrieraccount_change", args=[account.pk])
     # when: saved with another rate, the address untouched; then with another address
     kept = client.post(change, _form(merchant, base_url=PROXY, requests_per_minute=30))
     moved = client.post(change, _form(merchant, base_url="http://10.0.0.5"))
@@ -105,7 +105,7 @@ def test_a_merchant_admin_keeps_the_address_staff_chose_when_editing_the_account
 def test_staff_may_point_an_account_at_another_public_address(staff_client, merchant):
     # when
     response = staff_client.post(
-        reverse("admin:merchants_carrieraccount_add"), _form(merchant, base_url=PROXY)
+        reverse("admin:tracking_carrieraccount_add"), _form(merchant, base_url=PROXY)
     )
     # then
     assert response.status_code == 302
@@ -132,7 +132,7 @@ def test_staff_cannot_point_an_account_at_our_own_network(
 ):
     # when
     response = staff_client.post(
-        reverse("admin:merchants_carrieraccount_add"), _form(merchant, base_url=base_url)
+        reverse("admin:tracking_carrieraccount_add"), _form(merchant, base_url=base_url)
     )
     # then
     assert response.context["adminform"].form.errors == {"base_url": problems}

@@ -2,7 +2,6 @@
 HTTP mocked at the requests layer."""
 
 import re
-import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,12 +9,11 @@ import responses
 import time_machine
 from django.core.management import call_command
 
-from merchants.models import CarrierAccount
 from notifications.models import Notification
 from orders.models import Order, Shipment
 from orders.tests.factories import create_order, ship
 from tracking.delays import shipments_flag_delayed
-from tracking.models import TrackingEvent
+from tracking.models import CarrierAccount, TrackingEvent
 from tracking.polling import poll_due_shipments
 
 pytestmark = pytest.mark.django_db
@@ -147,11 +145,10 @@ UPS_BASE = "https://ups.example.test"
 
 
 @pytest.fixture
-def ups_account(merchant, monkeypatch):
+def ups_account(merchant, fake_dns):
     # The account's own base URL goes through the SSRF guard: its name resolves (a fake resolver,
     # the process boundary) to a public address.
-    monkeypatch.setattr(socket, "getaddrinfo", lambda host, port, *a, **k: [
-        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port))])  # fmt: skip
+    fake_dns()
     return CarrierAccount.objects.create(
         merchant=merchant, carrier="ups", client_id="id", secret="s", base_url=UPS_BASE,
         requests_per_minute=2,

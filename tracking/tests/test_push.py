@@ -15,16 +15,16 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from orders.models import Shipment
-from orders.tests.factories import create_order, ship
-from tracking.carriers.aggregators import (
+from carriers.aggregators import (
     PayloadInvalid,
     parse_aftership,
     parse_easypost,
     verify_aftership,
     verify_easypost,
 )
-from tracking.carriers.events import Location
+from carriers.events import Location
+from orders.models import Shipment
+from orders.tests.factories import create_order, ship
 from tracking.models import TrackingEvent
 
 FIXTURES = Path(__file__).parent / "fixtures" / "aggregators"
@@ -250,7 +250,7 @@ def test_aftership_tag_and_subtag_mapping(tag, subtag, expected):
 
 def test_unknown_codes_fall_back_and_are_logged(caplog):
     # given
-    caplog.set_level(logging.WARNING, logger="tracking.carriers")
+    caplog.set_level(logging.WARNING, logger="carriers")
     checkpoint = {"checkpoint_time": "2026-11-20T08:00:00", "tag": "Exception",
                   "subtag": "Exception_099", "country_iso3": "ZZZ"}  # fmt: skip
     # when

@@ -2,9 +2,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from carriers.events import CarrierEvent, Location
 from orders.models import Order, Shipment
 from orders.tests.factories import create_order, ship
-from tracking.carriers.events import CarrierEvent, Location
 from tracking.models import TrackingEvent
 from tracking.services import shipment_apply_events
 

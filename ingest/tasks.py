@@ -1,0 +1,24 @@
+"""django-q2 entry points of the orders app: each calls one function and is safe to run twice."""
+
+import time
+
+from django_q.tasks import async_task
+
+from ingest.channels.files import file_sources_poll
+from ingest.queued import queued_drain
+
+ROUND_BUDGET_SECONDS = 45  # the schedule runs each minute (Q_TIMEOUT 60 s); a long file goes on
+
+
+def poll_file_sources() -> str:
+    """New files of every active file source, record by record, until the budget is spent."""
+    return str(file_sources_poll(deadline=time.monotonic() + ROUND_BUDGET_SECONDS))
+
+
+def apply_queued_messages() -> str:
+    """The API's queued messages (`Prefer: respond-async`) until none is left, or the budget is
+    spent and another task goes on."""
+    applied, done = queued_drain(deadline=time.monotonic() + ROUND_BUDGET_SECONDS)
+    if not done:
+        async_task("ingest.tasks.apply_queued_messages", task_name="apply queued messages, again")
+    return str(applied)

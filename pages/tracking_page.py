@@ -1,0 +1,342 @@
+"""What the customer tracking page shows, as plain data built from an order, a tracker, a group,
+or demo data (branding preview). The template only renders this. Build it inside the customer's
+language (translation.override) so the words come out translated."""
+
+import functools
+import itertools
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from html import escape
+
+from django.utils import formats, timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from carriers.links import public_tracking_url
+from carriers.vocabulary import CarrierCode, Status, StatusDetail
+from orders.models import Order, Shipment, Tracker
+
+PROGRESS_STEPS = (Status.PRE_TRANSIT, Status.IN_TRANSIT, Status.OUT_FOR_DELIVERY, Status.DELIVERED)
+PROGRESS_POSITION = {
+    Status.UNKNOWN: 0,
+    Status.PRE_TRANSIT: 1,
+    Status.IN_TRANSIT: 2,
+    Status.FAILED_ATTEMPT: 2,
+    Status.EXCEPTION: 2,
+    Status.RETURN_TO_SENDER: 2,
+    Status.EXPIRED: 2,
+    Status.AVAILABLE_FOR_PICKUP: 3,
+    Status.OUT_FOR_DELIVERY: 3,
+    Status.DELIVERED: 4,
+}
+CARRIER_LOGOS = {code: f"carriers/{code}.svg" for code in CarrierCode.values}
+
+
+@dataclass(frozen=True, slots=True)
+class ItemLine:
+    name: str
+    quantity: int
+    image_url: str = ""
+    expected_date: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    occurred_at: datetime
+    description: str  # our words, in the customer's language
+    place: str
+    status: str
+    carrier_note: str = ""  # the carrier's own words, when they say more than ours
+
+
+@dataclass(frozen=True, slots=True)
+class Banner:
+    """Bad news in plain words, and what the customer can do about it."""
+
+    tone: str  # "warning" or "info"
+    title: str
+    advice: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentCard:
+    carrier: str
+    carrier_name: str
+    carrier_logo: str
+    tracking_number: str
+    tracking_url: str
+    status: str
+    status_label: str
+    progress: int
+    estimated_delivery: date | None
+    delivered_at: datetime | None
+    banner: Banner | None
+    items: list[ItemLine]
+    timeline: list[TimelineEntry]
+    steps: list[tuple[str, bool, bool]] = field(default_factory=list)  # (label, done, current)
+
+    @property
+    def timeline_html(self) -> str:
+        """The history grouped by day, as carriers show it: a heading per day, a time per row,
+        in the active language and time zone. Rendered here rather than in the template: a page
+        can hold hundreds of rows (benchmarked in docs/benchmarks.md)."""
+        language = get_language()
+        local = ((timezone.localtime(entry.occurred_at), entry) for entry in self.timeline)
+        days = []
+        for day, entries in itertools.groupby(local, key=lambda pair: pair[0].date()):
+            rows = "\n".join(_timeline_row(language, moment, entry) for moment, entry in entries)
+            days.append(
+                f'<li class="day"><h4><time datetime="{day.isoformat()}">'
+                f"{escape(_day_text(language, day))}</time></h4><ol>\n{rows}\n</ol></li>"
+            )
+        return mark_safe("\n".join(days))  # noqa: S308 - every value in them is escaped
+
+
+def _timeline_row(language: str, moment: datetime, entry: TimelineEntry) -> str:
+    shown = _time_text(language, moment.hour, moment.minute)
+    return (
+        f'<li><time datetime="{entry.occurred_at.isoformat()}">{escape(shown)}</time>'
+        f'<span class="what">{escape(entry.description)}</span>'
+        f"{_span('carrier-note', entry.carrier_note)}{_span('where', entry.place)}</li>"
+    )
+
+
+# Formatting a date is costly (Django's dateformat: ~25 µs) and a history repeats the same days
+# and times of day, so each is formatted once per language. `language` is the active one; it is
+# in the arguments so that the cache keeps one answer per language.
+@functools.lru_cache(maxsize=4096)
+def _day_text(language: str, day: date) -> str:
+    return formats.date_format(day, "DATE_FORMAT")
+
+
+@functools.lru_cache(maxsize=4096)
+def _time_text(language: str, hour: int, minute: int) -> str:
+    # The locales' TIME_FORMAT shows hours and minutes, never seconds.
+    return formats.time_format(time(hour, minute), "TIME_FORMAT")
+
+
+def _span(css_class: str, text: str) -> str:
+    return f'<span class="{css_class}">{escape(text)}</span>' if text else ""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPage:
+    title: str
+    order_id: str
+    order_date: datetime | None
+    destination: str
+    shipments: list[ShipmentCard]
+    awaiting: list[ItemLine] = field(default_factory=list)
+    backordered: list[ItemLine] = field(default_factory=list)
+    cancelled: list[ItemLine] = field(default_factory=list)
+
+    @property
+    def is_split(self) -> bool:
+        return len(self.shipments) > 1
+
+
+def _place(city: str, state: str, country: str) -> str:
+    return ", ".join(part for part in (city, state, country) if part)
+
+
+def _banner(shipment_status: str, detail: str, delayed: bool, merchant_name: str) -> Banner | None:
+    """The message for an off-course shipment. Each says what happened and what to do."""
+    contact = _("Contact %(merchant)s and they will sort it out.") % {"merchant": merchant_name}
+    by_detail = {
+        StatusDetail.ADDRESS_ISSUE: (_("The carrier could not find the delivery address."),
+                                     contact),
+        StatusDetail.RECIPIENT_NOT_AVAILABLE: (
+            _("The carrier tried to deliver, but nobody was available."),
+            _("They usually try again the next business day or leave a notice with pickup "
+              "instructions.")),
+        StatusDetail.BUSINESS_CLOSED: (_("The carrier tried to deliver, but the business was "
+                                         "closed."), _("They will try again on a business day.")),
+        StatusDetail.WEATHER_DELAY: (_("Bad weather is slowing deliveries."),
+                                     _("No action is needed; the package is on its way.")),
+        StatusDetail.MECHANICAL_DELAY: (_("A carrier vehicle problem is delaying the package."),
+                                        _("No action is needed; the package is on its way.")),
+        StatusDetail.CUSTOMS_HOLD: (_("The package is held in customs."),
+                                    _("The carrier may contact you for details or duties.")),
+        StatusDetail.REFUSED: (_("The delivery was refused."), contact),
+        StatusDetail.DAMAGED: (_("The package was damaged on the way."), contact),
+        StatusDetail.LOST: (_("The carrier cannot find the package."), contact),
+    }  # fmt: skip
+    if shipment_status in (Status.EXCEPTION, Status.FAILED_ATTEMPT):
+        title, advice = by_detail.get(
+            detail, (_("There is a problem with this delivery."), contact)
+        )
+        return Banner("warning", title, advice)
+    if shipment_status == Status.RETURN_TO_SENDER:
+        return Banner("warning", _("The package is on its way back to %(merchant)s.")
+                      % {"merchant": merchant_name}, contact)  # fmt: skip
+    if shipment_status == Status.EXPIRED:
+        return Banner("warning", _("The carrier has had no news of this package for 30 days."),
+                      contact)  # fmt: skip
+    if shipment_status == Status.AVAILABLE_FOR_PICKUP:
+        return Banner(
+            "info",
+            _("Your package is ready for pickup."),
+            _("Bring an ID; the carrier's page shows the address and opening hours."),
+        )
+    if delayed:
+        return Banner("warning", _("This package is running late."),
+                      _("The carrier still has it; no action is needed yet."))  # fmt: skip
+    return None
+
+
+def _status_label(status: str) -> str:
+    if status == Status.UNKNOWN:  # the carrier has not scanned it yet; say so kindly
+        return _("Waiting for the carrier's first scan")
+    return str(Status(status).label)
+
+
+def _steps(progress: int) -> list[tuple[str, bool, bool]]:
+    return [
+        (str(step.label), position <= progress, position == progress)
+        for position, step in enumerate(PROGRESS_STEPS, start=1)
+    ]
+
+
+def shipment_card(shipment: Shipment, merchant_name: str) -> ShipmentCard:
+    """The card of a shipment with its `history` (orders.selectors.with_history)."""
+    progress = PROGRESS_POSITION.get(shipment.status, 0)
+    language = get_language()
+    return ShipmentCard(
+        carrier=shipment.carrier,
+        carrier_name=shipment.carrier_name,
+        carrier_logo=CARRIER_LOGOS[shipment.carrier],
+        tracking_number=shipment.tracking_number,
+        tracking_url=public_tracking_url(shipment.carrier, shipment.tracking_number),
+        status=shipment.status,
+        status_label=_status_label(shipment.status),
+        progress=progress,
+        estimated_delivery=shipment.estimated_delivery_date,
+        delivered_at=shipment.delivered_at,
+        banner=_banner(shipment.status, shipment.status_detail, shipment.is_delayed, merchant_name),
+        items=[
+            ItemLine(si.line_item.name, si.quantity, si.line_item.image_url)
+            for si in shipment.items.all()
+        ],
+        timeline=[_timeline_entry(language, event) for event in shipment.history],
+        steps=_steps(progress),
+    )
+
+
+def _timeline_entry(language: str, event) -> TimelineEntry:
+    """`event`: a row of orders.selectors.with_history; `language`: the active one."""
+    ours, says_nothing_more = _event_words(language, event.status, event.status_detail)
+    return TimelineEntry(
+        event.occurred_at,
+        ours,
+        _place(event.city, event.state, event.country),
+        event.status,
+        carrier_note="" if event.description.strip().lower() in says_nothing_more
+        else event.description,
+    )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=1024)
+def _event_words(language: str, status: str, status_detail: str) -> tuple[str, frozenset[str]]:
+    """Our words for an event in `language` (the active one), and the carrier descriptions that
+    would only repeat them. Cached: a long history repeats a few (status, detail) pairs."""
+    detail = StatusDetail(status_detail)
+    ours = str(detail.label) if detail != StatusDetail.UNKNOWN else str(Status(status).label)
+    return ours, frozenset(("", ours.lower(), str(detail.label).lower()))
+
+
+def page_for_order(order: Order, tracking_number: str | None = None) -> OrderPage:
+    """The page for a prefetched order (orders.selectors), optionally one shipment only."""
+    merchant_name = order.merchant.name
+    shipments = [
+        s
+        for s in order.shipments.all()
+        if not tracking_number or s.tracking_number == tracking_number
+    ]
+    line_items = list(order.line_items.all())
+    return OrderPage(
+        title=_("Order %(order)s") % {"order": order.order_id},
+        order_id=order.order_id,
+        order_date=order.order_date,
+        destination=_place(order.city, order.state, order.country_code),
+        shipments=[shipment_card(s, merchant_name) for s in shipments],
+        awaiting=[
+            ItemLine(i.name, i.quantity_awaiting_shipment - i.quantity_backordered, i.image_url)
+            for i in line_items
+            if i.quantity_awaiting_shipment - i.quantity_backordered > 0
+        ],
+        backordered=[
+            ItemLine(i.name, i.quantity_backordered, i.image_url, i.backorder_expected_date)
+            for i in line_items
+            if i.quantity_backordered
+        ],
+        cancelled=[
+            ItemLine(i.name, i.quantity_cancelled, i.image_url)
+            for i in line_items
+            if i.quantity_cancelled
+        ],
+    )
+
+
+def page_for_verification(order_id: str) -> OrderPage:
+    """The page before the customer confirms who they are: the id from the link and nothing
+    read from the order, which may not exist."""
+    return OrderPage(
+        title=_("Order %(order)s") % {"order": order_id},
+        order_id=order_id,
+        order_date=None,
+        destination="",
+        shipments=[],
+    )
+
+
+def page_for_trackers(title: str, trackers: list[Tracker], merchant_name: str) -> OrderPage:
+    """A tracker page (one tracker) or a group page (several) — trackers without an order."""
+    cards = [shipment_card(t.shipment, merchant_name) for t in trackers if t.shipment_id]
+    first = trackers[0]
+    return OrderPage(
+        title=title,
+        order_id=first.external_id,
+        order_date=first.created_date,
+        destination=_place(first.city, first.state, first.country_code),
+        shipments=cards,
+    )
+
+
+def demo_page() -> OrderPage:
+    """A believable split order for previewing a branding template with no orders yet."""
+    now = timezone.now()
+    in_transit = ShipmentCard(
+        carrier=CarrierCode.UPS, carrier_name="UPS", carrier_logo=CARRIER_LOGOS["ups"],
+        tracking_number="1Z5R89390357567127",
+        tracking_url=public_tracking_url(CarrierCode.UPS, "1Z5R89390357567127"),
+        status=Status.IN_TRANSIT, status_label=str(Status.IN_TRANSIT.label), progress=2,
+        estimated_delivery=(now + timedelta(days=2)).date(), delivered_at=None, banner=None,
+        items=[ItemLine(_("Blue mug"), 2)],
+        timeline=[
+            TimelineEntry(now - timedelta(hours=3), _("Departed facility"), "Dallas, TX, US",
+                          "in_transit"),
+            TimelineEntry(now - timedelta(hours=20), _("Picked up"), "Austin, TX, US",
+                          "in_transit"),
+        ],
+        steps=_steps(2),
+    )  # fmt: skip
+    delivered = ShipmentCard(
+        carrier=CarrierCode.USPS, carrier_name="USPS", carrier_logo=CARRIER_LOGOS["usps"],
+        tracking_number="9400111899223197428490",
+        tracking_url=public_tracking_url(CarrierCode.USPS, "9400111899223197428490"),
+        status=Status.DELIVERED, status_label=str(Status.DELIVERED.label), progress=4,
+        estimated_delivery=None, delivered_at=now - timedelta(days=1), banner=None,
+        items=[ItemLine(_("Tea towel"), 1)],
+        timeline=[TimelineEntry(now - timedelta(days=1), _("Delivered, front door"),
+                                "Denver, CO, US", "delivered")],
+        steps=_steps(4),
+    )  # fmt: skip
+    return OrderPage(
+        title=_("Order %(order)s") % {"order": "DEMO-1001"},
+        order_id="DEMO-1001",
+        order_date=now - timedelta(days=3),
+        destination="Denver, CO, US",
+        shipments=[in_transit, delivered],
+        awaiting=[ItemLine(_("Cake stand"), 1)],
+    )

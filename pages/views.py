@@ -1,0 +1,295 @@
+"""Server-rendered customer pages (API.md "Customer links"): an order, its PDF twin, a tracker,
+a group. Private by design: no email, phone, street or full name; 404s that give nothing away;
+a per-visitor rate limit; and, when the merchant asks, the customer proves who they are."""
+
+import hashlib
+import secrets
+import zoneinfo
+
+from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.views.decorators.http import require_GET, require_http_methods
+
+from flextracker import ratelimit
+from merchants.branding import palette_for
+from merchants.models import BrandingTemplate, Merchant
+from merchants.selectors import (
+    branding_template_for,
+    merchant_get_by_public_id,
+    merchants_visible_to,
+)
+from orders.links import LinkState, tracking_page_link_state, tracking_page_token
+from orders.models import Order
+from orders.selectors import (
+    order_for_page,
+    order_for_verification,
+    order_latest_for_page,
+    tracker_for_page,
+    trackers_in_group,
+)
+from pages.pdf import render_pdf
+from pages.tracking_page import (
+    demo_page,
+    page_for_order,
+    page_for_trackers,
+    page_for_verification,
+)
+
+SUPPORTED_LANGUAGES = {code for code, _name in settings.LANGUAGES}
+
+
+def page_language(request: HttpRequest, locale: str = "") -> str:
+    """`lang` in the link, else the order's locale, else the browser's Accept-Language."""
+    for candidate in (request.GET.get("lang", ""), locale):
+        code = candidate.lower().replace("_", "-").split("-")[0]
+        if code in SUPPORTED_LANGUAGES:
+            return code
+    return translation.get_language_from_request(request)
+
+
+def _visitor(request: HttpRequest) -> str:
+    # REMOTE_ADDR is the proxy's address behind a load balancer; gunicorn's forwarded_allow_ips
+    # and a proxy that overwrites it keep this the visitor's own.
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def _too_many(request: HttpRequest, *, miss: bool = False) -> bool:
+    visitor = _visitor(request)
+    if miss:
+        return not ratelimit.take(f"page-miss:{visitor}", settings.PAGE_MISSES_PER_MINUTE)
+    return not ratelimit.take(f"page:{visitor}", settings.PAGE_VIEWS_PER_MINUTE)
+
+
+def _rate_limited() -> HttpResponse:
+    response = HttpResponse("Too many requests; try again in a minute.", status=429,
+                            content_type="text/plain; charset=utf-8")  # fmt: skip
+    response["Retry-After"] = str(int(ratelimit.seconds_to_next_window()) + 1)
+    return response
+
+
+def _not_found(request: HttpRequest, *, counted: bool = False) -> HttpResponse:
+    """The same answer for an unknown merchant and an unknown order, and misses are counted
+    (once: `counted` when the lookup was already taken from the guesses' budget)."""
+    if not counted and _too_many(request, miss=True):
+        return _rate_limited()
+    raise Http404
+
+
+def _render(request: HttpRequest, context: dict, *, merchant: Merchant, language: str,
+            template: BrandingTemplate, pdf: bool = False) -> HttpResponse | bytes:  # fmt: skip
+    nonce = secrets.token_urlsafe(16)
+    palette = palette_for(template.primary_color, template.accent_color,
+                          template.background_color, template.text_color)  # fmt: skip
+    with translation.override(language), timezone.override(_zone(merchant)):
+        html = render_to_string(
+            "pages/tracking_page.html",
+            {"brand": template, "merchant": merchant, "palette": palette, "nonce": nonce,
+             "pdf": pdf, "language": language, **context},
+            request=None if pdf else request,
+        )  # fmt: skip
+    if pdf:
+        return html
+    response = HttpResponse(html)
+    response["Cache-Control"] = "private, max-age=60"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    # not no-referrer: with it browsers send `Origin: null` on the gate's own form post, which
+    # Django's CSRF check refuses (RELIABILITY.md "Customer pages")
+    response["Referrer-Policy"] = "same-origin"
+    response["Content-Language"] = language
+    response["Content-Security-Policy"] = (
+        f"default-src 'none'; style-src 'self' 'nonce-{nonce}'; img-src 'self' https: data:; "
+        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    )
+    return response
+
+
+def _zone(merchant: Merchant) -> zoneinfo.ZoneInfo:
+    # The destination's zone is not known; the merchant's stands in (tracking/delays.py too).
+    return zoneinfo.ZoneInfo(merchant.time_zone)
+
+
+@require_http_methods(["GET", "POST"])
+def order_page(request: HttpRequest, merchant_id: str, order_id: str) -> HttpResponse:
+    if _too_many(request):
+        return _rate_limited()
+    merchant = merchant_get_by_public_id(merchant_id)
+    if merchant is None:
+        return _not_found(request)
+    signed_id, link = _signed_order_id(merchant, order_id, request.GET.get("t", ""))
+    if signed_id is None and merchant.verify_customer:
+        if request.method == "POST":
+            return _verify(request, merchant, order_id)
+        return _gate(request, merchant, order_id, expired=link is LinkState.EXPIRED)
+    # Without the gate an order id is public by the merchant's choice; what we can still do is
+    # hold a visitor's unsigned lookups, found or not, to the guesses' budget, so that walking
+    # sequential order ids is as slow as guessing them.
+    if signed_id is None and _too_many(request, miss=True):
+        return _rate_limited()
+    order, as_pdf = _order_in_path(merchant, signed_id, order_id)
+    if order is None:
+        return _not_found(request, counted=signed_id is None)
+    if request.method == "POST":
+        return _redirect_signed(request, merchant, order)
+    template = branding_template_for(merchant, request.GET.get("templateName"))
+    language = page_language(request, order.locale)
+    with translation.override(language):
+        page = page_for_order(order, tracking_number=request.GET.get("trackingId"))
+    context = {"page": page, "verified": True, "verify_failed": False}
+    if as_pdf:
+        return _pdf_response(request, context, merchant, language, template, order)
+    return _render(request, context, merchant=merchant, language=language, template=template)
+
+
+def _ids_in_path(order_id: str) -> list[str]:
+    """`<orderId>` or `<orderId>.pdf` (its PDF); an order whose id ends in .pdf comes first."""
+    return [order_id, order_id.removesuffix(".pdf")] if order_id.endswith(".pdf") else [order_id]
+
+
+def _signed_order_id(merchant: Merchant, order_id: str, token: str) -> tuple[str | None, LinkState]:
+    """The order our current signature in the link names, else None and why (expired, unsigned).
+    No database read: a link is checked before anything about the order is known."""
+    states = {i: tracking_page_link_state(merchant, i, token) for i in _ids_in_path(order_id)}
+    signed = next((i for i, state in states.items() if state is LinkState.CURRENT), None)
+    if signed is not None:
+        return signed, LinkState.CURRENT
+    return None, LinkState.EXPIRED if LinkState.EXPIRED in states.values() else LinkState.UNSIGNED
+
+
+def _order_in_path(
+    merchant: Merchant, signed_id: str | None, order_id: str
+) -> tuple[Order | None, bool]:
+    """The order and whether its PDF is asked for."""
+    if signed_id is not None:
+        return order_for_page(merchant, signed_id), signed_id != order_id
+    for candidate in _ids_in_path(order_id):
+        order = order_for_page(merchant, candidate)
+        if order is not None:
+            return order, candidate != order_id
+    return None, False
+
+
+def _gate(request: HttpRequest, merchant: Merchant, order_id: str, *, expired: bool = False,
+          failed: bool = False) -> HttpResponse:  # fmt: skip
+    """What a link without our current signature gets when the merchant verifies customers: the
+    same form whether the order exists or not, built without reading it, so that a guessed order
+    id tells nothing (status, body or time)."""
+    template = branding_template_for(merchant, request.GET.get("templateName"))
+    language = page_language(request, merchant.locale)
+    with translation.override(language):
+        page = page_for_verification(order_id.removesuffix(".pdf"))
+    context = {"page": page, "verified": False, "verify_failed": failed, "link_expired": expired}
+    response = _render(request, context, merchant=merchant, language=language, template=template)
+    if failed:
+        response.status_code = 403
+    return response
+
+
+def _verify(request: HttpRequest, merchant: Merchant, order_id: str) -> HttpResponse:
+    """The customer proves it is their order with its email or postal code."""
+    if _too_many(request, miss=True):  # guesses count as misses: no brute force
+        return _rate_limited()
+    order = order_for_verification(merchant, _ids_in_path(order_id))
+    if order is not None and _answer_matches(order, request.POST.get("answer", "")):
+        return _redirect_signed(request, merchant, order)
+    return _gate(request, merchant, order_id, failed=True)
+
+
+def _answer_matches(order: Order, answer: str) -> bool:
+    def normal(value: str) -> str:
+        return "".join(value.lower().split())
+
+    return normal(answer) in {normal(order.customer_email), normal(order.postal_code)} - {""}
+
+
+def _redirect_signed(request: HttpRequest, merchant: Merchant, order: Order) -> HttpResponse:
+    """To the order's own address (encoded: a Shopify "#1001" must not become a fragment), which
+    the new signature names, the PDF's when the form was the PDF's."""
+    query = request.GET.copy()
+    query["t"] = tracking_page_token(merchant.merchant_id, order.order_id)
+    path = reverse("order_page", args=[merchant.merchant_id, order.order_id])
+    if request.path.endswith(".pdf") and not order.order_id.endswith(".pdf"):
+        path += ".pdf"
+    return HttpResponseRedirect(f"{path}?{query.urlencode()}")
+
+
+def _pdf_response(request, context, merchant, language, template, order) -> HttpResponse:
+    paper = request.GET.get("paper") or ("letter" if order.country_code in ("US", "CA") else "a4")
+    html = _render(request, {**context, "paper": paper}, merchant=merchant, language=language,
+                   template=template, pdf=True)  # fmt: skip
+    response = HttpResponse(render_pdf(html), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="order-{_safe_name(order.order_id)}.pdf"'
+    response["Cache-Control"] = "private, max-age=60"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _safe_name(value: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in value)[:80]
+
+
+@require_GET
+def tracker_page(request: HttpRequest, merchant_id: str, tracker_external_id: str) -> HttpResponse:
+    if _too_many(request):
+        return _rate_limited()
+    merchant = merchant_get_by_public_id(merchant_id)
+    tracker = tracker_for_page(merchant, tracker_external_id) if merchant else None
+    if tracker is None:
+        return _not_found(request)
+    return _trackers_page(request, merchant, [tracker], tracker.external_id, tracker.locale)
+
+
+@require_GET
+def group_page(request: HttpRequest, merchant_id: str, group_id: str) -> HttpResponse:
+    if _too_many(request):
+        return _rate_limited()
+    merchant = merchant_get_by_public_id(merchant_id)
+    trackers = trackers_in_group(merchant, group_id) if merchant else []
+    if not trackers:
+        return _not_found(request)
+    return _trackers_page(request, merchant, trackers, group_id, trackers[0].locale)
+
+
+def _trackers_page(request, merchant, trackers, key: str, locale: str) -> HttpResponse:
+    template = branding_template_for(merchant, request.GET.get("templateName"))
+    language = page_language(request, locale)
+    with translation.override(language):
+        title = translation.gettext("Delivery %(reference)s") % {"reference": key}
+        page = page_for_trackers(title, trackers, merchant.name)
+    context = {"page": page, "verified": True, "verify_failed": False}
+    return _render(request, context, merchant=merchant, language=language, template=template)
+
+
+@staff_member_required
+def branding_template_preview(request: HttpRequest, template_id: int) -> HttpResponse:
+    """The customer page in this template's branding, on the merchant's newest order or on
+    demo data when it has none yet."""
+    template = get_object_or_404(
+        BrandingTemplate.objects.select_related("merchant"),
+        pk=template_id,
+        merchant__in=merchants_visible_to(request.user),
+    )
+    merchant = template.merchant
+    language = page_language(request, merchant.locale)
+    order = order_latest_for_page(merchant)
+    with translation.override(language):
+        page = page_for_order(order) if order else demo_page()
+    context = {"page": page, "verified": True, "verify_failed": False, "preview": True}
+    return _render(request, context, merchant=merchant, language=language, template=template)
+
+
+@require_GET
+def branding_logo(request: HttpRequest, template_id: int) -> HttpResponse:
+    logo = (
+        BrandingTemplate.objects.filter(pk=template_id).values_list("logo_png", flat=True).first()
+    )
+    if not logo:
+        raise Http404
+    response = HttpResponse(bytes(logo), content_type="image/png")
+    response["Cache-Control"] = "public, max-age=86400"
+    response["ETag"] = f'"{hashlib.sha256(bytes(logo)).hexdigest()[:16]}"'
+    return response
