@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -157,6 +159,8 @@ class Shipment(models.Model):
     )
     carrier = models.CharField(max_length=16, choices=CarrierCode.choices)
     tracking_number = models.CharField(max_length=100)  # normalized: no spaces, upper-case
+    # The shipment's public id (API.md `shipmentId`): stable, unique across merchants.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     service = models.CharField(max_length=100, blank=True)
     shipped_at = models.DateTimeField(null=True, blank=True)
     estimated_delivery_date = models.DateField(null=True, blank=True)

@@ -46,10 +46,12 @@ class Prefetched:
 PREFETCHED = Prefetched()
 
 
-def event_json(event) -> dict:
+def event_json(event, shipment: Shipment) -> dict:
+    """A tracking event of `shipment` (passed apart: the event's own reference is not loaded)."""
     exception_reason = ExceptionCode(event.exception_code).label if event.exception_code else None
     return {
         "eventId": f"evt_{event.dedupe_key[:20]}",
+        "shipmentId": str(shipment.public_id),
         "timestamp": iso(event.occurred_at),
         "status": event.status,
         "statusDetail": event.status_detail,
@@ -73,6 +75,7 @@ def shipment_json(shipment: Shipment, *, tracked: set[str], details: Details = P
     """The tracking object; `tracked` is merchants.selectors.tracked_carriers(merchant)."""
     order = shipment.order  # cached: prefetched, or assigned by the ledger before it is saved
     return {
+        "shipmentId": str(shipment.public_id),
         "trackingNumber": shipment.tracking_number,
         "carrier": shipment.carrier,
         "carrierName": shipment.carrier_name,
@@ -101,7 +104,7 @@ def shipment_json(shipment: Shipment, *, tracked: set[str], details: Details = P
             {"itemId": si.line_item.item_id, "name": si.line_item.name, "quantity": si.quantity}
             for si in details.items_of(shipment)
         ],
-        "events": [event_json(event) for event in details.events_of(shipment)],
+        "events": [event_json(event, shipment) for event in details.events_of(shipment)],
     }  # fmt: skip
 
 

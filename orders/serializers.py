@@ -14,6 +14,7 @@ class LocationSerializer(serializers.Serializer):
 
 class TrackingEventOutputSerializer(serializers.Serializer):
     eventId = serializers.CharField()
+    shipmentId = serializers.UUIDField(help_text="The shipment's public id.")
     timestamp = serializers.DateTimeField()
     status = serializers.CharField()
     statusDetail = serializers.CharField()
@@ -38,6 +39,7 @@ class ShipmentItemOutputSerializer(serializers.Serializer):
 class TrackingOutputSerializer(serializers.Serializer):
     """API.md's tracking object."""
 
+    shipmentId = serializers.UUIDField(help_text="The shipment's public id: stable, unique.")
     trackingNumber = serializers.CharField()
     carrier = serializers.CharField()
     carrierName = serializers.CharField()

@@ -186,7 +186,7 @@ class TrackingEventsListApi(MerchantApi):
 def _listed_event(event) -> dict:
     order = event.shipment.order
     return {
-        **event_json(event),
+        **event_json(event, event.shipment),
         "trackingNumber": event.shipment.tracking_number,
         "orderId": order.order_id if order else None,
     }

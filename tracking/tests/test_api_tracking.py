@@ -232,3 +232,24 @@ def test_an_event_and_an_order_update_at_once_never_deadlock(api, merchant):
     # then
     assert answers == [[200, 200]] * ROUNDS
     assert set(Order.objects.values_list("status", "customer_name")) == {("delivered", "Jane Doe")}
+
+
+def test_every_tracking_object_and_event_names_the_shipment_by_its_public_id(shipped, other_api):
+    # given: another merchant ships the same tracking number
+    other_api.post("/api/v1/orders", ORDER)
+    other_api.post("/api/v1/orders/1001/shipments", {"trackingNumber": OWN_FLEET, "carrier": "other",
+                    "items": [{"itemId": "SKU-1", "quantity": 1}]})  # fmt: skip
+    _report(shipped, DEPARTED)
+    # when
+    tracking = shipped.get(f"/api/v1/tracking/{OWN_FLEET}").json()["data"]
+    order = shipped.get("/api/v1/orders/1001").json()["data"]
+    events = shipped.get("/api/v1/tracking/events").json()["data"]
+    others = other_api.get(f"/api/v1/tracking/{OWN_FLEET}").json()["data"]
+    # then: one id, the shipment's, everywhere; stable; never another merchant's
+    shipment = Shipment.objects.get(merchant__merchant_id="FDC-01-12345")
+    assert tracking["shipmentId"] == str(shipment.public_id)
+    assert order["shipments"][0]["shipmentId"] == tracking["shipmentId"]
+    assert {event["shipmentId"] for event in [*tracking["events"], *events]} == {
+        tracking["shipmentId"]
+    }
+    assert others["shipmentId"] != tracking["shipmentId"]
