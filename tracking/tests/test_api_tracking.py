@@ -237,8 +237,9 @@ def test_an_event_and_an_order_update_at_once_never_deadlock(api, merchant):
 def test_every_tracking_object_and_event_names_the_shipment_by_its_public_id(shipped, other_api):
     # given: another merchant ships the same tracking number
     other_api.post("/api/v1/orders", ORDER)
-    other_api.post("/api/v1/orders/1001/shipments", {"trackingNumber": OWN_FLEET, "carrier": "other",
-                    "items": [{"itemId": "SKU-1", "quantity": 1}]})  # fmt: skip
+    other_api.post("/api/v1/orders/1001/shipments", {
+        "trackingNumber": OWN_FLEET, "carrier": "other",
+        "items": [{"itemId": "SKU-1", "quantity": 1}]})  # fmt: skip
     _report(shipped, DEPARTED)
     # when
     tracking = shipped.get(f"/api/v1/tracking/{OWN_FLEET}").json()["data"]
