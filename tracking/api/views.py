@@ -31,6 +31,7 @@ from merchants.selectors import tracked_carriers
 from orders.representation import event_json, shipment_json
 from orders.serializers import TrackingEventOutputSerializer, TrackingOutputSerializer
 from orders.services import carrier_not_tracked_warning
+from tracking.on_demand import shipment_follow
 from tracking.polling import RefreshTooSoon, shipment_refresh
 from tracking.selectors import shipment_get_by_number, shipments_by_numbers, tracking_events_list
 from tracking.services import shipment_apply_events
@@ -43,6 +44,12 @@ CARRIER_PARAMETER = OpenApiParameter(
 )
 
 
+TRACKING_PENDING = {
+    "code": "TRACKING_PENDING",
+    "message": "Followed from now on; the carrier has reported nothing yet.",
+}
+
+
 def _not_found(tracking_number: str) -> NotFound:
     return NotFound(f"Tracking number {tracking_number} was not found.", code="TRACKING_NOT_FOUND")
 
@@ -50,8 +57,13 @@ def _not_found(tracking_number: str) -> NotFound:
 @extend_schema_view(
     get=documented(
         summary="A shipment's tracking: status, estimated delivery, events newest first",
+        description="A number never sent is followed from now on when its carrier is given or "
+        "detected and can be polled (track any number): the carrier is asked at once, for a few "
+        "seconds at most; with nothing yet, `status` is `unknown` with warning "
+        "`TRACKING_PENDING`. Asked again, it is the same shipment. Several candidate carriers: "
+        "422 naming them in `details.candidates`.",
         responses={200: TrackingOutputSerializer},
-        errors=("TRACKING_NOT_FOUND",),
+        errors=("TRACKING_NOT_FOUND", "INVALID_TRACKING_DATA"),
         parameters=[CARRIER_PARAMETER],
         tags=TAGS,
         operation_id="tracking_get",
@@ -65,9 +77,19 @@ class TrackingDetailApi(MerchantApi):
         shipment = shipment_get_by_number(
             merchant, tracking_number, request.query_params.get("carrier", "")
         )
-        if shipment is None:
-            raise _not_found(tracking_number)
-        return success(shipment_json(shipment, tracked=tracked_carriers(merchant)))
+        warnings = []
+        if shipment is None:  # a number never sent: followed from now on (track any number)
+            followed = shipment_follow(
+                merchant=merchant,
+                tracking_number=tracking_number,
+                carrier=request.query_params.get("carrier", ""),
+            )
+            shipment = shipment_get_by_number(merchant, followed.tracking_number, followed.carrier)
+            if shipment.status == Status.UNKNOWN:
+                warnings.append(TRACKING_PENDING)
+        return success(
+            shipment_json(shipment, tracked=tracked_carriers(merchant)), warnings=warnings
+        )
 
 
 class TrackingBatchInput(InputSerializer):
