@@ -24,7 +24,7 @@ async function main([command, argument]) {
   try {
     if (command === 'track') {
       const data = await seed.trackPackage(argument);
-      print({ logged, status: data.status, events: data.events.length });
+      print({ logged, status: data.status, shipmentId: data.shipmentId, events: data.events.length });
     } else if (command === 'multiple') {
       const grouped = await seed.trackMultipleShipments(argument.split(','));
       print(Object.fromEntries(Object.entries(grouped).map(([id, events]) => [id, events.length])));
