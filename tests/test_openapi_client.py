@@ -1,0 +1,126 @@
+"""The OpenAPI schema read as an OMS developer reads it: by a standard client generator
+(openapi-python-client, offline), from the YAML and the JSON the live app serves, and by any YAML
+1.1 or 1.2 reader. Written for any schema: the operations compared are the schema's own."""
+
+import importlib
+import io
+import json
+import pkgutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ruamel.yaml import YAML
+
+from flextracker.openapi import Yaml12SafeRenderer
+
+GENERATOR = [sys.executable, "-m", "openapi_python_client"]
+PACKAGE = "flextracker_client"
+# What the generator prints when it leaves out an operation or a model that one may use.
+DROPPED = ("will not be generated", "has resulted in the removal of", "Unable to parse schema")
+HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+
+def _readers():
+    """Each reader's load: PyYAML (1.1), ruamel.yaml (1.2, C and pure, as the generator reads)
+    and ruamel.yaml told the document is YAML 1.1."""
+    yaml_11 = YAML(typ="safe", pure=True)
+    yaml_11.version = (1, 1)
+    return {
+        "pyyaml": yaml.safe_load,
+        "ruamel-1.2": YAML(typ="safe").load,
+        "ruamel-1.2-pure": YAML(typ="safe", pure=True).load,
+        "ruamel-1.1": lambda text: yaml_11.load(io.StringIO(f"%YAML 1.1\n---\n{text}")),
+    }
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["008", "0123456789012", "1e3", "1_0e3", "-1_0.5e3", "0o17", "0b1_0", "y", "N", "off", "~"],
+)
+def test_a_string_a_yaml_reader_could_take_for_another_type_is_quoted(value):
+    # when
+    text = Yaml12SafeRenderer().render({"enum": [value]}).decode()
+    # then
+    assert text == f"enum:\n- '{value}'\n"
+    for name, load in _readers().items():
+        assert load(text) == {"enum": [value]}, name
+
+
+@given(st.text(alphabet="0123456789+-._:eExXoObBnNyY~ ", min_size=1, max_size=8))
+@settings(max_examples=300, deadline=None)
+def test_every_yaml_reader_reads_back_the_string_written(value):
+    # when
+    text = Yaml12SafeRenderer().render({"key": value}).decode()
+    # then
+    for name, load in _readers().items():
+        assert load(text) == {"key": value}, name
+
+
+def _operation_ids(schema: dict) -> set[str]:
+    return {
+        operation["operationId"]
+        for path_item in schema["paths"].values()
+        for method, operation in path_item.items()
+        if method in HTTP_METHODS
+    }
+
+
+def _generated_operations() -> set[str]:
+    """One module per operation under <package>.api.<tag>, each with its four functions."""
+    api = importlib.import_module(f"{PACKAGE}.api")
+    names = set()
+    for module_info in pkgutil.walk_packages(api.__path__, f"{PACKAGE}.api."):
+        if module_info.ispkg:
+            continue
+        module = importlib.import_module(module_info.name)
+        assert all(
+            callable(getattr(module, name, None))
+            for name in ("sync", "sync_detailed", "asyncio", "asyncio_detailed")
+        ), module_info.name
+        names.add(module_info.name.rsplit(".", 1)[1])
+    return names
+
+
+@pytest.fixture
+def import_generated(tmp_path):
+    """Imports the generated package from tmp_path, and forgets it afterwards."""
+    sys.path.insert(0, str(tmp_path))
+    yield lambda: importlib.import_module(PACKAGE)
+    sys.path.remove(str(tmp_path))
+    for name in [name for name in sys.modules if name.split(".")[0] == PACKAGE]:
+        del sys.modules[name]
+
+
+@pytest.mark.parametrize("query, suffix", [("", "yaml"), ("?format=json", "json")])
+def test_the_schema_generates_a_client_with_every_operation(
+    client, tmp_path, import_generated, query, suffix
+):
+    # given the schema the live app serves, as a file the generator reads by its suffix
+    response = client.get(f"/api/schema/{query}")
+    assert response.status_code == 200
+    source = tmp_path / f"schema.{suffix}"
+    source.write_bytes(response.content)
+    schema = json.loads(response.content) if suffix == "json" else yaml.safe_load(response.content)
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"package_name_override": PACKAGE, "post_hooks": []}))
+    # when
+    arguments = ["--path", source, "--output-path", tmp_path / "out", "--meta", "none"]
+    generated = subprocess.run(
+        [*GENERATOR, "generate", *map(str, arguments), "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    output = generated.stdout + generated.stderr
+    # then
+    assert generated.returncode == 0, output
+    assert not [marker for marker in DROPPED if marker in output], output
+    (tmp_path / "out").rename(tmp_path / PACKAGE)
+    package = import_generated()
+    assert _generated_operations() == _operation_ids(schema)
+    assert package.Client(base_url="http://testserver").get_httpx_client() is not None
