@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "flextracker",  # before drf_spectacular: its `spectacular` command writes our YAML
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",

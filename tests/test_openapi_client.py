@@ -3,19 +3,24 @@
 1.1 or 1.2 reader. Written for any schema: the operations compared are the schema's own."""
 
 import importlib
+import inspect
 import io
 import json
 import pkgutil
 import subprocess
 import sys
 
+import httpx
 import pytest
 import yaml
+from django.core.management import call_command
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from flextracker.openapi import Yaml12SafeRenderer
+from merchants.services import api_key_issue
+from orders.tests.factories import create_order, ship
 
 GENERATOR = [sys.executable, "-m", "openapi_python_client"]
 PACKAGE = "flextracker_client"
@@ -60,6 +65,13 @@ def test_every_yaml_reader_reads_back_the_string_written(value):
         assert load(text) == {"key": value}, name
 
 
+def test_manage_py_spectacular_writes_the_yaml_the_api_serves(client, tmp_path):
+    # when
+    call_command("spectacular", "--file", str(tmp_path / "schema.yaml"))
+    # then
+    assert (tmp_path / "schema.yaml").read_bytes() == client.get("/api/schema/").content
+
+
 def _operation_ids(schema: dict) -> set[str]:
     return {
         operation["operationId"]
@@ -69,10 +81,10 @@ def _operation_ids(schema: dict) -> set[str]:
     }
 
 
-def _generated_operations() -> set[str]:
+def _generated_modules() -> dict:
     """One module per operation under <package>.api.<tag>, each with its four functions."""
     api = importlib.import_module(f"{PACKAGE}.api")
-    names = set()
+    modules = {}
     for module_info in pkgutil.walk_packages(api.__path__, f"{PACKAGE}.api."):
         if module_info.ispkg:
             continue
@@ -81,8 +93,29 @@ def _generated_operations() -> set[str]:
             callable(getattr(module, name, None))
             for name in ("sync", "sync_detailed", "asyncio", "asyncio_detailed")
         ), module_info.name
-        names.add(module_info.name.rsplit(".", 1)[1])
-    return names
+        modules[module_info.name.rsplit(".", 1)[1]] = module
+    return modules
+
+
+def _generate(tmp_path, schema_text: bytes, suffix: str) -> str:
+    """Runs the generator on the schema (a file it reads by its suffix); returns what it printed.
+    The package is then tmp_path/<PACKAGE>."""
+    source = tmp_path / f"schema.{suffix}"
+    source.write_bytes(schema_text)
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"package_name_override": PACKAGE, "post_hooks": []}))
+    arguments = ["--path", source, "--output-path", tmp_path / "out", "--meta", "none"]
+    generated = subprocess.run(
+        [*GENERATOR, "generate", *map(str, arguments), "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    output = generated.stdout + generated.stderr
+    assert generated.returncode == 0, output
+    (tmp_path / "out").rename(tmp_path / PACKAGE)
+    return output
 
 
 @pytest.fixture
@@ -99,28 +132,72 @@ def import_generated(tmp_path):
 def test_the_schema_generates_a_client_with_every_operation(
     client, tmp_path, import_generated, query, suffix
 ):
-    # given the schema the live app serves, as a file the generator reads by its suffix
+    # given the schema the live app serves
     response = client.get(f"/api/schema/{query}")
     assert response.status_code == 200
-    source = tmp_path / f"schema.{suffix}"
-    source.write_bytes(response.content)
     schema = json.loads(response.content) if suffix == "json" else yaml.safe_load(response.content)
-    config = tmp_path / "config.json"
-    config.write_text(json.dumps({"package_name_override": PACKAGE, "post_hooks": []}))
     # when
-    arguments = ["--path", source, "--output-path", tmp_path / "out", "--meta", "none"]
-    generated = subprocess.run(
-        [*GENERATOR, "generate", *map(str, arguments), "--config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-    )
-    output = generated.stdout + generated.stderr
+    output = _generate(tmp_path, response.content, suffix)
     # then
-    assert generated.returncode == 0, output
     assert not [marker for marker in DROPPED if marker in output], output
-    (tmp_path / "out").rename(tmp_path / PACKAGE)
+    import_generated()
+    assert set(_generated_modules()) == _operation_ids(schema)
+
+
+class _DjangoClientTransport(httpx.BaseTransport):
+    """Carries the generated client's requests through Django's test client, so they see the
+    test's database."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        headers = {
+            name: value
+            for name, value in request.headers.items()
+            if name not in ("host", "content-length", "content-type")
+        }
+        answer = self.client.generic(
+            request.method,
+            request.url.raw_path.decode(),
+            request.read(),
+            request.headers.get("content-type", "application/octet-stream"),
+            headers=headers,
+        )
+        return httpx.Response(answer.status_code, headers=answer.items(), content=answer.content)
+
+
+def test_the_generated_client_reads_what_the_api_answers(
+    client, tmp_path, import_generated, merchant
+):
+    # given a merchant with an order shipped, and the client generated from the served schema
+    create_order(merchant, "1001")
+    ship(merchant, "1001", "SBXDELIVERED0001", ("MUG", 1))
+    _generate(tmp_path, client.get("/api/schema/?format=json").content, "json")
     package = import_generated()
-    assert _generated_operations() == _operation_ids(schema)
-    assert package.Client(base_url="http://testserver").get_httpx_client() is not None
+    _api_key, raw_key = api_key_issue(merchant=merchant)
+    oms = package.AuthenticatedClient(
+        base_url="http://testserver",
+        token=raw_key,
+        raise_on_unexpected_status=True,
+        httpx_args={"transport": _DjangoClientTransport(client)},
+    )
+    # when every GET that needs no argument is called through it
+    answers = {
+        name: module.sync_detailed(client=oms)
+        for name, module in _generated_modules().items()
+        if _needs_only_a_client(module.sync_detailed) and module._get_kwargs()["method"] == "get"
+    }
+    # then each answer is read into the generated model of its 200
+    assert answers
+    for name, answer in answers.items():
+        assert answer.status_code == 200, (name, answer.content)
+        assert answer.parsed is not None, name
+        assert answer.parsed.success is True, name
+    orders = answers["order_list"].parsed.data
+    assert [order.order_id for order in orders] == ["1001"]
+
+
+def _needs_only_a_client(function) -> bool:
+    parameters = inspect.signature(function).parameters.values()
+    return all(p.name == "client" or p.default is not p.empty for p in parameters)
