@@ -226,3 +226,29 @@ class Yaml12SafeRenderer(OpenApiYamlRenderer):
 
 class Yaml12SafeRenderer2(Yaml12SafeRenderer):
     media_type = OpenApiYamlRenderer2.media_type
+
+
+# --- Path parameters ------------------------------------------------------------------------------
+
+# What each `{name}` in a path is, with an example (a generated client's docstring, the docs' "Try
+# it out", and the examples schemathesis tries first). The values match the schema's own examples.
+PATH_PARAMETERS = {
+    "order_id": ("The order's `orderId`, as the merchant sent it.", "12345"),
+    "tracking_number": ("The shipment's `trackingNumber`.", "1Z5R89390357567127"),
+    "tracker_external_id": ("The tracker's `trackerExternalId`.", "TRK-1001"),
+    "message_id": ("The `messageId` answered when the message was posted.", "1"),
+    "webhook_id": ("The `id` answered when the webhook was made.", "whk_0123456789abcdef01234567"),
+}
+
+
+def document_path_parameters(result, generator, request, public):
+    """drf-spectacular post-processing hook: describes the path parameters named above, where the
+    view does not already."""
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            for parameter in operation.get("parameters", ()):
+                known = PATH_PARAMETERS.get(parameter["name"])
+                if parameter["in"] == "path" and known:
+                    parameter.setdefault("description", known[0])
+                    parameter.setdefault("example", known[1])
+    return result

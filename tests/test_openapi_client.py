@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from flextracker.openapi import Yaml12SafeRenderer
+from flextracker.openapi import PATH_PARAMETERS, Yaml12SafeRenderer
 from merchants.services import api_key_issue
 from orders.tests.factories import create_order, ship
 
@@ -70,6 +70,31 @@ def test_manage_py_spectacular_writes_the_yaml_the_api_serves(client, tmp_path):
     call_command("spectacular", "--file", str(tmp_path / "schema.yaml"))
     # then
     assert (tmp_path / "schema.yaml").read_bytes() == client.get("/api/schema/").content
+
+
+def test_each_known_path_parameter_is_described_with_an_example(client):
+    # when
+    schema = json.loads(client.get("/api/schema/?format=json").content)
+    # then
+    parameters = {
+        (path, parameter["name"]): parameter
+        for path, path_item in schema["paths"].items()
+        for method, operation in path_item.items()
+        if method in HTTP_METHODS
+        for parameter in operation.get("parameters", ())
+        if parameter["in"] == "path" and parameter["name"] in PATH_PARAMETERS
+    }
+    assert parameters[("/api/v1/webhooks/{webhook_id}", "webhook_id")] == {
+        "in": "path",
+        "name": "webhook_id",
+        "schema": {"type": "string"},
+        "required": True,
+        "description": "The `id` answered when the webhook was made.",
+        "example": "whk_0123456789abcdef01234567",
+    }
+    assert [
+        key for key, p in parameters.items() if not (p.get("description") and "example" in p)
+    ] == []
 
 
 def _operation_ids(schema: dict) -> set[str]:
