@@ -278,13 +278,13 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "flexTracker eCommerce Notification API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    # Swagger UI from drf-spectacular-sidecar's static files: pinned, offline, no CDN in the CSP.
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "flextracker.openapi.document_path_parameters",
     ],
+    # Swagger UI from drf-spectacular-sidecar's static files: pinned, offline, no CDN in the CSP.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 LOGGING = {
