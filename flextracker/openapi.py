@@ -169,11 +169,28 @@ def documented(
 
 # --- The YAML schema, read the same by YAML 1.1 and 1.2 readers ---------------------------------
 
-# What YAML 1.2's core schema reads as a number and PyYAML (YAML 1.1) does not: "008" (not a 1.1
-# octal, an int in 1.2), "1e3", "0o17". PyYAML writes such strings bare, so a 1.2 reader
-# (openapi-python-client) would take the enum value '008' for the integer 8.
-_YAML12_INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
-_YAML12_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+# PyYAML's dumper quotes a string only when PyYAML itself (its own YAML 1.1 subset) would read it
+# as another type. Other readers take more plain scalars for non-strings, and a schema must read
+# the same everywhere: the enum value '008' is the integer 8 to a YAML 1.2 reader such as the one
+# openapi-python-client uses (ruamel.yaml), which then drops every operation that uses the enum.
+# So the dumper also knows, and quotes, what these read as non-strings:
+_EXTRA_RESOLVERS = (
+    # YAML 1.2 (core schema, and ruamel.yaml's reading of it, which also allows "_" and "0o"):
+    # "008", "1e3", "1_0e3", "0o17"
+    (
+        "tag:yaml.org,2002:int",
+        r"[-+]?0b[0-1_]+|[-+]?0o?[0-7_]+|[-+]?[0-9_]+|[-+]?0x[0-9a-fA-F_]+",
+        "-+0123456789",
+    ),
+    (
+        "tag:yaml.org,2002:float",
+        r"[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+"
+        r"|[-+]?\.[0-9_]+(?:[eE][-+]?[0-9]+)?",
+        "-+.0123456789",
+    ),
+    # YAML 1.1's booleans that PyYAML leaves out (ruamel.yaml and go-yaml read them in 1.1 mode)
+    ("tag:yaml.org,2002:bool", r"y|Y|n|N", "yYnN"),
+)
 
 
 class _Yaml12QuotingDumper(yaml.SafeDumper):
@@ -181,12 +198,8 @@ class _Yaml12QuotingDumper(yaml.SafeDumper):
         return True
 
 
-_Yaml12QuotingDumper.add_implicit_resolver(
-    "tag:yaml.org,2002:int", _YAML12_INT, list("-+0123456789")
-)
-_Yaml12QuotingDumper.add_implicit_resolver(
-    "tag:yaml.org,2002:float", _YAML12_FLOAT, list("-+.0123456789")
-)
+for _tag, _pattern, _first in _EXTRA_RESOLVERS:
+    _Yaml12QuotingDumper.add_implicit_resolver(_tag, re.compile(f"^(?:{_pattern})$"), list(_first))
 
 
 def _str_representer(dumper, data):
@@ -218,3 +231,29 @@ class Yaml12SafeRenderer(OpenApiYamlRenderer):
 
 class Yaml12SafeRenderer2(Yaml12SafeRenderer):
     media_type = OpenApiYamlRenderer2.media_type
+
+
+# --- Path parameters ------------------------------------------------------------------------------
+
+# What each `{name}` in a path is, with an example (a generated client's docstring, the docs' "Try
+# it out", and the examples schemathesis tries first). The values match the schema's own examples.
+PATH_PARAMETERS = {
+    "order_id": ("The order's `orderId`, as the merchant sent it.", "12345"),
+    "tracking_number": ("The shipment's `trackingNumber`.", "1Z5R89390357567127"),
+    "tracker_external_id": ("The tracker's `trackerExternalId`.", "TRK-1001"),
+    "message_id": ("The `messageId` answered when the message was posted.", "1"),
+    "webhook_id": ("The `id` answered when the webhook was made.", "whk_0123456789abcdef01234567"),
+}
+
+
+def document_path_parameters(result, generator, request, public):
+    """drf-spectacular post-processing hook: describes the path parameters named above, where the
+    view does not already."""
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            for parameter in operation.get("parameters", ()):
+                known = PATH_PARAMETERS.get(parameter["name"])
+                if parameter["in"] == "path" and known:
+                    parameter.setdefault("description", known[0])
+                    parameter.setdefault("example", known[1])
+    return result

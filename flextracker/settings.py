@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "flextracker",  # before drf_spectacular: its `spectacular` command writes our YAML
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
@@ -277,6 +278,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "flexTracker eCommerce Notification API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "flextracker.openapi.document_path_parameters",
+    ],
     # Swagger UI from drf-spectacular-sidecar's static files: pinned, offline, no CDN in the CSP.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
