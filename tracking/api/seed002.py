@@ -91,6 +91,11 @@ class Seed002Tracking(serializers.Serializer):
     lastUpdated = serializers.DateTimeField()
 
 
+class Seed002OrderShipment(Seed002Tracking):
+    """A shipment of an order looked up by load ID (its own name: the schema's list envelope of
+    Seed002Tracking is the paginated one)."""
+
+
 class ProofOfDelivery(serializers.Serializer):
     deliveredAt = serializers.DateTimeField(allow_null=True)
     recipient = serializers.CharField(allow_null=True)
@@ -443,7 +448,7 @@ class TrackingInTransitApi(MerchantApi):
     get=documented(
         summary="Track by load ID (seed 002): every shipment of an order",
         description="`loadId` is the order's `orderId`.",
-        responses={200: Seed002Tracking},
+        responses={200: Seed002OrderShipment},
         many=True,
         errors=("ORDER_NOT_FOUND",),
         tags=TAGS,
