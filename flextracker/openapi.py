@@ -24,7 +24,10 @@ ERRORS = {
         "A chunked body (Transfer-Encoding: chunked) on a server that cannot read one; send it "
         "with a Content-Length. (Our production servers read chunked bodies.)",
     ),
-    "INVALID_REQUEST": (400, "The URL or query holds a NUL character."),
+    "INVALID_REQUEST": (
+        400,
+        "The URL or query holds a NUL character, or the `FlexTracker-Style` header names no style.",
+    ),
     "MISSING_ORDER_DATA": (400, "A required field is absent or empty."),
     "MISSING_SHIPMENT_DATA": (400, "A required field is absent or empty."),
     "MISSING_TRACKER_DATA": (400, "A required field is absent or empty."),
@@ -43,7 +46,17 @@ ERRORS = {
         "(`details.candidates`).",
     ),
     "ORDER_NOT_FOUND": (404, "No such order for this merchant."),
-    "TRACKING_NOT_FOUND": (404, "No such tracking number for this merchant."),
+    "TRACKING_NOT_FOUND": (
+        404,
+        "No such tracking number (or shipmentId) for this merchant; `details.trackingNumber`, and "
+        "`details.provider` when known.",
+    ),
+    "TRACKING_NOT_AVAILABLE": (
+        404,
+        "(Seed-002 style) A shipment we track whose carrier has reported nothing yet; transient: "
+        "`details.reason`, `details.retryAfter` (seconds until the next check) and a `Retry-After` "
+        "header.",
+    ),
     "NOT_FOUND": (404, "No such object for this merchant."),
     "MESSAGE_NOT_FOUND": (404, "No such message posted to the API by this merchant."),
     "IDEMPOTENCY_CONFLICT": (
@@ -60,6 +73,12 @@ EVERY_REQUEST = (
     "UNAUTHORIZED", "INVALID_REQUEST", "NOT_FOUND", "RATE_LIMITED", "INTERNAL_SERVER_ERROR",
     "SERVICE_UNAVAILABLE",
 )  # fmt: skip
+TRANSIENT = {
+    "RATE_LIMITED",
+    "INTERNAL_SERVER_ERROR",
+    "SERVICE_UNAVAILABLE",
+    "TRACKING_NOT_AVAILABLE",
+}
 EVERY_POST = ("MALFORMED_JSON", "LENGTH_REQUIRED", "IDEMPOTENCY_CONFLICT", "PAYLOAD_TOO_LARGE")
 
 FIELD_EXAMPLES = {
@@ -74,6 +93,28 @@ FIELD_EXAMPLES = {
     },
     "MISSING_SHIPMENT_DATA": {"trackingNumber": ["This field is required."]},
 }
+
+ERROR_DETAILS_EXAMPLES = {
+    "RATE_LIMITED": {"retryAfter": 42},
+    "TRACKING_NOT_FOUND": {"trackingNumber": "1234567890", "provider": "FEDEX"},
+    "TRACKING_NOT_AVAILABLE": {"reason": "Package not yet in carrier system", "retryAfter": 3600},
+}
+
+STYLE_PARAMETER = OpenApiParameter(
+    "FlexTracker-Style",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    enum=["native", "tracking-api"],
+    description="Optional: answer in this style rather than the API key's. Another value: 400 "
+    "`INVALID_REQUEST`.",
+)
+STYLED = (
+    "Answered in the API key's style (or the `FlexTracker-Style` header's): `native` "
+    "(TRACKING.md's lower-case statuses) or `tracking-api` (seed 002's object: `shipmentId, "
+    "trackingNumber, proNumber, provider, service, status` (`LABEL_CREATED` … `RETURNED`), "
+    "`statusDescription, estimatedDelivery, actualDelivery, weight, origin, destination, events, "
+    "lastUpdated`)."
+)
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -102,7 +143,7 @@ RESPOND_ASYNC = OpenApiParameter(
 
 def _error_example(code: str) -> OpenApiExample:
     status, message = ERRORS[code]
-    details = {"retryAfter": 42} if code == "RATE_LIMITED" else {}
+    details = ERROR_DETAILS_EXAMPLES.get(code, {})
     return OpenApiExample(
         code,
         value={
@@ -110,7 +151,7 @@ def _error_example(code: str) -> OpenApiExample:
             "error": {
                 "code": code,
                 "message": message,
-                "severity": "transient" if status in (429, 500, 503) else "hard",
+                "severity": "transient" if code in TRANSIENT else "hard",
                 "details": details,
                 "fields": FIELD_EXAMPLES.get(code, {}),
             },

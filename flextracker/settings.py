@@ -285,6 +285,7 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI from drf-spectacular-sidecar's static files: pinned, offline, no CDN in the CSP.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"Seed002StatusEnum": "carriers.seed002.SEED002_STATUSES"},
 }
 
 LOGGING = {

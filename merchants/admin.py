@@ -258,17 +258,20 @@ class MerchantAdmin(MerchantScopedAdmin):
 @admin.register(ApiKey)
 class ApiKeyAdmin(MerchantScopedAdmin):
     editable_by_merchant_admins = True
-    list_display = ["prefix", "name", "merchant", "created_at", "last_used_at", "revoked_at"]
+    list_display = [
+        "prefix", "name", "style", "merchant", "created_at", "last_used_at", "revoked_at"
+    ]  # fmt: skip
     list_filter = [("merchant", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["prefix", "name", "merchant__merchant_id"]
     actions = ["revoke_selected"]
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["merchant", "name"]
+            return ["merchant", "name", "style"]
         return [
             "merchant",
             "name",
+            "style",
             "prefix",
             "created_at",
             "created_by",

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from carriers.vocabulary import Status
+from flextracker.api.style import ApiStyle
 
 MERCHANT_ID_PATTERN = r"^[A-Z]{2,6}-[0-9]{2}-[0-9]{5}$"
 HEX_COLOR_PATTERN = r"^#[0-9A-Fa-f]{6}$"
@@ -144,6 +145,15 @@ class ApiKey(models.Model):
     )
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    style = models.CharField(
+        max_length=16,
+        choices=ApiStyle.choices,
+        default=ApiStyle.NATIVE,
+        help_text=_(
+            "The vocabulary of its tracking answers; a request may name another in the "
+            "FlexTracker-Style header."
+        ),
+    )
 
     class Meta:
         verbose_name = _("API key")

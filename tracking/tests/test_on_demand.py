@@ -60,7 +60,7 @@ def test_a_number_several_carriers_use_names_the_candidates(api):
 def test_a_carrier_we_cannot_poll_for_the_merchant_is_not_followed(api):
     response = api.get(f"/api/v1/tracking/{UPS_NUMBER}")
     assert response.status_code == 404
-    assert response.json()["error"]["details"] == {"trackingNumber": UPS_NUMBER, "provider": "ups"}
+    assert response.json()["error"]["details"] == {"trackingNumber": UPS_NUMBER, "provider": "UPS"}
 
 
 def test_another_merchants_shipment_is_never_shown_the_number_is_followed_anew(
