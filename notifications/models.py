@@ -138,6 +138,7 @@ WEBHOOK_EVENT_TYPES = {
     WebhookStyle.NATIVE: WebhookEventType.values,
     WebhookStyle.TRACKING_API: SeedWebhookEventType.values,
 }
+ANY_WEBHOOK_EVENT_TYPES = [*WebhookEventType.values, *SeedWebhookEventType.values]
 
 
 def webhook_public_id() -> str:

@@ -14,6 +14,7 @@ from inbound.api.base import InboundApi
 from inbound.services import Result
 from merchants.models import Merchant
 from notifications.models import (
+    ANY_WEBHOOK_EVENT_TYPES,
     SeedWebhookEventType,
     WebhookEndpoint,
     WebhookEventType,
@@ -47,7 +48,7 @@ def _event_types_field(names: list[str]) -> type[serializers.ListField]:
     return EventTypesField
 
 
-EventTypesField = _event_types_field([*WebhookEventType.values, *SeedWebhookEventType.values])
+EventTypesField = _event_types_field(ANY_WEBHOOK_EVENT_TYPES)
 SeedEventTypesField = _event_types_field(SeedWebhookEventType.values)
 
 
