@@ -254,6 +254,27 @@ def test_each_status_change_is_seed_002s_event(
     assert seed_verify(request.body, request.headers["FlexTracker-Signature"], OWN_SECRET)
 
 
+def test_in_transit_after_picked_up_is_seed_002s_news_and_no_one_elses(webhooks_only, receiver):
+    # given: a seed-style and a native subscription, and a customer told of in_transit
+    receiver.status = 200
+    notification_rules_set(merchant=webhooks_only, channel="email", triggers=["in_transit"])
+    webhook_endpoint_create(merchant=webhooks_only, url=URL, event_types=SEED_EVENTS,
+                            secret=OWN_SECRET, style="tracking-api")  # fmt: skip
+    webhook_endpoint_create(merchant=webhooks_only, url="http://hooks.example.com/native",
+                            event_types=["tracking.updated"])  # fmt: skip
+    shipment = _shipped(webhooks_only)
+    # when: picked up, then at a facility: our status stays in_transit, seed 002's moves on
+    _scan(shipment, "in_transit", "picked_up")
+    _scan(shipment, "in_transit", "arrived_at_facility", minutes=5)
+    notifications_send_due()
+    # then: the seed receiver hears both; the native one and the customer once
+    seed = [json.loads(r.body) for r in receiver.requests if r.path == "/hooks/tracking"]
+    assert sorted((body["eventType"], body["data"]["status"]) for body in seed) == [
+        ("shipment.in_transit", "IN_TRANSIT"), ("shipment.picked_up", "PICKED_UP")]  # fmt: skip
+    assert [r.path for r in receiver.requests].count("/native") == 1
+    assert Notification.objects.filter(channel="email").count() == 1
+
+
 def test_a_failing_receiver_is_retried_logged_and_replayed_from_the_admin(
     webhooks_only, receiver, staff_client
 ):
