@@ -285,7 +285,13 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI from drf-spectacular-sidecar's static files: pinned, offline, no CDN in the CSP.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"Seed002StatusEnum": "carriers.seed002.SEED002_STATUSES"},
+    # Named choices where drf-spectacular would otherwise guess (and warn): seed 002's statuses;
+    # two sets of choices for fields named `events` (every style's, seed 002's alone).
+    "ENUM_NAME_OVERRIDES": {
+        "Seed002StatusEnum": "carriers.seed002.SEED002_STATUSES",
+        "EventsEnum": "notifications.models.ANY_WEBHOOK_EVENT_TYPES",
+        "SeedWebhookEventsEnum": "notifications.models.SeedWebhookEventType.values",
+    },
 }
 
 LOGGING = {

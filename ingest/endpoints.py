@@ -20,7 +20,11 @@ from ingest.envelope import (
     message_apply,
     message_parsed,
 )
-from notifications.api.views import webhook_create_answer, webhook_enable_answer
+from notifications.api.views import (
+    tracking_webhook_create_answer,
+    webhook_create_answer,
+    webhook_enable_answer,
+)
 from tracking.api.seed002 import (
     track_details_answer,
     track_shipment_answer,
@@ -61,6 +65,7 @@ ENDPOINTS: dict[re.Pattern, Endpoint] = {
     re.compile(r"trackers"): Endpoint(tracker_answer),
     re.compile(r"webhooks"): Endpoint(webhook_create_answer),
     re.compile(r"webhooks/(?P<webhook_id>[^/]+)/enable"): Endpoint(webhook_enable_answer),
+    re.compile(r"tracking/webhook"): Endpoint(tracking_webhook_create_answer),
     re.compile(r"tracking/batch"): Endpoint(tracking_batch_answer),
     re.compile(r"tracking/(?P<tracking_number>[^/]+)/events"): Endpoint(tracking_report_answer),
     re.compile(r"tracking/(?P<tracking_number>[^/]+)/refresh"): Endpoint(tracking_refresh_answer),

@@ -52,6 +52,7 @@ def _shown(endpoint: WebhookEndpoint) -> dict:
         "id": endpoint.public_id,
         "url": endpoint.url,
         "events": endpoint.event_types,
+        "style": endpoint.style,
         "active": True,
         "createdAt": iso(endpoint.created_at),
         "disabledAt": None,
