@@ -66,9 +66,11 @@ def _represented(request) -> Representation:
         summary="A shipment's tracking: status, estimated delivery, events newest first",
         responses={200: TrackingOutputSerializer},
         errors=(
-            "TRACKING_NOT_FOUND", "TRACKING_NOT_AVAILABLE", "INVALID_TRACKING_DATA",
+            "TRACKING_NOT_FOUND",
+            "TRACKING_NOT_AVAILABLE",
+            "INVALID_TRACKING_DATA",
             "INVALID_REQUEST",
-        ),  # fmt: skip
+        ),
         parameters=[CARRIER_PARAMETER, STYLE_PARAMETER],
         description="A number never sent is followed from now on when its carrier is given or "
         "detected and can be polled (track any number): the carrier is asked at once, for a few "

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('merchants', '0006_channels_and_carrier_accounts_moved'),
+        ('merchants', '0007_api_key_style'),
     ]
 
     operations = [

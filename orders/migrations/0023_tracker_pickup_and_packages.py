@@ -7,8 +7,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('merchants', '0007_pickup_location'),
-        ('orders', '0019_inbound_log_moved_to_inbound'),
+        ('merchants', '0008_pickup_location'),
+        ('orders', '0022_shipment_public_id_required'),
     ]
 
     operations = [
