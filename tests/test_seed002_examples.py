@@ -20,10 +20,10 @@ NODE = shutil.which("node")
 @pytest.fixture
 def seed_client(live_server, merchant, settings):
     """Runs one of run.js's commands as a merchant developer would, with a seed-002 style key;
-    the sandbox walks a whole scenario at once (a step per 6 ms)."""
+    the sandbox walks a whole scenario at once (a step per 6 µs)."""
     if NODE is None:
         pytest.fail("node is not installed: seed 002's examples need it")
-    settings.SANDBOX_MINUTES_PER_STEP = 0.0001
+    settings.SANDBOX_MINUTES_PER_STEP = 1e-7
     _key, raw = api_key_issue(merchant=merchant, name="seed 002 client", style="tracking-api")
 
     def run(*args: str) -> dict:
@@ -69,7 +69,8 @@ def test_the_timeline_reads_newest_first_with_places(seed_client):
     ("number", "told"),
     [
         ("SBXDELIVERED0005", ["Your package has been delivered!"]),
-        ("SBXFAILED0006", ["Delivery attempted - please be available tomorrow"]),
+        # ends with exception code 002, which seed 002 reads as INCORRECT_ADDRESS
+        ("SBXEXCEPTION0006", ["Please verify your delivery address", "(address update requested)"]),
     ],
 )
 def test_handle_tracking_update_tells_the_customer_what_the_seed_says(seed_client, number, told):
