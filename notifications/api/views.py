@@ -7,7 +7,7 @@ from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_sc
 from rest_framework import serializers
 
 from flextracker.api.envelope import EnvelopePaginationParameters, iso, paginated, success
-from flextracker.api.views import InputSerializer, MerchantApi, validated
+from flextracker.api.views import InputSerializer, MerchantApi, unknown_field_warnings, validated
 from flextracker.errors import NotFound
 from flextracker.openapi import documented
 from inbound.api.base import InboundApi
@@ -355,22 +355,24 @@ class WebhookEnableApi(InboundApi):
 def webhook_create_answer(merchant: Merchant, payload) -> Result:
     """POST /webhooks's message answered (a plain function: replay calls it too)."""
     data = validated(WebhookInputSerializer, payload, "EVENT")
-    return _created(merchant, data, data["style"])
+    unknown = unknown_field_warnings(WebhookInputSerializer, payload)
+    return _created(merchant, data, data["style"], unknown)
 
 
 def tracking_webhook_create_answer(merchant: Merchant, payload) -> Result:
     """POST /tracking/webhook's message answered (replay calls it too): seed 002's style."""
     data = validated(SeedWebhookInputSerializer, payload, "EVENT")
-    return _created(merchant, data, WebhookStyle.TRACKING_API)
+    unknown = unknown_field_warnings(SeedWebhookInputSerializer, payload)
+    return _created(merchant, data, WebhookStyle.TRACKING_API, unknown)
 
 
-def _created(merchant: Merchant, data: dict, style: str) -> Result:
+def _created(merchant: Merchant, data: dict, style: str, warnings: list[dict]) -> Result:
     endpoint, secret = webhook_endpoint_create(
         merchant=merchant, url=data["url"], event_types=data["events"],
         secret=data.get("secret"), style=style,
     )  # fmt: skip
     logged = {**webhook_json(endpoint), "secret": None}
-    return Result(201, logged, shown_once={"secret": secret})
+    return Result(201, logged, warnings, shown_once={"secret": secret})
 
 
 def webhook_enable_answer(merchant: Merchant, _payload, webhook_id: str) -> Result:
