@@ -29,8 +29,8 @@ from inbound.api.base import InboundApi
 from inbound.services import Result
 from merchants.models import Merchant
 from merchants.selectors import tracked_carriers
-from orders.serializers import TrackingEventOutputSerializer, TrackingOutputSerializer
 from orders.services import carrier_not_tracked_warning
+from tracking.api.serializers import StyledListedEvent, StyledTracking, TrackingBatchItem
 from tracking.polling import RefreshTooSoon, shipment_refresh
 from tracking.representation import (
     NATIVE,
@@ -57,7 +57,7 @@ def _represented(request) -> Representation:
 @extend_schema_view(
     get=documented(
         summary="A shipment's tracking: status, estimated delivery, events newest first",
-        responses={200: TrackingOutputSerializer},
+        responses={200: StyledTracking},
         errors=("TRACKING_NOT_FOUND", "TRACKING_NOT_AVAILABLE", "INVALID_REQUEST"),
         parameters=[CARRIER_PARAMETER, STYLE_PARAMETER],
         description=STYLED,
@@ -82,13 +82,6 @@ class TrackingBatchInput(InputSerializer):
     trackingNumbers = serializers.ListField(
         child=serializers.CharField(max_length=100), allow_empty=False
     )
-
-
-class TrackingBatchItem(InputSerializer):
-    trackingNumber = serializers.CharField()
-    success = serializers.BooleanField()
-    data = TrackingOutputSerializer(required=False)
-    error = serializers.DictField(required=False)
 
 
 @extend_schema_view(
@@ -162,11 +155,6 @@ class EventsListQuery(InputSerializer):
     before = serializers.DateTimeField(required=False)
 
 
-class ListedEventSerializer(TrackingEventOutputSerializer):
-    trackingNumber = serializers.CharField()
-    orderId = serializers.CharField(allow_null=True)
-
-
 def _split(raw: str | None) -> list[str]:
     return [part.strip() for part in (raw or "").split(",") if part.strip()]
 
@@ -174,7 +162,7 @@ def _split(raw: str | None) -> list[str]:
 @extend_schema_view(
     get=documented(
         summary="Tracking events across shipments, newest first",
-        responses={200: ListedEventSerializer},
+        responses={200: StyledListedEvent},
         many=True,
         paginated=True,
         errors=("INVALID_EVENT_DATA",),
@@ -276,7 +264,7 @@ def _jsonable(data: dict) -> dict:
         "stored without moving the status. Up to 500 events per request. When several carriers "
         "share the number, the newest shipment is meant.",
         request=ReportedEventsInput,
-        responses={200: TrackingOutputSerializer},
+        responses={200: StyledTracking},
         errors=(
             "MISSING_EVENT_DATA",
             "INVALID_EVENT_DATA",
@@ -345,7 +333,7 @@ def shipment_report(
         "answered as it stands, with warning `CARRIER_NOT_TRACKED`. Within a minute of the last "
         "check: 429 `RATE_LIMITED` with `Retry-After`.",
         request=None,
-        responses={200: TrackingOutputSerializer},
+        responses={200: StyledTracking},
         errors=("TRACKING_NOT_FOUND", "RATE_LIMITED", "IDEMPOTENCY_CONFLICT"),
         tags=TAGS,
         operation_id="tracking_refresh",
