@@ -360,12 +360,15 @@ class TrackUpdateApi(InboundApi):
         responses={200: Seed002Tracking},
         many=True,
         paginated=True,
+        errors=("INVALID_TRACKER_DATA",),
         parameters=[EnvelopePaginationParameters],
         tags=TAGS,
         operation_id="tracking_in_transit",
     )
 )
 class TrackingInTransitApi(MerchantApi):
+    entity = "TRACKER"  # a bad page or limit: INVALID_TRACKER_DATA
+
     def get(self, request):
         return paginated(request, shipments_in_flight(self.merchant()), SEED002.shipment)
 
