@@ -90,6 +90,36 @@ class Seed002BatchItem(serializers.Serializer):
     error = serializers.DictField(required=False)
 
 
+# Seed 002's "Track Single Shipment" answer, as we give it (null where we hold no value).
+SEED_EXAMPLE = {
+    "shipmentId": "660e8400-e29b-41d4-a716-446655440001",
+    "trackingNumber": "1234567890",
+    "proNumber": None,
+    "provider": "FEDEX",
+    "service": "FEDEX_GROUND",
+    "status": "IN_TRANSIT",
+    "statusDescription": "Package is in transit to destination",
+    "estimatedDelivery": "2025-02-21T17:00:00Z",
+    "actualDelivery": None,
+    "weight": None,
+    "origin": {"address": "Dallas, TX", "city": "Dallas", "state": "TX", "postalCode": None,
+               "country": "US"},
+    "destination": {"address": "Houston, TX 77001", "city": "Houston", "state": "TX",
+                    "postalCode": "77001", "country": "US"},
+    "events": [
+        {"eventId": "evt_3f9c2a1b7d4e5f60a1b2",
+         "shipmentId": "660e8400-e29b-41d4-a716-446655440001",
+         "trackingNumber": "1234567890", "timestamp": "2025-02-21T06:30:00Z",
+         "status": "IN_TRANSIT", "eventType": "TRANSIT", "description": "At local FedEx facility",
+         "location": {"address": "Houston, TX 77041", "city": "Houston", "state": "TX",
+                      "postalCode": "77041", "country": "US"},
+         "facilityType": None, "exceptionCode": None, "exceptionReason": None,
+         "recipient": None, "signature": None},
+    ],
+    "lastUpdated": "2025-02-21T09:15:00Z",
+}  # fmt: skip
+
+
 class ListedEventSerializer(TrackingEventOutputSerializer):
     trackingNumber = serializers.CharField()
     orderId = serializers.CharField(allow_null=True)

@@ -30,7 +30,12 @@ from inbound.services import Result
 from merchants.models import Merchant
 from merchants.selectors import tracked_carriers
 from orders.services import carrier_not_tracked_warning
-from tracking.api.serializers import StyledListedEvent, StyledTracking, TrackingBatchItem
+from tracking.api.serializers import (
+    SEED_EXAMPLE,
+    StyledListedEvent,
+    StyledTracking,
+    TrackingBatchItem,
+)
 from tracking.polling import RefreshTooSoon, shipment_refresh
 from tracking.representation import (
     NATIVE,
@@ -61,6 +66,14 @@ def _represented(request) -> Representation:
         errors=("TRACKING_NOT_FOUND", "TRACKING_NOT_AVAILABLE", "INVALID_REQUEST"),
         parameters=[CARRIER_PARAMETER, STYLE_PARAMETER],
         description=STYLED,
+        examples=[
+            OpenApiExample(
+                "A tracking-api key (seed 002)",
+                value={"success": True, "data": SEED_EXAMPLE, "warnings": []},
+                response_only=True,
+                status_codes=["200"],
+            )
+        ],
         tags=TAGS,
         operation_id="tracking_get",
     )
