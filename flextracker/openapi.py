@@ -42,6 +42,11 @@ ERRORS = {
     "INVALID_TRACKER_DATA": (422, "A value is present but wrong."),
     "INVALID_EVENT_DATA": (422, "A value is present but wrong."),
     "INVALID_MESSAGE_DATA": (422, "A query value is wrong (an unknown status)."),
+    "INVALID_TRACKING_DATA": (
+        422,
+        "A value is wrong: an unknown carrier, or a number several carriers use "
+        "(`details.candidates`).",
+    ),
     "ORDER_NOT_FOUND": (404, "No such order for this merchant."),
     "TRACKING_NOT_FOUND": (
         404,

@@ -3,10 +3,12 @@ API.md's envelope (`/events`, `/events/batch`, every channel's records, the queu
 message → Change (ingest/events.py) → orders.services.changes_apply → each change answered as its
 endpoint answers. Plain functions: the views, the channels, the drain and replay all call them."""
 
+from typing import NamedTuple
+
 from rest_framework import serializers
 
 from flextracker.api.envelope import api_error_for, success_body
-from flextracker.api.views import InputSerializer, validated
+from flextracker.api.views import InputSerializer, unknown_field_warnings, validated
 from flextracker.errors import ApiError, PayloadTooLarge
 from inbound.services import Result
 from ingest.api.serializers import OrderRefInput
@@ -40,9 +42,13 @@ class EventBatchInput(InputSerializer):
     events = serializers.ListField(child=serializers.JSONField(), allow_empty=False)
 
 
-# A message as the ledger takes it: (eventId, type, its Change or the error of its `data`) — the
-# first two None for an endpoint's own message — or the error that refused all of it.
-Parsed = tuple[str | None, str | None, object]
+class Parsed(NamedTuple):
+    """A message as the ledger takes it (or, instead, the error that refused all of it)."""
+
+    event_id: str | None  # None, with event_type, for an endpoint's own message
+    event_type: str | None
+    change: object  # its Change, or the error of its `data`
+    warnings: list[dict[str, str]]  # its unknown fields (API.md), added to its answer
 
 
 # --- Answers ------------------------------------------------------------------------------------
@@ -95,7 +101,7 @@ def message_apply(
     event_type: str, merchant: Merchant, payload, order_id: str | None = None
 ) -> Result:
     """An endpoint's message applied and answered (ApiError when refused)."""
-    [result] = changes_answer(merchant, [message_change(event_type, payload, order_id)])
+    [result] = parsed_apply(merchant, [message_parsed(event_type, payload, order_id)])
     if isinstance(result, Exception):
         raise result
     return result
@@ -104,7 +110,10 @@ def message_apply(
 def message_parsed(event_type: str, payload, order_id: str | None = None) -> Parsed:
     """A queued message's change: parsed when it is posted, so a bad body is answered at once,
     and again when the worker applies it (ingest/queued.py)."""
-    return None, None, message_change(event_type, payload, order_id)
+    change = message_change(event_type, payload, order_id)
+    return Parsed(
+        None, None, change, unknown_field_warnings(EVENT_TYPES[event_type].serializer, payload)
+    )
 
 
 # --- Events in the envelope -------------------------------------------------------------------
@@ -121,7 +130,11 @@ def event_parsed(payload) -> Parsed:
         change = event_change(event["type"], event["data"], order_id)
     except ApiError as error:
         change = error
-    return event["eventId"], event["type"], change
+    warnings = [
+        *unknown_field_warnings(EventInput, payload),
+        *unknown_field_warnings(EVENT_TYPES[event["type"]].serializer, event["data"], "data"),
+    ]
+    return Parsed(event["eventId"], event["type"], change, warnings)
 
 
 def parsed_apply(merchant: Merchant, parsed: list[Parsed | Exception]) -> list[Result | Exception]:
@@ -129,18 +142,18 @@ def parsed_apply(merchant: Merchant, parsed: list[Parsed | Exception]) -> list[R
     together: the orders they name are read and written once for all of them. An event's answer
     is its endpoint's, its errors' fields seen from the envelope."""
     answers: list[Result | Exception] = list(parsed)
-    valid = [(index, p) for index, p in enumerate(parsed) if isinstance(p, tuple)]
+    valid = [(index, p) for index, p in enumerate(parsed) if isinstance(p, Parsed)]
     results = changes_answer(
-        merchant,
-        [change for _index, (_event_id, _type, change) in valid],
-        [event_id for _index, (event_id, _type, _change) in valid],
+        merchant, [p.change for _index, p in valid], [p.event_id for _index, p in valid]
     )
-    for (index, (event_id, event_type, _change)), result in zip(valid, results, strict=True):
+    for (index, message), result in zip(valid, results, strict=True):
         if result is None:  # applied before
-            result = Result(200, {"eventId": event_id, "type": event_type},
-                            [_duplicate_warning(event_id)])  # fmt: skip
-        elif isinstance(result, ApiError) and event_id is not None:
+            result = Result(200, {"eventId": message.event_id, "type": message.event_type},
+                            [_duplicate_warning(message.event_id)])  # fmt: skip
+        elif isinstance(result, ApiError) and message.event_id is not None:
             result = _prefixed(result, "data")
+        elif isinstance(result, Result):
+            result.warnings = [*result.warnings, *message.warnings]
         answers[index] = result
     return answers
 

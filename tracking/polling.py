@@ -8,7 +8,7 @@ a worker killed mid-round loses nothing — the shipment is simply due again whe
 import logging
 import random
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -87,8 +87,11 @@ def _claim_due(now: datetime, limit: int) -> list[Shipment]:
     return due
 
 
-def poll_shipments(shipments: Sequence[Shipment], *, now: datetime) -> PollReport:
-    """Asks the carriers about claimed shipments and records the answers."""
+def poll_shipments(
+    shipments: Sequence[Shipment], *, now: datetime, wait_seconds: float | None = None
+) -> PollReport:
+    """Asks the carriers about claimed shipments and records the answers — those that came within
+    `wait_seconds` when it is given: the others stay leased and are asked again when it ends."""
     report = PollReport(claimed=len(shipments))
     jobs = []
     for account, group in _by_account(shipments).items():
@@ -99,9 +102,15 @@ def poll_shipments(shipments: Sequence[Shipment], *, now: datetime) -> PollRepor
         size = _carrier_class(account.carrier).batch_size
         carrier = _carrier(account)  # one per account and round: its HTTP connections are reused
         jobs += [(account, carrier, group[s : s + size]) for s in range(0, len(group), size)]
-    with ThreadPoolExecutor(max_workers=settings.POLL_CONCURRENCY) as pool:
-        for batch, outcome in pool.map(_ask, jobs):
-            _record_outcome(batch, outcome, now, report)
+    pool = ThreadPoolExecutor(max_workers=settings.POLL_CONCURRENCY)
+    try:
+        asked = [pool.submit(_ask, job) for job in jobs]
+        answered, _late = wait(asked, timeout=wait_seconds)
+        for call in asked:  # in order
+            if call in answered:
+                _record_outcome(*call.result(), now, report)
+    finally:  # a late call ends on its own (the HTTP timeouts), its answer unread
+        pool.shutdown(wait=wait_seconds is None, cancel_futures=True)
     return report
 
 
@@ -305,9 +314,11 @@ class RefreshTooSoon(Exception):
         self.retry_after = retry_after
 
 
-def shipment_refresh(*, shipment_id: int, now: datetime | None = None) -> PollReport:
+def shipment_refresh(
+    *, shipment_id: int, now: datetime | None = None, wait_seconds: float | None = None
+) -> PollReport:
     """Asks the carrier now (console and API "refresh"), at most once a minute per shipment,
-    through the same path as the poller."""
+    through the same path as the poller (waiting at most `wait_seconds` for its answer)."""
     now = now or timezone.now()
     with transaction.atomic():
         shipment = Shipment.objects.select_for_update().get(pk=shipment_id)
@@ -316,7 +327,7 @@ def shipment_refresh(*, shipment_id: int, now: datetime | None = None) -> PollRe
             raise RefreshTooSoon(max(int(REFRESH_MIN_INTERVAL.total_seconds() - waited), 1))
         shipment.last_checked_at, shipment.next_check_at = now, now + LEASE
         shipment.save(update_fields=["last_checked_at", "next_check_at", "updated_at"])
-    return poll_shipments([shipment], now=now)
+    return poll_shipments([shipment], now=now, wait_seconds=wait_seconds)
 
 
 @dataclass(frozen=True, slots=True)

@@ -278,6 +278,7 @@ def _positive_int(raw: str | None, default: int, name: str) -> int:
 class WarningSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
+    field = serializers.CharField(required=False, help_text="The field it is about, when one.")
 
 
 class PaginationSerializer(serializers.Serializer):

@@ -42,6 +42,43 @@ def validated(serializer_class: type[serializers.Serializer], data, entity: str)
     return serializer.validated_data
 
 
+WARNING_UNKNOWN_FIELD = "UNKNOWN_FIELD"
+
+
+def unknown_field_warnings(
+    serializer_class: type[serializers.Serializer], data, prefix: str = ""
+) -> list[dict[str, str]]:
+    """API.md "Unknown fields": one UNKNOWN_FIELD warning per field of `data` its serializer does
+    not know, by its path (`shippingAdress`, `lineItems[0].colour`); not an error, and the raw
+    message keeps it. Free-form objects (a JSONField, a DictField: `attributes`) hold any key."""
+    return [
+        {"code": WARNING_UNKNOWN_FIELD, "field": path,
+         "message": f"Unknown field {path} was ignored (the message as sent is kept)."}
+        for path in _unknown(_validator(serializer_class), data, prefix)
+    ]  # fmt: skip
+
+
+def _unknown(field: serializers.Field, value, path: str) -> list[str]:
+    if isinstance(field, serializers.Serializer) and isinstance(value, dict):
+        fields, prefix = field.fields, f"{path}." if path else ""
+        return [
+            unknown
+            for key, item in value.items()
+            for unknown in (
+                [f"{prefix}{key}"]
+                if key not in fields or fields[key].read_only
+                else _unknown(fields[key], item, f"{prefix}{key}")
+            )
+        ]
+    if isinstance(field, serializers.ListSerializer | serializers.ListField) and isinstance(
+        value, list
+    ):
+        return [
+            u for i, item in enumerate(value) for u in _unknown(field.child, item, f"{path}[{i}]")
+        ]
+    return []
+
+
 class InputSerializer(serializers.Serializer):
     """A message's shape. Validated by one reused instance (see _validator), so the fields it
     fills are listed once, not filtered again for every payload and every nested object."""

@@ -36,6 +36,7 @@ from tracking.api.serializers import (
     StyledTracking,
     TrackingBatchItem,
 )
+from tracking.on_demand import shipment_follow
 from tracking.polling import RefreshTooSoon, shipment_refresh
 from tracking.representation import (
     NATIVE,
@@ -62,10 +63,20 @@ def _represented(request) -> Representation:
 @extend_schema_view(
     get=documented(
         summary="A shipment's tracking: status, estimated delivery, events newest first",
+        description="A number never sent is followed from now on when its carrier is given or "
+        "detected and can be polled (track any number): the carrier is asked at once, for a few "
+        "seconds at most; with nothing yet, `status` is `unknown` with warning "
+        "`TRACKING_PENDING` (`TRACKING_NOT_AVAILABLE` in the seed-002 style). Asked again, it is "
+        "the same shipment. Several candidate carriers: 422 naming them in "
+        "`details.candidates`. " + STYLED,
         responses={200: StyledTracking},
-        errors=("TRACKING_NOT_FOUND", "TRACKING_NOT_AVAILABLE", "INVALID_REQUEST"),
+        errors=(
+            "TRACKING_NOT_FOUND",
+            "TRACKING_NOT_AVAILABLE",
+            "INVALID_TRACKING_DATA",
+            "INVALID_REQUEST",
+        ),
         parameters=[CARRIER_PARAMETER, STYLE_PARAMETER],
-        description=STYLED,
         examples=[
             OpenApiExample(
                 "A tracking-api key (seed 002)",
@@ -84,11 +95,18 @@ class TrackingDetailApi(MerchantApi):
     def get(self, request, tracking_number: str):
         merchant = self.merchant()
         carrier = request.query_params.get("carrier", "")
-        shipment = shipment_get_by_number(merchant, tracking_number, carrier)
-        if shipment is None:
-            raise tracking_not_found(tracking_number, carrier)
         represented = _represented(request)
-        return success(represented.single(shipment, tracked=tracked_carriers(merchant)))
+        tracked = tracked_carriers(merchant)
+        shipment = shipment_get_by_number(merchant, tracking_number, carrier)
+        if shipment is not None:
+            return success(represented.single(shipment, tracked=tracked))
+        # a number never sent: followed from now on (track any number)
+        followed = shipment_follow(
+            merchant=merchant, tracking_number=tracking_number, carrier=carrier
+        )
+        shipment = shipment_get_by_number(merchant, followed.tracking_number, followed.carrier)
+        warnings = [represented.pending_warning] if shipment.status == Status.UNKNOWN else []
+        return success(represented.shipment(shipment, tracked=tracked), warnings=warnings)
 
 
 class TrackingBatchInput(InputSerializer):

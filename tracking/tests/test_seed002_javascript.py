@@ -51,51 +51,59 @@ def raw_key(client, merchant):
     return raw_key
 
 
-def _run(live_server, raw_key: str, *arguments: str) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "FLEXTRACKER_BASE_URL": live_server.url,
-                   "FLEXTRACKER_API_KEY": raw_key}  # fmt: skip
-    return subprocess.run(
-        [NODE, str(RUN_JS), *arguments],
+def _run(live_server, raw_key: str, command: str, argument: str) -> tuple[int, dict]:
+    """examples/seed002/run.js `command` `argument`: its exit code and the JSON line it prints."""
+    environment = {**os.environ, "BASE_URL": live_server.url, "API_KEY": raw_key}
+    run = subprocess.run(
+        [NODE, str(RUN_JS), command, argument],
         env=environment,
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+    return run.returncode, json.loads(run.stdout.splitlines()[-1])
 
 
 def _id(number: str) -> str:
     return str(Shipment.objects.get(tracking_number=number).public_id)
 
 
-def test_track_a_delivered_package_its_timeline_and_many_shipments(live_server, raw_key):
-    # when
-    run = _run(live_server, raw_key, VAN, _id(VAN), _id(TRUCK))
-    # then
-    assert run.returncode == 0, run.stderr
-    lines = run.stdout.splitlines()
-    summary = json.loads(lines[-1])
-    assert lines[:3] == [
-        "Status: DELIVERED",
-        lines[1],  # Last Update: <the shipment's lastUpdated>
-        "Latest: Delivered to recipient",
-    ]
-    assert "notifyCustomer: Your package has been delivered!" in lines
-    assert summary["timeline"] == [
-        ["DELIVERED", "Delivered to recipient", "Houston, TX"],
-        ["PICKED_UP", "Picked up at origin", "Dallas, TX"],
-    ]
-    assert summary["grouped"] == {_id(VAN): ["DELIVERED", "PICKED_UP"], _id(TRUCK): ["EXCEPTION"]}
+def test_track_package_logs_the_seed_status_and_latest_event(live_server, raw_key):
+    code, out = _run(live_server, raw_key, "track", VAN)
+    assert code == 0, out
+    assert (out["status"], out["shipmentId"], out["events"]) == ("DELIVERED", _id(VAN), 2)
+    assert out["logged"][0] == "Status: DELIVERED"
+    assert out["logged"][2] == "Latest: Delivered to recipient"
 
 
-def test_an_exception_asks_the_customer_to_verify_the_address(live_server, raw_key):
-    run = _run(live_server, raw_key, TRUCK)
-    assert run.returncode == 0, run.stderr
-    assert "notifyCustomer: Please verify your delivery address" in run.stdout.splitlines()
-    assert "requestAddressUpdate" in run.stdout.splitlines()
+def test_track_multiple_shipments_groups_events_by_shipment_id(live_server, raw_key):
+    code, out = _run(live_server, raw_key, "multiple", f"{_id(VAN)},{_id(TRUCK)}")
+    assert code == 0, out
+    assert out == {_id(VAN): 2, _id(TRUCK): 1}
+
+
+def test_the_timeline_is_newest_first_with_city_and_state(live_server, raw_key):
+    code, out = _run(live_server, raw_key, "timeline", VAN)
+    assert code == 0, out
+    assert [(e["status"], e["description"], e["location"]) for e in out["timeline"]] == [
+        ("DELIVERED", "Delivered to recipient", "Houston, TX"),
+        ("PICKED_UP", "Picked up at origin", "Dallas, TX"),
+    ]
+
+
+def test_handle_tracking_update_fires_on_delivered_and_on_an_address_exception(
+    live_server, raw_key
+):
+    delivered = _run(live_server, raw_key, "handle", VAN)
+    exception = _run(live_server, raw_key, "handle", TRUCK)
+    assert delivered == (0, {"notified": ["Your package has been delivered!"]})
+    assert exception == (
+        0,
+        {"notified": ["Please verify your delivery address", "(address update requested)"]},
+    )
 
 
 def test_a_package_with_nothing_reported_yet_is_not_available(live_server, raw_key):
-    run = _run(live_server, raw_key, BIKE)
-    assert run.returncode == 1
-    assert run.stderr.strip() == "Error: Tracking information not yet available"
+    code, out = _run(live_server, raw_key, "track", BIKE)
+    assert (code, out) == (1, {"error": "Tracking information not yet available"})
