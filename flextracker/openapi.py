@@ -5,9 +5,11 @@ import re
 from collections import defaultdict
 
 import yaml
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.renderers import OpenApiYamlRenderer, OpenApiYamlRenderer2
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
 
 from flextracker.api.envelope import ErrorEnvelopeSerializer, enveloped
 
@@ -206,6 +208,32 @@ def documented(
         tags=tags,
         operation_id=operation_id,
     )
+
+
+# --- Answers whose shape the request picks (the API style) --------------------------------------
+
+
+class OneOf(serializers.Serializer):
+    """For the schema only: data that is one of `variants` (subclasses name them)."""
+
+    variants: tuple[type[serializers.Serializer], ...] = ()
+
+
+def one_of(name: str, *variants: type[serializers.Serializer]) -> type[OneOf]:
+    return type(name, (OneOf,), {"variants": variants})
+
+
+class OneOfExtension(OpenApiSerializerExtension):
+    target_class = OneOf
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        return {
+            "oneOf": [
+                auto_schema.resolve_serializer(variant, direction).ref
+                for variant in self.target.variants
+            ]
+        }
 
 
 # --- The YAML schema, read the same by YAML 1.1 and 1.2 readers ---------------------------------

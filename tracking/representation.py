@@ -34,6 +34,10 @@ class NativeRepresentation:
     """TRACKING.md's vocabulary: the tracking object of orders/representation.py."""
 
     style = ApiStyle.NATIVE
+    pending_warning = {  # a number just followed, nothing from its carrier yet
+        "code": "TRACKING_PENDING",
+        "message": "Followed from now on; the carrier has reported nothing yet.",
+    }
 
     def shipment(self, shipment: Shipment, *, tracked: set[str]) -> dict:
         return shipment_json(shipment, tracked=tracked)
@@ -56,6 +60,10 @@ class TrackingApiRepresentation:
     """Seed 002's object and event shapes and statuses; null where we hold no value."""
 
     style = ApiStyle.TRACKING_API
+    pending_warning = {
+        "code": "TRACKING_NOT_AVAILABLE",
+        "message": "Followed from now on; tracking information not yet available.",
+    }
 
     def shipment(self, shipment: Shipment, *, tracked: set[str] = frozenset()) -> dict:
         return {

@@ -17,6 +17,14 @@ from inbound.services import Result
 from merchants.models import Merchant
 from orders.models import Shipment
 from orders.selectors import order_get_for_merchant
+from tracking.api.serializers import (
+    SEED_EXAMPLE,
+    Seed002BatchItem,
+    Seed002OrderShipment,
+    Seed002ShipmentTrack,
+    Seed002Tracking,
+    Seed002TrackingDetails,
+)
 from tracking.api.views import MAX_BATCH_NUMBERS, ReportedLocation, reported_event, shipment_report
 from tracking.representation import SEED002, proof_of_delivery, tracking_not_found
 from tracking.selectors import (
@@ -41,118 +49,6 @@ REPORTED_AS = {
     "EXCEPTION": (Status.EXCEPTION, DEFAULT_STATUS_DETAIL[Status.EXCEPTION]),
     "RETURNED": (Status.RETURN_TO_SENDER, DEFAULT_STATUS_DETAIL[Status.RETURN_TO_SENDER]),
 }
-
-
-# --- Shapes (the OpenAPI schema's; answers are built by tracking/representation.py) ------------
-
-
-class Seed002Location(serializers.Serializer):
-    address = serializers.CharField(allow_null=True)
-    city = serializers.CharField(allow_null=True)
-    state = serializers.CharField(allow_null=True)
-    postalCode = serializers.CharField(allow_null=True)
-    country = serializers.CharField(allow_null=True)
-
-
-class Seed002Event(serializers.Serializer):
-    eventId = serializers.CharField()
-    shipmentId = serializers.UUIDField()
-    trackingNumber = serializers.CharField()
-    timestamp = serializers.DateTimeField()
-    status = serializers.ChoiceField(choices=SEED002_STATUSES)
-    eventType = serializers.CharField()
-    description = serializers.CharField()
-    location = Seed002Location(allow_null=True)
-    facilityType = serializers.CharField(allow_null=True)
-    exceptionCode = serializers.CharField(allow_null=True)
-    exceptionReason = serializers.CharField(allow_null=True)
-    recipient = serializers.CharField(allow_null=True)
-    signature = serializers.URLField(allow_null=True)
-
-
-class Seed002ListedEvent(Seed002Event):
-    orderId = serializers.CharField(allow_null=True)
-
-
-class Seed002Tracking(serializers.Serializer):
-    shipmentId = serializers.UUIDField()
-    trackingNumber = serializers.CharField()
-    proNumber = serializers.CharField(allow_null=True)
-    provider = serializers.CharField(help_text="The carrier, upper case: FEDEX, UPS, USPS …")
-    service = serializers.CharField(allow_null=True)
-    status = serializers.ChoiceField(choices=SEED002_STATUSES)
-    statusDescription = serializers.CharField()
-    estimatedDelivery = serializers.DateTimeField(allow_null=True)
-    actualDelivery = serializers.DateTimeField(allow_null=True)
-    weight = serializers.FloatField(allow_null=True)
-    origin = Seed002Location(allow_null=True)
-    destination = Seed002Location(allow_null=True)
-    events = Seed002Event(many=True)
-    lastUpdated = serializers.DateTimeField()
-
-
-class Seed002OrderShipment(Seed002Tracking):
-    """A shipment of an order looked up by load ID (its own name: the schema's list envelope of
-    Seed002Tracking is the paginated one)."""
-
-
-class ProofOfDelivery(serializers.Serializer):
-    deliveredAt = serializers.DateTimeField(allow_null=True)
-    recipient = serializers.CharField(allow_null=True)
-    signature = serializers.URLField(allow_null=True)
-
-
-class Seed002TrackingDetails(Seed002Tracking):
-    proofOfDelivery = ProofOfDelivery(allow_null=True, help_text="Null until delivered.")
-
-
-class ShipmentInfo(serializers.Serializer):
-    createdAt = serializers.DateTimeField()
-    estimatedDelivery = serializers.DateTimeField(allow_null=True)
-    totalCost = serializers.FloatField(allow_null=True)
-    currency = serializers.CharField(allow_null=True)
-
-
-class Seed002ShipmentTrack(Seed002Tracking):
-    reference = serializers.CharField(allow_null=True, help_text="The orderId.")
-    shipmentInfo = ShipmentInfo()
-
-
-class Seed002BatchItem(serializers.Serializer):
-    trackingNumber = serializers.CharField(required=False)
-    shipmentId = serializers.CharField(required=False)
-    success = serializers.BooleanField()
-    data = Seed002Tracking(required=False)
-    error = serializers.DictField(required=False)
-
-
-SEED_EXAMPLE = {
-    "shipmentId": "660e8400-e29b-41d4-a716-446655440001",
-    "trackingNumber": "1234567890",
-    "proNumber": None,
-    "provider": "FEDEX",
-    "service": "FEDEX_GROUND",
-    "status": "IN_TRANSIT",
-    "statusDescription": "Package is in transit to destination",
-    "estimatedDelivery": "2025-02-21T17:00:00Z",
-    "actualDelivery": None,
-    "weight": None,
-    "origin": {"address": "Dallas, TX", "city": "Dallas", "state": "TX", "postalCode": None,
-               "country": "US"},
-    "destination": {"address": "Houston, TX 77001", "city": "Houston", "state": "TX",
-                    "postalCode": "77001", "country": "US"},
-    "events": [
-        {"eventId": "evt_3f9c2a1b7d4e5f60a1b2",
-         "shipmentId": "660e8400-e29b-41d4-a716-446655440001",
-         "trackingNumber": "1234567890", "timestamp": "2025-02-21T06:30:00Z",
-         "status": "IN_TRANSIT", "eventType": "TRANSIT", "description": "At local FedEx facility",
-         "location": {"address": "Houston, TX 77041", "city": "Houston", "state": "TX",
-                      "postalCode": "77041", "country": "US"},
-         "facilityType": None, "exceptionCode": None, "exceptionReason": None,
-         "recipient": None, "signature": None},
-    ],
-    "lastUpdated": "2025-02-21T09:15:00Z",
-}  # fmt: skip
 
 
 def _example(name: str, value) -> OpenApiExample:
@@ -321,7 +217,9 @@ REF_EXAMPLES = [
     _example("By tracking number", {"trackingNumber": "1234567890"}),
     _example("By shipmentId", {"shipmentId": "660e8400-e29b-41d4-a716-446655440001"}),
 ]
-NOT_FOUND_OR_NOT_YET = ("MISSING_TRACKER_DATA", "TRACKING_NOT_FOUND", "TRACKING_NOT_AVAILABLE")
+NOT_FOUND_OR_NOT_YET = (
+    "MISSING_TRACKER_DATA", "INVALID_TRACKER_DATA", "TRACKING_NOT_FOUND", "TRACKING_NOT_AVAILABLE"
+)  # fmt: skip
 
 
 @extend_schema_view(
@@ -434,12 +332,15 @@ class TrackUpdateApi(InboundApi):
         responses={200: Seed002Tracking},
         many=True,
         paginated=True,
+        errors=("INVALID_TRACKER_DATA",),
         parameters=[EnvelopePaginationParameters],
         tags=TAGS,
         operation_id="tracking_in_transit",
     )
 )
 class TrackingInTransitApi(MerchantApi):
+    entity = "TRACKER"  # a bad page or limit: INVALID_TRACKER_DATA
+
     def get(self, request):
         return paginated(request, shipments_in_flight(self.merchant()), SEED002.shipment)
 

@@ -29,8 +29,13 @@ from inbound.api.base import InboundApi
 from inbound.services import Result
 from merchants.models import Merchant
 from merchants.selectors import tracked_carriers
-from orders.serializers import TrackingEventOutputSerializer, TrackingOutputSerializer
 from orders.services import carrier_not_tracked_warning
+from tracking.api.serializers import (
+    SEED_EXAMPLE,
+    StyledListedEvent,
+    StyledTracking,
+    TrackingBatchItem,
+)
 from tracking.on_demand import shipment_follow
 from tracking.polling import RefreshTooSoon, shipment_refresh
 from tracking.representation import (
@@ -50,12 +55,6 @@ CARRIER_PARAMETER = OpenApiParameter(
 )
 
 
-TRACKING_PENDING = {
-    "code": "TRACKING_PENDING",
-    "message": "Followed from now on; the carrier has reported nothing yet.",
-}
-
-
 def _represented(request) -> Representation:
     """The request's representation, by the style MerchantApi chose for it."""
     return representation_for(request.style)
@@ -64,7 +63,13 @@ def _represented(request) -> Representation:
 @extend_schema_view(
     get=documented(
         summary="A shipment's tracking: status, estimated delivery, events newest first",
-        responses={200: TrackingOutputSerializer},
+        description="A number never sent is followed from now on when its carrier is given or "
+        "detected and can be polled (track any number): the carrier is asked at once, for a few "
+        "seconds at most; with nothing yet, `status` is `unknown` with warning "
+        "`TRACKING_PENDING` (`TRACKING_NOT_AVAILABLE` in the seed-002 style). Asked again, it is "
+        "the same shipment. Several candidate carriers: 422 naming them in "
+        "`details.candidates`. " + STYLED,
+        responses={200: StyledTracking},
         errors=(
             "TRACKING_NOT_FOUND",
             "TRACKING_NOT_AVAILABLE",
@@ -72,12 +77,14 @@ def _represented(request) -> Representation:
             "INVALID_REQUEST",
         ),
         parameters=[CARRIER_PARAMETER, STYLE_PARAMETER],
-        description="A number never sent is followed from now on when its carrier is given or "
-        "detected and can be polled (track any number): the carrier is asked at once, for a few "
-        "seconds at most; with nothing yet, `status` is `unknown` with warning "
-        "`TRACKING_PENDING` (seed-002 style: 404 `TRACKING_NOT_AVAILABLE`). Asked again, it is "
-        "the same shipment. Several candidate carriers: 422 naming them in "
-        "`details.candidates`. " + STYLED,
+        examples=[
+            OpenApiExample(
+                "A tracking-api key (seed 002)",
+                value={"success": True, "data": SEED_EXAMPLE, "warnings": []},
+                response_only=True,
+                status_codes=["200"],
+            )
+        ],
         tags=TAGS,
         operation_id="tracking_get",
     )
@@ -88,31 +95,24 @@ class TrackingDetailApi(MerchantApi):
     def get(self, request, tracking_number: str):
         merchant = self.merchant()
         carrier = request.query_params.get("carrier", "")
-        shipment = shipment_get_by_number(merchant, tracking_number, carrier)
-        warnings = []
-        if shipment is None:  # a number never sent: followed from now on (track any number)
-            followed = shipment_follow(
-                merchant=merchant, tracking_number=tracking_number, carrier=carrier
-            )
-            shipment = shipment_get_by_number(merchant, followed.tracking_number, followed.carrier)
-            if shipment.status == Status.UNKNOWN:
-                warnings.append(TRACKING_PENDING)
         represented = _represented(request)
-        tracking = represented.single(shipment, tracked=tracked_carriers(merchant))
-        return success(tracking, warnings=warnings)
+        tracked = tracked_carriers(merchant)
+        shipment = shipment_get_by_number(merchant, tracking_number, carrier)
+        if shipment is not None:
+            return success(represented.single(shipment, tracked=tracked))
+        # a number never sent: followed from now on (track any number)
+        followed = shipment_follow(
+            merchant=merchant, tracking_number=tracking_number, carrier=carrier
+        )
+        shipment = shipment_get_by_number(merchant, followed.tracking_number, followed.carrier)
+        warnings = [represented.pending_warning] if shipment.status == Status.UNKNOWN else []
+        return success(represented.shipment(shipment, tracked=tracked), warnings=warnings)
 
 
 class TrackingBatchInput(InputSerializer):
     trackingNumbers = serializers.ListField(
         child=serializers.CharField(max_length=100), allow_empty=False
     )
-
-
-class TrackingBatchItem(InputSerializer):
-    trackingNumber = serializers.CharField()
-    success = serializers.BooleanField()
-    data = TrackingOutputSerializer(required=False)
-    error = serializers.DictField(required=False)
 
 
 @extend_schema_view(
@@ -186,11 +186,6 @@ class EventsListQuery(InputSerializer):
     before = serializers.DateTimeField(required=False)
 
 
-class ListedEventSerializer(TrackingEventOutputSerializer):
-    trackingNumber = serializers.CharField()
-    orderId = serializers.CharField(allow_null=True)
-
-
 def _split(raw: str | None) -> list[str]:
     return [part.strip() for part in (raw or "").split(",") if part.strip()]
 
@@ -198,7 +193,7 @@ def _split(raw: str | None) -> list[str]:
 @extend_schema_view(
     get=documented(
         summary="Tracking events across shipments, newest first",
-        responses={200: ListedEventSerializer},
+        responses={200: StyledListedEvent},
         many=True,
         paginated=True,
         errors=("INVALID_EVENT_DATA",),
@@ -300,7 +295,7 @@ def _jsonable(data: dict) -> dict:
         "stored without moving the status. Up to 500 events per request. When several carriers "
         "share the number, the newest shipment is meant.",
         request=ReportedEventsInput,
-        responses={200: TrackingOutputSerializer},
+        responses={200: StyledTracking},
         errors=(
             "MISSING_EVENT_DATA",
             "INVALID_EVENT_DATA",
@@ -369,7 +364,7 @@ def shipment_report(
         "answered as it stands, with warning `CARRIER_NOT_TRACKED`. Within a minute of the last "
         "check: 429 `RATE_LIMITED` with `Retry-After`.",
         request=None,
-        responses={200: TrackingOutputSerializer},
+        responses={200: StyledTracking},
         errors=("TRACKING_NOT_FOUND", "RATE_LIMITED", "IDEMPOTENCY_CONFLICT"),
         tags=TAGS,
         operation_id="tracking_refresh",

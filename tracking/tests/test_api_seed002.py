@@ -293,3 +293,8 @@ def test_another_merchants_shipment_id_is_a_404_everywhere(shipped, other_api):
     assert events == []
     assert other_api.get("/api/v1/tracking/lookup/1001").status_code == 404
     assert other_api.get("/api/v1/tracking").json()["data"] == []
+
+
+def test_a_bad_page_of_shipments_in_transit_is_a_422(shipped):
+    response = shipped.get("/api/v1/tracking", {"page": 0})
+    assert (response.status_code, response.json()["error"]["code"]) == (422, "INVALID_TRACKER_DATA")

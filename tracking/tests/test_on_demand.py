@@ -108,6 +108,18 @@ def test_a_carrier_with_nothing_yet_answers_unknown_with_a_pending_warning(api, 
 
 
 @responses.activate
+def test_in_the_seed_002_style_the_pending_warning_is_tracking_not_available(api, ups_account):
+    _ups_token()
+    not_found = json.loads((UPS_FIXTURES / "warning_not_found.json").read_text())
+    responses.get(url=re.compile(f"{UPS_BASE}/api/track/.*"), json=not_found)
+    # when
+    response = api.get(f"/api/v1/tracking/{UPS_NUMBER}", HTTP_FLEXTRACKER_STYLE="tracking-api")
+    # then
+    assert (response.status_code, response.json()["data"]["status"]) == (200, "LABEL_CREATED")
+    assert [w["code"] for w in response.json()["warnings"]] == ["TRACKING_NOT_AVAILABLE"]
+
+
+@responses.activate
 def test_a_slow_carrier_is_waited_for_a_few_seconds_only(api, ups_account):
     # given: UPS takes 8 s to answer
     _ups_token()
