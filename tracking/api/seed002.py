@@ -6,7 +6,6 @@ from drf_spectacular.utils import OpenApiExample, extend_schema_view
 from rest_framework import serializers
 
 from carriers.detection import normalize_tracking_number
-from carriers.seed002 import SEED002_STATUSES
 from carriers.vocabulary import DEFAULT_STATUS_DETAIL, ExceptionCode, Status, StatusDetail
 from flextracker.api.envelope import EnvelopePaginationParameters, iso, paginated, success
 from flextracker.api.views import InputSerializer, MerchantApi, validated
@@ -25,7 +24,13 @@ from tracking.api.serializers import (
     Seed002Tracking,
     Seed002TrackingDetails,
 )
-from tracking.api.views import MAX_BATCH_NUMBERS, ReportedLocation, reported_event, shipment_report
+from tracking.api.views import (
+    MAX_BATCH_NUMBERS,
+    AnyStyleStatusField,
+    ReportedLocation,
+    reported_event,
+    shipment_report,
+)
 from tracking.representation import SEED002, proof_of_delivery, tracking_not_found
 from tracking.selectors import (
     shipment_get_by_number,
@@ -100,10 +105,7 @@ class UpdateLocation(ReportedLocation):
 
 
 class TrackUpdateInput(ShipmentRef):
-    status = serializers.ChoiceField(
-        choices=[*SEED002_STATUSES, *Status.values],
-        help_text="Seed 002's (or TRACKING.md's) status.",
-    )
+    status = AnyStyleStatusField()
     timestamp = serializers.DateTimeField()
     description = serializers.CharField(
         max_length=500, required=False, allow_blank=True, default=""

@@ -4,7 +4,12 @@ the merchant reports for carriers we cannot poll."""
 from datetime import timedelta
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import serializers
 
 from carriers.detection import normalize_tracking_number
@@ -172,15 +177,29 @@ def _batch_item(number: str, found: dict, tracked: set[str], represented: Repres
     }
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "description": "A status in either vocabulary: ours (TRACKING.md: "
+        + ", ".join(Status.values)
+        + ") or seed 002's ("
+        + ", ".join(SEED002_STATUSES)
+        + ").",
+    }
+)
+class AnyStyleStatusField(serializers.ChoiceField):
+    """A status of either vocabulary. Documented as a string naming both: one enum holding
+    `in_transit` and `IN_TRANSIT` cannot become a typed client's enum (their names clash)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=[*Status.values, *SEED002_STATUSES], **kwargs)
+
+
 class EventsListQuery(InputSerializer):
     shipmentIds = serializers.CharField(required=False, help_text="Comma-separated.")
     trackingNumbers = serializers.CharField(required=False, help_text="Comma-separated.")
     orderIds = serializers.CharField(required=False, help_text="Comma-separated.")
-    status = serializers.ChoiceField(
-        choices=[*Status.values, *SEED002_STATUSES],
-        required=False,
-        help_text="Ours (TRACKING.md) or seed 002's, whatever the style.",
-    )
+    status = AnyStyleStatusField(required=False)
     eventType = serializers.ChoiceField(choices=EventType.values, required=False)
     after = serializers.DateTimeField(required=False)
     before = serializers.DateTimeField(required=False)
