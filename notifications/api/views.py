@@ -76,7 +76,8 @@ class SeedWebhookInputSerializer(InputSerializer):
 
 
 STYLE_HELP = (
-    "`native` (the default): our event types, body and `t=…,v1=…` signature. `tracking-api`: "
+    "Left out: the API key's style (`native` unless the key was issued `tracking-api`). "
+    "`native`: our event types, body and `t=…,v1=…` signature. `tracking-api`: "
     "seed 002's event names (`shipment.delivered` …), its `data` (`shipmentId`, "
     "`trackingNumber`, `status` in upper case, `description`, `location`, `recipient`, "
     "`deliveredAt`, `orderId`) and `FlexTracker-Signature: sha256=<hex HMAC-SHA256(secret, raw "
@@ -93,7 +94,7 @@ class WebhookInputSerializer(SeedWebhookInputSerializer):
         + ", ".join(f"`{name}`" for name in SeedWebhookEventType.values),
     )
     style = serializers.ChoiceField(
-        choices=WebhookStyle.values, default=WebhookStyle.NATIVE, help_text=STYLE_HELP
+        choices=WebhookStyle.values, required=False, help_text=STYLE_HELP
     )
 
 
@@ -196,7 +197,7 @@ class WebhooksApi(InboundApi):
     unlogged_fields = ("secret",)
 
     def handle(self, merchant: Merchant, payload) -> Result:
-        return webhook_create_answer(merchant, payload)
+        return webhook_create_answer(merchant, payload, default_style=self.request.style)
 
     def get(self, request):
         return paginated(request, webhook_endpoints_for(self.merchant()), webhook_json)
@@ -352,11 +353,14 @@ class WebhookEnableApi(InboundApi):
         return webhook_enable_answer(merchant, payload, webhook_id)
 
 
-def webhook_create_answer(merchant: Merchant, payload) -> Result:
-    """POST /webhooks's message answered (a plain function: replay calls it too)."""
+def webhook_create_answer(
+    merchant: Merchant, payload, default_style: str = WebhookStyle.NATIVE
+) -> Result:
+    """POST /webhooks's message answered (a plain function: replay calls it too, in the native
+    style unless the body names one: the log keeps no key's style)."""
     data = validated(WebhookInputSerializer, payload, "EVENT")
     unknown = unknown_field_warnings(WebhookInputSerializer, payload)
-    return _created(merchant, data, data["style"], unknown)
+    return _created(merchant, data, data.get("style") or default_style, unknown)
 
 
 def tracking_webhook_create_answer(merchant: Merchant, payload) -> Result:

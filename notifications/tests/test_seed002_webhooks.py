@@ -15,7 +15,7 @@ from django.utils import timezone
 from carriers.events import CarrierEvent, Location
 from inbound.models import InboundMessage
 from ingest.replay import inbound_replay
-from merchants.services import notification_rules_set
+from merchants.services import api_key_issue, notification_rules_set
 from notifications.models import Notification, NotificationAttempt, WebhookEndpoint
 from notifications.sending import notifications_send_due
 from notifications.services import webhook_endpoint_create
@@ -119,6 +119,17 @@ def test_delete_stops_the_subscription_and_again_is_a_404(api, merchant, receive
     assert (deleted.status_code, deleted.json()["data"]) == (200, {"id": seed_id, "deleted": True})
     assert (again.status_code, _error(again)["code"]) == (404, "NOT_FOUND")
     assert not WebhookEndpoint.objects.filter(merchant=merchant).exists()
+
+
+def test_a_tracking_api_key_subscribes_in_its_style_without_saying_so(client, merchant, receiver):
+    # given: a key issued in seed 002's style
+    _key, raw = api_key_issue(merchant=merchant, name="seed 002", style="tracking-api")
+    # when
+    created = client.post("/api/v1/webhooks", SUBSCRIPTION, content_type="application/json",
+                          HTTP_AUTHORIZATION=f"Bearer {raw}")  # fmt: skip
+    # then
+    assert (created.status_code, created.json()["data"]["style"]) == (201, "tracking-api")
+    assert WebhookEndpoint.objects.get(merchant=merchant).style == "tracking-api"
 
 
 def test_the_native_endpoint_takes_the_style_too(api, merchant, receiver):
