@@ -1,14 +1,13 @@
 """Trackers endpoints of API.md: a tracker for a shipment that has no order here (own vans, a
-local courier, a marketplace). Serializers, output and views."""
+local courier, a marketplace). Input serializers and views; the answer is tracker_output's."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from drf_spectacular.utils import OpenApiExample, extend_schema_view
 from rest_framework import serializers
 
-from carriers.vocabulary import CarrierCode
-from flextracker.api.envelope import EnvelopePaginationParameters, iso, number, paginated, success
+from flextracker.api.envelope import EnvelopePaginationParameters, number, paginated, success
 from flextracker.api.views import InputSerializer, MerchantApi, validated
 from flextracker.errors import NotFound
 from flextracker.openapi import documented
@@ -22,19 +21,15 @@ from ingest.api.serializers import (
     order_id_field,
     tracker_external_id_valid,
 )
+from ingest.api.tracker_output import EPOCH, TrackerOutputSerializer, milliseconds, tracker_json
 from merchants.models import Merchant
 from merchants.selectors import tracked_carriers
-from orders.links import group_page_url, tracker_page_url
-from orders.models import Tracker, TrackerType
-from orders.representation import shipment_json
+from orders.models import TrackerType
 from orders.selectors import tracker_get_for_merchant, tracker_list
-from orders.serializers import AddressOutput, CustomerOutput, TrackingOutputSerializer
 from orders.services.trackers import TrackerInput, tracker_create_or_update
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_MILLISECONDS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 COORDINATE = Decimal("0.000001")  # the model keeps six decimal places (about 10 cm)
-CARRIER_CODES = frozenset(CarrierCode.values)
 
 
 # --- Input -----------------------------------------------------------------------------------
@@ -52,10 +47,6 @@ class UnixMillisecondsField(serializers.IntegerField):
 
     def to_representation(self, value: datetime) -> int:
         return milliseconds(value)
-
-
-def milliseconds(moment: datetime | None) -> int | None:
-    return None if moment is None else (moment - EPOCH) // timedelta(milliseconds=1)
 
 
 class TimeWindowInput(InputSerializer):
@@ -76,6 +67,31 @@ class DeliveryAddressInput(AddressInput):
     latitude = serializers.DecimalField(min_value=-90, max_value=90, **COORDINATE_FIELD)
     longitude = serializers.DecimalField(min_value=-180, max_value=180, **COORDINATE_FIELD)
     apartmentNumber = serializers.CharField(max_length=50, **TEXT)
+
+
+class PickupInput(InputSerializer):
+    name = serializers.CharField(max_length=200, **TEXT)
+    phone = serializers.CharField(max_length=32, **TEXT)
+    address = DeliveryAddressInput(required=False, allow_null=True)
+    instructions = serializers.CharField(max_length=10_000, **TEXT)
+
+
+class PackageInput(InputSerializer):
+    trackerExternalId = serializers.CharField(max_length=100, **TEXT)
+    barcodes = serializers.ListField(
+        child=serializers.CharField(max_length=200), max_length=100, required=False, default=list
+    )
+    items = serializers.ListField(
+        child=serializers.DictField(), max_length=500, required=False, default=list
+    )
+    createdDate = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_MILLISECONDS,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Unix ms.",
+    )
 
 
 class TrackerInputSerializer(InputSerializer):
@@ -122,6 +138,19 @@ class TrackerInputSerializer(InputSerializer):
     )
     locale = serializers.CharField(max_length=16, **TEXT)
     createdDate = UnixMillisecondsField(required=False, allow_null=True)
+    locationExternalId = serializers.CharField(
+        max_length=100,
+        help_text="A pickup location configured for the merchant (the admin). A delivery or "
+        "pickup tracker needs this or `pickup`.",
+        **TEXT,
+    )
+    pickup = PickupInput(
+        required=False, allow_null=True, help_text="Where it is picked up, when not a location."
+    )
+    packages = PackageInput(many=True, required=False, default=list, max_length=100)
+    currencyCode = serializers.RegexField(
+        r"^[A-Z]{3}$", help_text="ISO 4217 of orderValue, e.g. USD.", **TEXT
+    )
 
     def validate(self, data: dict) -> dict:
         errors = {}
@@ -165,7 +194,22 @@ class TrackerInputSerializer(InputSerializer):
             items=data["items"],
             locale=data["locale"],
             created_date=data.get("createdDate"),
+            location_external_id=data["locationExternalId"],
+            pickup=_pickup_stored(data.get("pickup")),
+            packages=[dict(package) for package in data["packages"]],
+            currency_code=data["currencyCode"],
         )
+
+
+def _pickup_stored(pickup: dict | None) -> dict | None:
+    """The pickup object as JSON (its coordinates as numbers), stored and answered back."""
+    if pickup is None:
+        return None
+    address = pickup.get("address")
+    if address is not None:
+        address = {**address, "latitude": number(_rounded(address.get("latitude"))),
+                   "longitude": number(_rounded(address.get("longitude")))}  # fmt: skip
+    return {**pickup, "address": address}
 
 
 def _rounded(coordinate: Decimal | None) -> Decimal | None:
@@ -176,107 +220,6 @@ class TrackerListQuery(InputSerializer):
     groupId = serializers.CharField(required=False, allow_blank=True, max_length=100)
 
 
-# --- Output ----------------------------------------------------------------------------------
-
-
-class TimeWindowOutput(serializers.Serializer):
-    startsAt = serializers.IntegerField(allow_null=True, help_text="Unix ms; null: ASAP.")
-    endsAt = serializers.IntegerField(allow_null=True, help_text="Unix ms.")
-
-
-class DeliveryAddressOutput(AddressOutput):
-    latitude = serializers.FloatField(allow_null=True)
-    longitude = serializers.FloatField(allow_null=True)
-    apartmentNumber = serializers.CharField()
-
-
-class ReferenceLinksSerializer(serializers.Serializer):
-    trackingPage = serializers.URLField()
-    groupPage = serializers.URLField(required=False, help_text="Only when groupId is set.")
-
-
-class TrackerOutputSerializer(serializers.Serializer):
-    trackerExternalId = serializers.CharField()
-    trackingNumber = serializers.CharField(help_text="Normalized when it is a carrier's.")
-    provider = serializers.CharField(help_text="The carrier code or the provider's name.")
-    carrier = serializers.CharField(allow_null=True, help_text="Null for a delivery provider.")
-    type = serializers.CharField(help_text="shipping, delivery or pickup.")
-    status = serializers.CharField(
-        help_text="TRACKING.md's status: the linked shipment's, else the tracker's own."
-    )
-    groupId = serializers.CharField()
-    orderId = serializers.CharField(allow_null=True)
-    orderAttributes = serializers.DictField()
-    orderValue = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
-    pickupTime = TimeWindowOutput(allow_null=True)
-    deliveryTime = TimeWindowOutput(allow_null=True)
-    deliveryContact = CustomerOutput()
-    deliveryAddress = DeliveryAddressOutput()
-    pickupInstructions = serializers.CharField()
-    deliveryInstructions = serializers.CharField()
-    barcodes = serializers.ListField(child=serializers.CharField())
-    items = serializers.ListField(child=serializers.DictField())
-    locale = serializers.CharField()
-    createdDate = serializers.IntegerField(allow_null=True, help_text="Unix ms.")
-    tracking = TrackingOutputSerializer(
-        allow_null=True, help_text="The carrier shipment the tracker follows, if any."
-    )
-    referenceLinks = ReferenceLinksSerializer()
-    createdAt = serializers.DateTimeField()
-    updatedAt = serializers.DateTimeField()
-
-
-def _window(starts_at: datetime | None, ends_at: datetime | None) -> dict | None:
-    if starts_at is None and ends_at is None:
-        return None
-    return {"startsAt": milliseconds(starts_at), "endsAt": milliseconds(ends_at)}
-
-
-def _reference_links(tracker: Tracker) -> dict:
-    merchant_id = tracker.merchant.merchant_id
-    links = {"trackingPage": tracker_page_url(merchant_id, tracker.external_id)}
-    if tracker.group_id:
-        links["groupPage"] = group_page_url(merchant_id, tracker.group_id)
-    return links
-
-
-def tracker_json(tracker: Tracker, *, tracked: set[str]) -> dict:
-    """A tracker prefetched by tracker_queryset_with_details (JSON-native, so replays match)."""
-    shipment = tracker.shipment
-    return {
-        "trackerExternalId": tracker.external_id,
-        "trackingNumber": tracker.tracking_number,
-        "provider": tracker.provider,
-        "carrier": tracker.provider if tracker.provider in CARRIER_CODES else None,
-        "type": tracker.type,
-        "status": shipment.status if shipment else tracker.status,
-        "groupId": tracker.group_id,
-        "orderId": tracker.order.order_id if tracker.order_id else None,
-        "orderAttributes": tracker.order_attributes,
-        "orderValue": number(tracker.order_value),
-        "pickupTime": _window(tracker.pickup_starts_at, tracker.pickup_ends_at),
-        "deliveryTime": _window(tracker.delivery_starts_at, tracker.delivery_ends_at),
-        "deliveryContact": {"name": tracker.contact_name, "phone": tracker.contact_phone,
-                            "email": tracker.contact_email},
-        "deliveryAddress": {"street1": tracker.street1, "street2": tracker.street2,
-                            "city": tracker.city, "state": tracker.state,
-                            "postalCode": tracker.postal_code, "countryCode": tracker.country_code,
-                            "latitude": number(tracker.latitude),
-                            "longitude": number(tracker.longitude),
-                            "apartmentNumber": tracker.apartment_number},
-        "pickupInstructions": tracker.pickup_instructions,
-        "deliveryInstructions": tracker.delivery_instructions,
-        "barcodes": tracker.barcodes,
-        "items": tracker.items,
-        "locale": tracker.locale,
-        "createdDate": milliseconds(tracker.created_date),
-        "tracking": shipment_json(shipment, tracked=tracked) if shipment else None,
-        "referenceLinks": _reference_links(tracker),
-        "createdAt": iso(tracker.created_at),
-        "updatedAt": iso(tracker.updated_at),
-    }  # fmt: skip
-
-
 # --- Views -----------------------------------------------------------------------------------
 
 TRACKER_EXAMPLE = OpenApiExample(
@@ -284,7 +227,8 @@ TRACKER_EXAMPLE = OpenApiExample(
     request_only=True,
     value={
         "trackerExternalId": "TRK-1001", "trackingId": "VAN-7-STOP-3", "provider": "Self Delivery",
-        "type": "delivery", "groupId": "BASKET-77", "orderValue": 42.50,
+        "type": "delivery", "groupId": "BASKET-77", "orderValue": 42.50, "currencyCode": "USD",
+        "locationExternalId": "MAIN-STORE",
         "deliveryTime": {"startsAt": 1795532400000, "endsAt": 1795539600000},
         "deliveryContact": {"name": "Jane Doe", "phone": "+15125550100",
                             "email": "jane@example.com"},
