@@ -28,6 +28,8 @@ from orders.models import TrackerType
 from orders.selectors import tracker_get_for_merchant, tracker_list
 from orders.services.trackers import TrackerInput, tracker_create_or_update
 
+# Seed 001 allows null for these (and answers null for an absent location): null is "none".
+NULLABLE_TEXT = {**TEXT, "allow_null": True}
 MAX_MILLISECONDS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 COORDINATE = Decimal("0.000001")  # the model keeps six decimal places (about 10 cm)
 
@@ -113,7 +115,7 @@ class TrackerInputSerializer(InputSerializer):
     provider = serializers.CharField(max_length=100, help_text="Alias of carrier.", **TEXT)
     type = serializers.ChoiceField(choices=TrackerType.values, default=TrackerType.SHIPPING)
     groupId = serializers.CharField(
-        max_length=100, help_text="Groups orders and trackers on one page.", **TEXT
+        max_length=100, help_text="Groups orders and trackers on one page.", **NULLABLE_TEXT
     )
     orderId = order_id_field(
         help_text="Optional link to one of your orders already sent here.", **TEXT
@@ -129,7 +131,7 @@ class TrackerInputSerializer(InputSerializer):
         required=False, help_text="Required when type is delivery."
     )
     pickupInstructions = serializers.CharField(max_length=10_000, **TEXT)
-    deliveryInstructions = serializers.CharField(max_length=10_000, **TEXT)
+    deliveryInstructions = serializers.CharField(max_length=10_000, **NULLABLE_TEXT)
     barcodes = serializers.ListField(
         child=serializers.CharField(max_length=200), max_length=100, required=False, default=list
     )
@@ -142,7 +144,7 @@ class TrackerInputSerializer(InputSerializer):
         max_length=100,
         help_text="A pickup location configured for the merchant (the admin). A delivery or "
         "pickup tracker needs this or `pickup`.",
-        **TEXT,
+        **NULLABLE_TEXT,
     )
     pickup = PickupInput(
         required=False, allow_null=True, help_text="Where it is picked up, when not a location."
@@ -173,7 +175,7 @@ class TrackerInputSerializer(InputSerializer):
             carrier=data["carrier"],
             provider=data["provider"],
             type=data["type"],
-            group_id=data["groupId"],
+            group_id=data["groupId"] or "",
             order_id=data["orderId"],
             order_attributes=data["orderAttributes"],
             order_value=data.get("orderValue"),
@@ -189,12 +191,12 @@ class TrackerInputSerializer(InputSerializer):
             latitude=_rounded(address.get("latitude")),
             longitude=_rounded(address.get("longitude")),
             pickup_instructions=data["pickupInstructions"],
-            delivery_instructions=data["deliveryInstructions"],
+            delivery_instructions=data["deliveryInstructions"] or "",
             barcodes=data["barcodes"],
             items=data["items"],
             locale=data["locale"],
             created_date=data.get("createdDate"),
-            location_external_id=data["locationExternalId"],
+            location_external_id=data["locationExternalId"] or "",
             pickup=_pickup_stored(data.get("pickup")),
             packages=[dict(package) for package in data["packages"]],
             currency_code=data["currencyCode"],

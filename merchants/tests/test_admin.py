@@ -218,7 +218,7 @@ def test_a_logo_address_must_be_https(staff_client, merchant):
 
 def _empty_inlines() -> dict[str, str]:
     form = {}
-    for prefix in ("delivery_providers", "memberships"):
+    for prefix in ("delivery_providers", "pickup_locations", "memberships"):
         form |= {f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"}
     return form
 
