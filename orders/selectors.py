@@ -132,7 +132,11 @@ def tracker_queryset_with_details(merchant: Merchant, *, events: bool = True) ->
     return (
         Tracker.objects.filter(merchant=merchant)
         .select_related("merchant", "order", "location")
-        .prefetch_related(Prefetch("shipment", queryset=shipments), "merchant__delivery_providers")
+        .prefetch_related(
+            Prefetch("shipment", queryset=shipments),
+            "merchant__delivery_providers",
+            "merchant__templates",
+        )
     )
 
 

@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from carriers.vocabulary import CarrierCode, Status, StatusDetail
 from flextracker.api.envelope import iso, number
+from merchants.selectors import branding_template_for
 from orders.links import group_page_url, tracker_page_url
 from orders.models import Shipment, Tracker
 from orders.representation import shipment_json
@@ -94,6 +95,9 @@ class ReferenceLinksSerializer(serializers.Serializer):
     customerWebflowUrl = serializers.URLField(help_text="The customer page (seed 001's name).")
     trackingPage = serializers.URLField(help_text="The same customer page.")
     groupPage = serializers.URLField(required=False, help_text="Only when groupId is set.")
+    returnsUrl = serializers.URLField(
+        required=False, help_text="Only when the merchant offers returns (its default branding)."
+    )
 
 
 class TrackerOutputSerializer(serializers.Serializer):
@@ -283,4 +287,7 @@ def _reference_links(tracker: Tracker) -> dict:
     links = {"customerWebflowUrl": page, "trackingPage": page}
     if tracker.group_id:
         links["groupPage"] = group_page_url(merchant_id, tracker.group_id)
+    returns_url = branding_template_for(tracker.merchant, None).returns_url  # templates prefetched
+    if returns_url:
+        links["returnsUrl"] = returns_url
     return links

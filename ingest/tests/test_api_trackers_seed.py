@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from merchants.models import DeliveryProvider, PickupLocation
-from merchants.tests.factories import member_of
+from merchants.tests.factories import BrandingTemplateFactory, member_of
 from orders.models import Shipment, Tracker
 
 pytestmark = pytest.mark.django_db
@@ -254,3 +254,16 @@ def test_the_admin_refuses_an_unknown_time_zone_for_a_location(client, merchant)
     assert response.status_code == 200
     assert "Unknown time zone" in response.content.decode()
     assert not PickupLocation.objects.exists()
+
+
+def test_a_merchant_offering_returns_gets_the_returns_link(api, merchant, seed_setup):
+    # given: the merchant's default branding offers returns
+    BrandingTemplateFactory(merchant=merchant, is_default=True,
+                            returns_url="https://freds.example/returns")  # fmt: skip
+    # when
+    data = api.post("/api/v1/trackers", SEED_REQUEST).json()["data"]
+    # then
+    assert data["referenceLinks"] == {
+        "customerWebflowUrl": PAGE, "trackingPage": PAGE,
+        "returnsUrl": "https://freds.example/returns",
+    }  # fmt: skip

@@ -82,14 +82,24 @@ class _Carriage:
     carrier: str
     tracking_number: str
 
+    @property
+    def shipment_key(self) -> tuple[str, str] | None:
+        """(carrier, number) of the Shipment it follows: a carrier's; or, for a delivery
+        provider's tracking id, an `other` one (never polled) that the merchant moves by
+        reporting events (POST /tracking/{n}/events), so its contact hears of them too."""
+        if self.carrier and self.tracking_number:
+            return self.carrier, self.tracking_number
+        number = normalize_tracking_number(self.tracking_number)
+        return (CarrierCode.OTHER, number) if self.provider and number else None
+
 
 @transaction.atomic
 def tracker_create_or_update(*, merchant: Merchant, data: TrackerInput) -> Outcome:
     """Creates the tracker or, for a known `external_id`, replaces its fields in place.
 
-    A carrier and a tracking number link it to the merchant's Shipment for that number (created
-    when absent, so a second tracker with the same number follows the same package). Nothing is
-    written when a value is refused.
+    A tracking number links it to the merchant's Shipment for that number and carrier (`other`
+    for a delivery provider's; created when absent, so a second tracker with the same number
+    follows the same package). Nothing is written when a value is refused.
     """
     _tracker_input_check(data)
     order = _order_for_tracker(merchant, data.order_id)
@@ -98,11 +108,14 @@ def tracker_create_or_update(*, merchant: Merchant, data: TrackerInput) -> Outco
     tracker, created = _tracker_lock_or_create(merchant, data.external_id)
     warnings = []
     tracker.shipment = None
-    if carriage.carrier and carriage.tracking_number:
-        tracked = carriage.carrier in tracked_carriers(merchant)
-        tracker.shipment = _shipment_get_or_create(merchant, order, carriage, tracked=tracked)
-        if not tracked:
-            warnings.append(carrier_not_tracked_warning(carriage.carrier))
+    if carriage.shipment_key:
+        carrier, number = carriage.shipment_key
+        tracked = carrier in tracked_carriers(merchant)
+        tracker.shipment = _shipment_get_or_create(
+            merchant, order, carrier, number, tracked=tracked
+        )
+        if carriage.carrier and not tracked:
+            warnings.append(carrier_not_tracked_warning(carrier))
     tracker.order = order
     tracker.location = location
     tracker.provider = carriage.provider
@@ -233,15 +246,11 @@ def _tracker_lock_or_create(merchant: Merchant, external_id: str) -> tuple[Track
 
 
 def _shipment_get_or_create(
-    merchant: Merchant, order: Order | None, carriage: _Carriage, *, tracked: bool
+    merchant: Merchant, order: Order | None, carrier: str, tracking_number: str, *, tracked: bool
 ) -> Shipment:
     """The merchant's shipment for this carrier and number; an existing one is reused as it is
     (its order included), a new one is polled at the next round when we can poll its carrier."""
-    lookup = {
-        "merchant": merchant,
-        "carrier": carriage.carrier,
-        "tracking_number": carriage.tracking_number,
-    }
+    lookup = {"merchant": merchant, "carrier": carrier, "tracking_number": tracking_number}
     shipment = Shipment.objects.filter(**lookup).first()
     if shipment is not None:
         return shipment
