@@ -71,7 +71,9 @@ class PickupContactOutput(serializers.Serializer):
 
 
 class ProviderOutput(serializers.Serializer):
-    id = serializers.CharField(help_text="The carrier code, or the configured provider's id.")
+    id = serializers.CharField(
+        allow_null=True, help_text="The carrier code, or the configured provider's id."
+    )
     name = serializers.CharField()
     displayName = serializers.CharField()
     serviceType = serializers.CharField(help_text="Shipping, Delivery or Pickup.")

@@ -248,6 +248,23 @@ CARRIER_TRACKER_EXAMPLE = OpenApiExample(
     value={"trackerExternalId": "MKT-55", "trackingNumber": "1Z5R89390357567127",
            "carrier": "ups", "orderAttributes": {"marketplace": "etsy"}},
 )  # fmt: skip
+SEED_001_EXAMPLE = OpenApiExample(
+    "Seed 001's example: delivery from a configured pickup location",
+    request_only=True,
+    value={
+        "provider": "Self Delivery", "locationExternalId": "Self Delivery Store",
+        "trackerExternalId": "tracker001", "trackingId": "del_004",
+        "barcodes": ["12312351", "77091078"], "type": "delivery", "orderAttributes": {},
+        "orderValue": 100, "pickupTime": {"startsAt": 1649253600000},
+        "deliveryTime": {"endsAt": 1649268000000},
+        "deliveryContact": {"name": "Mein Wan", "phone": "+12322322323",
+                            "email": "nycustomer@email.com"},
+        "deliveryAddress": {"street1": "8849 North Sam Houston Parkway West", "street2": "",
+                            "city": "Houston", "state": "TX", "countryCode": "US",
+                            "postalCode": "77064", "latitude": 29.9259823,
+                            "longitude": -95.5523879, "apartmentNumber": ""},
+    },
+)  # fmt: skip
 TAGS = ["Trackers"]
 
 
@@ -260,11 +277,18 @@ TAGS = ["Trackers"]
         "shipment (polled like any other; `CARRIER_NOT_TRACKED` when we cannot poll that "
         "carrier); without `carrier`/`provider` the carrier is detected from the number. A "
         "`provider` not configured for the merchant is a 422; a `delivery` tracker without "
-        "`deliveryAddress` is a 400. Times are Unix milliseconds.",
+        "`deliveryAddress` is a 400, and a `delivery` or `pickup` tracker without "
+        "`locationExternalId` (a pickup location configured in the admin; unknown: 422) or "
+        "`pickup` is a 400. A delivery provider's tracking id is followed as an `other` "
+        "shipment that the merchant moves with `POST /tracking/{trackingNumber}/events`; the "
+        "delivery contact gets the customer notifications the merchant chose. The answer is "
+        "seed 001's shape (upper-case lifecycle `status`, `provider` object, "
+        "`referenceLinks.customerWebflowUrl`) with every field sent. Times are Unix "
+        "milliseconds.",
         request=TrackerInputSerializer,
         responses={201: TrackerOutputSerializer, 200: TrackerOutputSerializer},
         errors=("MISSING_TRACKER_DATA", "INVALID_TRACKER_DATA"),
-        examples=[TRACKER_EXAMPLE, CARRIER_TRACKER_EXAMPLE],
+        examples=[SEED_001_EXAMPLE, TRACKER_EXAMPLE, CARRIER_TRACKER_EXAMPLE],
         tags=TAGS,
         operation_id="tracker_create",
     ),
