@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('merchants', '0007_pickup_location'),
-        ('orders', '0019_inbound_log_moved_to_inbound'),
+        ('orders', '0022_shipment_public_id_required'),
     ]
 
     operations = [
