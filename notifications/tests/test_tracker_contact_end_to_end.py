@@ -133,8 +133,11 @@ def test_seed_001s_tracker_texts_its_contact_when_the_merchant_texts(api, spanis
     _report(api, "delivered", T0 + STEP)
     _at(T0 + STEP, notifications_send_due)
     # then: one text, to the contact's phone, with the tracker's page
-    (call,) = responses.calls
-    form = {key: values[0] for key, values in parse_qs(call.request.body).items()}
-    assert form["To"] == "+15125550100"
-    assert PAGE in form["Body"]
+    texts = Notification.objects.filter(channel="sms")
+    assert list(texts.values_list("trigger", "recipient", "status")) == [
+        ("delivered", "+15125550100", "sent")
+    ]
+    forms = [parse_qs(call.request.body) for call in responses.calls if call.request.url == TWILIO]
+    assert forms and all(form["To"] == ["+15125550100"] for form in forms)
+    assert PAGE in forms[0]["Body"][0]
     assert not Notification.objects.filter(channel="email").exists()
