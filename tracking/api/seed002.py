@@ -12,7 +12,7 @@ from flextracker.api.views import InputSerializer, MerchantApi, validated
 from flextracker.errors import NotFound, PayloadTooLarge
 from flextracker.openapi import documented
 from inbound.api.base import InboundApi
-from inbound.services import Result
+from inbound.services import Result, unknown_fields_noted
 from merchants.models import Merchant
 from orders.models import Shipment
 from orders.selectors import order_get_for_merchant
@@ -145,13 +145,14 @@ def _shipment(merchant: Merchant, ref: dict) -> Shipment:
 def track_shipment_answer(merchant: Merchant, payload) -> Result:
     """POST /track/shipment."""
     shipment = _shipment(merchant, validated(ShipmentRef, payload, "TRACKER"))
-    return Result(200, SEED002.single(shipment))
+    return unknown_fields_noted(Result(200, SEED002.single(shipment)), ShipmentRef, payload)
 
 
 def track_details_answer(merchant: Merchant, payload) -> Result:
     """POST /track/details: the object with proof of delivery."""
     shipment = _shipment(merchant, validated(ShipmentRef, payload, "TRACKER"))
-    return Result(200, {**SEED002.single(shipment), "proofOfDelivery": proof_of_delivery(shipment)})
+    details = {**SEED002.single(shipment), "proofOfDelivery": proof_of_delivery(shipment)}
+    return unknown_fields_noted(Result(200, details), ShipmentRef, payload)
 
 
 def track_shipments_answer(merchant: Merchant, payload) -> Result:
@@ -163,11 +164,11 @@ def track_shipments_answer(merchant: Merchant, payload) -> Result:
         raise PayloadTooLarge(f"At most {MAX_BATCH_NUMBERS} shipments per request.")
     if by_id:
         found = shipments_by_public_ids(merchant, asked)
-        return Result(200, [_item("shipmentId", i, found.get(i.lower())) for i in asked])
-    found = shipments_by_numbers(merchant, asked)
-    return Result(
-        200, [_item("trackingNumber", n, found.get(normalize_tracking_number(n))) for n in asked]
-    )
+        items = [_item("shipmentId", i, found.get(i.lower())) for i in asked]
+    else:
+        found = shipments_by_numbers(merchant, asked)
+        items = [_item("trackingNumber", n, found.get(normalize_tracking_number(n))) for n in asked]
+    return unknown_fields_noted(Result(200, items), ShipmentRefs, payload)
 
 
 def _item(key: str, asked: str, shipment: Shipment | None) -> dict:
@@ -194,7 +195,9 @@ def track_update_answer(merchant: Merchant, payload) -> Result:
             "signatureUrl": data["signature"],
         }
     )
-    return shipment_report(merchant, shipment, [event], SEED002)
+    return unknown_fields_noted(
+        shipment_report(merchant, shipment, [event], SEED002), TrackUpdateInput, payload
+    )
 
 
 def shipment_track_json(shipment: Shipment) -> dict:

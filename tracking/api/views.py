@@ -31,7 +31,7 @@ from flextracker.api.views import InputSerializer, MerchantApi, validated
 from flextracker.errors import PayloadTooLarge, RateLimited
 from flextracker.openapi import STYLE_PARAMETER, STYLED, documented
 from inbound.api.base import InboundApi
-from inbound.services import Result
+from inbound.services import Result, unknown_fields_noted
 from merchants.models import Merchant
 from merchants.selectors import tracked_carriers
 from orders.services import carrier_not_tracked_warning
@@ -159,7 +159,8 @@ def tracking_batch_answer(
     numbers = validated(TrackingBatchInput, payload, "TRACKER")["trackingNumbers"]
     found = shipments_by_numbers(merchant, numbers)
     tracked = tracked_carriers(merchant)
-    return Result(200, [_batch_item(n, found, tracked, represented) for n in numbers])
+    items = [_batch_item(n, found, tracked, represented) for n in numbers]
+    return unknown_fields_noted(Result(200, items), TrackingBatchInput, payload)
 
 
 def _batch_item(number: str, found: dict, tracked: set[str], represented: Representation) -> dict:
@@ -363,8 +364,9 @@ def tracking_report_answer(
     if shipment is None:
         raise tracking_not_found(tracking_number)
     data = validated(ReportedEventsInput, payload, "EVENT")
-    return shipment_report(merchant, shipment, [reported_event(e) for e in data["events"]],
-                           represented)  # fmt: skip
+    events = [reported_event(event) for event in data["events"]]
+    answer = shipment_report(merchant, shipment, events, represented)
+    return unknown_fields_noted(answer, ReportedEventsInput, payload)
 
 
 def shipment_report(
