@@ -12,7 +12,7 @@ from flextracker.api.views import InputSerializer, MerchantApi, validated
 from flextracker.errors import NotFound
 from flextracker.openapi import documented
 from inbound.api.base import InboundApi
-from inbound.services import Result
+from inbound.services import Result, unknown_fields_noted
 from ingest.api.serializers import (
     TEXT,
     AddressInput,
@@ -326,11 +326,12 @@ def tracker_answer(merchant: Merchant, payload) -> Result:
     data = TrackerInputSerializer.to_input(validated(TrackerInputSerializer, payload, "TRACKER"))
     outcome = tracker_create_or_update(merchant=merchant, data=data)
     tracker = tracker_get_for_merchant(merchant, data.external_id)
-    return Result(
+    answer = Result(
         201 if outcome.created else 200,
         tracker_json(tracker, tracked=tracked_carriers(merchant)),
         outcome.warnings,
     )
+    return unknown_fields_noted(answer, TrackerInputSerializer, payload)
 
 
 @extend_schema_view(

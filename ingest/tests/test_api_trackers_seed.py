@@ -267,3 +267,15 @@ def test_a_merchant_offering_returns_gets_the_returns_link(api, merchant, seed_s
         "customerWebflowUrl": PAGE, "trackingPage": PAGE,
         "returnsUrl": "https://freds.example/returns",
     }  # fmt: skip
+
+
+def test_every_field_of_the_seeds_request_is_known_and_a_typo_is_named(api, seed_setup):
+    # when
+    seed = api.post("/api/v1/trackers", SEED_REQUEST).json()
+    typo = api.post("/api/v1/trackers", {**SEED_REQUEST, "trackerExternalId": "typo-1",
+                                         "deliveryAdress": {"city": "Houston"}}).json()  # fmt: skip
+    # then
+    assert [w for w in seed["warnings"] if w["code"] == "UNKNOWN_FIELD"] == []
+    assert [w["field"] for w in typo["warnings"] if w["code"] == "UNKNOWN_FIELD"] == [
+        "deliveryAdress"
+    ]
