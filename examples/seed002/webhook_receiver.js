@@ -1,10 +1,8 @@
-// Seed 002's webhook receiver, run against flexTracker: its `verifyWebhookSignature`, its
-// Express.js handler and its `handleTrackingUpdate`, copied verbatim from
-// shared/seeds/002 ("Webhook Verification", "Handle Delivery Exceptions") but for two edits the
-// issue allows: the signature header's name (flexTracker sends `FlexTracker-Signature`), and the
-// seed's one typo (an apostrophe inside a single-quoted string). Express is not installed here,
-// so the few lines of it the handler uses (`app.post`, `express.raw`, `res.status().send()`) are
-// stood in for by plain node `http` below.
+// Seed 002's webhook receiver, run against flexTracker: its Express.js handler (below, verbatim
+// but for the signature header's name: flexTracker sends `FlexTracker-Signature`), with the
+// seed's `verifyWebhookSignature` and `handleTrackingUpdate` from seed002.js. Express is not
+// installed here, so the few lines of it the handler uses (`app.post`, `express.raw`,
+// `res.status().send()`) are stood in for by plain node `http` below.
 //
 //   WEBHOOK_SECRET=<the subscription's secret> PORT=8787 node examples/seed002/webhook_receiver.js
 //
@@ -21,52 +19,12 @@ const express = { raw: () => (req, res, next) => next() }; // the server below r
 
 // --- What the seed's handleTrackingUpdate calls: the merchant's own code --------------------
 let notified = [];
-function notifyCustomer(message) { notified.push(message); }
-function requestAddressUpdate() { notified.push('(address update requested)'); }
+global.notifyCustomer = (message) => notified.push(message);
+global.requestAddressUpdate = () => notified.push('(address update requested)');
 
-// --- Seed 002, verbatim (header name and apostrophe excepted) -------------------------------
-function handleTrackingUpdate(trackingData) {
-const { status, events } = trackingData;
-switch (status) {
-case 'DELIVERED':
-// Package delivered successfully
-notifyCustomer('Your package has been delivered!');
-break;
-case 'EXCEPTION':
-const latestEvent = events[0];
-const exceptionReason = latestEvent.exceptionReason;
-switch (exceptionReason) {
-case 'RECIPIENT_NOT_AVAILABLE':
-notifyCustomer('Delivery attempted - please be available tomorrow');
-break;
-case 'INCORRECT_ADDRESS':
-notifyCustomer('Please verify your delivery address');
-requestAddressUpdate();
-break;
-case 'WEATHER_DELAY':
-notifyCustomer('Delivery delayed due to weather conditions');
-break;
-default:
-notifyCustomer('Delivery issue occurred - we\'re working to resolve it');
-}
-break;
-case 'OUT_FOR_DELIVERY':
-notifyCustomer('Your package is out for delivery today!');
-break;
-}
-}
-const crypto = require('crypto');
-function verifyWebhookSignature(payload, signature, secret) {
-const expectedSignature = crypto
-.createHmac('sha256', secret)
-.update(payload, 'utf8')
-.digest('hex');
-const expectedHeader = `sha256=${expectedSignature}`;
-return crypto.timingSafeEqual(
-Buffer.from(signature, 'utf8'),
-Buffer.from(expectedHeader, 'utf8')
-);
-}
+// --- Seed 002, verbatim (seed002.js; header name and apostrophe excepted) --------------------
+const { handleTrackingUpdate, verifyWebhookSignature } = require('./seed002.js');
+
 // Express.js webhook handler
 app.post('/webhooks/tracking', express.raw({type: 'application/json'}), (req, res) => {
 const signature = req.headers['flextracker-signature'];
