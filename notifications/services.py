@@ -443,7 +443,9 @@ def notification_resend(*, notification: Notification) -> Notification | None:
     return created[0] if created else None
 
 
+SAMPLE_SHIPMENT_ID = "00000000-0000-4000-8000-000000000000"
 SAMPLE_TRACKING = {
+    "shipmentId": SAMPLE_SHIPMENT_ID,
     "trackingNumber": "SBXDELIVERED0000", "carrier": "sandbox", "carrierName": "Sandbox",
     "service": "Ground", "status": "in_transit", "statusDetail": "arrived_at_facility",
     "statusDescription": "Arrived at facility", "estimatedDelivery": "2026-11-25",
@@ -451,11 +453,15 @@ SAMPLE_TRACKING = {
     "origin": {"city": "Austin", "state": "TX", "country": "US"},
     "destination": {"city": "Denver", "state": "CO", "postalCode": "80202", "country": "US"},
     "orderId": "TEST-ORDER", "items": [{"itemId": "SKU-1", "name": "Sample item", "quantity": 1}],
-    "events": [{"eventId": "evt_test", "timestamp": "2026-11-21T10:00:00Z",
+    "events": [{"eventId": "evt_test", "shipmentId": SAMPLE_SHIPMENT_ID,
+                "timestamp": "2026-11-21T10:00:00Z",
                 "status": "in_transit", "statusDetail": "arrived_at_facility",
                 "eventType": "TRANSIT", "description": "Arrived at facility",
                 "location": {"city": "Dallas", "state": "TX", "postalCode": "75201",
-                             "country": "US"}}],
+                             "country": "US"},
+                "exceptionCode": None, "exceptionReason": None, "recipient": None,
+                "signatureUrl": None, "source": "poll", "carrierCode": "SBX-ARRIVED_AT_FACILITY",
+                "carrierDescription": "Arrived at facility"}],
     "test": True,
 }  # fmt: skip
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from carriers.seed002 import seed002_status
-from carriers.vocabulary import ExceptionCode, Status
+from carriers.seed002 import seed002_event, seed002_place, seed002_status
+from carriers.vocabulary import Status
 from flextracker.api.envelope import iso
 from flextracker.api.style import ApiStyle
 from flextracker.errors import NotFound, NotYetAvailable
@@ -79,9 +79,9 @@ class TrackingApiRepresentation:
             ),
             "actualDelivery": iso(shipment.delivered_at),
             "weight": None,
-            "origin": _place(shipment.origin_city, shipment.origin_state, "",
+            "origin": seed002_place(shipment.origin_city, shipment.origin_state, "",
                              shipment.origin_country),
-            "destination": _place(shipment.destination_city, shipment.destination_state,
+            "destination": seed002_place(shipment.destination_city, shipment.destination_state,
                                   shipment.destination_postal_code, shipment.destination_country),
             "events": [self.event(event, shipment) for event in shipment.events.all()],
             "lastUpdated": iso(shipment.updated_at),
@@ -94,24 +94,7 @@ class TrackingApiRepresentation:
         return self.shipment(shipment, tracked=tracked)
 
     def event(self, event, shipment: Shipment) -> dict:
-        exception_reason = (
-            ExceptionCode(event.exception_code).label if event.exception_code else None
-        )
-        return {
-            "eventId": f"evt_{event.dedupe_key[:20]}",
-            "shipmentId": str(shipment.public_id),
-            "trackingNumber": shipment.tracking_number,
-            "timestamp": iso(event.occurred_at),
-            "status": seed002_status(event.status, event.status_detail),
-            "eventType": event.event_type,
-            "description": event.description,
-            "location": _place(event.city, event.state, event.postal_code, event.country),
-            "facilityType": None,
-            "exceptionCode": event.exception_code or None,
-            "exceptionReason": exception_reason,
-            "recipient": event.recipient or None,
-            "signature": event.signature_url or None,
-        }
+        return seed002_event(event_json(event, shipment), shipment.tracking_number)
 
     def listed_event(self, event) -> dict:
         order = event.shipment.order
@@ -146,19 +129,6 @@ def _status_description(shipment: Shipment) -> str:
     if shipment.status in (Status.CANCELLED, Status.EXPIRED) and description != label:
         return f"{label}: {description}"  # both answer EXCEPTION: say which
     return description
-
-
-def _place(city: str, state: str, postal_code: str, country: str) -> dict | None:
-    if not (city or state or postal_code or country):
-        return None
-    address = ", ".join(part for part in (city, f"{state} {postal_code}".strip()) if part)
-    return {
-        "address": address or None,
-        "city": city or None,
-        "state": state or None,
-        "postalCode": postal_code or None,
-        "country": country or None,
-    }
 
 
 def _not_available(shipment: Shipment) -> NotYetAvailable:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from carriers.seed002 import seed002_status
+from carriers.seed002 import seed002_event, seed002_status
 from carriers.vocabulary import Status
 from notifications.channels import Delivery, DeliveryFailed, DeliveryRefused
 from notifications.channels.http import Answer, post_checked, retry_after_seconds
@@ -57,6 +57,12 @@ def seed002_data(payload: dict) -> dict:
         "recipient": latest.get("recipient"),
         "deliveredAt": tracking.get("deliveredAt"),
         "orderId": tracking.get("orderId"),
+        # Beyond seed 002's example payload: its own handleTrackingUpdate reads `events[0]` on
+        # an EXCEPTION, so the events (newest first) travel too.
+        "events": [
+            seed002_event(event, tracking.get("trackingNumber"))
+            for event in tracking.get("events") or []
+        ],
     }
 
 

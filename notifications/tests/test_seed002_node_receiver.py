@@ -103,3 +103,22 @@ def test_seed_002s_handler_refuses_a_delivery_signed_with_another_secret(
     assert (line["status"], line["notified"]) == (401, [])
     [attempt] = NotificationAttempt.objects.all()
     assert (attempt.succeeded, attempt.response_status) == (False, 401)
+
+
+def test_seed_002s_handler_tells_the_customer_what_an_exception_means(api, merchant, node_receiver):
+    # given: subscribed to exceptions; a driver cannot find the address (exception code 002)
+    notification_rules_set(merchant=merchant, channel="email", triggers=[])
+    api.post("/api/v1/tracking/webhook",
+             {"url": URL, "events": ["shipment.exception"], "secret": SECRET})  # fmt: skip
+    create_order(merchant, "1001")
+    shipment = ship(merchant, "1001", "SBXSEED1002", ("MUG", 1)).instance
+    event = CarrierEvent(occurred_at=timezone.now(), status="exception",
+                         status_detail="address_issue", event_type="EXCEPTION",
+                         description="Address problem", exception_code="002")  # fmt: skip
+    shipment_apply_events(shipment_id=shipment.pk, events=[event], source="poll")
+    # when
+    send_notifications()
+    # then: the seed's handler read events[0].exceptionReason, as the seed says
+    [line] = node_receiver.lines(1)
+    assert line["status"] == 200
+    assert line["notified"] == ["Please verify your delivery address", "(address update requested)"]

@@ -223,6 +223,9 @@ def test_a_delivery_verifies_with_seed_002s_scheme_and_speaks_its_data(
     shipment.refresh_from_db()
     assert set(body) == {"eventId", "eventType", "timestamp", "data"}
     assert body["eventId"].startswith("evt_") and body["eventType"] == "shipment.delivered"
+    [event] = body["data"].pop("events")  # newest first (seed 002's handler reads events[0])
+    assert (event["status"], event["shipmentId"], event["trackingNumber"], event["recipient"]) == (
+        "DELIVERED", str(shipment.public_id), "SBXSEED1001", "J. DOE")  # fmt: skip
     assert body["data"] == {
         "shipmentId": str(shipment.public_id), "trackingNumber": "SBXSEED1001",
         "status": "DELIVERED", "description": "Delivered to recipient",
