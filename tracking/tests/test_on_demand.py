@@ -2,6 +2,7 @@
 
 import json
 import re
+import threading
 import time
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from orders.models import Shipment
 from orders.tests.factories import create_order, ship
 from tests.concurrency import requires_postgresql, run_at_once
 from tracking.models import CarrierAccount
+from tracking.on_demand import ASK_SECONDS
 
 pytestmark = pytest.mark.django_db
 
@@ -121,20 +123,34 @@ def test_in_the_seed_002_style_the_pending_warning_is_tracking_not_available(api
 
 @responses.activate
 def test_a_slow_carrier_is_waited_for_a_few_seconds_only(api, ups_account):
-    # given: UPS takes 8 s to answer
+    # given: UPS answers only when the test lets it (past the lookup's bound)
     _ups_token()
-    responses.add_callback(
-        responses.GET,
-        re.compile(f"{UPS_BASE}/api/track/.*"),
-        callback=lambda request: (time.sleep(8), (503, {}, ""))[1],
-    )
+    released, answered = threading.Event(), threading.Event()
+
+    def slow(request):
+        released.wait(timeout=30)
+        answered.set()
+        return 503, {}, ""
+
+    responses.add_callback(responses.GET, re.compile(f"{UPS_BASE}/api/track/.*"), callback=slow)
     # when
     started = time.monotonic()
     response = api.get(f"/api/v1/tracking/{UPS_NUMBER}")
+    took = time.monotonic() - started
     # then: answered within the bound, pending; the poller asks again when the lease ends
-    assert time.monotonic() - started < 6
+    released.set()  # the late call ends inside this test, so no other test's mock records it
+    assert answered.wait(timeout=10)
+    assert ASK_SECONDS <= took < ASK_SECONDS + 2
     assert response.json()["data"]["status"] == "unknown"
     assert [w["code"] for w in response.json()["warnings"]] == ["TRACKING_PENDING"]
+    _until(lambda: len(responses.calls) == 2)  # the token, then the late track call
+
+
+def _until(condition, seconds: float = 5) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert condition()
 
 
 @requires_postgresql
