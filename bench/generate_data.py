@@ -15,6 +15,7 @@ import itertools
 import math
 import random
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -292,7 +293,7 @@ SHIPMENT_COLUMNS = (
     "delivered_at, is_delayed, origin_city, origin_state, origin_country, destination_city, "
     "destination_state, destination_postal_code, destination_country, last_event_at, "
     "last_update_source, last_checked_at, next_check_at, consecutive_check_failures, "
-    "last_error, created_at, updated_at"
+    "last_error, created_at, updated_at, public_id"
 )
 SHIPMENT_ITEM_COLUMNS = "id, shipment_id, line_item_id, quantity"
 EVENT_COLUMNS = (
@@ -615,6 +616,7 @@ class Generator:
             origin_city, origin_state, plan.country, dest_city, dest_state, dest_postal,
             dest_country, ts(last_at), "poll", ts(checked), ts(next_check), "0", "",
             ts(shipped_at + timedelta(seconds=rng.randint(1, 30))), ts(max(checked, last_at)),
+            str(uuid.UUID(int=pk, version=4)),  # unique as the row id is; no draw of rng
         )) + "\n")  # fmt: skip
         self.rows["tracking_trackingevent"].extend(events)
 

@@ -38,3 +38,39 @@ def native_statuses(seed_status: str) -> set[str]:
     return {str(ours) for ours, theirs in _BY_STATUS.items() if theirs == seed_status} | {
         str(ours) for (ours, _detail), theirs in _BY_DETAIL.items() if theirs == seed_status
     }
+
+
+def seed002_place(city: str, state: str, postal_code: str, country: str) -> dict | None:
+    """A place as seed 002 writes it (null when nothing is known of it)."""
+    if not (city or state or postal_code or country):
+        return None
+    address = ", ".join(part for part in (city, f"{state} {postal_code}".strip()) if part)
+    return {
+        "address": address or None,
+        "city": city or None,
+        "state": state or None,
+        "postalCode": postal_code or None,
+        "country": country or None,
+    }
+
+
+def seed002_event(event: dict, tracking_number: str) -> dict:
+    """One of our tracking events (API.md's native event object) as seed 002 shows it: the
+    answers of its style and its webhooks' `data.events` alike."""
+    place = event.get("location") or {}
+    return {
+        "eventId": event["eventId"],
+        "shipmentId": event["shipmentId"],
+        "trackingNumber": tracking_number,
+        "timestamp": event["timestamp"],
+        "status": seed002_status(event["status"], event["statusDetail"]),
+        "eventType": event["eventType"],
+        "description": event["description"],
+        "location": seed002_place(place.get("city", ""), place.get("state", ""),
+                                  place.get("postalCode", ""), place.get("country", "")),
+        "facilityType": None,
+        "exceptionCode": event["exceptionCode"],
+        "exceptionReason": event["exceptionReason"],
+        "recipient": event["recipient"],
+        "signature": event["signatureUrl"],
+    }  # fmt: skip

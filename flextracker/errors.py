@@ -81,3 +81,14 @@ class RateLimited(ApiError):
 
     def __init__(self, message: str, *, retry_after: int):
         super().__init__(message, details={"retryAfter": retry_after})
+
+
+class NotYetAvailable(ApiError):
+    """Seed 002's TRACKING_NOT_AVAILABLE: known, but the carrier has reported nothing yet."""
+
+    status = 404
+    severity = "transient"
+    default_code = "TRACKING_NOT_AVAILABLE"
+
+    def __init__(self, message: str, *, reason: str, retry_after: int):
+        super().__init__(message, details={"reason": reason, "retryAfter": retry_after})

@@ -5,9 +5,11 @@ import re
 from collections import defaultdict
 
 import yaml
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.renderers import OpenApiYamlRenderer, OpenApiYamlRenderer2
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
 
 from flextracker.api.envelope import ErrorEnvelopeSerializer, enveloped
 
@@ -24,7 +26,10 @@ ERRORS = {
         "A chunked body (Transfer-Encoding: chunked) on a server that cannot read one; send it "
         "with a Content-Length. (Our production servers read chunked bodies.)",
     ),
-    "INVALID_REQUEST": (400, "The URL or query holds a NUL character."),
+    "INVALID_REQUEST": (
+        400,
+        "The URL or query holds a NUL character, or the `FlexTracker-Style` header names no style.",
+    ),
     "MISSING_ORDER_DATA": (400, "A required field is absent or empty."),
     "MISSING_SHIPMENT_DATA": (400, "A required field is absent or empty."),
     "MISSING_TRACKER_DATA": (400, "A required field is absent or empty."),
@@ -43,7 +48,17 @@ ERRORS = {
         "(`details.candidates`).",
     ),
     "ORDER_NOT_FOUND": (404, "No such order for this merchant."),
-    "TRACKING_NOT_FOUND": (404, "No such tracking number for this merchant."),
+    "TRACKING_NOT_FOUND": (
+        404,
+        "No such tracking number (or shipmentId) for this merchant; `details.trackingNumber`, and "
+        "`details.provider` when known.",
+    ),
+    "TRACKING_NOT_AVAILABLE": (
+        404,
+        "(Seed-002 style) A shipment we track whose carrier has reported nothing yet; transient: "
+        "`details.reason`, `details.retryAfter` (seconds until the next check) and a `Retry-After` "
+        "header.",
+    ),
     "NOT_FOUND": (404, "No such object for this merchant."),
     "MESSAGE_NOT_FOUND": (404, "No such message posted to the API by this merchant."),
     "IDEMPOTENCY_CONFLICT": (
@@ -60,6 +75,12 @@ EVERY_REQUEST = (
     "UNAUTHORIZED", "INVALID_REQUEST", "NOT_FOUND", "RATE_LIMITED", "INTERNAL_SERVER_ERROR",
     "SERVICE_UNAVAILABLE",
 )  # fmt: skip
+TRANSIENT = {
+    "RATE_LIMITED",
+    "INTERNAL_SERVER_ERROR",
+    "SERVICE_UNAVAILABLE",
+    "TRACKING_NOT_AVAILABLE",
+}
 EVERY_POST = ("MALFORMED_JSON", "LENGTH_REQUIRED", "IDEMPOTENCY_CONFLICT", "PAYLOAD_TOO_LARGE")
 
 FIELD_EXAMPLES = {
@@ -74,6 +95,28 @@ FIELD_EXAMPLES = {
     },
     "MISSING_SHIPMENT_DATA": {"trackingNumber": ["This field is required."]},
 }
+
+ERROR_DETAILS_EXAMPLES = {
+    "RATE_LIMITED": {"retryAfter": 42},
+    "TRACKING_NOT_FOUND": {"trackingNumber": "1234567890", "provider": "FEDEX"},
+    "TRACKING_NOT_AVAILABLE": {"reason": "Package not yet in carrier system", "retryAfter": 3600},
+}
+
+STYLE_PARAMETER = OpenApiParameter(
+    "FlexTracker-Style",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    enum=["native", "tracking-api"],
+    description="Optional: answer in this style rather than the API key's. Another value: 400 "
+    "`INVALID_REQUEST`.",
+)
+STYLED = (
+    "Answered in the API key's style (or the `FlexTracker-Style` header's): `native` "
+    "(TRACKING.md's lower-case statuses) or `tracking-api` (seed 002's object: `shipmentId, "
+    "trackingNumber, proNumber, provider, service, status` (`LABEL_CREATED` … `RETURNED`), "
+    "`statusDescription, estimatedDelivery, actualDelivery, weight, origin, destination, events, "
+    "lastUpdated`)."
+)
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -102,7 +145,7 @@ RESPOND_ASYNC = OpenApiParameter(
 
 def _error_example(code: str) -> OpenApiExample:
     status, message = ERRORS[code]
-    details = {"retryAfter": 42} if code == "RATE_LIMITED" else {}
+    details = ERROR_DETAILS_EXAMPLES.get(code, {})
     return OpenApiExample(
         code,
         value={
@@ -110,7 +153,7 @@ def _error_example(code: str) -> OpenApiExample:
             "error": {
                 "code": code,
                 "message": message,
-                "severity": "transient" if status in (429, 500, 503) else "hard",
+                "severity": "transient" if code in TRANSIENT else "hard",
                 "details": details,
                 "fields": FIELD_EXAMPLES.get(code, {}),
             },
@@ -167,13 +210,56 @@ def documented(
     )
 
 
+# --- Answers whose shape the request picks (the API style) --------------------------------------
+
+
+class OneOf(serializers.Serializer):
+    """For the schema only: data that is one of `variants` (subclasses name them)."""
+
+    variants: tuple[type[serializers.Serializer], ...] = ()
+
+
+def one_of(name: str, *variants: type[serializers.Serializer]) -> type[OneOf]:
+    return type(name, (OneOf,), {"variants": variants})
+
+
+class OneOfExtension(OpenApiSerializerExtension):
+    target_class = OneOf
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        return {
+            "oneOf": [
+                auto_schema.resolve_serializer(variant, direction).ref
+                for variant in self.target.variants
+            ]
+        }
+
+
 # --- The YAML schema, read the same by YAML 1.1 and 1.2 readers ---------------------------------
 
-# What YAML 1.2's core schema reads as a number and PyYAML (YAML 1.1) does not: "008" (not a 1.1
-# octal, an int in 1.2), "1e3", "0o17". PyYAML writes such strings bare, so a 1.2 reader
-# (openapi-python-client) would take the enum value '008' for the integer 8.
-_YAML12_INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
-_YAML12_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+# PyYAML's dumper quotes a string only when PyYAML itself (its own YAML 1.1 subset) would read it
+# as another type. Other readers take more plain scalars for non-strings, and a schema must read
+# the same everywhere: the enum value '008' is the integer 8 to a YAML 1.2 reader such as the one
+# openapi-python-client uses (ruamel.yaml), which then drops every operation that uses the enum.
+# So the dumper also knows, and quotes, what these read as non-strings:
+_EXTRA_RESOLVERS = (
+    # YAML 1.2 (core schema, and ruamel.yaml's reading of it, which also allows "_" and "0o"):
+    # "008", "1e3", "1_0e3", "0o17"
+    (
+        "tag:yaml.org,2002:int",
+        r"[-+]?0b[0-1_]+|[-+]?0o?[0-7_]+|[-+]?[0-9_]+|[-+]?0x[0-9a-fA-F_]+",
+        "-+0123456789",
+    ),
+    (
+        "tag:yaml.org,2002:float",
+        r"[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+"
+        r"|[-+]?\.[0-9_]+(?:[eE][-+]?[0-9]+)?",
+        "-+.0123456789",
+    ),
+    # YAML 1.1's booleans that PyYAML leaves out (ruamel.yaml and go-yaml read them in 1.1 mode)
+    ("tag:yaml.org,2002:bool", r"y|Y|n|N", "yYnN"),
+)
 
 
 class _Yaml12QuotingDumper(yaml.SafeDumper):
@@ -181,12 +267,8 @@ class _Yaml12QuotingDumper(yaml.SafeDumper):
         return True
 
 
-_Yaml12QuotingDumper.add_implicit_resolver(
-    "tag:yaml.org,2002:int", _YAML12_INT, list("-+0123456789")
-)
-_Yaml12QuotingDumper.add_implicit_resolver(
-    "tag:yaml.org,2002:float", _YAML12_FLOAT, list("-+.0123456789")
-)
+for _tag, _pattern, _first in _EXTRA_RESOLVERS:
+    _Yaml12QuotingDumper.add_implicit_resolver(_tag, re.compile(f"^(?:{_pattern})$"), list(_first))
 
 
 def _str_representer(dumper, data):
@@ -218,3 +300,29 @@ class Yaml12SafeRenderer(OpenApiYamlRenderer):
 
 class Yaml12SafeRenderer2(Yaml12SafeRenderer):
     media_type = OpenApiYamlRenderer2.media_type
+
+
+# --- Path parameters ------------------------------------------------------------------------------
+
+# What each `{name}` in a path is, with an example (a generated client's docstring, the docs' "Try
+# it out", and the examples schemathesis tries first). The values match the schema's own examples.
+PATH_PARAMETERS = {
+    "order_id": ("The order's `orderId`, as the merchant sent it.", "12345"),
+    "tracking_number": ("The shipment's `trackingNumber`.", "1Z5R89390357567127"),
+    "tracker_external_id": ("The tracker's `trackerExternalId`.", "TRK-1001"),
+    "message_id": ("The `messageId` answered when the message was posted.", "1"),
+    "webhook_id": ("The `id` answered when the webhook was made.", "whk_0123456789abcdef01234567"),
+}
+
+
+def document_path_parameters(result, generator, request, public):
+    """drf-spectacular post-processing hook: describes the path parameters named above, where the
+    view does not already."""
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            for parameter in operation.get("parameters", ()):
+                known = PATH_PARAMETERS.get(parameter["name"])
+                if parameter["in"] == "path" and known:
+                    parameter.setdefault("description", known[0])
+                    parameter.setdefault("example", known[1])
+    return result

@@ -27,6 +27,7 @@ from django_q.tasks import async_task
 from rest_framework.renderers import JSONRenderer
 
 from flextracker.api.envelope import success_body
+from flextracker.api.views import unknown_field_warnings
 from flextracker.db import rows_update
 from flextracker.errors import ApiError, Conflict, InFlight
 from inbound.models import InboundChannel, InboundMessage, InboundOutcome
@@ -69,6 +70,13 @@ class Failure:
 
 
 Handler = Callable[[Merchant, object], Result]
+
+
+def unknown_fields_noted(result: Result, serializer_class, payload) -> Result:
+    """The answer, warned of each field of `payload` its serializer does not know (API.md
+    "Unknown fields": not an error; the logged message keeps them)."""
+    result.warnings = [*result.warnings, *unknown_field_warnings(serializer_class, payload)]
+    return result
 
 
 def request_hash(method: str, path: str, body: bytes) -> str:

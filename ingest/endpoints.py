@@ -20,7 +20,17 @@ from ingest.envelope import (
     message_apply,
     message_parsed,
 )
-from notifications.api.views import webhook_create_answer, webhook_enable_answer
+from notifications.api.views import (
+    tracking_webhook_create_answer,
+    webhook_create_answer,
+    webhook_enable_answer,
+)
+from tracking.api.seed002 import (
+    track_details_answer,
+    track_shipment_answer,
+    track_shipments_answer,
+    track_update_answer,
+)
 from tracking.api.views import (
     tracking_batch_answer,
     tracking_refresh_answer,
@@ -55,9 +65,14 @@ ENDPOINTS: dict[re.Pattern, Endpoint] = {
     re.compile(r"trackers"): Endpoint(tracker_answer),
     re.compile(r"webhooks"): Endpoint(webhook_create_answer),
     re.compile(r"webhooks/(?P<webhook_id>[^/]+)/enable"): Endpoint(webhook_enable_answer),
+    re.compile(r"tracking/webhook"): Endpoint(tracking_webhook_create_answer),
     re.compile(r"tracking/batch"): Endpoint(tracking_batch_answer),
     re.compile(r"tracking/(?P<tracking_number>[^/]+)/events"): Endpoint(tracking_report_answer),
     re.compile(r"tracking/(?P<tracking_number>[^/]+)/refresh"): Endpoint(tracking_refresh_answer),
+    re.compile(r"track/shipment"): Endpoint(track_shipment_answer),
+    re.compile(r"track/shipments"): Endpoint(track_shipments_answer),
+    re.compile(r"track/details"): Endpoint(track_details_answer),
+    re.compile(r"track/update"): Endpoint(track_update_answer),
 }
 
 

@@ -21,6 +21,7 @@ from merchants.models import (
     Merchant,
     NotificationChannel,
     NotificationTrigger,
+    PickupLocation,
 )
 from merchants.selectors import (
     membership_roles,
@@ -172,6 +173,14 @@ class DeliveryProviderInline(MerchantScopedInline):
     model = DeliveryProvider
 
 
+class PickupLocationInline(MerchantScopedInline):
+    model = PickupLocation
+    template = "admin/edit_inline/stacked.html"  # too many fields for one row
+    fields = ["external_id", "name", "contact_name", "contact_phone", "street1", "street2",
+              "city", "state", "postal_code", "country_code", "latitude", "longitude",
+              "instructions", "time_zone"]  # fmt: skip
+
+
 class MembershipInline(MerchantScopedInline):
     model = Membership
     raw_id_fields = ["user"]
@@ -190,7 +199,7 @@ class MerchantAdmin(MerchantScopedAdmin):
     list_display = ["merchant_id", "name", "is_active", "api_keys_link", "templates_link"]
     list_filter = ["is_active"]
     search_fields = ["merchant_id", "name"]
-    inlines = [DeliveryProviderInline, MembershipInline]
+    inlines = [DeliveryProviderInline, PickupLocationInline, MembershipInline]
 
     def get_fieldsets(self, request, obj=None):
         customer_facing = ["time_zone", "locale", "verify_customer", "tracking_link_lifetime_days"]
@@ -249,17 +258,20 @@ class MerchantAdmin(MerchantScopedAdmin):
 @admin.register(ApiKey)
 class ApiKeyAdmin(MerchantScopedAdmin):
     editable_by_merchant_admins = True
-    list_display = ["prefix", "name", "merchant", "created_at", "last_used_at", "revoked_at"]
+    list_display = [
+        "prefix", "name", "style", "merchant", "created_at", "last_used_at", "revoked_at"
+    ]  # fmt: skip
     list_filter = [("merchant", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["prefix", "name", "merchant__merchant_id"]
     actions = ["revoke_selected"]
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["merchant", "name"]
+            return ["merchant", "name", "style"]
         return [
             "merchant",
             "name",
+            "style",
             "prefix",
             "created_at",
             "created_by",

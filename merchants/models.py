@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from carriers.vocabulary import Status
+from flextracker.api.style import ApiStyle
 
 MERCHANT_ID_PATTERN = r"^[A-Z]{2,6}-[0-9]{2}-[0-9]{5}$"
 HEX_COLOR_PATTERN = r"^#[0-9A-Fa-f]{6}$"
@@ -144,6 +145,15 @@ class ApiKey(models.Model):
     )
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    style = models.CharField(
+        max_length=16,
+        choices=ApiStyle.choices,
+        default=ApiStyle.NATIVE,
+        help_text=_(
+            "The vocabulary of its tracking answers; a request may name another in the "
+            "FlexTracker-Style header."
+        ),
+    )
 
     class Meta:
         verbose_name = _("API key")
@@ -310,3 +320,43 @@ class DeliveryProvider(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PickupLocation(models.Model):
+    """Where the merchant's deliveries start (a store, a warehouse): trackers name one by
+    `locationExternalId` (seed 001) instead of sending a `pickup` object each time."""
+
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, related_name="pickup_locations"
+    )
+    external_id = models.CharField(_("location external ID"), max_length=100)
+    name = models.CharField(max_length=200, blank=True)
+    contact_name = models.CharField(max_length=200, blank=True)
+    contact_phone = models.CharField(max_length=32, blank=True)
+    street1 = models.CharField(max_length=200, blank=True)
+    street2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=100, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    country_code = models.CharField(max_length=2, blank=True)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    instructions = models.TextField(
+        blank=True, help_text=_("Pickup instructions; a tracker's own pickupInstructions win.")
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text=_("Blank: the merchant's time zone."),
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "external_id"], name="pickup_location_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id

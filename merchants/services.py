@@ -13,6 +13,7 @@ from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from carriers.vocabulary import DEFAULT_CUSTOMER_NOTIFICATION_STATUSES
+from flextracker.api.style import ApiStyle
 from merchants.models import (
     ApiKey,
     BrandingTemplate,
@@ -73,10 +74,14 @@ def hash_api_key(raw_key: str) -> str:
 
 
 def api_key_issue(
-    *, merchant: Merchant, name: str = "default", created_by: AbstractUser | None = None
+    *,
+    merchant: Merchant,
+    name: str = "default",
+    created_by: AbstractUser | None = None,
+    style: str = ApiStyle.NATIVE,
 ) -> tuple[ApiKey, str]:
     """Returns the key row and the key itself, which exists nowhere else: show it once."""
-    api_key = ApiKey(merchant=merchant, name=name, created_by=created_by)
+    api_key = ApiKey(merchant=merchant, name=name, created_by=created_by, style=style)
     return api_key, api_key_store(api_key=api_key)
 
 

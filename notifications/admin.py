@@ -165,10 +165,11 @@ class SendTestAlertForm(forms.Form):
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(MerchantScopedAdmin):
-    list_display = ["url", "merchant", "is_active", "failing_since", "created_at"]
-    list_filter = ["is_active", ("merchant", admin.RelatedOnlyFieldListFilter)]
-    readonly_fields = ["is_active", "consecutive_failures", "failing_since", "disable_warned_at",
-                       "disabled_at", "disabled_reason", "created_at"]  # fmt: skip
+    list_display = ["url", "merchant", "style", "is_active", "failing_since", "created_at"]
+    list_filter = ["is_active", "style", ("merchant", admin.RelatedOnlyFieldListFilter)]
+    readonly_fields = ["style", "is_active", "consecutive_failures", "failing_since",
+                       "disable_warned_at", "disabled_at", "disabled_reason",
+                       "created_at"]  # fmt: skip
     exclude = ["secret"]
 
     actions = ["send_test_event", "enable"]
@@ -179,7 +180,8 @@ class WebhookEndpointAdmin(MerchantScopedAdmin):
     def has_send_test_permission(self, request) -> bool:
         return merchants_acted_on_by(request).exists()
 
-    @admin.action(description=_("Send a test event (tracking.updated with sample data)"),
+    @admin.action(description=_("Send a test event (tracking.updated or shipment.in_transit, "
+                                "with sample data)"),
                   permissions=["send_test"])  # fmt: skip
     def send_test_event(self, request, queryset):
         mine = queryset.filter(merchant__in=merchants_acted_on_by(request))

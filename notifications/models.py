@@ -114,6 +114,33 @@ class WebhookEventType(models.TextChoices):
     TRACKING_RETURNED = "tracking.returned", _("Returned")
 
 
+class SeedWebhookEventType(models.TextChoices):
+    """Seed 002's event names, what a `tracking-api` subscription subscribes to: `shipment.` and
+    the lower-cased seed-002 status a change reaches (carriers/seed002.py)."""
+
+    LABEL_CREATED = "shipment.label_created", _("Label created")
+    PICKED_UP = "shipment.picked_up", _("Picked up")
+    IN_TRANSIT = "shipment.in_transit", _("In transit")
+    OUT_FOR_DELIVERY = "shipment.out_for_delivery", _("Out for delivery")
+    DELIVERED = "shipment.delivered", _("Delivered")
+    EXCEPTION = "shipment.exception", _("Exception")
+    RETURNED = "shipment.returned", _("Returned")
+
+
+class WebhookStyle(models.TextChoices):
+    """API.md: the vocabulary, body and signature a subscription's deliveries speak."""
+
+    NATIVE = "native", _("Native (TRACKING.md)")
+    TRACKING_API = "tracking-api", _("Tracking API (seed 002)")
+
+
+WEBHOOK_EVENT_TYPES = {
+    WebhookStyle.NATIVE: WebhookEventType.values,
+    WebhookStyle.TRACKING_API: SeedWebhookEventType.values,
+}
+ANY_WEBHOOK_EVENT_TYPES = [*WebhookEventType.values, *SeedWebhookEventType.values]
+
+
 def webhook_public_id() -> str:
     return f"whk_{secrets.token_hex(12)}"
 
@@ -130,6 +157,9 @@ class WebhookEndpoint(models.Model):
     )
     url = models.URLField(max_length=2000)
     event_types = models.JSONField(default=list)
+    style = models.CharField(
+        max_length=16, choices=WebhookStyle.choices, default=WebhookStyle.NATIVE, editable=False
+    )
     # Needed in clear to sign deliveries; shown to the merchant once, at creation.
     secret = models.CharField(max_length=100, editable=False)
     is_active = models.BooleanField(default=True)

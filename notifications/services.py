@@ -14,40 +14,45 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django_q.tasks import async_task
 
+from carriers.seed002 import seed002_status
 from carriers.vocabulary import STAFF_ALERT_STATUSES, Status
 from flextracker.errors import InvalidData, MissingData
 from flextracker.urlguard import check_url
 from merchants.models import Merchant, NotificationTrigger
 from notifications.models import (
+    WEBHOOK_EVENT_TYPES,
     Channel,
     Notification,
     NotificationStatus,
+    SeedWebhookEventType,
     WebhookEndpoint,
     WebhookEventType,
+    WebhookStyle,
 )
 
 WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 # OWASP API4: a caller cannot make us fan every event out to unbounded URLs.
 MAX_WEBHOOK_ENDPOINTS = 20
-KNOWN_EVENT_TYPES = ", ".join(WebhookEventType.values)
 MIN_MERCHANT_SECRET = 24  # API.md: a merchant's own secret has at least 24 characters
 # Printable ASCII, no spaces: the same bytes whatever encoding the merchant's receiver assumes.
 MERCHANT_SECRET_SHAPE = re.compile(r"[!-~]+")
 
 
 def webhook_endpoint_create(
-    *, merchant: Merchant, url: str, event_types: list[str], secret: str | None = None
-) -> tuple[WebhookEndpoint, str]:
-    """Subscribes `url` to `event_types`; returns the endpoint and its signing secret, which the
-    merchant sees this once (it is kept in clear only because signing needs it): the merchant's
-    own `secret` when given (API.md: at least 24 characters), else a generated one.
+    *, merchant: Merchant, url: str, event_types: list[str], secret: str | None = None,
+    style: str = WebhookStyle.NATIVE,
+) -> tuple[WebhookEndpoint, str]:  # fmt: skip
+    """Subscribes `url` to `event_types` of its `style`'s vocabulary; returns the endpoint and
+    its signing secret, which the merchant sees this once (it is kept in clear only because
+    signing needs it): the merchant's own `secret` when given (API.md: at least 24 characters),
+    else a generated one.
 
     The URL's host is resolved and checked (SSRF) before anything is written: the DNS lookup is
     network I/O and must not run while this transaction holds locks. One subscription per URL
     and merchant (a database constraint), so a retried POST cannot double every delivery.
     """
     url = (url or "").strip()
-    event_types = _required_and_known(url, event_types)
+    event_types = _required_and_known(url, event_types, WEBHOOK_EVENT_TYPES[style])
     secret = _merchant_secret(secret) or WEBHOOK_SECRET_PREFIX + secrets.token_urlsafe(32)
     problems = check_url(url)
     if problems:
@@ -64,7 +69,7 @@ def webhook_endpoint_create(
     try:
         with transaction.atomic():
             endpoint = WebhookEndpoint.objects.create(
-                merchant=merchant, url=url, event_types=event_types, secret=secret
+                merchant=merchant, url=url, event_types=event_types, secret=secret, style=style
             )
     except IntegrityError:
         existing = WebhookEndpoint.objects.filter(merchant=merchant, url=url).first()
@@ -79,7 +84,7 @@ def webhook_endpoint_create(
     return endpoint, secret
 
 
-def _required_and_known(url: str, event_types: list[str]) -> list[str]:
+def _required_and_known(url: str, event_types: list[str], known: list[str]) -> list[str]:
     """At least one known event type, duplicates removed, in the merchant's order."""
     missing = {
         name: ["This field is required."]
@@ -89,9 +94,9 @@ def _required_and_known(url: str, event_types: list[str]) -> list[str]:
     if missing:
         raise MissingData("Required fields are missing.", code="MISSING_EVENT_DATA", fields=missing)
     unknown = {
-        f"events[{index}]": [f'"{name}" is not an event type; use one of: {KNOWN_EVENT_TYPES}.']
+        f"events[{index}]": [f'"{name}" is not an event type; use one of: {", ".join(known)}.']
         for index, name in enumerate(event_types)
-        if name not in WebhookEventType.values
+        if name not in known
     }
     if unknown:
         raise InvalidData(
@@ -134,9 +139,12 @@ WEBHOOK_EVENT_BY_STATUS = {
 }
 
 
-def webhook_event_types_for(status: str) -> list[str]:
+def webhook_event_types_for(status: str, detail: str = "") -> list[str]:
+    """The event types a change to `status` (and `detail`) is, in every style's vocabulary:
+    their names never overlap, so each subscription matches the ones of its own style."""
     specific = WEBHOOK_EVENT_BY_STATUS.get(status)
-    return [WebhookEventType.TRACKING_UPDATED, *([specific] if specific else [])]
+    seed002 = f"shipment.{seed002_status(status, detail).lower()}"
+    return [WebhookEventType.TRACKING_UPDATED, *([specific] if specific else []), seed002]
 
 
 def shipment_status_changed(
@@ -158,7 +166,8 @@ def shipment_status_changed(
                              shipment=shipment) if shipment.order_id else []),
             *_tracker_rows(merchant, shipment, trigger=status, cause=cause),
         ]),
-        *_webhook_rows(merchant, webhook_event_types_for(status), cause, shipment=shipment),
+        *_webhook_rows(merchant, webhook_event_types_for(status, shipment.status_detail), cause,
+                       shipment=shipment),
         *(_staff_rows(merchant, trigger=status, cause=cause, shipment=shipment)
           if status in STAFF_ALERT_STATUSES else []),
     ]  # fmt: skip
@@ -434,7 +443,9 @@ def notification_resend(*, notification: Notification) -> Notification | None:
     return created[0] if created else None
 
 
+SAMPLE_SHIPMENT_ID = "00000000-0000-4000-8000-000000000000"
 SAMPLE_TRACKING = {
+    "shipmentId": SAMPLE_SHIPMENT_ID,
     "trackingNumber": "SBXDELIVERED0000", "carrier": "sandbox", "carrierName": "Sandbox",
     "service": "Ground", "status": "in_transit", "statusDetail": "arrived_at_facility",
     "statusDescription": "Arrived at facility", "estimatedDelivery": "2026-11-25",
@@ -442,21 +453,33 @@ SAMPLE_TRACKING = {
     "origin": {"city": "Austin", "state": "TX", "country": "US"},
     "destination": {"city": "Denver", "state": "CO", "postalCode": "80202", "country": "US"},
     "orderId": "TEST-ORDER", "items": [{"itemId": "SKU-1", "name": "Sample item", "quantity": 1}],
-    "events": [{"eventId": "evt_test", "timestamp": "2026-11-21T10:00:00Z",
+    "events": [{"eventId": "evt_test", "shipmentId": SAMPLE_SHIPMENT_ID,
+                "timestamp": "2026-11-21T10:00:00Z",
                 "status": "in_transit", "statusDetail": "arrived_at_facility",
                 "eventType": "TRANSIT", "description": "Arrived at facility",
                 "location": {"city": "Dallas", "state": "TX", "postalCode": "75201",
-                             "country": "US"}}],
+                             "country": "US"},
+                "exceptionCode": None, "exceptionReason": None, "recipient": None,
+                "signatureUrl": None, "source": "poll", "carrierCode": "SBX-ARRIVED_AT_FACILITY",
+                "carrierDescription": "Arrived at facility"}],
     "test": True,
 }  # fmt: skip
 
 
+TEST_EVENT_TYPES = {
+    WebhookStyle.NATIVE: WebhookEventType.TRACKING_UPDATED,
+    WebhookStyle.TRACKING_API: SeedWebhookEventType.IN_TRANSIT,
+}
+
+
 def webhook_endpoint_send_test(*, endpoint: WebhookEndpoint) -> Notification:
-    """A tracking.updated event with sample data (marked `"test": true`), queued like any
-    other: the URL is checked again at delivery and the attempt shows in the log."""
+    """A tracking.updated event (shipment.in_transit in seed 002's style) with sample data
+    (marked `"test": true` in the native style), queued like any other: the URL is checked again
+    at delivery and the attempt shows in the log."""
+    event_type = TEST_EVENT_TYPES[endpoint.style]
     return _send_test(
-        endpoint.merchant, Channel.WEBHOOK, endpoint.public_id, WebhookEventType.TRACKING_UPDATED,
-        {"eventType": WebhookEventType.TRACKING_UPDATED, "data": SAMPLE_TRACKING},
+        endpoint.merchant, Channel.WEBHOOK, endpoint.public_id, event_type,
+        {"eventType": event_type, "data": SAMPLE_TRACKING},
     )  # fmt: skip
 
 

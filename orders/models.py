@@ -7,7 +7,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from carriers.vocabulary import CarrierCode, EventSource, Status, StatusDetail
-from merchants.models import Merchant
+from merchants.models import Merchant, PickupLocation
 
 
 class OrderStatus(models.TextChoices):
@@ -316,6 +316,15 @@ class Tracker(Address):
     items = models.JSONField(default=list, blank=True)
     locale = models.CharField(max_length=16, blank=True)
     created_date = models.DateTimeField(null=True, blank=True)
+    # Where it is picked up (seed 001): a configured location, kept by the id as sent, or the
+    # `pickup` object as sent. A deleted location leaves the id, answered without its details.
+    location = models.ForeignKey(
+        PickupLocation, null=True, blank=True, on_delete=models.SET_NULL, related_name="trackers"
+    )
+    location_external_id = models.CharField(max_length=100, blank=True)
+    pickup = models.JSONField(null=True, blank=True)
+    packages = models.JSONField(default=list, blank=True)
+    currency_code = models.CharField(max_length=3, blank=True)
     # The delivery contact unsubscribed from this tracker's messages (the link in every email).
     notifications_muted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

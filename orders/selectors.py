@@ -131,8 +131,12 @@ def tracker_queryset_with_details(merchant: Merchant, *, events: bool = True) ->
     shipments = shipment_queryset_with_details(events=events).select_related("order")
     return (
         Tracker.objects.filter(merchant=merchant)
-        .select_related("merchant", "order")
-        .prefetch_related(Prefetch("shipment", queryset=shipments))
+        .select_related("merchant", "order", "location")
+        .prefetch_related(
+            Prefetch("shipment", queryset=shipments),
+            "merchant__delivery_providers",
+            "merchant__templates",
+        )
     )
 
 

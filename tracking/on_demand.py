@@ -7,12 +7,13 @@ from django.utils import timezone
 
 from carriers.detection import detect_carrier, normalize_tracking_number
 from carriers.vocabulary import CarrierCode
-from flextracker.errors import InvalidData, NotFound
+from flextracker.errors import InvalidData
 from merchants.models import Merchant
 from merchants.selectors import tracked_carriers
 from orders.models import Shipment
 from orders.services.carriers import carrier_break_tie
 from tracking.polling import shipment_refresh
+from tracking.representation import tracking_not_found
 
 # How long a lookup waits for the carrier; a slower answer is read by the next poll.
 ASK_SECONDS = 4
@@ -42,7 +43,7 @@ def _pollable_carrier(merchant: Merchant, number: str, carrier: str) -> str:
     if not carrier:
         carrier = _detected(merchant, number)
     if carrier not in tracked_carriers(merchant):
-        raise _not_found(number, provider=carrier)
+        raise tracking_not_found(number, carrier)
     return carrier
 
 
@@ -56,7 +57,7 @@ def _detected(merchant: Merchant, number: str) -> str:
     if chosen:
         return chosen
     if not detection.candidates:
-        raise _not_found(number)
+        raise tracking_not_found(number)
     candidates = list(dict.fromkeys(candidate.carrier for candidate in detection.candidates))
     raise InvalidData(
         f"Tracking number {number} could belong to several carriers: {', '.join(candidates)}. "
@@ -64,11 +65,4 @@ def _detected(merchant: Merchant, number: str) -> str:
         code="INVALID_TRACKING_DATA",
         fields={"carrier": ["Required: several carriers use this number's format."]},
         details={"candidates": candidates},
-    )
-
-
-def _not_found(number: str, provider: str = "") -> NotFound:
-    details = {"trackingNumber": number, **({"provider": provider} if provider else {})}
-    return NotFound(
-        f"Tracking number {number} was not found.", code="TRACKING_NOT_FOUND", details=details
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from carriers.events import CarrierEvent
+from carriers.seed002 import seed002_status
 from carriers.vocabulary import Status
 from merchants.selectors import tracked_carriers
 from notifications.services import shipment_status_changed
@@ -23,10 +24,18 @@ class Applied:
     shipment: Shipment
     new_events: list[TrackingEvent] = field(default_factory=list)
     previous_status: str = Status.UNKNOWN
+    previous_detail: str = ""
 
     @property
     def status_changed(self) -> bool:
         return self.shipment.status != self.previous_status
+
+    @property
+    def seed002_status_changed(self) -> bool:
+        """Seed 002 tells PICKED_UP from IN_TRANSIT by our detail alone: its webhooks
+        (shipment.in_transit after shipment.picked_up) need the change even when ours is none."""
+        before = seed002_status(self.previous_status, self.previous_detail)
+        return seed002_status(self.shipment.status, self.shipment.status_detail) != before
 
 
 def event_dedupe_key(event: CarrierEvent) -> str:
@@ -72,7 +81,9 @@ def shipment_apply_events(
     status backwards (TRACKING.md).
     """
     shipment = shipment_lock(shipment_id)
-    applied = Applied(shipment, previous_status=shipment.status)
+    applied = Applied(
+        shipment, previous_status=shipment.status, previous_detail=shipment.status_detail
+    )
     by_key = {event_dedupe_key(event): event for event in events}
     known = set(
         TrackingEvent.objects.filter(shipment=shipment, dedupe_key__in=by_key).values_list(
@@ -89,9 +100,12 @@ def shipment_apply_events(
     if shipment.last_event_at is None or newest.occurred_at >= shipment.last_event_at:
         _take_status(shipment, newest, source)
         shipment.save()
-        if applied.status_changed:
-            if shipment.order_id:
-                order_refresh_status(shipment.order)
+        if applied.status_changed and shipment.order_id:
+            order_refresh_status(shipment.order)
+        # A change of seed 002's status alone (picked_up → arrived_at_facility) adds seed-style
+        # webhooks only: the other messages of this status were written at its first change,
+        # and their unique keys keep them once.
+        if applied.status_changed or applied.seed002_status_changed:
             shipment_status_changed(
                 shipment=shipment,
                 previous_status=applied.previous_status,

@@ -135,7 +135,7 @@ def api_error_for(
 
 def error_response(error: ApiError) -> Response:
     headers = {}
-    if error.code == "RATE_LIMITED":
+    if error.severity == "transient" and "retryAfter" in error.details:
         headers["Retry-After"] = str(error.details["retryAfter"])
     if error.status == 401:
         headers["WWW-Authenticate"] = AUTHENTICATE_HEADER  # RFC 9110: every 401 names its scheme

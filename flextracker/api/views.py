@@ -9,6 +9,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
 from flextracker.api.envelope import validation_error
+from flextracker.api.style import request_style
 
 
 class MerchantApi(APIView):
@@ -17,6 +18,10 @@ class MerchantApi(APIView):
     permission_classes = [IsAuthenticated]
     entity: ClassVar[str] = "ORDER"
     not_found_code: ClassVar[str] = "ORDER_NOT_FOUND"
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        request.style = request_style(request)  # after authentication: the key's style
 
     def merchant(self):  # merchants.models.Merchant (the kernel imports no app)
         return self.request.user.merchant

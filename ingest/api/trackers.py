@@ -1,19 +1,18 @@
 """Trackers endpoints of API.md: a tracker for a shipment that has no order here (own vans, a
-local courier, a marketplace). Serializers, output and views."""
+local courier, a marketplace). Input serializers and views; the answer is tracker_output's."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from drf_spectacular.utils import OpenApiExample, extend_schema_view
 from rest_framework import serializers
 
-from carriers.vocabulary import CarrierCode
-from flextracker.api.envelope import EnvelopePaginationParameters, iso, number, paginated, success
+from flextracker.api.envelope import EnvelopePaginationParameters, number, paginated, success
 from flextracker.api.views import InputSerializer, MerchantApi, validated
 from flextracker.errors import NotFound
 from flextracker.openapi import documented
 from inbound.api.base import InboundApi
-from inbound.services import Result
+from inbound.services import Result, unknown_fields_noted
 from ingest.api.serializers import (
     TEXT,
     AddressInput,
@@ -22,19 +21,17 @@ from ingest.api.serializers import (
     order_id_field,
     tracker_external_id_valid,
 )
+from ingest.api.tracker_output import EPOCH, TrackerOutputSerializer, milliseconds, tracker_json
 from merchants.models import Merchant
 from merchants.selectors import tracked_carriers
-from orders.links import group_page_url, tracker_page_url
-from orders.models import Tracker, TrackerType
-from orders.representation import shipment_json
+from orders.models import TrackerType
 from orders.selectors import tracker_get_for_merchant, tracker_list
-from orders.serializers import AddressOutput, CustomerOutput, TrackingOutputSerializer
 from orders.services.trackers import TrackerInput, tracker_create_or_update
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Seed 001 allows null for these (and answers null for an absent location): null is "none".
+NULLABLE_TEXT = {**TEXT, "allow_null": True}
 MAX_MILLISECONDS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 COORDINATE = Decimal("0.000001")  # the model keeps six decimal places (about 10 cm)
-CARRIER_CODES = frozenset(CarrierCode.values)
 
 
 # --- Input -----------------------------------------------------------------------------------
@@ -52,10 +49,6 @@ class UnixMillisecondsField(serializers.IntegerField):
 
     def to_representation(self, value: datetime) -> int:
         return milliseconds(value)
-
-
-def milliseconds(moment: datetime | None) -> int | None:
-    return None if moment is None else (moment - EPOCH) // timedelta(milliseconds=1)
 
 
 class TimeWindowInput(InputSerializer):
@@ -78,6 +71,31 @@ class DeliveryAddressInput(AddressInput):
     apartmentNumber = serializers.CharField(max_length=50, **TEXT)
 
 
+class PickupInput(InputSerializer):
+    name = serializers.CharField(max_length=200, **TEXT)
+    phone = serializers.CharField(max_length=32, **TEXT)
+    address = DeliveryAddressInput(required=False, allow_null=True)
+    instructions = serializers.CharField(max_length=10_000, **TEXT)
+
+
+class PackageInput(InputSerializer):
+    trackerExternalId = serializers.CharField(max_length=100, **TEXT)
+    barcodes = serializers.ListField(
+        child=serializers.CharField(max_length=200), max_length=100, required=False, default=list
+    )
+    items = serializers.ListField(
+        child=serializers.DictField(), max_length=500, required=False, default=list
+    )
+    createdDate = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_MILLISECONDS,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Unix ms.",
+    )
+
+
 class TrackerInputSerializer(InputSerializer):
     trackerExternalId = serializers.CharField(
         max_length=100,
@@ -97,7 +115,7 @@ class TrackerInputSerializer(InputSerializer):
     provider = serializers.CharField(max_length=100, help_text="Alias of carrier.", **TEXT)
     type = serializers.ChoiceField(choices=TrackerType.values, default=TrackerType.SHIPPING)
     groupId = serializers.CharField(
-        max_length=100, help_text="Groups orders and trackers on one page.", **TEXT
+        max_length=100, help_text="Groups orders and trackers on one page.", **NULLABLE_TEXT
     )
     orderId = order_id_field(
         help_text="Optional link to one of your orders already sent here.", **TEXT
@@ -113,7 +131,7 @@ class TrackerInputSerializer(InputSerializer):
         required=False, help_text="Required when type is delivery."
     )
     pickupInstructions = serializers.CharField(max_length=10_000, **TEXT)
-    deliveryInstructions = serializers.CharField(max_length=10_000, **TEXT)
+    deliveryInstructions = serializers.CharField(max_length=10_000, **NULLABLE_TEXT)
     barcodes = serializers.ListField(
         child=serializers.CharField(max_length=200), max_length=100, required=False, default=list
     )
@@ -122,6 +140,19 @@ class TrackerInputSerializer(InputSerializer):
     )
     locale = serializers.CharField(max_length=16, **TEXT)
     createdDate = UnixMillisecondsField(required=False, allow_null=True)
+    locationExternalId = serializers.CharField(
+        max_length=100,
+        help_text="A pickup location configured for the merchant (the admin). A delivery or "
+        "pickup tracker needs this or `pickup`.",
+        **NULLABLE_TEXT,
+    )
+    pickup = PickupInput(
+        required=False, allow_null=True, help_text="Where it is picked up, when not a location."
+    )
+    packages = PackageInput(many=True, required=False, default=list, max_length=100)
+    currencyCode = serializers.RegexField(
+        r"^[A-Z]{3}$", help_text="ISO 4217 of orderValue, e.g. USD.", **TEXT
+    )
 
     def validate(self, data: dict) -> dict:
         errors = {}
@@ -144,7 +175,7 @@ class TrackerInputSerializer(InputSerializer):
             carrier=data["carrier"],
             provider=data["provider"],
             type=data["type"],
-            group_id=data["groupId"],
+            group_id=data["groupId"] or "",
             order_id=data["orderId"],
             order_attributes=data["orderAttributes"],
             order_value=data.get("orderValue"),
@@ -160,12 +191,27 @@ class TrackerInputSerializer(InputSerializer):
             latitude=_rounded(address.get("latitude")),
             longitude=_rounded(address.get("longitude")),
             pickup_instructions=data["pickupInstructions"],
-            delivery_instructions=data["deliveryInstructions"],
+            delivery_instructions=data["deliveryInstructions"] or "",
             barcodes=data["barcodes"],
             items=data["items"],
             locale=data["locale"],
             created_date=data.get("createdDate"),
+            location_external_id=data["locationExternalId"] or "",
+            pickup=_pickup_stored(data.get("pickup")),
+            packages=[dict(package) for package in data["packages"]],
+            currency_code=data["currencyCode"],
         )
+
+
+def _pickup_stored(pickup: dict | None) -> dict | None:
+    """The pickup object as JSON (its coordinates as numbers), stored and answered back."""
+    if pickup is None:
+        return None
+    address = pickup.get("address")
+    if address is not None:
+        address = {**address, "latitude": number(_rounded(address.get("latitude"))),
+                   "longitude": number(_rounded(address.get("longitude")))}  # fmt: skip
+    return {**pickup, "address": address}
 
 
 def _rounded(coordinate: Decimal | None) -> Decimal | None:
@@ -176,107 +222,6 @@ class TrackerListQuery(InputSerializer):
     groupId = serializers.CharField(required=False, allow_blank=True, max_length=100)
 
 
-# --- Output ----------------------------------------------------------------------------------
-
-
-class TimeWindowOutput(serializers.Serializer):
-    startsAt = serializers.IntegerField(allow_null=True, help_text="Unix ms; null: ASAP.")
-    endsAt = serializers.IntegerField(allow_null=True, help_text="Unix ms.")
-
-
-class DeliveryAddressOutput(AddressOutput):
-    latitude = serializers.FloatField(allow_null=True)
-    longitude = serializers.FloatField(allow_null=True)
-    apartmentNumber = serializers.CharField()
-
-
-class ReferenceLinksSerializer(serializers.Serializer):
-    trackingPage = serializers.URLField()
-    groupPage = serializers.URLField(required=False, help_text="Only when groupId is set.")
-
-
-class TrackerOutputSerializer(serializers.Serializer):
-    trackerExternalId = serializers.CharField()
-    trackingNumber = serializers.CharField(help_text="Normalized when it is a carrier's.")
-    provider = serializers.CharField(help_text="The carrier code or the provider's name.")
-    carrier = serializers.CharField(allow_null=True, help_text="Null for a delivery provider.")
-    type = serializers.CharField(help_text="shipping, delivery or pickup.")
-    status = serializers.CharField(
-        help_text="TRACKING.md's status: the linked shipment's, else the tracker's own."
-    )
-    groupId = serializers.CharField()
-    orderId = serializers.CharField(allow_null=True)
-    orderAttributes = serializers.DictField()
-    orderValue = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
-    pickupTime = TimeWindowOutput(allow_null=True)
-    deliveryTime = TimeWindowOutput(allow_null=True)
-    deliveryContact = CustomerOutput()
-    deliveryAddress = DeliveryAddressOutput()
-    pickupInstructions = serializers.CharField()
-    deliveryInstructions = serializers.CharField()
-    barcodes = serializers.ListField(child=serializers.CharField())
-    items = serializers.ListField(child=serializers.DictField())
-    locale = serializers.CharField()
-    createdDate = serializers.IntegerField(allow_null=True, help_text="Unix ms.")
-    tracking = TrackingOutputSerializer(
-        allow_null=True, help_text="The carrier shipment the tracker follows, if any."
-    )
-    referenceLinks = ReferenceLinksSerializer()
-    createdAt = serializers.DateTimeField()
-    updatedAt = serializers.DateTimeField()
-
-
-def _window(starts_at: datetime | None, ends_at: datetime | None) -> dict | None:
-    if starts_at is None and ends_at is None:
-        return None
-    return {"startsAt": milliseconds(starts_at), "endsAt": milliseconds(ends_at)}
-
-
-def _reference_links(tracker: Tracker) -> dict:
-    merchant_id = tracker.merchant.merchant_id
-    links = {"trackingPage": tracker_page_url(merchant_id, tracker.external_id)}
-    if tracker.group_id:
-        links["groupPage"] = group_page_url(merchant_id, tracker.group_id)
-    return links
-
-
-def tracker_json(tracker: Tracker, *, tracked: set[str]) -> dict:
-    """A tracker prefetched by tracker_queryset_with_details (JSON-native, so replays match)."""
-    shipment = tracker.shipment
-    return {
-        "trackerExternalId": tracker.external_id,
-        "trackingNumber": tracker.tracking_number,
-        "provider": tracker.provider,
-        "carrier": tracker.provider if tracker.provider in CARRIER_CODES else None,
-        "type": tracker.type,
-        "status": shipment.status if shipment else tracker.status,
-        "groupId": tracker.group_id,
-        "orderId": tracker.order.order_id if tracker.order_id else None,
-        "orderAttributes": tracker.order_attributes,
-        "orderValue": number(tracker.order_value),
-        "pickupTime": _window(tracker.pickup_starts_at, tracker.pickup_ends_at),
-        "deliveryTime": _window(tracker.delivery_starts_at, tracker.delivery_ends_at),
-        "deliveryContact": {"name": tracker.contact_name, "phone": tracker.contact_phone,
-                            "email": tracker.contact_email},
-        "deliveryAddress": {"street1": tracker.street1, "street2": tracker.street2,
-                            "city": tracker.city, "state": tracker.state,
-                            "postalCode": tracker.postal_code, "countryCode": tracker.country_code,
-                            "latitude": number(tracker.latitude),
-                            "longitude": number(tracker.longitude),
-                            "apartmentNumber": tracker.apartment_number},
-        "pickupInstructions": tracker.pickup_instructions,
-        "deliveryInstructions": tracker.delivery_instructions,
-        "barcodes": tracker.barcodes,
-        "items": tracker.items,
-        "locale": tracker.locale,
-        "createdDate": milliseconds(tracker.created_date),
-        "tracking": shipment_json(shipment, tracked=tracked) if shipment else None,
-        "referenceLinks": _reference_links(tracker),
-        "createdAt": iso(tracker.created_at),
-        "updatedAt": iso(tracker.updated_at),
-    }  # fmt: skip
-
-
 # --- Views -----------------------------------------------------------------------------------
 
 TRACKER_EXAMPLE = OpenApiExample(
@@ -284,7 +229,8 @@ TRACKER_EXAMPLE = OpenApiExample(
     request_only=True,
     value={
         "trackerExternalId": "TRK-1001", "trackingId": "VAN-7-STOP-3", "provider": "Self Delivery",
-        "type": "delivery", "groupId": "BASKET-77", "orderValue": 42.50,
+        "type": "delivery", "groupId": "BASKET-77", "orderValue": 42.50, "currencyCode": "USD",
+        "locationExternalId": "MAIN-STORE",
         "deliveryTime": {"startsAt": 1795532400000, "endsAt": 1795539600000},
         "deliveryContact": {"name": "Jane Doe", "phone": "+15125550100",
                             "email": "jane@example.com"},
@@ -302,6 +248,23 @@ CARRIER_TRACKER_EXAMPLE = OpenApiExample(
     value={"trackerExternalId": "MKT-55", "trackingNumber": "1Z5R89390357567127",
            "carrier": "ups", "orderAttributes": {"marketplace": "etsy"}},
 )  # fmt: skip
+SEED_001_EXAMPLE = OpenApiExample(
+    "Seed 001's example: delivery from a configured pickup location",
+    request_only=True,
+    value={
+        "provider": "Self Delivery", "locationExternalId": "Self Delivery Store",
+        "trackerExternalId": "tracker001", "trackingId": "del_004",
+        "barcodes": ["12312351", "77091078"], "type": "delivery", "orderAttributes": {},
+        "orderValue": 100, "pickupTime": {"startsAt": 1649253600000},
+        "deliveryTime": {"endsAt": 1649268000000},
+        "deliveryContact": {"name": "Mein Wan", "phone": "+12322322323",
+                            "email": "nycustomer@email.com"},
+        "deliveryAddress": {"street1": "8849 North Sam Houston Parkway West", "street2": "",
+                            "city": "Houston", "state": "TX", "countryCode": "US",
+                            "postalCode": "77064", "latitude": 29.9259823,
+                            "longitude": -95.5523879, "apartmentNumber": ""},
+    },
+)  # fmt: skip
 TAGS = ["Trackers"]
 
 
@@ -314,11 +277,18 @@ TAGS = ["Trackers"]
         "shipment (polled like any other; `CARRIER_NOT_TRACKED` when we cannot poll that "
         "carrier); without `carrier`/`provider` the carrier is detected from the number. A "
         "`provider` not configured for the merchant is a 422; a `delivery` tracker without "
-        "`deliveryAddress` is a 400. Times are Unix milliseconds.",
+        "`deliveryAddress` is a 400, and a `delivery` or `pickup` tracker without "
+        "`locationExternalId` (a pickup location configured in the admin; unknown: 422) or "
+        "`pickup` is a 400. A delivery provider's tracking id is followed as an `other` "
+        "shipment that the merchant moves with `POST /tracking/{trackingNumber}/events`; the "
+        "delivery contact gets the customer notifications the merchant chose. The answer is "
+        "seed 001's shape (upper-case lifecycle `status`, `provider` object, "
+        "`referenceLinks.customerWebflowUrl`) with every field sent. Times are Unix "
+        "milliseconds.",
         request=TrackerInputSerializer,
         responses={201: TrackerOutputSerializer, 200: TrackerOutputSerializer},
         errors=("MISSING_TRACKER_DATA", "INVALID_TRACKER_DATA"),
-        examples=[TRACKER_EXAMPLE, CARRIER_TRACKER_EXAMPLE],
+        examples=[SEED_001_EXAMPLE, TRACKER_EXAMPLE, CARRIER_TRACKER_EXAMPLE],
         tags=TAGS,
         operation_id="tracker_create",
     ),
@@ -356,11 +326,12 @@ def tracker_answer(merchant: Merchant, payload) -> Result:
     data = TrackerInputSerializer.to_input(validated(TrackerInputSerializer, payload, "TRACKER"))
     outcome = tracker_create_or_update(merchant=merchant, data=data)
     tracker = tracker_get_for_merchant(merchant, data.external_id)
-    return Result(
+    answer = Result(
         201 if outcome.created else 200,
         tracker_json(tracker, tracked=tracked_carriers(merchant)),
         outcome.warnings,
     )
+    return unknown_fields_noted(answer, TrackerInputSerializer, payload)
 
 
 @extend_schema_view(

@@ -28,7 +28,15 @@ DELIVERY = {
                         "latitude": 30.2672, "longitude": -97.7431, "apartmentNumber": "4B"},
     "pickupInstructions": "Back door.", "deliveryInstructions": "Leave with the concierge.",
     "barcodes": ["0123456789012"], "items": [{"name": "Sourdough loaf", "quantity": 2}],
-    "locale": "en-US", "createdDate": 1795525200123,
+    "locale": "en-US", "createdDate": 1795525200123, "currencyCode": "USD",
+    "pickup": {"name": "Corner Bakery", "phone": "+15125550199",
+               "address": {"street1": "9 Oak St", "city": "Austin", "state": "TX",
+                           "postalCode": "78702", "countryCode": "US", "latitude": 30.26,
+                           "longitude": -97.72},
+               "instructions": "Ring twice."},
+    "packages": [{"trackerExternalId": "TRK-1001-A", "barcodes": ["0123456789012"],
+                  "items": [{"name": "Sourdough loaf", "quantity": 2}],
+                  "createdDate": 1795525200123}],
 }  # fmt: skip
 SANDBOX = {
     "trackerExternalId": "MKT-1",
@@ -62,11 +70,26 @@ def test_a_tracker_is_created_with_every_field_and_read_back_the_same(api, self_
     body = created.json()
     assert body["success"] is True and body["warnings"] == []
     data = body["data"]
-    assert {key: data[key] for key in data if key not in ("createdAt", "updatedAt")} == {
-        "trackerExternalId": "TRK-1001", "trackingNumber": "VAN-7-STOP-3",
-        "provider": "Self Delivery", "carrier": None, "type": "delivery", "status": "unknown",
+    pickup_address = {**DELIVERY["pickup"]["address"], "street2": "", "apartmentNumber": ""}
+    shown = {key: data[key] for key in data if key not in ("createdAt", "updatedAt", "tracking")}
+    assert shown == {
+        "id": str(Tracker.objects.get().pk), "trackerExternalId": "TRK-1001",
+        "orderExternalId": "TRK-1001", "brandExternalId": "FDC-01-12345",
+        "trackingId": "VAN-7-STOP-3", "trackingNumber": "VAN-7-STOP-3",
+        "provider": {"id": str(self_delivery.pk), "name": "Self Delivery",
+                     "displayName": "Self Delivery", "serviceType": "Delivery",
+                     "serviceId": "delivery"},
+        "carrier": None, "type": "delivery", "status": "ORDER_DISPATCHED",
         "groupId": "BASKET-77", "orderId": None, "orderAttributes": {"channel": "phone"},
-        "orderValue": 42.5,
+        "orderValue": 42.5, "currencyCode": "USD",
+        "estimatedPickupTime": {"startsAt": None, "endsAt": None},
+        "estimatedDeliveryTime": {"startsAt": None, "endsAt": None},
+        "locationExternalId": None, "pickup": {**DELIVERY["pickup"], "address": pickup_address},
+        "pickupAddress": pickup_address,
+        "pickupContact": {"name": "Corner Bakery", "phone": "+15125550199"},
+        "timeZone": "UTC", "lastLocation": None, "tips": None, "driver": None,
+        "vehicle": None, "packages": DELIVERY["packages"],
+        "source": {"type": "api", "id": None, "name": None},
         "pickupTime": {"startsAt": 1795528800000, "endsAt": None},
         "deliveryTime": {"startsAt": 1795532400000, "endsAt": 1795539600000},
         "deliveryContact": {"name": "Jane Doe", "phone": "+15125550100",
@@ -76,10 +99,17 @@ def test_a_tracker_is_created_with_every_field_and_read_back_the_same(api, self_
                             "latitude": 30.2672, "longitude": -97.7431, "apartmentNumber": "4B"},
         "pickupInstructions": "Back door.", "deliveryInstructions": "Leave with the concierge.",
         "barcodes": ["0123456789012"], "items": [{"name": "Sourdough loaf", "quantity": 2}],
-        "locale": "en-US", "createdDate": 1795525200123, "tracking": None,
-        "referenceLinks": {"trackingPage": "http://127.0.0.1:8000/trackers/FDC-01-12345/TRK-1001",
-                           "groupPage": "http://127.0.0.1:8000/groups/FDC-01-12345/BASKET-77"},
+        "locale": "en-US", "createdDate": 1795525200123,
+        "referenceLinks": {
+            "customerWebflowUrl": "http://127.0.0.1:8000/trackers/FDC-01-12345/TRK-1001",
+            "trackingPage": "http://127.0.0.1:8000/trackers/FDC-01-12345/TRK-1001",
+            "groupPage": "http://127.0.0.1:8000/groups/FDC-01-12345/BASKET-77"},
     }  # fmt: skip
+    # a provider's tracking id is followed as an `other` shipment, which the merchant moves
+    assert (data["tracking"]["carrier"], data["tracking"]["trackingNumber"]) == (
+        "other",
+        "VAN7STOP3",
+    )
     assert got.json()["data"] == data
 
 
@@ -88,19 +118,21 @@ def test_the_same_external_id_again_is_a_200_that_replaces_the_fields(api, merch
     api.post("/api/v1/trackers", DELIVERY)
     # when
     updated = api.post("/api/v1/trackers", {"trackerExternalId": "TRK-1001", "type": "pickup",
-                                            "provider": "self delivery"})  # fmt: skip
+                                            "provider": "self delivery",
+                                            "pickup": {"name": "Till 3"}})  # fmt: skip
     # then
     assert updated.status_code == 200
     data = updated.json()["data"]
-    assert (data["type"], data["provider"], data["trackingNumber"]) == (
+    assert (data["type"], data["provider"]["name"], data["trackingNumber"]) == (
         "pickup",
         "Self Delivery",
         "",
     )
-    assert (data["groupId"], data["deliveryTime"], data["barcodes"]) == ("", None, [])
-    assert data["referenceLinks"] == {
-        "trackingPage": "http://127.0.0.1:8000/trackers/FDC-01-12345/TRK-1001"
-    }
+    assert (data["groupId"], data["deliveryTime"], data["barcodes"], data["packages"]) == (
+        "", {"startsAt": None, "endsAt": None}, [], [])  # fmt: skip
+    assert (data["pickupContact"], data["pickupAddress"]) == ({"name": "Till 3", "phone": ""}, None)
+    page = "http://127.0.0.1:8000/trackers/FDC-01-12345/TRK-1001"
+    assert data["referenceLinks"] == {"customerWebflowUrl": page, "trackingPage": page}
     assert Tracker.objects.filter(merchant=merchant).count() == 1
 
 
@@ -117,10 +149,11 @@ def test_a_carrier_tracker_follows_a_shipment_that_a_second_tracker_reuses(api, 
     assert set(Tracker.objects.values_list("shipment", flat=True)) == {shipment.pk}
     data = first.json()["data"]
     assert (data["provider"], data["carrier"], data["trackingNumber"]) == (
-        "sandbox",
+        {"id": "sandbox", "name": "sandbox", "displayName": "Sandbox (simulated)",
+         "serviceType": "Shipping", "serviceId": "shipping"},
         "sandbox",
         "SBXDELIVERED0001",
-    )
+    )  # fmt: skip
     assert data["tracking"]["trackingNumber"] == "SBXDELIVERED0001"
     assert (data["tracking"]["tracked"], data["tracking"]["orderId"]) == (True, None)
     assert first.json()["warnings"] == []
@@ -133,7 +166,7 @@ def test_the_tracker_status_is_its_shipments(api, merchant):
     # when
     data = api.get("/api/v1/trackers/MKT-1").json()["data"]
     # then
-    assert (data["status"], data["tracking"]["status"]) == ("out_for_delivery", "out_for_delivery")
+    assert (data["status"], data["tracking"]["status"]) == ("OUT_FOR_DELIVERY", "out_for_delivery")
 
 
 def test_without_a_carrier_it_is_detected_and_an_unpolled_one_is_flagged(api, merchant):
@@ -180,8 +213,10 @@ def test_external_ids_with_slash_question_mark_and_space_round_trip(api):
     got = api.get("/api/v1/trackers/" + quote(external_id, safe=""))
     # then
     assert got.status_code == 200
+    page = "http://127.0.0.1:8000/trackers/FDC-01-12345/A%2FB%3Fc%25d%20e"
     assert got.json()["data"]["referenceLinks"] == {
-        "trackingPage": "http://127.0.0.1:8000/trackers/FDC-01-12345/A%2FB%3Fc%25d%20e",
+        "customerWebflowUrl": page,
+        "trackingPage": page,
         "groupPage": "http://127.0.0.1:8000/groups/FDC-01-12345/g%2F1",
     }
 
@@ -189,7 +224,8 @@ def test_external_ids_with_slash_question_mark_and_space_round_trip(api):
 def test_coordinates_are_kept_to_six_decimal_places(api):
     address = {"latitude": 30.26715349, "longitude": -97.74306001}
     response = api.post("/api/v1/trackers", {"trackerExternalId": "T", "type": "delivery",
-                                             "deliveryAddress": address})  # fmt: skip
+                                             "deliveryAddress": address,
+                                             "pickup": {"name": "Store"}})  # fmt: skip
     assert response.status_code == 201
     tracker = Tracker.objects.get()
     assert (tracker.latitude, tracker.longitude) == (Decimal("30.267153"), Decimal("-97.743060"))

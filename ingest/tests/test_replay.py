@@ -23,6 +23,7 @@ LOGGED_PATHS = [
     "/api/v1/trackers",
     "/api/v1/webhooks",
     "/api/v1/webhooks/wh_1/enable",
+    "/api/v1/tracking/webhook",
     "/api/v1/tracking/batch",
     "/api/v1/tracking/1Z999/events",
     "/api/v1/tracking/1Z999/refresh",

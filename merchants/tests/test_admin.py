@@ -100,7 +100,8 @@ def test_a_tracking_link_lifetime_out_of_range_is_refused(staff_client, merchant
 def test_a_new_api_key_is_shown_once_then_only_by_prefix(staff_client, merchant):
     # when
     response = staff_client.post(
-        reverse("admin:merchants_apikey_add"), {"merchant": merchant.pk, "name": "oms"}
+        reverse("admin:merchants_apikey_add"),
+        {"merchant": merchant.pk, "name": "oms", "style": "native"},
     )
     # then: the key is on the page once, authenticates, and never appears again
     page = response.content.decode()
@@ -218,7 +219,7 @@ def test_a_logo_address_must_be_https(staff_client, merchant):
 
 def _empty_inlines() -> dict[str, str]:
     form = {}
-    for prefix in ("delivery_providers", "memberships"):
+    for prefix in ("delivery_providers", "pickup_locations", "memberships"):
         form |= {f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"}
     return form
 

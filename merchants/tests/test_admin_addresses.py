@@ -37,6 +37,7 @@ def _merchant_form(merchant: Merchant, **values) -> dict:
     return {"name": merchant.name, "is_active": "on", "time_zone": "UTC", "locale": "en",
             "tracking_link_lifetime_days": "180",
             "delivery_providers-TOTAL_FORMS": "0", "delivery_providers-INITIAL_FORMS": "0",
+            "pickup_locations-TOTAL_FORMS": "0", "pickup_locations-INITIAL_FORMS": "0",
             "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0", **values}  # fmt: skip
 
 

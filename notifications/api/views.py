@@ -7,13 +7,19 @@ from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_sc
 from rest_framework import serializers
 
 from flextracker.api.envelope import EnvelopePaginationParameters, iso, paginated, success
-from flextracker.api.views import InputSerializer, MerchantApi, validated
+from flextracker.api.views import InputSerializer, MerchantApi, unknown_field_warnings, validated
 from flextracker.errors import NotFound
 from flextracker.openapi import documented
 from inbound.api.base import InboundApi
 from inbound.services import Result
 from merchants.models import Merchant
-from notifications.models import WebhookEndpoint, WebhookEventType
+from notifications.models import (
+    ANY_WEBHOOK_EVENT_TYPES,
+    SeedWebhookEventType,
+    WebhookEndpoint,
+    WebhookEventType,
+    WebhookStyle,
+)
 from notifications.selectors import webhook_endpoint_get_for_merchant, webhook_endpoints_for
 from notifications.services import (
     MAX_WEBHOOK_ENDPOINTS,
@@ -24,25 +30,39 @@ from notifications.services import (
 from notifications.webhook_health import webhook_endpoint_enable
 
 TAGS = ["Webhooks"]
-EVENTS_HELP = "One or more of: " + ", ".join(f"`{value}`" for value in WebhookEventType.values)
 
 
-@extend_schema_field(
-    {"type": "array", "minItems": 1, "items": {"type": "string", "enum": WebhookEventType.values}}
-)
-class EventTypesField(serializers.ListField):
-    """Strings here; the notifications service names each unknown one (`events[1]`)."""
-
-    child = serializers.CharField(max_length=100)
+def _events_help(names: list[str]) -> str:
+    return "One or more of: " + ", ".join(f"`{name}`" for name in names)
 
 
-class WebhookInputSerializer(InputSerializer):
+def _event_types_field(names: list[str]) -> type[serializers.ListField]:
+    @extend_schema_field(
+        {"type": "array", "minItems": 1, "items": {"type": "string", "enum": names}}
+    )
+    class EventTypesField(serializers.ListField):
+        """Strings here; the notifications service names each unknown one (`events[1]`)."""
+
+        child = serializers.CharField(max_length=100)
+
+    return EventTypesField
+
+
+EventTypesField = _event_types_field(ANY_WEBHOOK_EVENT_TYPES)
+SeedEventTypesField = _event_types_field(SeedWebhookEventType.values)
+
+
+class SeedWebhookInputSerializer(InputSerializer):
+    """POST /tracking/webhook: seed 002's body."""
+
     url = serializers.URLField(
         max_length=2000,
         help_text="https, port 443 or 80, no user:password@; every address its host resolves "
         "to must be public (checked again before every delivery).",
     )
-    events = EventTypesField(allow_empty=False, max_length=50, help_text=EVENTS_HELP)
+    events = SeedEventTypesField(
+        allow_empty=False, max_length=50, help_text=_events_help(SeedWebhookEventType.values)
+    )
     # Length and characters are the service's rule: one message for every way it is wrong.
     secret = serializers.CharField(
         required=False,
@@ -55,10 +75,34 @@ class WebhookInputSerializer(InputSerializer):
     )
 
 
+STYLE_HELP = (
+    "Left out: the API key's style (`native` unless the key was issued `tracking-api`). "
+    "`native`: our event types, body and `t=…,v1=…` signature. `tracking-api`: "
+    "seed 002's event names (`shipment.delivered` …), its `data` (`shipmentId`, "
+    "`trackingNumber`, `status` in upper case, `description`, `location`, `recipient`, "
+    "`deliveredAt`, `orderId`) and `FlexTracker-Signature: sha256=<hex HMAC-SHA256(secret, raw "
+    "body)>`, as POST /api/v1/tracking/webhook makes them."
+)
+
+
+class WebhookInputSerializer(SeedWebhookInputSerializer):
+    events = EventTypesField(
+        allow_empty=False,
+        max_length=50,
+        help_text=_events_help(WebhookEventType.values)
+        + "; or, in the `tracking-api` style, of: "
+        + ", ".join(f"`{name}`" for name in SeedWebhookEventType.values),
+    )
+    style = serializers.ChoiceField(
+        choices=WebhookStyle.values, required=False, help_text=STYLE_HELP
+    )
+
+
 class WebhookOutputSerializer(serializers.Serializer):
     id = serializers.CharField(help_text="The subscription's id, `whk_…`.")
     url = serializers.URLField()
     events = EventTypesField()
+    style = serializers.ChoiceField(choices=WebhookStyle.values, help_text=STYLE_HELP)
     active = serializers.BooleanField(
         help_text="False once we stopped delivering: the receiver answered 410, or every "
         "delivery to it failed for 72 hours (your alert addresses are told 24 hours before). See "
@@ -90,6 +134,7 @@ def webhook_json(endpoint: WebhookEndpoint) -> dict:
         "id": endpoint.public_id,
         "url": endpoint.url,
         "events": list(endpoint.event_types),
+        "style": endpoint.style,
         "active": endpoint.is_active,
         "createdAt": iso(endpoint.created_at),
         "disabledAt": iso(endpoint.disabled_at),
@@ -152,7 +197,7 @@ class WebhooksApi(InboundApi):
     unlogged_fields = ("secret",)
 
     def handle(self, merchant: Merchant, payload) -> Result:
-        return webhook_create_answer(merchant, payload)
+        return webhook_create_answer(merchant, payload, default_style=self.request.style)
 
     def get(self, request):
         return paginated(request, webhook_endpoints_for(self.merchant()), webhook_json)
@@ -180,9 +225,10 @@ class WebhooksApi(InboundApi):
 class WebhookDetailApi(MerchantApi):
     entity = "EVENT"
     not_found_code = "NOT_FOUND"
+    style: str | None = None  # any style's subscription
 
     def _endpoint(self, webhook_id: str) -> WebhookEndpoint:
-        endpoint = webhook_endpoint_get_for_merchant(self.merchant(), webhook_id)
+        endpoint = webhook_endpoint_get_for_merchant(self.merchant(), webhook_id, style=self.style)
         if endpoint is None:
             raise NotFound(f"Webhook subscription {webhook_id} was not found.", code="NOT_FOUND")
         return endpoint
@@ -194,6 +240,91 @@ class WebhookDetailApi(MerchantApi):
         endpoint = self._endpoint(webhook_id)
         webhook_endpoint_delete(endpoint=endpoint)
         return success({"id": webhook_id, "deleted": True})
+
+
+SEED_STYLE = WebhookStyle.TRACKING_API
+SEED_WEBHOOK_EXAMPLE = OpenApiExample(
+    "Configure tracking webhooks (seed 002)",
+    request_only=True,
+    value={
+        "url": "https://your-app.com/webhooks/tracking",
+        "events": [
+            "shipment.picked_up", "shipment.in_transit", "shipment.delivered", "shipment.exception",
+        ],
+        "secret": "your_webhook_secret_key_0123456789",
+    },
+)  # fmt: skip
+SEED_CREATE_DESCRIPTION = f"""\
+Seed 002's "Configure Tracking Webhooks": a subscription in the `tracking-api` style, the same as
+POST /api/v1/webhooks with `"style": "tracking-api"`. Events: seed 002's names, each sent when a
+shipment's status changes to the matching seed-002 status
+({", ".join(f"`{name}`" for name in SeedWebhookEventType.values)}). Each delivery's body is
+`{{"eventId", "eventType", "timestamp", "data": {{"shipmentId", "trackingNumber", "status",
+"description", "location", "recipient", "deliveredAt", "orderId"}}}}` (`status` in seed 002's
+upper case), signed `FlexTracker-Signature: sha256=<hex HMAC-SHA256(secret, raw body)>` (seed
+002's `verifyWebhookSignature`); receivers dedupe on `eventId`. Retries, the attempt log and
+replay are those of every subscription.
+
+{CREATE_DESCRIPTION}"""
+
+
+@extend_schema_view(
+    post=documented(
+        summary="Subscribe a URL to seed 002's tracking webhooks",
+        description=SEED_CREATE_DESCRIPTION,
+        request=SeedWebhookInputSerializer,
+        responses={201: WebhookCreatedSerializer},
+        errors=("MISSING_EVENT_DATA", "INVALID_EVENT_DATA"),
+        examples=[SEED_WEBHOOK_EXAMPLE],
+        tags=TAGS,
+        operation_id="tracking_webhook_create",
+    ),
+    get=documented(
+        summary="List seed 002 style webhook subscriptions",
+        description="The `tracking-api` style subscriptions, newest first, without their "
+        "secrets. GET /api/v1/webhooks lists every style.",
+        responses={200: WebhookOutputSerializer},
+        many=True,
+        paginated=True,
+        errors=("INVALID_EVENT_DATA",),
+        parameters=[EnvelopePaginationParameters],
+        tags=TAGS,
+        operation_id="tracking_webhook_list",
+    ),
+)
+class TrackingWebhooksApi(WebhooksApi):
+    """Seed 002's POST/GET /tracking/webhook: WebhooksApi for `tracking-api` subscriptions."""
+
+    def handle(self, merchant: Merchant, payload) -> Result:
+        return tracking_webhook_create_answer(merchant, payload)
+
+    def get(self, request):
+        endpoints = webhook_endpoints_for(self.merchant(), style=SEED_STYLE)
+        return paginated(request, endpoints, webhook_json)
+
+
+@extend_schema_view(
+    get=documented(
+        summary="A seed 002 style webhook subscription",
+        description="Without its secret. A native subscription's id, or another merchant's, "
+        "is a 404, like an unknown one.",
+        responses={200: WebhookOutputSerializer},
+        errors=("NOT_FOUND",),
+        tags=TAGS,
+        operation_id="tracking_webhook_get",
+    ),
+    delete=documented(
+        summary="Delete a seed 002 style webhook subscription",
+        description='200 with `{"id", "deleted": true}`. Nothing more is sent to the URL. '
+        "Deleting it again is a 404.",
+        responses={200: WebhookDeletedSerializer},
+        errors=("NOT_FOUND",),
+        tags=TAGS,
+        operation_id="tracking_webhook_delete",
+    ),
+)
+class TrackingWebhookDetailApi(WebhookDetailApi):
+    style = SEED_STYLE
 
 
 class WebhookEnableInputSerializer(InputSerializer):
@@ -222,15 +353,30 @@ class WebhookEnableApi(InboundApi):
         return webhook_enable_answer(merchant, payload, webhook_id)
 
 
-def webhook_create_answer(merchant: Merchant, payload) -> Result:
-    """POST /webhooks's message answered (a plain function: replay calls it too)."""
+def webhook_create_answer(
+    merchant: Merchant, payload, default_style: str = WebhookStyle.NATIVE
+) -> Result:
+    """POST /webhooks's message answered (a plain function: replay calls it too, in the native
+    style unless the body names one: the log keeps no key's style)."""
     data = validated(WebhookInputSerializer, payload, "EVENT")
+    unknown = unknown_field_warnings(WebhookInputSerializer, payload)
+    return _created(merchant, data, data.get("style") or default_style, unknown)
+
+
+def tracking_webhook_create_answer(merchant: Merchant, payload) -> Result:
+    """POST /tracking/webhook's message answered (replay calls it too): seed 002's style."""
+    data = validated(SeedWebhookInputSerializer, payload, "EVENT")
+    unknown = unknown_field_warnings(SeedWebhookInputSerializer, payload)
+    return _created(merchant, data, WebhookStyle.TRACKING_API, unknown)
+
+
+def _created(merchant: Merchant, data: dict, style: str, warnings: list[dict]) -> Result:
     endpoint, secret = webhook_endpoint_create(
         merchant=merchant, url=data["url"], event_types=data["events"],
-        secret=data.get("secret"),
+        secret=data.get("secret"), style=style,
     )  # fmt: skip
     logged = {**webhook_json(endpoint), "secret": None}
-    return Result(201, logged, shown_once={"secret": secret})
+    return Result(201, logged, warnings, shown_once={"secret": secret})
 
 
 def webhook_enable_answer(merchant: Merchant, _payload, webhook_id: str) -> Result:

@@ -52,6 +52,7 @@ def _shown(endpoint: WebhookEndpoint) -> dict:
         "id": endpoint.public_id,
         "url": endpoint.url,
         "events": endpoint.event_types,
+        "style": endpoint.style,
         "active": True,
         "createdAt": iso(endpoint.created_at),
         "disabledAt": None,
@@ -435,3 +436,13 @@ def test_another_merchant_cannot_switch_a_subscription_on(api, other_api, mercha
         False, DISABLED["disabled_reason"], 130)  # fmt: skip
     assert (after.failing_since, after.disable_warned_at) == (
         endpoint.failing_since, endpoint.disable_warned_at)  # fmt: skip
+
+
+def test_an_unknown_field_of_a_subscription_is_named_not_dropped_silently(api):
+    # when
+    created = api.post("/api/v1/webhooks", {**SUBSCRIPTION, "descripton": "ours"})
+    # then
+    assert created.status_code == 201
+    assert [(w["code"], w["field"]) for w in created.json()["warnings"]] == [
+        ("UNKNOWN_FIELD", "descripton")
+    ]

@@ -17,7 +17,7 @@ from django.utils import timezone
 from carriers.detection import normalize_tracking_number
 from carriers.vocabulary import CarrierCode
 from flextracker.errors import InvalidData, MissingData
-from merchants.models import DeliveryProvider, Merchant
+from merchants.models import DeliveryProvider, Merchant, PickupLocation
 from merchants.selectors import tracked_carriers
 from orders.models import Order, Shipment, Tracker, TrackerType
 from orders.services.orders import (
@@ -62,6 +62,10 @@ class TrackerInput:
     items: Sequence[dict] = ()
     locale: str = ""
     created_date: datetime | None = None
+    location_external_id: str = ""
+    pickup: dict | None = None  # seed 001's `pickup` object, stored as sent
+    packages: Sequence[dict] = ()
+    currency_code: str = ""
 
     @property
     def has_delivery_address(self) -> bool:
@@ -78,27 +82,42 @@ class _Carriage:
     carrier: str
     tracking_number: str
 
+    @property
+    def shipment_key(self) -> tuple[str, str] | None:
+        """(carrier, number) of the Shipment it follows: a carrier's; or, for a delivery
+        provider's tracking id, an `other` one (never polled) that the merchant moves by
+        reporting events (POST /tracking/{n}/events), so its contact hears of them too."""
+        if self.carrier and self.tracking_number:
+            return self.carrier, self.tracking_number
+        number = normalize_tracking_number(self.tracking_number)
+        return (CarrierCode.OTHER, number) if self.provider and number else None
+
 
 @transaction.atomic
 def tracker_create_or_update(*, merchant: Merchant, data: TrackerInput) -> Outcome:
     """Creates the tracker or, for a known `external_id`, replaces its fields in place.
 
-    A carrier and a tracking number link it to the merchant's Shipment for that number (created
-    when absent, so a second tracker with the same number follows the same package). Nothing is
-    written when a value is refused.
+    A tracking number links it to the merchant's Shipment for that number and carrier (`other`
+    for a delivery provider's; created when absent, so a second tracker with the same number
+    follows the same package). Nothing is written when a value is refused.
     """
     _tracker_input_check(data)
     order = _order_for_tracker(merchant, data.order_id)
     carriage = _carriage_resolve(merchant, data)
+    location = _location_for_tracker(merchant, data.location_external_id)
     tracker, created = _tracker_lock_or_create(merchant, data.external_id)
     warnings = []
     tracker.shipment = None
-    if carriage.carrier and carriage.tracking_number:
-        tracked = carriage.carrier in tracked_carriers(merchant)
-        tracker.shipment = _shipment_get_or_create(merchant, order, carriage, tracked=tracked)
-        if not tracked:
-            warnings.append(carrier_not_tracked_warning(carriage.carrier))
+    if carriage.shipment_key:
+        carrier, number = carriage.shipment_key
+        tracked = carrier in tracked_carriers(merchant)
+        tracker.shipment = _shipment_get_or_create(
+            merchant, order, carrier, number, tracked=tracked
+        )
+        if carriage.carrier and not tracked:
+            warnings.append(carrier_not_tracked_warning(carrier))
     tracker.order = order
+    tracker.location = location
     tracker.provider = carriage.provider
     tracker.tracking_number = carriage.tracking_number
     _tracker_fields_set(tracker, data)
@@ -112,6 +131,13 @@ def _tracker_input_check(data: TrackerInput) -> None:
             "A delivery tracker needs the address to deliver to.",
             code=MISSING,
             fields={"deliveryAddress": ["Required when type is delivery."]},
+        )
+    picked_up = data.type in (TrackerType.DELIVERY, TrackerType.PICKUP)
+    if picked_up and not (data.location_external_id or data.pickup):
+        raise MissingData(
+            f"A {data.type} tracker needs where it is picked up.",
+            code=MISSING,
+            fields={"locationExternalId": [f"Send locationExternalId or pickup ({data.type})."]},
         )
     errors = {}
     windows = (
@@ -136,6 +162,19 @@ def _order_for_tracker(merchant: Merchant, order_id: str) -> Order | None:
             fields={"orderId": ["No order with this id for this merchant."]},
         )
     return order
+
+
+def _location_for_tracker(merchant: Merchant, external_id: str) -> PickupLocation | None:
+    if not external_id:
+        return None
+    location = PickupLocation.objects.filter(merchant=merchant, external_id=external_id).first()
+    if location is None:
+        raise InvalidData(
+            f"Pickup location '{external_id}' is not configured for this merchant.",
+            code=INVALID,
+            fields={"locationExternalId": ["No pickup location with this id for this merchant."]},
+        )
+    return location
 
 
 def _carriage_resolve(merchant: Merchant, data: TrackerInput) -> _Carriage:
@@ -207,15 +246,11 @@ def _tracker_lock_or_create(merchant: Merchant, external_id: str) -> tuple[Track
 
 
 def _shipment_get_or_create(
-    merchant: Merchant, order: Order | None, carriage: _Carriage, *, tracked: bool
+    merchant: Merchant, order: Order | None, carrier: str, tracking_number: str, *, tracked: bool
 ) -> Shipment:
     """The merchant's shipment for this carrier and number; an existing one is reused as it is
     (its order included), a new one is polled at the next round when we can poll its carrier."""
-    lookup = {
-        "merchant": merchant,
-        "carrier": carriage.carrier,
-        "tracking_number": carriage.tracking_number,
-    }
+    lookup = {"merchant": merchant, "carrier": carrier, "tracking_number": tracking_number}
     shipment = Shipment.objects.filter(**lookup).first()
     if shipment is not None:
         return shipment
@@ -252,3 +287,7 @@ def _tracker_fields_set(tracker: Tracker, data: TrackerInput) -> None:
     tracker.items = list(data.items)
     tracker.locale = data.locale
     tracker.created_date = data.created_date
+    tracker.location_external_id = data.location_external_id
+    tracker.pickup = data.pickup
+    tracker.packages = list(data.packages)
+    tracker.currency_code = data.currency_code

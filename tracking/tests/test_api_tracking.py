@@ -254,3 +254,13 @@ def test_every_tracking_object_and_event_names_the_shipment_by_its_public_id(shi
         tracking["shipmentId"]
     }
     assert others["shipmentId"] != tracking["shipmentId"]
+
+
+def test_unknown_fields_of_reported_events_are_named(shipped):
+    # when
+    response = _report(shipped, {**DEPARTED, "colour": "blue"})
+    # then: applied, and the typo named by its path
+    assert response.status_code == 200
+    assert [(w["code"], w["field"]) for w in response.json()["warnings"]] == [
+        ("UNKNOWN_FIELD", "events[0].colour")
+    ]

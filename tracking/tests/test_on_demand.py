@@ -2,6 +2,7 @@
 
 import json
 import re
+import threading
 import time
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from orders.models import Shipment
 from orders.tests.factories import create_order, ship
 from tests.concurrency import requires_postgresql, run_at_once
 from tracking.models import CarrierAccount
+from tracking.on_demand import ASK_SECONDS
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +62,7 @@ def test_a_number_several_carriers_use_names_the_candidates(api):
 def test_a_carrier_we_cannot_poll_for_the_merchant_is_not_followed(api):
     response = api.get(f"/api/v1/tracking/{UPS_NUMBER}")
     assert response.status_code == 404
-    assert response.json()["error"]["details"] == {"trackingNumber": UPS_NUMBER, "provider": "ups"}
+    assert response.json()["error"]["details"] == {"trackingNumber": UPS_NUMBER, "provider": "UPS"}
 
 
 def test_another_merchants_shipment_is_never_shown_the_number_is_followed_anew(
@@ -108,21 +110,47 @@ def test_a_carrier_with_nothing_yet_answers_unknown_with_a_pending_warning(api, 
 
 
 @responses.activate
-def test_a_slow_carrier_is_waited_for_a_few_seconds_only(api, ups_account):
-    # given: UPS takes 8 s to answer
+def test_in_the_seed_002_style_the_pending_warning_is_tracking_not_available(api, ups_account):
     _ups_token()
-    responses.add_callback(
-        responses.GET,
-        re.compile(f"{UPS_BASE}/api/track/.*"),
-        callback=lambda request: (time.sleep(8), (503, {}, ""))[1],
-    )
+    not_found = json.loads((UPS_FIXTURES / "warning_not_found.json").read_text())
+    responses.get(url=re.compile(f"{UPS_BASE}/api/track/.*"), json=not_found)
+    # when
+    response = api.get(f"/api/v1/tracking/{UPS_NUMBER}", HTTP_FLEXTRACKER_STYLE="tracking-api")
+    # then
+    assert (response.status_code, response.json()["data"]["status"]) == (200, "LABEL_CREATED")
+    assert [w["code"] for w in response.json()["warnings"]] == ["TRACKING_NOT_AVAILABLE"]
+
+
+@responses.activate
+def test_a_slow_carrier_is_waited_for_a_few_seconds_only(api, ups_account):
+    # given: UPS answers only when the test lets it (past the lookup's bound)
+    _ups_token()
+    released, answered = threading.Event(), threading.Event()
+
+    def slow(request):
+        released.wait(timeout=30)
+        answered.set()
+        return 503, {}, ""
+
+    responses.add_callback(responses.GET, re.compile(f"{UPS_BASE}/api/track/.*"), callback=slow)
     # when
     started = time.monotonic()
     response = api.get(f"/api/v1/tracking/{UPS_NUMBER}")
+    took = time.monotonic() - started
     # then: answered within the bound, pending; the poller asks again when the lease ends
-    assert time.monotonic() - started < 6
+    released.set()  # the late call ends inside this test, so no other test's mock records it
+    assert answered.wait(timeout=10)
+    assert ASK_SECONDS <= took < ASK_SECONDS + 2
     assert response.json()["data"]["status"] == "unknown"
     assert [w["code"] for w in response.json()["warnings"]] == ["TRACKING_PENDING"]
+    _until(lambda: len(responses.calls) == 2)  # the token, then the late track call
+
+
+def _until(condition, seconds: float = 5) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert condition()
 
 
 @requires_postgresql
