@@ -5,13 +5,13 @@ carrier asked at once, for a few seconds at most. The same number asked again is
 
 from django.utils import timezone
 
-from carriers.detection import detect_carrier, normalize_tracking_number
+from carriers.detection import normalize_tracking_number
 from carriers.vocabulary import CarrierCode
 from flextracker.errors import InvalidData
 from merchants.models import Merchant
 from merchants.selectors import tracked_carriers
 from orders.models import Shipment
-from orders.services.carriers import carrier_break_tie
+from orders.services import carrier_detect
 from tracking.polling import shipment_refresh
 from tracking.representation import tracking_not_found
 
@@ -48,17 +48,11 @@ def _pollable_carrier(merchant: Merchant, number: str, carrier: str) -> str:
 
 
 def _detected(merchant: Merchant, number: str) -> str:
-    detection = detect_carrier(number)
-    chosen = detection.carrier or (
-        carrier_break_tie(merchant=merchant, candidates=detection.candidates,
-                          destination_country=lambda: "")
-        if detection.is_ambiguous else None
-    )  # fmt: skip
+    chosen, candidates = carrier_detect(tracking_number=number, merchant=merchant)
     if chosen:
         return chosen
-    if not detection.candidates:
+    if not candidates:
         raise tracking_not_found(number)
-    candidates = list(dict.fromkeys(candidate.carrier for candidate in detection.candidates))
     raise InvalidData(
         f"Tracking number {number} could belong to several carriers: {', '.join(candidates)}. "
         "Ask again with `carrier`.",

@@ -343,6 +343,26 @@ def _line_items_replace(ledger: Ledger, order: Order, line_items: Sequence[LineI
 # --- Shipments -------------------------------------------------------------------------------
 
 
+def carrier_detect(
+    *,
+    tracking_number: str,
+    merchant: Merchant | None = None,
+    destination_country: Callable[[], str] | None = None,
+) -> tuple[str | None, list[str]]:
+    """The carrier the number's format names — when several fit, the one the merchant's data
+    points to (its accounts, the carriers it ships with, the destination) — else None, with the
+    candidate carriers (none when no format fits)."""
+    detected = detect_carrier(tracking_number)
+    chosen = detected.carrier
+    if chosen is None and detected.is_ambiguous and merchant is not None:
+        chosen = carrier_break_tie(
+            merchant=merchant,
+            candidates=detected.candidates,
+            destination_country=destination_country or (lambda: ""),
+        )
+    return chosen, list(dict.fromkeys(candidate.carrier for candidate in detected.candidates))
+
+
 def carrier_resolve(
     *,
     carrier: str,
@@ -361,16 +381,10 @@ def carrier_resolve(
                 fields={"carrier": [f"Use one of: {', '.join(CarrierCode.values)}."]},
             )
         return carrier
-    detected = detect_carrier(tracking_number)
-    chosen = detected.carrier
-    if chosen is None and detected.is_ambiguous and merchant is not None:
-        chosen = carrier_break_tie(
-            merchant=merchant,
-            candidates=detected.candidates,
-            destination_country=destination_country or (lambda: ""),
-        )
+    chosen, candidates = carrier_detect(
+        tracking_number=tracking_number, merchant=merchant, destination_country=destination_country
+    )
     if chosen is None:
-        candidates = list(dict.fromkeys(candidate.carrier for candidate in detected.candidates))
         reason = (
             "could belong to several carriers: " + ", ".join(candidates)
             if candidates
