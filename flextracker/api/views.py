@@ -46,37 +46,36 @@ WARNING_UNKNOWN_FIELD = "UNKNOWN_FIELD"
 
 
 def unknown_field_warnings(
-    serializer_class: type[serializers.Serializer], data, prefix: str = ""
+    serializer_class: type[serializers.Serializer], data, path: str = ""
 ) -> list[dict[str, str]]:
-    """API.md "Unknown fields": one UNKNOWN_FIELD warning per field of `data` its serializer does
-    not know, by its path (`shippingAdress`, `lineItems[0].colour`); not an error, and the raw
-    message keeps it. Free-form objects (a JSONField, a DictField: `attributes`) hold any key."""
+    """API.md "Unknown fields": one UNKNOWN_FIELD warning per field of `data` (found at `path`)
+    its serializer does not know, by its path (`shippingAdress`, `lineItems[0].colour`); not an
+    error, and the raw message keeps it. Free-form objects (a JSONField, a DictField:
+    `attributes`) hold any key."""
     return [
-        {"code": WARNING_UNKNOWN_FIELD, "field": path,
-         "message": f"Unknown field {path} was ignored (the message as sent is kept)."}
-        for path in _unknown(_validator(serializer_class), data, prefix)
+        {"code": WARNING_UNKNOWN_FIELD, "field": unknown,
+         "message": f"Unknown field {unknown} was ignored (the message as sent is kept)."}
+        for unknown in _unknown(_validator(serializer_class), data, path)
     ]  # fmt: skip
 
 
 def _unknown(field: serializers.Field, value, path: str) -> list[str]:
+    """The paths under `path` that `field` does not know."""
+    unknown: list[str] = []
     if isinstance(field, serializers.Serializer) and isinstance(value, dict):
-        fields, prefix = field.fields, f"{path}." if path else ""
-        return [
-            unknown
-            for key, item in value.items()
-            for unknown in (
-                [f"{prefix}{key}"]
-                if key not in fields or fields[key].read_only
-                else _unknown(fields[key], item, f"{prefix}{key}")
-            )
-        ]
-    if isinstance(field, serializers.ListSerializer | serializers.ListField) and isinstance(
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else key
+            known = field.fields.get(key)
+            if known is None or known.read_only:
+                unknown.append(inner)
+            else:
+                unknown += _unknown(known, item, inner)
+    elif isinstance(field, serializers.ListSerializer | serializers.ListField) and isinstance(
         value, list
     ):
-        return [
-            u for i, item in enumerate(value) for u in _unknown(field.child, item, f"{path}[{i}]")
-        ]
-    return []
+        for index, item in enumerate(value):
+            unknown += _unknown(field.child, item, f"{path}[{index}]")
+    return unknown
 
 
 class InputSerializer(serializers.Serializer):
