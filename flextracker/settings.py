@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django_q",
     "merchants",
     "inbound",
+    "platforms",
     "notifications",
     "orders",
     "tracking",

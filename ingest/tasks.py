@@ -5,6 +5,7 @@ import time
 from django_q.tasks import async_task
 
 from ingest.channels.files import file_sources_poll
+from ingest.channels.pulls import platform_connections_pull
 from ingest.queued import queued_drain
 
 ROUND_BUDGET_SECONDS = 45  # the schedule runs each minute (Q_TIMEOUT 60 s); a long file goes on
@@ -22,3 +23,8 @@ def apply_queued_messages() -> str:
     if not done:
         async_task("ingest.tasks.apply_queued_messages", task_name="apply queued messages, again")
     return str(applied)
+
+
+def pull_platforms() -> str:
+    """Every platform connection whose pull is due (Magento, any OMS's REST API)."""
+    return str(platform_connections_pull(deadline=time.monotonic() + ROUND_BUDGET_SECONDS))

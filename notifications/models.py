@@ -14,6 +14,7 @@ class Channel(models.TextChoices):
     SLACK = "slack", _("Slack")
     TEAMS = "teams", _("Microsoft Teams")
     WEBHOOK = "webhook", _("Merchant webhook")
+    PLATFORM = "platform", _("Merchant's store (written back)")
 
 
 class NotificationStatus(models.TextChoices):

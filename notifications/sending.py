@@ -30,6 +30,7 @@ from notifications.channels import (
     DeliveryRefused,
 )
 from notifications.channels.email import EmailChannel
+from notifications.channels.platform import PlatformChannel
 from notifications.channels.sms import SmsChannel
 from notifications.channels.staff import SlackChannel, StaffEmailChannel, TeamsChannel
 from notifications.channels.webhook import WebhookChannel
@@ -61,6 +62,7 @@ CHANNELS: dict[str, type[Channel]] = {
     ChannelName.STAFF_EMAIL: StaffEmailChannel,
     ChannelName.SLACK: SlackChannel,
     ChannelName.TEAMS: TeamsChannel,
+    ChannelName.PLATFORM: PlatformChannel,
 }
 
 

@@ -29,6 +29,7 @@ from notifications.models import (
     WebhookEventType,
     WebhookStyle,
 )
+from platforms.models import PLATFORM_ORDER_ATTRIBUTE, PlatformConnection
 
 WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 # OWASP API4: a caller cannot make us fan every event out to unbounded URLs.
@@ -170,6 +171,7 @@ def shipment_status_changed(
                        shipment=shipment),
         *(_staff_rows(merchant, trigger=status, cause=cause, shipment=shipment)
           if status in STAFF_ALERT_STATUSES else []),
+        *_platform_rows(merchant, shipment, status=status, cause=cause),
     ]  # fmt: skip
     if not rows:
         return []
@@ -285,6 +287,37 @@ def _staff_rows(merchant, *, trigger: str, cause: str, shipment=None) -> list[No
         Notification(merchant=merchant, order_id=order_id, shipment=shipment, channel=channel,
                      recipient=recipient, trigger=trigger, dedupe_key=cause)
         for channel, recipient in routes
+    ]  # fmt: skip
+
+
+def _platform_rows(merchant, shipment, *, status: str, cause: str) -> list[Notification]:
+    """The write-back to the store the shipment's order came from (platforms/writers.py), when
+    its connection writes this status back. The payload says what to write: a note for a chosen
+    status, and whether to complete the order (every shipment of it delivered)."""
+    order = shipment.order if shipment.order_id else None
+    link = order.attributes.get(PLATFORM_ORDER_ATTRIBUTE) if order is not None else None
+    if not isinstance(link, dict) or not link.get("connection"):
+        return []
+    connection = PlatformConnection.objects.filter(
+        merchant=merchant, public_id=str(link["connection"]), is_active=True
+    ).first()
+    if connection is None or not connection.writes_back(status):
+        return []
+    # The reverse relation: notifications does not import the orders app.
+    order_delivered = status == Status.DELIVERED and not (
+        order.shipments.exclude(status=Status.DELIVERED).exists()
+    )
+    payload = {
+        "platformOrder": link,
+        "sourceReference": shipment.source_reference,
+        "writeNote": status in connection.write_back_statuses,
+        "completeOrder": connection.complete_on_delivery and order_delivered,
+        "orderDelivered": order_delivered,
+    }
+    return [
+        Notification(merchant=merchant, order=order, shipment=shipment,
+                     channel=Channel.PLATFORM, recipient=str(connection.public_id),
+                     trigger=status, dedupe_key=cause, payload=payload)
     ]  # fmt: skip
 
 

@@ -162,6 +162,8 @@ class Shipment(models.Model):
     # The shipment's public id (API.md `shipmentId`): stable, unique across merchants.
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     service = models.CharField(max_length=100, blank=True)
+    # The platform's own id of this shipment (a Shopify fulfillment's id), for writing back.
+    source_reference = models.CharField(max_length=200, blank=True)
     shipped_at = models.DateTimeField(null=True, blank=True)
     estimated_delivery_date = models.DateField(null=True, blank=True)
     estimated_delivery_at = models.DateTimeField(null=True, blank=True)

@@ -1,0 +1,11 @@
+"""The admin's "Test connection": one read per kind that proves the URL and credentials work,
+answering a short description of what answered ("Shop: Fred's Discount City") or raising
+PlatformUnavailable / PlatformRefused with a message fit for the merchant."""
+
+from collections.abc import Callable
+
+from platforms.models import PlatformConnection
+
+Check = Callable[[PlatformConnection], str]
+
+CHECKS: dict[str, Check] = {}
