@@ -307,11 +307,15 @@ def _platform_rows(merchant, shipment, *, status: str, cause: str) -> list[Notif
     order_delivered = status == Status.DELIVERED and not (
         order.shipments.exclude(status=Status.DELIVERED).exists()
     )
+    write_note = status in connection.write_back_statuses
+    complete_order = connection.complete_on_delivery and order_delivered
+    if not (write_note or complete_order):
+        return []  # one package of several delivered: nothing to write yet
     payload = {
         "platformOrder": link,
         "sourceReference": shipment.source_reference,
-        "writeNote": status in connection.write_back_statuses,
-        "completeOrder": connection.complete_on_delivery and order_delivered,
+        "writeNote": write_note,
+        "completeOrder": complete_order,
         "orderDelivered": order_delivered,
     }
     return [
