@@ -15,8 +15,10 @@ pytestmark = pytest.mark.django_db
 
 
 def _connection(merchant, **overrides) -> PlatformConnection:
-    values = {"name": "Woo", "kind": "woocommerce", "base_url": "https://shop.example",
-              "username": "ck_1", "secret": "cs_1", "write_back_statuses": ["in_transit"]}  # fmt: skip
+    values = {
+        "name": "Woo", "kind": "woocommerce", "base_url": "https://shop.example",
+        "username": "ck_1", "secret": "cs_1", "write_back_statuses": ["in_transit"],
+    }  # fmt: skip
     return PlatformConnection.objects.create(merchant=merchant, **{**values, **overrides})
 
 
