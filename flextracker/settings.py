@@ -198,6 +198,8 @@ DELAY_NO_SCAN_HOURS = env.int("DELAY_NO_SCAN_HOURS", default=72)  # silence whil
 # Customer pages, per visitor IP: all views, and views of unknown orders (enumeration).
 PAGE_VIEWS_PER_MINUTE = env.int("PAGE_VIEWS_PER_MINUTE", default=60)
 PAGE_MISSES_PER_MINUTE = env.int("PAGE_MISSES_PER_MINUTE", default=10)
+# A visitor's "Check for updates" presses (each shipment is asked at most every 5 minutes anyway).
+PAGE_CHECKS_PER_MINUTE = env.int("PAGE_CHECKS_PER_MINUTE", default=6)
 POLL_CONCURRENCY = env.int("POLL_CONCURRENCY", default=16)  # carrier calls in flight per worker
 SANDBOX_MINUTES_PER_STEP = env.float("SANDBOX_MINUTES_PER_STEP", default=10.0)
 # Carriers and aggregators that push updates to us sign them with these (tracking/push.py).

@@ -14,7 +14,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from carriers.links import public_tracking_url
-from carriers.vocabulary import CarrierCode, Status, StatusDetail
+from carriers.vocabulary import TERMINAL_STATUSES, CarrierCode, Status, StatusDetail
 from orders.models import Order, Shipment, Tracker
 
 PROGRESS_STEPS = (Status.PRE_TRANSIT, Status.IN_TRANSIT, Status.OUT_FOR_DELIVERY, Status.DELIVERED)
@@ -75,6 +75,8 @@ class ShipmentCard:
     items: list[ItemLine]
     timeline: list[TimelineEntry]
     steps: list[tuple[str, bool, bool]] = field(default_factory=list)  # (label, done, current)
+    last_checked_at: datetime | None = None  # when the carrier was last asked
+    can_check: bool = False  # "Check for updates": a tracked shipment that can still change
 
     @property
     def timeline_html(self) -> str:
@@ -220,6 +222,8 @@ def shipment_card(shipment: Shipment, merchant_name: str) -> ShipmentCard:
         ],
         timeline=[_timeline_entry(language, event) for event in shipment.history],
         steps=_steps(progress),
+        last_checked_at=shipment.last_checked_at,
+        can_check=shipment.status not in TERMINAL_STATUSES and shipment.carrier != "other",
     )
 
 

@@ -39,6 +39,7 @@ from pages.tracking_page import (
     page_for_trackers,
     page_for_verification,
 )
+from tracking.polling import shipment_check_for_customer
 
 SUPPORTED_LANGUAGES = {code for code, _name in settings.LANGUAGES}
 
@@ -134,6 +135,8 @@ def order_page(request: HttpRequest, merchant_id: str, order_id: str) -> HttpRes
     if order is None:
         return _not_found(request, counted=signed_id is None)
     if request.method == "POST":
+        if "check_updates" in request.POST:
+            return _check_for_updates(request, merchant, order)
         return _redirect_signed(request, merchant, order)
     template = branding_template_for(merchant, request.GET.get("templateName"))
     language = page_language(request, order.locale)
@@ -215,6 +218,25 @@ def _redirect_signed(request: HttpRequest, merchant: Merchant, order: Order) -> 
     if request.path.endswith(".pdf") and not order.order_id.endswith(".pdf"):
         path += ".pdf"
     return HttpResponseRedirect(f"{path}?{query.urlencode()}")
+
+
+def _check_for_updates(request: HttpRequest, merchant: Merchant, order: Order) -> HttpResponse:
+    """ "Check for updates": the carrier is asked now for one of the order's packages, through the
+    console's bounded refresh, unless it was asked in the last few minutes (by anyone: the
+    poller, an agent, another visitor), so that a customer reloading cannot hammer a carrier.
+    Back to the page either way, opened on that package."""
+    number = request.POST.get("check_updates", "")
+    shipment = next((s for s in order.shipments.all() if s.tracking_number == number), None)
+    if shipment is not None and ratelimit.take(
+        f"page-check:{_visitor(request)}", settings.PAGE_CHECKS_PER_MINUTE
+    ):
+        shipment_check_for_customer(shipment)
+    query = request.GET.copy()
+    query["t"] = tracking_page_token(merchant.merchant_id, order.order_id)
+    query["trackingId"] = number
+    query["checked"] = str(int(timezone.now().timestamp()))  # a fresh URL: no cached page
+    path = reverse("order_page", args=[merchant.merchant_id, order.order_id])
+    return HttpResponseRedirect(f"{path}?{query.urlencode()}#package-{_safe_name(number)}")
 
 
 def _pdf_response(request, context, merchant, language, template, order) -> HttpResponse:

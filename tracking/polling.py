@@ -330,6 +330,28 @@ def shipment_refresh(
     return poll_shipments([shipment], now=now, wait_seconds=wait_seconds)
 
 
+# A customer's "Check for updates" asks the carrier at most this often per shipment.
+CUSTOMER_CHECK_INTERVAL = timedelta(minutes=5)
+CUSTOMER_CHECK_WAIT_SECONDS = 4  # what a person waits for a page
+
+
+def shipment_check_for_customer(shipment: Shipment, *, now: datetime | None = None) -> bool:
+    """A customer's "Check for updates": the same bounded refresh as the console's, unless the
+    carrier was asked in the last CUSTOMER_CHECK_INTERVAL or the shipment can change no more.
+    True when the carrier was asked."""
+    now = now or timezone.now()
+    if shipment.status in TERMINAL_STATUSES:
+        return False
+    if shipment.last_checked_at and now - shipment.last_checked_at < CUSTOMER_CHECK_INTERVAL:
+        return False
+    try:
+        shipment_refresh(shipment_id=shipment.pk, now=now,
+                         wait_seconds=CUSTOMER_CHECK_WAIT_SECONDS)  # fmt: skip
+    except RefreshTooSoon:  # another visitor's check got there first
+        return False
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class RefreshSummary:
     """A refresh asked for by a person, told in a sentence for them (console and admin)."""

@@ -4,13 +4,17 @@ Screenshots land in tests/screenshots/ (ignored by git) for a human to look at.
 """
 
 import gettext
+from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from merchants.models import BrandingTemplate, Merchant
+from orders.links import tracking_page_url
+from orders.models import Shipment
 from orders.tests.factories import create_order, ship
 from tests.browser.chromium import needs_chromium
 
@@ -184,3 +188,28 @@ def test_with_verify_the_customer_on_the_right_postal_code_opens_the_order(open_
     assert page.locator("#verify-title").count() == 0
     assert_customer_sees_order_1001(page)
     assert_nothing_private(page)
+
+
+def test_the_customer_checks_for_updates_and_sees_the_carriers_news(open_page, settings):
+    # given: a package shipped 25 minutes ago that no one has asked the carrier about yet
+    settings.SANDBOX_MINUTES_PER_STEP = 10
+    merchant = Merchant.objects.get(merchant_id=MERCHANT_ID)
+    order = create_order(merchant, "FDC-3001")
+    shipment = ship(merchant, "FDC-3001", "SBXDELIVERED30010001", ("MUG", 1)).instance
+    Shipment.objects.filter(pk=shipment.pk).update(
+        created_at=timezone.now() - timedelta(minutes=25)
+    )
+    link = urlsplit(tracking_page_url(order))
+    page = open_page(f"{link.path}?{link.query}", javascript=False)
+    heading = page.locator("article.shipment h2")
+    assert heading.inner_text() == "Waiting for the carrier's first scan"
+
+    # when the customer presses the button (no JavaScript needed)
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Check for updates").click()
+
+    # then the page comes back, on that package, with what the carrier said
+    assert navigation.value.status == 200
+    assert page.url.endswith("#package-SBXDELIVERED30010001")
+    assert page.locator("article.shipment h2").inner_text() == "In transit"
+    assert page.locator(".check-updates .checked").inner_text().startswith("Last checked at")
