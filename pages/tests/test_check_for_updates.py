@@ -92,7 +92,7 @@ def test_without_the_signed_link_a_verifying_merchant_asks_who_you_are_first(
     client, merchant, package
 ):
     # given
-    order, shipment = package
+    _order, shipment = package
     merchant.verify_customer = True
     merchant.save()
     # when: the bare link, without its signature
