@@ -1,6 +1,7 @@
-"""A Magento 2 / Adobe Commerce order, as pulled from its REST API (ingest/channels/magento_pull.py),
-mapped onto our event envelope (API.md `/events`). Route `magento:<connection pk>`; the record is
-`{"order": <GET /V1/orders item>, "shipments": [<GET /V1/shipments items of that order>]}`.
+"""A Magento 2 / Adobe Commerce order, as pulled from its REST API
+(ingest/channels/magento_pull.py), mapped onto our event envelope (API.md `/events`). Route
+`magento:<connection pk>`; the record is `{"order": <an item of GET /V1/orders>, "shipments":
+[<the items of GET /V1/shipments of that order>]}`.
 
 Choices (docs/channels.md, "Magento 2 / Adobe Commerce"):
 - The order id is its `increment_id` ("000000013", what the customer sees), never the database

@@ -53,13 +53,7 @@ def _deliver(connection: PlatformConnection, orders: list[dict], shipments: list
     for shipment in shipments:
         by_order.setdefault(str(shipment.get("order_id")), []).append(shipment)
     records = [
-        ChannelRecord(
-            body=json.dumps({"order": order,
-                             "shipments": by_order.get(str(order["entity_id"]), [])}).encode(),
-            source=f"magento:{connection.name} order {order.get('increment_id')}"[:200],
-            content_type="application/json", dedupe_key=magento_dedupe_key(connection, order),
-        )  # fmt: skip
-        for order in orders
+        _record(connection, order, by_order.get(str(order["entity_id"]), [])) for order in orders
     ]
     logged = set(
         InboundMessage.objects.filter(
@@ -72,6 +66,15 @@ def _deliver(connection: PlatformConnection, orders: list[dict], shipments: list
         channel_deliver_all(merchant=connection.merchant, channel=CHANNEL,
                             route=f"magento:{connection.pk}", records=new)  # fmt: skip
     return len(new)
+
+
+def _record(connection: PlatformConnection, order: dict, shipments: list[dict]) -> ChannelRecord:
+    return ChannelRecord(
+        body=json.dumps({"order": order, "shipments": shipments}).encode(),
+        source=f"magento:{connection.name} order {order.get('increment_id')}"[:200],
+        content_type="application/json",
+        dedupe_key=magento_dedupe_key(connection, order),
+    )
 
 
 def _key(order: dict) -> Cursor:

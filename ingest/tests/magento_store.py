@@ -12,8 +12,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 import responses
 
-TOKEN = "mg-integration-token-0123456789abcdef"  # noqa: S105 - a test's token
+TOKEN = "mg-integration-token-0123456789abcdef"
 FILTER = re.compile(r"searchCriteria\[filter_groups\]\[(\d+)\]\[filters\]\[(\d+)\]\[(\w+)\]")
+UNAUTHORIZED = "The consumer isn't authorized to access %resources."
+STORE_CONFIG = {"id": 1, "code": "default", "website_id": 1, "base_currency_code": "USD"}
 SORT = re.compile(r"searchCriteria\[sortOrders\]\[(\d+)\]\[(\w+)\]")
 
 
@@ -50,8 +52,14 @@ def magento_order(entity_id: int, increment_id: str, updated_at: str, *, state="
     }  # fmt: skip
 
 
-def magento_shipment(entity_id: int, order: dict, tracks: list[tuple[str, str, str]],
-                     items: list[tuple[int, int]], *, created_at="2026-11-21 10:00:00") -> dict:
+def magento_shipment(
+    entity_id: int,
+    order: dict,
+    tracks: list[tuple[str, str, str]],
+    items: list[tuple[int, int]],
+    *,
+    created_at="2026-11-21 10:00:00",
+) -> dict:
     """A shipment as `GET /V1/shipments` lists it; tracks (number, carrier_code, title), items
     (order_item_id, qty)."""
     return {
@@ -89,7 +97,7 @@ class FakeMagento:
         path = urlsplit(request.url).path.split("/rest/V1/", 1)[1]
         self.calls.append(f"{request.method} {path}")
         if request.headers.get("Authorization") != f"Bearer {TOKEN}":
-            return 401, {}, json.dumps({"message": "The consumer isn't authorized to access %resources."})
+            return 401, {}, json.dumps({"message": UNAUTHORIZED})
         if self.down:
             return self.down, {"Retry-After": "120"}, "<html>Service Unavailable</html>"
         params = parse_qsl(urlsplit(request.url).query)
@@ -99,8 +107,7 @@ class FakeMagento:
             time.sleep(self.shipments_take)
             return self._search(self.shipments, params)
         if path == "store/storeConfigs":
-            return 200, {}, json.dumps([{"id": 1, "code": "default", "website_id": 1,
-                                         "base_currency_code": "USD", "timezone": "UTC"}])
+            return 200, {}, json.dumps([STORE_CONFIG])
         return self._order(request, path)
 
     def _order(self, request, path: str):
@@ -122,16 +129,21 @@ class FakeMagento:
                 groups.setdefault(found[1], {}).setdefault(found[2], {})[found[3]] = value
             elif found := SORT.fullmatch(key):
                 sorts.setdefault(found[1], {})[found[2]] = value
-        matched = [r for r in records if self.ignores_filters or all(
-            any(_matches(r, f) for f in group.values()) for group in groups.values())]
+        matched = [
+            r
+            for r in records
+            if self.ignores_filters
+            or all(any(_matches(r, f) for f in group.values()) for group in groups.values())
+        ]
         for sort in reversed([sorts[k] for k in sorted(sorts)]):
-            matched.sort(key=lambda r, f=sort["field"]: r[f],
-                         reverse=sort.get("direction") == "DESC")
+            matched.sort(
+                key=lambda r, f=sort["field"]: r[f], reverse=sort.get("direction") == "DESC"
+            )
         query = dict(params)
         size = int(query.get("searchCriteria[pageSize]") or len(matched) or 1)
         last = max(1, math.ceil(len(matched) / size))
         page = min(int(query.get("searchCriteria[currentPage]", "1")), last)  # the trap
-        items = matched[(page - 1) * size: page * size]
+        items = matched[(page - 1) * size : page * size]
         return 200, {}, json.dumps({"items": items, "search_criteria": {"current_page": page},
                                     "total_count": len(matched)})  # fmt: skip
 
@@ -142,5 +154,10 @@ def _matches(record: dict, condition: dict) -> bool:
         return str(value) in wanted.split(",")
     if isinstance(value, int):
         wanted = int(wanted)
-    return {"eq": value == wanted, "gt": value > wanted, "gteq": value >= wanted,
-            "lt": value < wanted, "lteq": value <= wanted}[condition.get("condition_type", "eq")]
+    return {
+        "eq": value == wanted,
+        "gt": value > wanted,
+        "gteq": value >= wanted,
+        "lt": value < wanted,
+        "lteq": value <= wanted,
+    }[condition.get("condition_type", "eq")]

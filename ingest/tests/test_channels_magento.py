@@ -70,12 +70,20 @@ def test_a_pull_of_two_pages_creates_the_orders_and_their_shipments(merchant, co
     order = orders[0]
     assert (order.customer_name, order.customer_email, order.customer_phone) == (
         "Jane Doe", "jane@example.com", "+15125550100")  # fmt: skip
-    assert (order.street1, order.street2, order.city, order.state, order.postal_code,
-            order.country_code) == ("1 Main St", "Suite 5", "Austin", "TX", "78701", "US")
+    assert (
+        order.street1,
+        order.street2,
+        order.city,
+        order.state,
+        order.postal_code,
+        order.country_code,
+    ) == ("1 Main St", "Suite 5", "Austin", "TX", "78701", "US")
     assert order.attributes["platformOrder"] == {"connection": str(connection.public_id), "id": "9"}
     items = order.line_items.order_by("item_id")
     assert [(i.item_id, i.name, i.quantity_ordered) for i in items] == [
-        ("91", "Trail Hoodie", 1), ("93", "Blue Mug", 2)]  # the configurable's child left out
+        ("91", "Trail Hoodie", 1),
+        ("93", "Blue Mug", 2),
+    ]  # the configurable's child left out
     assert _shipments(merchant) == [
         ("000000013", "1Z5R89390357567127", "ups", [("91", 1), ("93", 1)]),
         ("000000013", "SBXDELIVERED11", "sandbox", [("93", 1)]),
@@ -179,9 +187,7 @@ def test_a_pull_cut_by_its_deadline_goes_on_where_it_stopped(merchant, connectio
 
 
 @responses.activate
-def test_a_store_down_is_recorded_on_the_connection_and_the_next_pull_goes_on(
-    merchant, connection
-):
+def test_a_store_down_is_recorded_on_the_connection_and_the_next_pull_goes_on(merchant, connection):
     # given
     store = _store_with_three_orders()
     store.down = 503
@@ -219,8 +225,10 @@ def test_a_refused_token_is_recorded_without_showing_it(merchant, connection):
 def test_another_merchants_connection_is_untouched(merchant, other_merchant, connection):
     # given: the other merchant's store, on another host
     _store_with_three_orders()
-    theirs = FakeMagento(base_url="https://other-shop.example.com",
-                         orders=[magento_order(7, "100000001", "2026-11-21 09:00:00")]).install()
+    theirs = FakeMagento(
+        base_url="https://other-shop.example.com",
+        orders=[magento_order(7, "100000001", "2026-11-21 09:00:00")],
+    ).install()
     other = PlatformConnection.objects.create(
         merchant=other_merchant, name="Other Magento", kind="magento",
         base_url="https://other-shop.example.com", secret=TOKEN, pull_cursor="",

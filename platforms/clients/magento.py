@@ -73,7 +73,9 @@ class MagentoClient:
 
     def order_state(self, entity_id: int) -> dict:
         """The order's `state` and `status` only."""
-        answer = self._call("GET", f"orders/{entity_id}", params={"fields": "entity_id,state,status"})
+        answer = self._call(
+            "GET", f"orders/{entity_id}", params={"fields": "entity_id,state,status"}
+        )
         return answer if isinstance(answer, dict) else {}
 
     def order_comment(self, entity_id: int, comment: str, *, status: str = "") -> None:
@@ -103,7 +105,9 @@ class MagentoClient:
         except RefusedUrl as refused:
             raise PlatformRefused(f"The store's address is refused: {refused}") from refused
         except requests.RequestException as error:
-            raise PlatformUnavailable(f"Magento did not answer ({type(error).__name__}).") from error
+            raise PlatformUnavailable(
+                f"Magento did not answer ({type(error).__name__})."
+            ) from error
         with response:
             _judge(response, path)
             return _json(response, path)
@@ -139,7 +143,9 @@ def _json(response: requests.Response, path: str):
     for chunk in response.iter_content(64 * 1024):
         body.extend(chunk)
         if len(body) > MAX_ANSWER_BYTES:
-            raise PlatformUnavailable(f"Magento's answer to {path} is over {MAX_ANSWER_BYTES} bytes.")
+            raise PlatformUnavailable(
+                f"Magento's answer to {path} is over {MAX_ANSWER_BYTES} bytes."
+            )
     try:
         return json.loads(bytes(body))
     except ValueError as error:  # a maintenance or login page instead of the API

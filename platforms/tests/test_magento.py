@@ -99,9 +99,13 @@ def test_an_order_canceled_in_magento_is_given_a_comment_but_no_status(merchant)
     # given
     store = _store(state="canceled")
     connection = _connection(merchant)
-    payload = {"platformOrder": {"connection": str(connection.public_id), "id": "9"},
-               "status": "delivered", "writeNote": True, "completeOrder": True,
-               "tracking": {"carrierName": "UPS", "trackingNumber": "1Z5R89390357567127"}}
+    payload = {
+        "platformOrder": {"connection": str(connection.public_id), "id": "9"},
+        "status": "delivered",
+        "writeNote": True,
+        "completeOrder": True,
+        "tracking": {"carrierName": "UPS", "trackingNumber": "1Z5R89390357567127"},
+    }
     # when
     written = WRITERS["magento"](connection, payload)
     # then
@@ -115,8 +119,12 @@ def test_completing_an_order_magento_has_finished_with_writes_nothing(merchant):
     # given
     store = _store(state="complete")
     connection = _connection(merchant)
-    payload = {"platformOrder": {"connection": str(connection.public_id), "id": "9"},
-               "status": "delivered", "writeNote": False, "completeOrder": True}
+    payload = {
+        "platformOrder": {"connection": str(connection.public_id), "id": "9"},
+        "status": "delivered",
+        "writeNote": False,
+        "completeOrder": True,
+    }
     # when
     written = WRITERS["magento"](connection, payload)
     # then
@@ -140,8 +148,12 @@ def test_a_refusal_gives_up_and_a_busy_store_is_tried_again(merchant, answer, fa
     store = _store()
     store.down = answer
     connection = _connection(merchant)
-    payload = {"platformOrder": {"connection": str(connection.public_id), "id": "9"},
-               "status": "in_transit", "writeNote": True, "completeOrder": False}
+    payload = {
+        "platformOrder": {"connection": str(connection.public_id), "id": "9"},
+        "status": "in_transit",
+        "writeNote": True,
+        "completeOrder": False,
+    }
     # when
     with pytest.raises(failure) as raised:
         WRITERS["magento"](connection, payload)
@@ -157,8 +169,11 @@ def test_a_timeout_is_tried_again(merchant):
     responses.post("https://shop.example.com/rest/V1/orders/9/comments",
                    body=requests.exceptions.ReadTimeout())  # fmt: skip
     connection = _connection(merchant)
-    payload = {"platformOrder": {"connection": str(connection.public_id), "id": "9"},
-               "status": "in_transit", "writeNote": True}
+    payload = {
+        "platformOrder": {"connection": str(connection.public_id), "id": "9"},
+        "status": "in_transit",
+        "writeNote": True,
+    }
     # when
     with pytest.raises(PlatformUnavailable) as raised:
         WRITERS["magento"](connection, payload)
