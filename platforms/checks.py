@@ -4,7 +4,7 @@ PlatformUnavailable / PlatformRefused with a message fit for the merchant."""
 
 from collections.abc import Callable
 
-from platforms.magento import magento_check
+from platforms.clients.magento import magento_check
 from platforms.models import PlatformConnection, PlatformKind
 
 Check = Callable[[PlatformConnection], str]

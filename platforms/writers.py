@@ -12,7 +12,7 @@ status is one the merchant chose to write) and `completeOrder` (mark the order c
 
 from collections.abc import Callable
 
-from platforms.magento import magento_write
+from platforms.clients.magento import magento_write
 from platforms.models import PlatformConnection, PlatformKind
 
 Writer = Callable[[PlatformConnection, dict], str]
