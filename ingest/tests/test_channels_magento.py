@@ -2,13 +2,16 @@
 (magento_store.py): orders and their shipments created once, the cursor saved page by page,
 failures recorded on the connection, another merchant's connection untouched."""
 
+import json
 import time
 
 import pytest
 import responses
 
+from flextracker.errors import ApiError
 from inbound.models import InboundMessage
 from ingest.channels.core import channel_deliver
+from ingest.channels.magento import map_magento
 from ingest.channels.magento_pull import magento_pull
 from ingest.channels.pulls import platform_connection_pull
 from ingest.tests.magento_store import TOKEN, FakeMagento, magento_order, magento_shipment
@@ -255,3 +258,46 @@ def test_a_record_naming_another_merchants_connection_is_refused(merchant, other
     # then
     assert failure.error.code == "UNKNOWN_ROUTE"
     assert Order.objects.count() == 0
+
+
+def _mapped(connection, order: dict, shipments: list[dict]) -> list[dict]:
+    body = json.dumps({"order": order, "shipments": shipments}).encode()
+    return map_magento(connection.merchant, str(connection.pk), body)
+
+
+def test_a_shipment_of_two_tracks_deals_its_units_over_them(connection):
+    # given: a guest's order (no customer name) shipped in two boxes
+    order = magento_order(9, "000000013", "2026-11-21 10:00:00")
+    order.update(customer_firstname=None, customer_lastname=None)
+    order["items"][2]["qty_ordered"] = "2.0000"  # Magento's decimals, as some stores send them
+    shipment = magento_shipment(
+        3, order, [("1Z5R89390357567127", "ups", "UPS"), ("7023210039414604", "custom",
+                   "Canada Post")], [(91, 1), (93, 2)],
+    )  # fmt: skip
+    # when
+    created, first, second = _mapped(connection, order, [shipment])
+    # then
+    assert created["data"]["customer"]["name"] == "Jane Doe"  # the shipping address's
+    assert [i["quantity"] for i in created["data"]["lineItems"]] == [1, 2]
+    assert [(e["eventId"], e["data"]["carrier"], e["data"]["items"]) for e in (first, second)] == [
+        ("magento-shipment-3-1Z5R89390357567127-of-2", "ups",
+         [{"itemId": "91", "quantity": 1}, {"itemId": "93", "quantity": 1}]),
+        ("magento-shipment-3-7023210039414604-of-2", "canada_post",
+         [{"itemId": "93", "quantity": 1}]),
+    ]  # fmt: skip
+    assert first["data"]["shippedAt"] == "2026-11-21T10:00:00Z"
+
+
+def test_an_order_of_virtual_items_only_is_rejected_with_its_reason(connection):
+    # given
+    order = magento_order(9, "000000013", "2026-11-21 10:00:00")
+    for item in order["items"]:
+        item.update(product_type="virtual", is_virtual=1, parent_item_id=None)
+    # when
+    with pytest.raises(ApiError) as raised:
+        _mapped(connection, order, [])
+    # then
+    assert (raised.value.code, str(raised.value)) == (
+        "INVALID_MAGENTO_DATA",
+        "Magento order 000000013 has no item that ships; nothing to track.",
+    )
