@@ -14,6 +14,7 @@ class InboundChannel(models.TextChoices):
     FILE = "file", _("File drop / SFTP")
     QUEUE = "queue", _("Message queue")
     SHOPIFY = "shopify", _("Shopify")
+    PLATFORM = "platform", _("Store or OMS connection (pulled)")
 
 
 class InboundOutcome(models.TextChoices):

@@ -13,6 +13,7 @@ from datetime import timedelta
 from django.db.models import Q
 from django.utils import timezone
 
+from ingest.channels.magento_pull import magento_pull
 from notifications.services import staff_alert_queue
 from platforms.clients import PlatformRefused, PlatformUnavailable
 from platforms.models import PlatformConnection, PlatformKind
@@ -26,7 +27,9 @@ PULLED_KINDS = (PlatformKind.MAGENTO, PlatformKind.REST_PULL)
 # (connection, deadline as time.monotonic()) → the number of records delivered; raises
 # PlatformUnavailable / PlatformRefused. Saves connection.pull_cursor as it goes.
 Puller = Callable[[PlatformConnection, float], int]
-PULLERS: dict[str, Puller] = {}
+PULLERS: dict[str, Puller] = {
+    PlatformKind.MAGENTO: magento_pull,
+}
 
 
 def platform_connections_pull(*, deadline: float) -> int:

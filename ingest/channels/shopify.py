@@ -168,13 +168,13 @@ def _shipments_confirmed(merchant: Merchant, fulfillment: dict) -> list[dict]:
     units = [(_required_id(item, "id"), _quantity(item)) for item in _shipping_lines(fulfillment)]
     company = _text(fulfillment.get("tracking_company"))
     events = []
-    for number, items in zip(numbers, _deal(units, len(numbers)), strict=True):
+    for number, items in zip(numbers, deal_units(units, len(numbers)), strict=True):
         if not items:
             continue  # more packages than units: this one has no unit of its own to carry
         data = {
             "orderId": order_id,
             "trackingNumber": number,
-            "carrier": _carrier(company, number),
+            "carrier": carrier_for_company(company, number),
             "items": items,
         }
         if shipped_at := fulfillment.get("created_at"):
@@ -186,7 +186,7 @@ def _shipments_confirmed(merchant: Merchant, fulfillment: dict) -> list[dict]:
     return events
 
 
-def _deal(units: list[tuple[str, int]], packages: int) -> list[list[dict]]:
+def deal_units(units: list[tuple[str, int]], packages: int) -> list[list[dict]]:
     """The units of each line item dealt to the packages in turn: [(a, 3), (b, 1)] over two
     packages → [a×2], [a×1, b×1]."""
     dealt: list[dict[str, int]] = [{} for _ in range(packages)]
@@ -198,7 +198,7 @@ def _deal(units: list[tuple[str, int]], packages: int) -> list[list[dict]]:
     return [[{"itemId": i, "quantity": q} for i, q in package.items()] for package in dealt]
 
 
-def _carrier(company: str, number: str) -> str:
+def carrier_for_company(company: str, number: str) -> str:
     if carrier := CARRIERS.get(company.strip().lower()):
         return carrier
     return "" if detect_carrier(number).carrier else CarrierCode.OTHER
