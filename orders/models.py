@@ -76,6 +76,8 @@ class Order(Address):
         indexes = [
             models.Index(fields=["merchant", "customer_email"], name="order_email_idx"),
             models.Index(fields=["merchant", "customer_phone_digits"], name="order_phone_idx"),
+            # A customer's text to our number names no merchant (pages/sms_replies.py).
+            models.Index(fields=["customer_phone_digits"], name="order_phone_any_merchant_idx"),
             models.Index(fields=["merchant", "-updated_at"], name="order_updated_idx"),
             models.Index(fields=["merchant", "status"], name="order_status_idx"),
             models.Index(fields=["merchant", "group_id"], name="order_group_idx"),

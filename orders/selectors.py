@@ -81,6 +81,18 @@ def order_for_page(merchant: Merchant, order_id: str) -> Order | None:
     return None
 
 
+def order_for_phone(phone_digits: str, order_id: str = "") -> Order | None:
+    """The order a customer texting from this phone asks about (the SMS reply): the one with
+    that id when given, else their newest; only ever an order placed with this phone, of an
+    active merchant, so a text never tells a stranger's order."""
+    if not phone_digits:
+        return None
+    orders = Order.objects.filter(customer_phone_digits=phone_digits, merchant__is_active=True)
+    if order_id:
+        orders = orders.filter(order_id__in=order_id_spellings([order_id.lstrip("#")]))
+    return orders.select_related("merchant").order_by("-created_at", "-pk").first()
+
+
 def order_id_spellings(order_ids: list[str]) -> list[str]:
     """The ids a customer link may mean, in order: as written, then each as a Shopify name
     ("1001" → "#1001": a "#" cannot stand unencoded in a link)."""

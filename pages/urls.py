@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from pages import views
+from pages import sms_replies, views
 from pages.unsubscribe import unsubscribe_view
 
 urlpatterns = [
@@ -20,4 +20,5 @@ urlpatterns = [
     ),
     path("groups/<str:merchant_id>/<path:group_id>", views.group_page, name="group_page"),
     path("unsubscribe/<str:token>", unsubscribe_view, name="unsubscribe"),
+    path("hooks/twilio/sms", sms_replies.sms_reply, name="hooks-twilio-sms"),
 ]
