@@ -126,7 +126,8 @@ _APIS = {
                   CarrierCode.DHL: "dhl", CarrierCode.CANADA_POST: "canada-post"},
         headers=lambda key: {"as-api-key": key},
         body=lambda number, carrier: {"tracking_number": number, "slug": carrier},
-        external_id=_id_at("data", "id"),
+        # versioned answers hold the tracking in `data`, the legacy v4 in `data.tracking`
+        external_id=lambda body: _id_at("data", "id")(body) or _id_at("data", "tracking", "id")(body),
     ),
     "shippo": _Api(
         path="/tracks/",
