@@ -127,7 +127,9 @@ _APIS = {
         headers=lambda key: {"as-api-key": key},
         body=lambda number, carrier: {"tracking_number": number, "slug": carrier},
         # versioned answers hold the tracking in `data`, the legacy v4 in `data.tracking`
-        external_id=lambda body: _id_at("data", "id")(body) or _id_at("data", "tracking", "id")(body),
+        external_id=lambda body: (
+            _id_at("data", "id")(body) or _id_at("data", "tracking", "id")(body)
+        ),
     ),
     "shippo": _Api(
         path="/tracks/",
