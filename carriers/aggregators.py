@@ -1,5 +1,6 @@
-"""Push webhooks from tracking aggregators (CARRIERS.md §8): EasyPost `tracker.updated` and
-AfterShip `tracking_update`, verified over the raw bytes and mapped onto TRACKING.md's model.
+"""Push webhooks from tracking aggregators (CARRIERS.md §8): EasyPost `tracker.updated`,
+AfterShip `tracking_update` and Shippo `track_updated`, verified over the raw bytes and mapped onto
+TRACKING.md's model.
 
 Pure library: no ORM, no settings. tracking/push.py receives the requests, finds the shipments
 and applies the events through the one apply service.
@@ -10,6 +11,7 @@ import binascii
 import hashlib
 import hmac
 import logging
+import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -31,6 +33,7 @@ logger = logging.getLogger("carriers")
 # The event names that carry a tracker; anything else is acknowledged and ignored.
 EASYPOST_TRACKING_EVENTS = frozenset({"tracker.created", "tracker.updated"})
 AFTERSHIP_TRACKING_EVENTS = frozenset({"tracking_update", "edd_revise"})
+SHIPPO_TRACKING_EVENTS = frozenset({"track_created", "track_updated"})
 
 
 class PayloadInvalid(ValueError):
@@ -80,6 +83,28 @@ def verify_aftership(body: bytes, header: str, secret: str) -> bool:
         return False
     expected = hmac.new(secret.encode(), body, hashlib.sha256).digest()
     return hmac.compare_digest(expected, given)
+
+
+_SHIPPO_TOLERANCE_SECONDS = 300  # a signed delivery older than this is a replay
+
+
+def verify_shippo(body: bytes, header: str, secret: str, *, now: float | None = None) -> bool:
+    """`Shippo-Auth-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`
+    (REGISTER_AND_SIGNATURES.md; Stripe's scheme): every `v1` given is tried, and a timestamp
+    more than five minutes away from ours is refused, so a captured delivery cannot be replayed."""
+    if not secret or not isinstance(header, str) or not isinstance(body, bytes):
+        return False
+    pairs = [part.strip().partition("=") for part in header.split(",")]
+    stamps = [value.strip() for key, _sep, value in pairs if key.strip() == "t"]
+    given = [value.strip().lower() for key, _sep, value in pairs if key.strip() == "v1"]
+    if len(stamps) != 1 or not stamps[0].isascii() or not stamps[0].isdigit() or not given:
+        return False
+    now = time.time() if now is None else now
+    if abs(now - int(stamps[0])) > _SHIPPO_TOLERANCE_SECONDS:
+        return False
+    signed = stamps[0].encode() + b"." + body
+    expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest().encode()
+    return any(value.isascii() and hmac.compare_digest(expected, value.encode()) for value in given)
 
 
 # --- Status tables -----------------------------------------------------------------------------
@@ -225,6 +250,67 @@ def _aftership_mapping(tag: str, subtag: str) -> Mapped:
     return map_code(_AFTERSHIP_SUBTAG, subtag, by_tag, "aftership") if subtag else by_tag
 
 
+# Shippo's `status` decides, unless its `substatus.code` refines it within that status.
+_SHIPPO_STATUS = {
+    "UNKNOWN": _UNKNOWN,
+    "PRE_TRANSIT": _row(S.PRE_TRANSIT),
+    "TRANSIT": _row(S.IN_TRANSIT),
+    "DELIVERED": _row(S.DELIVERED),
+    "RETURNED": _row(S.RETURN_TO_SENDER, D.RETURNED),  # "returned to the original sender"
+    "FAILURE": _row(S.EXCEPTION),
+}
+# Substatus codes from Shippo's tracking-status reference (docs.goshippo.com "Tracking status").
+_SHIPPO_SUBSTATUS = {
+    "information_received": _row(S.PRE_TRANSIT, D.LABEL_CREATED),
+    "package_accepted": _row(S.IN_TRANSIT, D.ACCEPTED),
+    "package_arrived": _row(S.IN_TRANSIT, D.ARRIVED_AT_FACILITY),
+    "package_departed": _row(S.IN_TRANSIT, D.DEPARTED_FACILITY),
+    "package_processing": _row(S.IN_TRANSIT, D.IN_TRANSIT),
+    "package_processed": _row(S.IN_TRANSIT, D.IN_TRANSIT),
+    "package_forwarded": _row(S.IN_TRANSIT, D.IN_TRANSIT),
+    "delivery_scheduled": _row(S.IN_TRANSIT, D.IN_TRANSIT),
+    "delivery_rescheduled": _row(S.IN_TRANSIT, D.IN_TRANSIT),
+    "delayed": _row(S.IN_TRANSIT, D.IN_TRANSIT),  # late, still moving: the delay check judges
+    "out_for_delivery": _row(S.OUT_FOR_DELIVERY),
+    "pickup_available": _row(S.AVAILABLE_FOR_PICKUP),
+    "delivery_attempted": _row(S.FAILED_ATTEMPT),
+    "notice_left": _row(S.FAILED_ATTEMPT, D.RECIPIENT_NOT_AVAILABLE),
+    "reschedule_delivery": _row(S.FAILED_ATTEMPT, D.RECIPIENT_NOT_AVAILABLE),
+    "location_inaccessible": _row(S.FAILED_ATTEMPT, D.ADDRESS_ISSUE),
+    "address_issue": _row(S.EXCEPTION, D.ADDRESS_ISSUE),
+    "contact_carrier": _row(S.EXCEPTION),
+    "package_held": _row(S.EXCEPTION),
+    "package_damaged": _row(S.EXCEPTION, D.DAMAGED),
+    "package_lost": _row(S.EXCEPTION, D.LOST),
+    "package_disposed": _row(S.EXCEPTION, D.LOST),  # it will not arrive
+    "package_undeliverable": _row(S.EXCEPTION),
+    "package_unclaimed": _row(S.RETURN_TO_SENDER),
+    "return_to_sender": _row(S.RETURN_TO_SENDER),
+    "delivered": _row(S.DELIVERED),
+    "other": _NO_REFINEMENT,
+}
+# Which of our statuses a substatus may turn each Shippo status into: a substatus that
+# contradicts its status (the docs' own example pairs DELIVERED with information_received) is
+# ignored, and the status stands.
+_SHIPPO_REFINES = {
+    "UNKNOWN": {S.UNKNOWN, S.PRE_TRANSIT},
+    "PRE_TRANSIT": {S.PRE_TRANSIT},
+    "TRANSIT": {S.IN_TRANSIT, S.OUT_FOR_DELIVERY, S.AVAILABLE_FOR_PICKUP, S.FAILED_ATTEMPT,
+                S.EXCEPTION},
+    "DELIVERED": {S.DELIVERED},
+    "RETURNED": {S.RETURN_TO_SENDER},
+    "FAILURE": {S.EXCEPTION, S.FAILED_ATTEMPT, S.RETURN_TO_SENDER},
+}  # fmt: skip
+
+
+def _shippo_mapping(status: str, substatus: str) -> Mapped:
+    base = map_code(_SHIPPO_STATUS, status, _UNKNOWN, "shippo")
+    if not substatus:
+        return base
+    refined = map_code(_SHIPPO_SUBSTATUS, substatus, _NO_REFINEMENT, "shippo")
+    return refined if refined.status in _SHIPPO_REFINES.get(status, ()) else base
+
+
 # --- Carriers ----------------------------------------------------------------------------------
 
 # Keys are lower-cased with everything but letters and digits removed.
@@ -248,6 +334,16 @@ _AFTERSHIP_CARRIERS = {
     "usps": CarrierCode.USPS,
     "dhl": CarrierCode.DHL,
     "dhlglobalmail": CarrierCode.DHL,
+    "dhlgermany": CarrierCode.DHL,
+    "canadapost": CarrierCode.CANADA_POST,
+}
+# Shippo's carrier tokens ("shippo" is its test carrier: matched by number alone).
+_SHIPPO_CARRIERS = {
+    "ups": CarrierCode.UPS,
+    "fedex": CarrierCode.FEDEX,
+    "usps": CarrierCode.USPS,
+    "dhlexpress": CarrierCode.DHL,
+    "dhlecommerce": CarrierCode.DHL,
     "dhlgermany": CarrierCode.DHL,
     "canadapost": CarrierCode.CANADA_POST,
 }
@@ -376,6 +472,69 @@ def _aftership_estimate(tracking: dict) -> tuple[date | None, datetime | None]:
         if day is not None:
             return day, at
     return None, None
+
+
+# --- Shippo ------------------------------------------------------------------------------------
+
+
+def parse_shippo(payload: dict) -> list[PushedUpdate]:
+    """{event, test, data: Track {carrier, tracking_number, eta, tracking_status,
+    tracking_history[], …}}; each status is {status, substatus{code, text}, status_details,
+    status_date, location, object_id}. The current status is usually the history's last entry
+    too: the apply service stores a scan once."""
+    track = payload.get("data") if isinstance(payload, dict) else None
+    if not isinstance(track, dict):
+        raise PayloadInvalid("The event has no Track in `data`.")
+    number = normalize_tracking_number(track.get("tracking_number"))
+    if not number:
+        raise PayloadInvalid("The Track has no `tracking_number`.")
+    history = track.get("tracking_history")
+    history = [] if history is None else history
+    if not isinstance(history, list):
+        raise PayloadInvalid("`tracking_history` is not a list.")
+    current = track.get("tracking_status")
+    if isinstance(current, dict) and not _shippo_listed(current, history):
+        history = [*history, current]
+    events = (_shippo_event(status, number) for status in history)
+    day, at = _estimate(track.get("eta"))
+    if at is not None and (at.hour, at.minute, at.second) == (0, 0, 0):
+        at = None  # a bare date, written as midnight UTC
+    return [
+        PushedUpdate(
+            tracking_number=number,
+            carrier=_carrier(_SHIPPO_CARRIERS, track.get("carrier")),
+            events=tuple(event for event in events if event is not None),
+            estimated_delivery_date=day,
+            estimated_delivery_at=at,
+        )
+    ]
+
+
+def _shippo_listed(current: dict, history: list) -> bool:
+    object_id = _text(current.get("object_id"))
+    return bool(object_id) and any(
+        isinstance(entry, dict) and _text(entry.get("object_id")) == object_id for entry in history
+    )
+
+
+def _shippo_event(entry: object, number: str) -> CarrierEvent | None:
+    occurred_at = _timestamp(entry.get("status_date")) if isinstance(entry, dict) else None
+    if occurred_at is None:
+        logger.warning("shippo: %s: a status without a valid status_date; skipped", number)
+        return None
+    status = _text(entry.get("status"))
+    substatus = entry.get("substatus") if isinstance(entry.get("substatus"), dict) else {}
+    code = _text(substatus.get("code"))
+    message = _text(entry.get("status_details")) or _text(substatus.get("text"))
+    place = entry.get("location")
+    place = place if isinstance(place, dict) else {}
+    return _event(
+        occurred_at, _shippo_mapping(status, code), message,
+        Location(city=_text(place.get("city")), state=_text(place.get("state")),
+                 postal_code=_text(place.get("zip")), country=_country2(place.get("country"))),
+        raw_code=f"{status}/{code}" if code else status,
+        raw_description=message, raw=entry, signed_by="",
+    )  # fmt: skip
 
 
 # --- Shared helpers ----------------------------------------------------------------------------

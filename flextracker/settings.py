@@ -205,6 +205,20 @@ SANDBOX_MINUTES_PER_STEP = env.float("SANDBOX_MINUTES_PER_STEP", default=10.0)
 # Carriers and aggregators that push updates to us sign them with these (tracking/push.py).
 EASYPOST_WEBHOOK_SECRET = env("EASYPOST_WEBHOOK_SECRET", default="")
 AFTERSHIP_WEBHOOK_SECRET = env("AFTERSHIP_WEBHOOK_SECRET", default="")
+SHIPPO_WEBHOOK_SECRET = env("SHIPPO_WEBHOOK_SECRET", default="")
+# The platform's aggregator accounts, and the carriers every merchant's shipments are registered
+# with them for ("usps=shippo,fedex=easypost"); a merchant's own route overrides (docs/channels.md).
+AGGREGATOR_API_KEYS = {
+    "easypost": env("EASYPOST_API_KEY", default=""),
+    "aftership": env("AFTERSHIP_API_KEY", default=""),
+    "shippo": env("SHIPPO_API_KEY", default=""),
+}
+AGGREGATOR_ROUTES = env.dict("AGGREGATOR_ROUTES", default={})
+AGGREGATOR_BASE_URLS = {
+    "easypost": env("EASYPOST_API_BASE_URL", default="https://api.easypost.com"),
+    "aftership": env("AFTERSHIP_API_BASE_URL", default="https://api.aftership.com"),
+    "shippo": env("SHIPPO_API_BASE_URL", default="https://api.goshippo.com"),
+}
 
 # --- Security: safe production defaults, each overridable from the environment ---------------
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)

@@ -16,6 +16,8 @@ LAST_LOOK_AFTER_DELIVERY = timedelta(hours=24)  # catches a carrier's correction
 MAX_BACKOFF = timedelta(hours=6)
 NOT_FOUND_MAX_BACKOFF = timedelta(hours=12)
 EXPIRE_AFTER = timedelta(days=30)
+# A shipment an aggregator pushes us news of is polled only as a safety check (a lost push).
+PUSHED_INTERVAL = timedelta(hours=6)
 
 
 def jittered(interval: timedelta, spread: float = 0.1) -> timedelta:
@@ -29,14 +31,17 @@ def base_interval(carrier: str, sandbox_step: timedelta) -> timedelta:
 
 def next_check(
     *, carrier: str, status: str, now: datetime, delivered_at: datetime | None,
-    sandbox_step: timedelta,
+    sandbox_step: timedelta, pushed: bool = False,
 ) -> datetime | None:  # fmt: skip
-    """The next poll after a successful one; None means never again."""
+    """The next poll after a successful one; None means never again. `pushed`: an aggregator
+    follows the shipment for us, so polling is only the slow safety check."""
     if status == Status.DELIVERED:
         last_look = (delivered_at or now) + LAST_LOOK_AFTER_DELIVERY
         return last_look if now < last_look else None
     if status in TERMINAL_STATUSES:
         return None
+    if pushed:
+        return now + jittered(PUSHED_INTERVAL)
     interval = base_interval(carrier, sandbox_step)
     if status == Status.OUT_FOR_DELIVERY:
         interval = max(interval / 2, min(interval, timedelta(minutes=10)))

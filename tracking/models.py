@@ -94,3 +94,106 @@ class CarrierAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.merchant.merchant_id} · {self.get_carrier_display()}"
+
+
+class Aggregator(models.TextChoices):
+    """Tracking aggregators: they follow a number at the carrier and push us its news."""
+
+    EASYPOST = "easypost", "EasyPost"
+    AFTERSHIP = "aftership", "AfterShip"
+    SHIPPO = "shippo", "Shippo"
+
+
+class PushOutcome(models.TextChoices):
+    ACCEPTED = "accepted", _("Accepted")
+    IGNORED = "ignored", _("Ignored (not a tracking update)")
+    REJECTED = "rejected", _("Rejected (malformed)")
+
+
+class PushMessage(models.Model):
+    """Every signed push an aggregator sent, raw, with what we made of it. Pushes belong to no
+    one merchant (an aggregator follows a number; docs/channels.md), so they have their own log
+    rather than the merchants' inbound log; unsigned bodies are never stored (only logged)."""
+
+    aggregator = models.CharField(max_length=16, choices=Aggregator.choices)
+    event = models.CharField(max_length=100, blank=True)
+    tracking_number = models.CharField(max_length=100, blank=True)
+    body = models.BinaryField()
+    outcome = models.CharField(max_length=16, choices=PushOutcome.choices)
+    error_code = models.CharField(max_length=64, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    response_status = models.PositiveSmallIntegerField()
+    shipments_updated = models.PositiveIntegerField(default=0)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        indexes = [models.Index(fields=["-received_at"], name="push_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_aggregator_display()} {self.event or '?'} → {self.outcome}"
+
+
+class AggregatorRoute(models.Model):
+    """A merchant's carrier followed through their own aggregator account: new shipments on it
+    are registered there, and its pushes keep them fresh. Overrides the platform's route."""
+
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, related_name="aggregator_routes", db_index=False
+    )
+    carrier = models.CharField(max_length=16, choices=POLLED_CARRIERS)
+    aggregator = models.CharField(max_length=16, choices=Aggregator.choices)
+    api_key = models.CharField(_("API key"), max_length=500, help_text=_("Stored as given."))
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "carrier"], name="aggregator_route_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merchant.merchant_id} · {self.carrier} → {self.get_aggregator_display()}"
+
+
+class RegistrationState(models.TextChoices):
+    PENDING = "pending", _("Pending (will be tried)")
+    REGISTERED = "registered", _("Registered")
+    REFUSED = "refused", _("Given up")
+
+
+class AggregatorRegistration(models.Model):
+    """A shipment registered (or to be) with an aggregator. The row is the outbox: due at
+    `next_attempt_at`, leased while an attempt runs, backed off after a transient failure."""
+
+    shipment = models.OneToOneField(
+        Shipment, on_delete=models.CASCADE, related_name="aggregator_registration"
+    )
+    aggregator = models.CharField(max_length=16, choices=Aggregator.choices)
+    # Whose account: "platform", or "route:<pk>" (the merchant's own AggregatorRoute).
+    account = models.CharField(max_length=40)
+    state = models.CharField(
+        max_length=16, choices=RegistrationState.choices, default=RegistrationState.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    # Each attempt: {"at", "outcome", "detail"}, the last 20 (no credentials, ever).
+    history = models.JSONField(default=list, blank=True)
+    external_id = models.CharField(max_length=100, blank=True)
+    registered_at = models.DateTimeField(null=True, blank=True)
+    last_push_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(next_attempt_at__isnull=False),
+                name="registration_due_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shipment_id} @ {self.get_aggregator_display()}: {self.state}"

@@ -37,6 +37,7 @@ from orders.models import Shipment
 from orders.services import shipment_lock
 from tracking import cadence
 from tracking.models import CarrierAccount
+from tracking.registration import shipment_is_pushed
 from tracking.services import Applied, shipment_apply_events
 
 logger = logging.getLogger(__name__)
@@ -261,6 +262,7 @@ def shipment_record_result(
         shipment.next_check_at = cadence.next_check(
             carrier=shipment.carrier, status=shipment.status, now=now,
             delivered_at=shipment.delivered_at, sandbox_step=_sandbox_step(),
+            pushed=shipment_is_pushed(shipment.pk),
         )  # fmt: skip
     shipment.save()
     return _expire_if_silent(applied, now)

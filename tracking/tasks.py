@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from tracking.delays import shipments_flag_delayed
 from tracking.polling import poll_due_shipments
+from tracking.registration import registrations_run
 
 ROUND_BUDGET_SECONDS = 45  # the schedule runs each minute; a round never overlaps the next
 
@@ -23,3 +24,7 @@ def poll_carriers() -> str:
 
 def flag_delayed() -> str:
     return f"flagged {shipments_flag_delayed(now=timezone.now())} delayed"
+
+
+def register_with_aggregators() -> str:
+    return f"registration attempts {registrations_run(now=timezone.now())}"

@@ -7,4 +7,5 @@ from tracking import push
 urlpatterns = [
     path("push/easypost", push.easypost_webhook, name="push-easypost"),
     path("push/aftership", push.aftership_webhook, name="push-aftership"),
+    path("push/shippo", push.shippo_webhook, name="push-shippo"),
 ]

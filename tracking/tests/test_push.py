@@ -38,6 +38,12 @@ def _sample(name: str) -> dict:
     return json.loads((FIXTURES / name).read_text())
 
 
+def _answer(updated: int, outcome: str = "accepted") -> dict:
+    """API.md's success envelope around a push's answer."""
+    data = {"received": True, "outcome": outcome, "updated": updated}
+    return {"success": True, "data": data, "warnings": []}
+
+
 def _compact(payload: dict) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
@@ -338,7 +344,7 @@ def test_the_official_easypost_vector_delivery_updates_the_shipment(client, merc
     response = _post_easypost(client, body, VECTOR["expected_header_value"])
     # then
     assert response.status_code == 200
-    assert response.json() == {"received": True, "updated": 1}
+    assert response.json() == _answer(1)
     shipment.refresh_from_db()
     assert (shipment.status, shipment.status_detail) == ("in_transit", "arrived_at_facility")
     assert shipment.last_event_at == datetime(2024, 8, 2, 18, 50, tzinfo=UTC)
@@ -356,7 +362,7 @@ def test_the_easypost_delivered_sample_follows_carrier_time(client, merchant, se
     response = _post_easypost(client, body)
     # then: the sample dates its DELIVERED scan 2014-11-19, before the other five scans, and
     # the newest scan by carrier time sets the status (TRACKING.md): out for delivery
-    assert response.json() == {"received": True, "updated": 1}
+    assert response.json() == _answer(1)
     shipment.refresh_from_db()
     assert shipment.status == "out_for_delivery"
     assert shipment.estimated_delivery_date == date(2014, 11, 27)
@@ -373,7 +379,7 @@ def test_the_aftership_sample_updates_the_shipment(client, merchant, secrets):
     response = _post_aftership(client, body)
     # then
     assert response.status_code == 200
-    assert response.json() == {"received": True, "updated": 1}
+    assert response.json() == _answer(1)
     shipment.refresh_from_db()
     assert (shipment.status, shipment.status_detail) == ("in_transit", "arrived_at_facility")
     assert shipment.status_description == "Arrived at Post Office"
@@ -430,9 +436,10 @@ def test_without_a_configured_secret_it_is_503(client, settings, name):
     # then
     assert response.status_code == 503
     assert response.json() == {
-        "received": False,
-        "error": {"code": "NOT_CONFIGURED", "message": "Receiving these events is not configured."},
-    }
+        "success": False,
+        "error": {"code": "NOT_CONFIGURED", "message": "Receiving these events is not configured.",
+                  "severity": "transient", "details": {}, "fields": {}},
+    }  # fmt: skip
 
 
 def test_an_unknown_number_is_200_and_creates_nothing(client, merchant, secrets, caplog):
@@ -444,7 +451,7 @@ def test_an_unknown_number_is_200_and_creates_nothing(client, merchant, secrets,
     response = _post_easypost(client, body)
     # then
     assert response.status_code == 200
-    assert response.json() == {"received": True, "updated": 0}
+    assert response.json() == _answer(0)
     assert Shipment.objects.count() == 1
     assert TrackingEvent.objects.count() == 0
     assert "no shipment has fedex number 1; ignored" in caplog.text
@@ -460,9 +467,9 @@ def test_a_repeated_delivery_changes_nothing(client, merchant, secrets):
     # when
     again = _post_aftership(client, body)
     # then
-    assert first.json()["updated"] == 1
+    assert first.json()["data"]["updated"] == 1
     assert again.status_code == 200
-    assert again.json() == {"received": True, "updated": 0}
+    assert again.json() == _answer(0)
     shipment.refresh_from_db()
     assert (shipment.status, shipment.last_event_at, shipment.updated_at) == before
     assert TrackingEvent.objects.filter(shipment=shipment).count() == 7
@@ -482,7 +489,7 @@ def test_a_late_older_update_never_moves_the_status_backwards(client, merchant, 
     # when: the in-transit update arrives after it
     response = _post_aftership(client, _compact(late))
     # then: its scans are kept, the status and the estimate are not moved
-    assert response.json() == {"received": True, "updated": 1}
+    assert response.json() == _answer(1)
     shipment.refresh_from_db()
     assert (shipment.status, shipment.status_detail) == ("delivered", "delivered")
     assert shipment.last_event_at == datetime(2021, 5, 18, 10, 2, tzinfo=UTC)
@@ -522,7 +529,7 @@ def test_every_merchant_with_the_number_is_updated(client, merchant, other_merch
     # when
     response = _post_aftership(client, body)
     # then
-    assert response.json() == {"received": True, "updated": 2}
+    assert response.json() == _answer(2)
     for shipment in (mine, theirs):
         shipment.refresh_from_db()
         assert shipment.status == "in_transit"
@@ -536,7 +543,7 @@ def test_a_known_carrier_only_updates_that_carriers_shipments(client, merchant, 
     # when
     response = _post_easypost(client, body)
     # then
-    assert response.json() == {"received": True, "updated": 0}
+    assert response.json() == _answer(0)
     assert _events(fedex) == []
 
 
@@ -560,7 +567,7 @@ def test_other_event_types_are_acknowledged_and_ignored(client, merchant, secret
         response = _post_aftership(client, body)
     # then
     assert response.status_code == 200
-    assert response.json() == {"received": True, "updated": 0}
+    assert response.json() == _answer(0, "ignored")
     assert _events(shipment) == []
 
 
