@@ -14,6 +14,7 @@ class InboundChannel(models.TextChoices):
     FILE = "file", _("File drop / SFTP")
     QUEUE = "queue", _("Message queue")
     SHOPIFY = "shopify", _("Shopify")
+    WOOCOMMERCE = "woocommerce", _("WooCommerce")
 
 
 class InboundOutcome(models.TextChoices):

@@ -6,7 +6,8 @@ A route is stored with the message (in `InboundMessage.path`) so a replay maps t
 again — after staff fixed the merchant's format dictionary, say:
 - `envelope`: the record already is our envelope (one event, or `{"events": [...]}`);
 - `dictionary:<id>`: the merchant's format dictionary `<id>` maps it;
-- `shopify:<topic>`: a Shopify webhook of that topic.
+- `shopify:<topic>`: a Shopify webhook of that topic;
+- `woocommerce:<connection pk>:<topic>`: a WooCommerce webhook of that connection and topic.
 """
 
 import functools
@@ -31,6 +32,7 @@ from inbound.services import (
 )
 from ingest.channels.dictionaries import dictionary_mapper
 from ingest.channels.shopify import map_shopify
+from ingest.channels.woocommerce import woocommerce_mapper
 from ingest.envelope import event_apply, events_apply
 from merchants.models import Merchant
 
@@ -52,6 +54,7 @@ MAPPERS: dict[str, Mapper] = {
     "envelope": lambda _merchant, _argument: map_envelope,
     "dictionary": dictionary_mapper,
     "shopify": lambda merchant, topic: functools.partial(map_shopify, merchant, topic),
+    "woocommerce": woocommerce_mapper,
 }
 
 
