@@ -4,8 +4,11 @@ PlatformUnavailable / PlatformRefused with a message fit for the merchant."""
 
 from collections.abc import Callable
 
-from platforms.models import PlatformConnection
+from platforms.clients.woocommerce import woocommerce_check
+from platforms.models import PlatformConnection, PlatformKind
 
 Check = Callable[[PlatformConnection], str]
 
-CHECKS: dict[str, Check] = {}
+CHECKS: dict[str, Check] = {
+    PlatformKind.WOOCOMMERCE: woocommerce_check,
+}

@@ -12,8 +12,11 @@ status is one the merchant chose to write) and `completeOrder` (mark the order c
 
 from collections.abc import Callable
 
-from platforms.models import PlatformConnection
+from platforms.clients.woocommerce import woocommerce_write
+from platforms.models import PlatformConnection, PlatformKind
 
 Writer = Callable[[PlatformConnection, dict], str]
 
-WRITERS: dict[str, Writer] = {}
+WRITERS: dict[str, Writer] = {
+    PlatformKind.WOOCOMMERCE: woocommerce_write,
+}

@@ -140,6 +140,8 @@ def _line_item(item: dict) -> dict:
 def _shipments(prefix: str, order: dict, data: dict) -> list[dict]:
     trackings = _tracking_items(order)
     numbers = list(trackings)
+    if not numbers:
+        return []
     units = [(item["itemId"], item["quantity"]) for item in data["lineItems"]]
     events = []
     for number, items in zip(numbers, units_dealt(units, len(numbers)), strict=True):
