@@ -36,13 +36,13 @@ def woocommerce_write(connection: PlatformConnection, payload: dict) -> str:
     session = GuardedSession(WEB)
     written = []
     if payload.get("completeOrder"):
-        order = _call(session, connection, "GET", order_path)
+        order = _object(_call(session, connection, "GET", order_path))
         if order.get("status") not in NOT_TO_COMPLETE:
             _call(session, connection, "PUT", order_path, {"status": "completed"})
             written.append("order completed")
     if payload.get("writeNote"):
         note = {"note": woocommerce_note(payload), "customer_note": False}
-        created = _call(session, connection, "POST", f"{order_path}/notes", note)
+        created = _object(_call(session, connection, "POST", f"{order_path}/notes", note))
         written.append(f"note {created.get('id', '')}".strip())
     return "; ".join(written) or "nothing to write"
 
@@ -97,7 +97,7 @@ def _order_id(payload: dict) -> str:
 def _call(
     session: GuardedSession, connection: PlatformConnection, method: str, path: str,
     body: dict | None = None,
-) -> dict:  # fmt: skip
+) -> dict | list:  # fmt: skip
     url = f"{connection.base_url.rstrip('/')}{API}{path}"
     try:
         response = session.request(
@@ -128,7 +128,7 @@ def _answer_bytes(response: requests.Response) -> bytes:
     return b"".join(chunks)
 
 
-def _judged(response: requests.Response, answer: bytes) -> dict:
+def _judged(response: requests.Response, answer: bytes) -> dict | list:
     status = response.status_code
     if status == 429 or status >= 500:
         raise PlatformUnavailable(
@@ -144,7 +144,7 @@ def _judged(response: requests.Response, answer: bytes) -> dict:
     parsed = _json(answer)
     if status >= 400:
         raise PlatformRefused(_refusal(status, parsed), response_status=status)
-    if not isinstance(parsed, dict):
+    if not isinstance(parsed, dict | list):
         raise PlatformRefused(
             "The store did not answer as the WooCommerce REST API (is /wp-json/ reachable?).",
             response_status=status,
@@ -168,6 +168,10 @@ def _json(answer: bytes):
         return json.loads(answer)
     except ValueError:
         return None
+
+
+def _object(value) -> dict:
+    return value if isinstance(value, dict) else {}
 
 
 def _retry_after(response: requests.Response) -> float | None:
