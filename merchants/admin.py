@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from carriers.vocabulary import Status
 from flextracker.urlguard import WEB, Target, check_url
 from merchants.models import (
     COLOR_FIELDS,
@@ -118,10 +119,15 @@ class MerchantScopedInline(admin.TabularInline):
         return self.admin_site._registry[Merchant].has_view_permission(request, obj)
 
 
-def _trigger_field(label: str) -> forms.MultipleChoiceField:
+# What a Slack or Teams channel may follow: shipment moves (order events are the customer's).
+STATUS_TRIGGERS = [(value, label) for value, label in NotificationTrigger.choices
+                   if value in Status.values]  # fmt: skip
+
+
+def _trigger_field(label: str, choices=NotificationTrigger.choices) -> forms.MultipleChoiceField:
     return forms.MultipleChoiceField(
         label=label,
-        choices=NotificationTrigger.choices,
+        choices=choices,
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
@@ -141,6 +147,12 @@ def checked_url(form: forms.ModelForm, name: str, target: Target = WEB) -> str:
 class MerchantForm(forms.ModelForm):
     email_triggers = _trigger_field(_("Email the customer when"))
     sms_triggers = _trigger_field(_("Text the customer when"))
+    slack_triggers = _trigger_field(
+        _("Also post to Slack when a shipment becomes"), STATUS_TRIGGERS
+    )
+    teams_triggers = _trigger_field(
+        _("Also post to Teams when a shipment becomes"), STATUS_TRIGGERS
+    )
 
     class Meta:
         model = Merchant
@@ -159,8 +171,8 @@ class MerchantForm(forms.ModelForm):
                     self.instance, channel
                 )
         else:
-            self.fields.pop("email_triggers")
-            self.fields.pop("sms_triggers")
+            for channel in NotificationChannel:
+                self.fields.pop(f"{channel}_triggers")
 
     def clean_slack_webhook_url(self) -> str:
         return checked_url(self, "slack_webhook_url")
@@ -221,6 +233,11 @@ class MerchantAdmin(MerchantScopedAdmin):
                 *fieldsets[3][1]["fields"],
                 "email_triggers",
                 "sms_triggers",
+            ]
+            fieldsets[4][1]["fields"] = [
+                *fieldsets[4][1]["fields"],
+                "slack_triggers",
+                "teams_triggers",
             ]
         return fieldsets
 

@@ -260,6 +260,9 @@ class BrandingTemplate(models.Model):
 class NotificationChannel(models.TextChoices):
     EMAIL = "email", _("Email")
     SMS = "sms", _("SMS")
+    # The merchant's own team, on chosen status moves (staff alerts go there regardless).
+    SLACK = "slack", _("Slack")
+    TEAMS = "teams", _("Microsoft Teams")
 
 
 class NotificationTrigger(models.TextChoices):

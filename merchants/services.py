@@ -46,7 +46,7 @@ def merchant_save(*, merchant: Merchant, is_new: bool) -> Merchant:
     """Saves a merchant; a new one starts with TRACKING.md's default customer notifications."""
     merchant.save()
     if is_new:
-        for channel in NotificationChannel:
+        for channel in (NotificationChannel.EMAIL, NotificationChannel.SMS):
             notification_rules_set(
                 merchant=merchant,
                 channel=channel,

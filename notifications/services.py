@@ -161,16 +161,17 @@ def shipment_status_changed(
     when there is a message to write."""
     status, merchant = shipment.status, shipment.merchant
     cause = f"shipment:{shipment.pk}:{status}"
+    chosen = _chosen_channels(merchant, {status})[status]
     rows = [
         *_once_per_recipient([
             *(_customer_rows(merchant, shipment.order, trigger=status, cause=cause,
-                             shipment=shipment) if shipment.order_id else []),
-            *_tracker_rows(merchant, shipment, trigger=status, cause=cause),
+                             shipment=shipment, chosen=chosen) if shipment.order_id else []),
+            *_tracker_rows(merchant, shipment, trigger=status, cause=cause, chosen=chosen),
         ]),
         *_webhook_rows(merchant, webhook_event_types_for(status, shipment.status_detail), cause,
                        shipment=shipment),
-        *(_staff_rows(merchant, trigger=status, cause=cause, shipment=shipment)
-          if status in STAFF_ALERT_STATUSES else []),
+        *_staff_rows(merchant, trigger=status, cause=cause, shipment=shipment,
+                     alert=status in STAFF_ALERT_STATUSES, chosen=chosen),
         *_platform_rows(merchant, shipment, status=status, cause=cause),
     ]  # fmt: skip
     if not rows:
@@ -215,12 +216,12 @@ def _customer_rows(merchant, order, *, trigger: str, cause: str, shipment=None, 
     ]  # fmt: skip
 
 
-def _tracker_rows(merchant, shipment, *, trigger: str, cause: str) -> list[Notification]:
+def _tracker_rows(merchant, shipment, *, trigger: str, cause: str,
+                  chosen: set[str]) -> list[Notification]:  # fmt: skip
     """The delivery contacts of the trackers following a shipment, with or without an order:
     API.md gives them the notifications an order's customer gets (an order that never arrives
     must not leave them untold). The payload names the tracker, whose contact the channels
-    check again when sending."""
-    chosen = _chosen_channels(merchant, {trigger})[trigger]
+    check again when sending. `chosen`: the channels chosen for `trigger`."""
     if not chosen:
         return []
     rows = []
@@ -270,17 +271,21 @@ def _webhook_rows(merchant, event_types: list[str], cause: str, *, order_id: int
     ]  # fmt: skip
 
 
-def _staff_rows(merchant, *, trigger: str, cause: str, shipment=None) -> list[Notification]:
-    """One staff alert per alert address, and one to Slack and to Teams when configured (the
-    recipient names the service: the URL is read from the merchant when sending)."""
+def _staff_rows(merchant, *, trigger: str, cause: str, shipment=None, alert: bool = True,
+                chosen: set[str] = frozenset()) -> list[Notification]:  # fmt: skip
+    """An alert goes to every alert address, and to Slack and Teams when configured (the
+    recipient names the service: the URL is read from the merchant when sending). A move that
+    is no alert goes to Slack or Teams only when the merchant chose it for that service
+    (`chosen`: the channels chosen for `trigger`)."""
     routes = [
-        (Channel.STAFF_EMAIL, address) for address in dict.fromkeys(merchant.alert_email_list)
+        (Channel.STAFF_EMAIL, address)
+        for address in (dict.fromkeys(merchant.alert_email_list) if alert else ())
     ]
     routes += [
         (channel, name)
         for channel, name, url in ((Channel.SLACK, "slack", merchant.slack_webhook_url),
                                    (Channel.TEAMS, "teams", merchant.teams_webhook_url))
-        if url
+        if url and (alert or name in chosen)
     ]  # fmt: skip
     order_id = shipment.order_id if shipment is not None else None
     return [
@@ -307,11 +312,15 @@ def _platform_rows(merchant, shipment, *, status: str, cause: str) -> list[Notif
     order_delivered = status == Status.DELIVERED and not (
         order.shipments.exclude(status=Status.DELIVERED).exists()
     )
+    write_note = status in connection.write_back_statuses
+    complete_order = connection.complete_on_delivery and order_delivered
+    if not (write_note or complete_order):
+        return []  # one package of several delivered: nothing to write yet
     payload = {
         "platformOrder": link,
         "sourceReference": shipment.source_reference,
-        "writeNote": status in connection.write_back_statuses,
-        "completeOrder": connection.complete_on_delivery and order_delivered,
+        "writeNote": write_note,
+        "completeOrder": complete_order,
         "orderDelivered": order_delivered,
     }
     return [

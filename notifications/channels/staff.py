@@ -1,6 +1,7 @@
 """Staff alerts: the merchant's alert email list, and its Slack and Microsoft Teams incoming
 webhooks (TRACKING.md: exception, failed attempt, return to sender, expired, delayed; and a
-merchant webhook endpoint failing for 48 hours, and one we disabled).
+merchant webhook endpoint failing for 48 hours, and one we disabled). Slack and Teams also get the
+status moves the merchant chose for them (delivered, out for delivery …), in the same card.
 
 Every alert is written from the outbox row alone: the payload froze the tracking object when it
 happened, so a retry a day later still says what staff were told then. Slack and Teams URLs are
@@ -113,6 +114,8 @@ def _shipment_alert(notification, merchant: str, what: str) -> StaffAlert:
     ]
     if carrier_text and carrier_text != description:
         lines.append(f"Carrier's own text: {carrier_text}")
+    if page := notification.payload.get("trackingPage"):
+        lines.append(f"The customer's page: {page}")
     return StaffAlert(
         title=f"[flexTracker] {merchant}: {number} {what}",
         lines=lines,

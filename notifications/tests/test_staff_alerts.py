@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from carriers.events import CarrierEvent
 from merchants.models import Merchant
+from merchants.services import notification_rules_set
 from notifications.models import Notification
 from notifications.sending import notifications_send_due
 from notifications.services import webhook_endpoint_create
@@ -107,11 +108,13 @@ def test_the_exception_scenario_alerts_staff_once_by_email_slack_and_teams(alert
         "Carrier: Sandbox (simulated)",
         "Status: Exception (exception, address_issue)",
         "Carrier's description: Address problem: the driver could not find the address",
+        f"The customer's page: {Notification.objects.get(channel='slack').payload['trackingPage']}",
         "",
         f"Open it in the console: {link}",
     ]
     slack, teams = (json.loads(call.request.body) for call in responses.calls)
-    lines = [f"*{subject}*", *email.body.splitlines()[:4], f"<{link}|Open it in the console>"]
+    escaped = [line.replace("&", "&amp;") for line in email.body.splitlines()[:5]]  # mrkdwn
+    lines = [f"*{subject}*", *escaped, f"<{link}|Open it in the console>"]
     assert slack == {"text": "\n".join(lines)}
     assert responses.calls[0].request.headers["Host"] == "hooks.slack.com"
     assert (teams["@type"], teams["@context"], teams["summary"], teams["title"]) == (
@@ -131,6 +134,46 @@ def test_which_statuses_alert_staff(alerting, status, alerted):
     shipment = _ship_at(alerting, "SBXDELIVERED1")
     _apply(shipment, status)
     assert _staff_rows(trigger=status) == (ROUTES if alerted else [])
+
+
+@responses.activate
+def test_slack_and_teams_post_the_moves_the_merchant_chose_for_each(alerting):
+    # given: Slack follows deliveries, Teams only the alerts
+    notification_rules_set(merchant=alerting, channel="slack", triggers=["delivered"])
+    shipment = _ship_at(alerting, "SBXDELIVERED1")
+    responses.post(SLACK, status=200, body="ok")
+    # when
+    _apply(shipment, "in_transit")
+    _apply(shipment, "delivered", "delivered", "Left at the front door")
+    _send_at(timezone.now() + timedelta(minutes=1))
+    # then: one post, to Slack, and no staff email for a delivery
+    assert _staff_rows() == [("slack", "slack")]
+    assert Notification.objects.get(channel="slack").status == "sent"
+    assert len(responses.calls) == 1
+    text = json.loads(responses.calls[0].request.body)["text"].splitlines()
+    assert text[0] == "*[flexTracker] Fred's Discount City: SBXDELIVERED1 Delivered*"
+    assert text[1:4] == ["Order: 1001", "Carrier: Sandbox (simulated)",
+                         "Status: Delivered (delivered, delivered)"]  # fmt: skip
+    assert text[5].startswith(f"The customer's page: {settings.PUBLIC_BASE_URL}/orders/")
+
+
+def test_staff_choose_the_moves_posted_to_slack_in_the_console(staff_client, alerting):
+    # given
+    page = staff_client.get(reverse("admin:merchants_merchant_change", args=[alerting.pk]))
+    form = page.context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    data |= {"slack_triggers": ["delivered", "out_for_delivery"], "teams_triggers": []}
+    for prefix in ("delivery_providers", "pickup_locations", "memberships"):
+        data |= {f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"}
+    # when
+    response = staff_client.post(
+        reverse("admin:merchants_merchant_change", args=[alerting.pk]), data
+    )
+    # then
+    assert response.status_code == 302
+    chosen = alerting.notification_rules.filter(channel="slack").values_list("trigger", flat=True)
+    assert sorted(chosen) == ["delivered", "out_for_delivery"]
+    assert not alerting.notification_rules.filter(channel="teams").exists()
 
 
 def test_a_merchant_without_alert_routes_gets_no_staff_rows(merchant):

@@ -1,0 +1,117 @@
+"""The console's page of a merchant's store connections: credentials write-only, "Test connection",
+the last sync and the last error (docs/channels.md, "Platform connections")."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from carriers.vocabulary import Status
+from flextracker.urlguard import check_url
+from merchants.admin import MerchantScopedAdmin, write_only_field
+from merchants.selectors import merchants_visible_to
+from platforms.checks import CHECKS
+from platforms.clients import PlatformRefused, PlatformUnavailable
+from platforms.models import PlatformConnection, PlatformKind
+
+# What each kind needs typed: (field, why) — a blank write-only field keeps the stored value.
+REQUIRED_SECRETS = {
+    PlatformKind.SHOPIFY: [("webhook_secret", _("Required: Shopify signs every webhook with it."))],
+    PlatformKind.WOOCOMMERCE: [
+        ("webhook_secret", _("Required: WooCommerce signs every webhook with it.")),
+        ("secret", _("Required: the REST API's consumer secret.")),
+    ],
+    PlatformKind.MAGENTO: [("secret", _("Required: the integration's access token."))],
+    PlatformKind.REST_PULL: [],
+}
+
+
+class PlatformConnectionForm(forms.ModelForm):
+    secret = write_only_field(
+        _("secret / token"),
+        _("Shopify: the Admin API access token. WooCommerce: the consumer secret. Magento: the "
+          "integration's access token. Any OMS: the bearer token, password or header value."),
+    )  # fmt: skip
+    webhook_secret = write_only_field(_("webhook secret"), _("Signs the webhooks sent to us."))
+    write_back_statuses = forms.MultipleChoiceField(
+        label=_("Write back on"),
+        choices=[(s.value, s.label) for s in Status if s != Status.UNKNOWN],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("The statuses written to the store (a fulfillment event on Shopify, an order "
+                    "note on WooCommerce, a status-history comment on Magento)."),
+    )  # fmt: skip
+
+    class Meta:
+        model = PlatformConnection
+        fields = [
+            "merchant", "name", "kind", "base_url", "username", "secret", "webhook_secret",
+            "auth", "write_back_statuses", "complete_on_delivery", "pull_every_minutes",
+            "cursor_kind", "records_path", "page_size", "max_pages", "dictionary", "is_active",
+        ]  # fmt: skip
+        labels = {"username": _("user name / key / header name")}
+
+    def clean_base_url(self) -> str:
+        """Checked by the SSRF guard when typed (and again at every call); a URL template's
+        placeholders are checked as filled in."""
+        url = self.cleaned_data["base_url"].strip().rstrip("/")
+        if "base_url" in self.changed_data:
+            filled = url.replace("{since}", "2026-01-01T00:00:00Z").replace("{page}", "1")
+            problems = check_url(filled.replace("{pageSize}", "100"))
+            if problems:
+                raise forms.ValidationError(problems)
+        return url
+
+    def clean_secret(self) -> str:
+        return self.cleaned_data["secret"].strip() or self.instance.secret
+
+    def clean_webhook_secret(self) -> str:
+        return self.cleaned_data["webhook_secret"].strip() or self.instance.webhook_secret
+
+    def clean(self):
+        data = super().clean()
+        for name, why in REQUIRED_SECRETS.get(data.get("kind"), []):
+            if not data.get(name):
+                self.add_error(name, why)
+        dictionary, merchant = data.get("dictionary"), data.get("merchant")
+        if dictionary and merchant and dictionary.merchant_id != merchant.pk:
+            self.add_error("dictionary", _("Choose one of this merchant's format dictionaries."))
+        return data
+
+
+@admin.register(PlatformConnection)
+class PlatformConnectionAdmin(MerchantScopedAdmin):
+    """A merchant's store or OMS, both ways. The merchant's admins may manage their own; every
+    address is checked by the SSRF guard when we connect."""
+
+    form = PlatformConnectionForm
+    editable_by_merchant_admins = True
+    list_display = ["name", "merchant", "kind", "is_active", "last_sync_at",
+                    "consecutive_failures", "last_error"]  # fmt: skip
+    list_filter = ["kind", "is_active", ("merchant", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name", "base_url", "merchant__merchant_id", "merchant__name"]
+    list_select_related = ["merchant"]
+    readonly_fields = ["public_id", "last_sync_at", "last_error", "last_error_at",
+                       "consecutive_failures", "pull_cursor", "next_pull_at"]  # fmt: skip
+    actions = ["test_connection"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "dictionary":
+            kwargs["queryset"] = db_field.related_model.objects.filter(
+                merchant__in=merchants_visible_to(request.user)
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.action(description=_("Test the connection now"))
+    def test_connection(self, request, queryset):
+        for connection in queryset.select_related("merchant"):
+            check = CHECKS.get(connection.kind)
+            if check is None:
+                self.message_user(request, _("%s: nothing to test yet.") % connection.name,
+                                  messages.WARNING)  # fmt: skip
+                continue
+            try:
+                answer = check(connection)
+            except (PlatformUnavailable, PlatformRefused) as error:
+                self.message_user(request, f"{connection.name}: {error}", messages.ERROR)
+            else:
+                self.message_user(request, f"{connection.name}: {answer}", messages.SUCCESS)
