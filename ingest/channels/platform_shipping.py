@@ -30,7 +30,9 @@ def carrier_named(name: str, number: str) -> str:
 
 def units_dealt(units: list[tuple[str, int]], packages: int) -> list[list[dict]]:
     """The units of each line item dealt to the packages in turn: [(a, 3), (b, 1)] over two
-    packages → [a×2], [a×1, b×1]."""
+    packages → [a×2], [a×1, b×1]; no package, nothing dealt."""
+    if packages < 1:
+        return []
     dealt: list[dict[str, int]] = [{} for _ in range(packages)]
     turn = 0
     for item_id, quantity in units:

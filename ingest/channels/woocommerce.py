@@ -127,7 +127,8 @@ def _lines(order: dict) -> list:
 def _line_item(item: dict) -> dict:
     line = {
         "itemId": _required_id(item, "id"),
-        "name": html.unescape(_text(item.get("name") or item.get("sku")))[:300],
+        "name": html.unescape(_text(item.get("name") or item.get("sku")))[:300]
+        or f"Product {_text(item.get('product_id'))}",
         "quantity": _quantity(item),
     }
     if (price := _money(item.get("price"))) is not None:
@@ -140,8 +141,6 @@ def _line_item(item: dict) -> dict:
 def _shipments(prefix: str, order: dict, data: dict) -> list[dict]:
     trackings = _tracking_items(order)
     numbers = list(trackings)
-    if not numbers:
-        return []
     units = [(item["itemId"], item["quantity"]) for item in data["lineItems"]]
     events = []
     for number, items in zip(numbers, units_dealt(units, len(numbers)), strict=True):
