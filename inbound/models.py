@@ -15,6 +15,7 @@ class InboundChannel(models.TextChoices):
     QUEUE = "queue", _("Message queue")
     SHOPIFY = "shopify", _("Shopify")
     PLATFORM = "platform", _("Store or OMS connection (pulled)")
+    WOOCOMMERCE = "woocommerce", _("WooCommerce")
 
 
 class InboundOutcome(models.TextChoices):

@@ -1,4 +1,5 @@
-"""Orders from merchants' shops (Shopify webhooks), mounted under /hooks/ (not the merchant API)."""
+"""Orders from merchants' shops (Shopify and WooCommerce webhooks), mounted under /hooks/ (not
+the merchant API)."""
 
 from django.urls import path
 
@@ -6,4 +7,5 @@ from ingest import hooks
 
 urlpatterns = [
     path("shopify/<str:merchant_id>", hooks.shopify_webhook, name="hooks-shopify"),
+    path("woocommerce/<str:connection_id>", hooks.woocommerce_webhook, name="hooks-woocommerce"),
 ]

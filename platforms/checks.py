@@ -5,10 +5,12 @@ PlatformUnavailable / PlatformRefused with a message fit for the merchant."""
 from collections.abc import Callable
 
 from platforms.clients.magento import magento_check
+from platforms.clients.woocommerce import woocommerce_check
 from platforms.models import PlatformConnection, PlatformKind
 
 Check = Callable[[PlatformConnection], str]
 
 CHECKS: dict[str, Check] = {
     PlatformKind.MAGENTO: magento_check,
+    PlatformKind.WOOCOMMERCE: woocommerce_check,
 }

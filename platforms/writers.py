@@ -13,10 +13,12 @@ status is one the merchant chose to write) and `completeOrder` (mark the order c
 from collections.abc import Callable
 
 from platforms.clients.magento import magento_write
+from platforms.clients.woocommerce import woocommerce_write
 from platforms.models import PlatformConnection, PlatformKind
 
 Writer = Callable[[PlatformConnection, dict], str]
 
 WRITERS: dict[str, Writer] = {
     PlatformKind.MAGENTO: magento_write,
+    PlatformKind.WOOCOMMERCE: woocommerce_write,
 }

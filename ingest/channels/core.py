@@ -8,6 +8,7 @@ again — after staff fixed the merchant's format dictionary, say:
 - `dictionary:<id>`: the merchant's format dictionary `<id>` maps it;
 - `shopify:<topic>`: a Shopify webhook of that topic;
 - `magento:<connection pk>`: an order pulled from that Magento connection.
+- `woocommerce:<connection pk>:<topic>`: a WooCommerce webhook of that connection and topic.
 """
 
 import functools
@@ -33,6 +34,7 @@ from inbound.services import (
 from ingest.channels.dictionaries import dictionary_mapper
 from ingest.channels.magento import map_magento
 from ingest.channels.shopify import map_shopify
+from ingest.channels.woocommerce import woocommerce_mapper
 from ingest.envelope import event_apply, events_apply
 from merchants.models import Merchant
 
@@ -55,6 +57,7 @@ MAPPERS: dict[str, Mapper] = {
     "dictionary": dictionary_mapper,
     "shopify": lambda merchant, topic: functools.partial(map_shopify, merchant, topic),
     "magento": lambda merchant, pk: functools.partial(map_magento, merchant, pk),
+    "woocommerce": woocommerce_mapper,
 }
 
 

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from carriers.detection import normalize_tracking_number
 from flextracker.errors import ApiError, InvalidData, MissingData
 from inbound.services import parse_json
-from ingest.channels.shopify import CARRIERS, carrier_for_company, deal_units
+from ingest.channels.platform_shipping import CARRIER_NAMES, carrier_named, units_dealt
 from merchants.models import Merchant
 from platforms.models import PLATFORM_ORDER_ATTRIBUTE, PlatformConnection, PlatformKind
 
@@ -109,7 +109,7 @@ def _shipments_confirmed(order: dict, shipment: dict, order_items: set[str]) -> 
     ]
     tracks = _tracks(shipment)
     events = []
-    for (number, carrier), items in zip(tracks, deal_units(units, len(tracks)), strict=True):
+    for (number, carrier), items in zip(tracks, units_dealt(units, len(tracks)), strict=True):
         if not items:
             continue  # more tracks than units: this one carries no unit of its own
         data = {"orderId": _required(order, "increment_id"), "trackingNumber": number,
@@ -131,8 +131,8 @@ def _tracks(shipment: dict) -> list[tuple[str, str]]:
         if not number or number in (known for known, _carrier in tracks):
             continue
         code = _text(track.get("carrier_code")).lower()
-        company = code if code in CARRIERS else _text(track.get("title"))
-        tracks.append((number, carrier_for_company(company, number)))
+        company = code if code in CARRIER_NAMES else _text(track.get("title"))
+        tracks.append((number, carrier_named(company, number)))
     return tracks
 
 

@@ -25,26 +25,14 @@ Choices (docs/channels.md, "Shopify"):
 import re
 
 from carriers.aggregators import verify_aftership
-from carriers.detection import detect_carrier, normalize_tracking_number
-from carriers.vocabulary import CarrierCode
+from carriers.detection import normalize_tracking_number
 from flextracker.errors import InvalidData, MissingData
 from inbound.services import parse_json
+from ingest.channels.platform_shipping import carrier_named, units_dealt
 from merchants.models import Merchant
 from orders.selectors import order_exists, order_id_get_by_attribute
 
 TOPICS = ("orders/create", "orders/cancelled", "fulfillments/create", "fulfillments/update")
-
-# Shopify's `tracking_company` (its list of supported companies) → our carrier code. Any other
-# company: the number decides (detection), or "other" when it cannot.
-CARRIERS = {
-    "ups": CarrierCode.UPS,
-    "fedex": CarrierCode.FEDEX,
-    "usps": CarrierCode.USPS,
-    "dhl": CarrierCode.DHL,
-    "dhl express": CarrierCode.DHL,
-    "dhl ecommerce": CarrierCode.DHL,
-    "canada post": CarrierCode.CANADA_POST,
-}
 
 # A fulfillment in these states shipped nothing.
 NOT_SHIPPED = frozenset({"cancelled", "error", "failure"})
@@ -168,13 +156,13 @@ def _shipments_confirmed(merchant: Merchant, fulfillment: dict) -> list[dict]:
     units = [(_required_id(item, "id"), _quantity(item)) for item in _shipping_lines(fulfillment)]
     company = _text(fulfillment.get("tracking_company"))
     events = []
-    for number, items in zip(numbers, deal_units(units, len(numbers)), strict=True):
+    for number, items in zip(numbers, units_dealt(units, len(numbers)), strict=True):
         if not items:
             continue  # more packages than units: this one has no unit of its own to carry
         data = {
             "orderId": order_id,
             "trackingNumber": number,
-            "carrier": carrier_for_company(company, number),
+            "carrier": carrier_named(company, number),
             "items": items,
         }
         if shipped_at := fulfillment.get("created_at"):
@@ -184,24 +172,6 @@ def _shipments_confirmed(merchant: Merchant, fulfillment: dict) -> list[dict]:
             event_id += f"-of-{len(numbers)}"
         events.append(_event(event_id, "shipment.confirmed", fulfillment, "updated_at", data))
     return events
-
-
-def deal_units(units: list[tuple[str, int]], packages: int) -> list[list[dict]]:
-    """The units of each line item dealt to the packages in turn: [(a, 3), (b, 1)] over two
-    packages → [a×2], [a×1, b×1]."""
-    dealt: list[dict[str, int]] = [{} for _ in range(packages)]
-    turn = 0
-    for item_id, quantity in units:
-        for _ in range(quantity):
-            dealt[turn][item_id] = dealt[turn].get(item_id, 0) + 1
-            turn = (turn + 1) % packages
-    return [[{"itemId": i, "quantity": q} for i, q in package.items()] for package in dealt]
-
-
-def carrier_for_company(company: str, number: str) -> str:
-    if carrier := CARRIERS.get(company.strip().lower()):
-        return carrier
-    return "" if detect_carrier(number).carrier else CarrierCode.OTHER
 
 
 def _tracking_numbers(fulfillment: dict) -> list[str]:
