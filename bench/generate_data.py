@@ -293,7 +293,7 @@ SHIPMENT_COLUMNS = (
     "delivered_at, is_delayed, origin_city, origin_state, origin_country, destination_city, "
     "destination_state, destination_postal_code, destination_country, last_event_at, "
     "last_update_source, last_checked_at, next_check_at, consecutive_check_failures, "
-    "last_error, created_at, updated_at, public_id"
+    "last_error, created_at, updated_at, public_id, source_reference"
 )
 SHIPMENT_ITEM_COLUMNS = "id, shipment_id, line_item_id, quantity"
 EVENT_COLUMNS = (
@@ -617,6 +617,7 @@ class Generator:
             dest_country, ts(last_at), "poll", ts(checked), ts(next_check), "0", "",
             ts(shipped_at + timedelta(seconds=rng.randint(1, 30))), ts(max(checked, last_at)),
             str(uuid.UUID(int=pk, version=4)),  # unique as the row id is; no draw of rng
+            "",  # source_reference: generated orders come from no platform
         )) + "\n")  # fmt: skip
         self.rows["tracking_trackingevent"].extend(events)
 
