@@ -294,6 +294,13 @@ def page_for_verification(order_id: str) -> OrderPage:
     )
 
 
+def page_for_lookup(order_id: str) -> OrderPage:
+    """The lookup form's page: the number the customer typed or followed, nothing read."""
+    return OrderPage(
+        title=_("Find your order"), order_id=order_id, order_date=None, destination="", shipments=[]
+    )
+
+
 def page_for_trackers(title: str, trackers: list[Tracker], merchant_name: str) -> OrderPage:
     """A tracker page (one tracker) or a group page (several) — trackers without an order."""
     cards = [shipment_card(t.shipment, merchant_name) for t in trackers if t.shipment_id]

@@ -12,6 +12,7 @@ urlpatterns = [
         name="branding_template_preview",
     ),
     path("branding/<int:template_id>/logo.png", views.branding_logo, name="branding_logo"),
+    path("orders/<str:merchant_id>/", views.order_lookup, name="order_lookup"),
     path("orders/<str:merchant_id>/<path:order_id>", views.order_page, name="order_page"),
     path(
         "trackers/<str:merchant_id>/<path:tracker_external_id>",

@@ -35,6 +35,7 @@ from orders.selectors import (
 from pages.pdf import render_pdf
 from pages.tracking_page import (
     demo_page,
+    page_for_lookup,
     page_for_order,
     page_for_trackers,
     page_for_verification,
@@ -73,12 +74,47 @@ def _rate_limited() -> HttpResponse:
     return response
 
 
-def _not_found(request: HttpRequest, *, counted: bool = False) -> HttpResponse:
-    """The same answer for an unknown merchant and an unknown order, and misses are counted
-    (once: `counted` when the lookup was already taken from the guesses' budget)."""
+def _not_found(request: HttpRequest, *, counted: bool = False, merchant: Merchant | None = None,
+               order_id: str = "") -> HttpResponse:  # fmt: skip
+    """An unknown order of a known merchant: the merchant's branded page with the lookup form,
+    the same for an order that does not exist and another merchant's; an unknown merchant: our
+    plain 404 page. Misses are counted (once: `counted` when the lookup was already taken from
+    the guesses' budget)."""
     if not counted and _too_many(request, miss=True):
         return _rate_limited()
-    raise Http404
+    if merchant is None:
+        raise Http404
+    return _lookup_page(request, merchant, order_id.removesuffix(".pdf"), status=404)
+
+
+def _lookup_page(request: HttpRequest, merchant: Merchant, order_id: str, *, status: int = 200,
+                 failed: bool = False) -> HttpResponse:  # fmt: skip
+    """The form that finds an order by its number and the customer's email or postal code:
+    the merchant's "Track your order" page, and what an unknown order's link shows."""
+    template = branding_template_for(merchant, request.GET.get("templateName"))
+    language = page_language(request, merchant.locale)
+    with translation.override(language):
+        page = page_for_lookup(order_id)
+    context = {"page": page, "verified": False, "verify_failed": failed, "lookup": True,
+               "not_found": status == 404, "lookup_action": reverse(
+                   "order_lookup", args=[merchant.merchant_id])}  # fmt: skip
+    response = _render(request, context, merchant=merchant, language=language, template=template)
+    response.status_code = 403 if failed else status
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def order_lookup(request: HttpRequest, merchant_id: str) -> HttpResponse:
+    """`/orders/<merchant>/`: a customer finds their order without the link (order number and
+    email or postal code), and lands on the order's signed page."""
+    if _too_many(request):
+        return _rate_limited()
+    merchant = merchant_get_by_public_id(merchant_id)
+    if merchant is None:
+        return _not_found(request)
+    if request.method == "GET":
+        return _lookup_page(request, merchant, request.GET.get("order", "")[:100])
+    return _verify(request, merchant, request.POST.get("order", "").strip()[:100], lookup=True)
 
 
 def _render(request: HttpRequest, context: dict, *, merchant: Merchant, language: str,
@@ -133,7 +169,7 @@ def order_page(request: HttpRequest, merchant_id: str, order_id: str) -> HttpRes
         return _rate_limited()
     order, as_pdf = _order_in_path(merchant, signed_id, order_id)
     if order is None:
-        return _not_found(request, counted=signed_id is None)
+        return _not_found(request, counted=signed_id is None, merchant=merchant, order_id=order_id)
     if request.method == "POST":
         if "check_updates" in request.POST:
             return _check_for_updates(request, merchant, order)
@@ -192,13 +228,18 @@ def _gate(request: HttpRequest, merchant: Merchant, order_id: str, *, expired: b
     return response
 
 
-def _verify(request: HttpRequest, merchant: Merchant, order_id: str) -> HttpResponse:
-    """The customer proves it is their order with its email or postal code."""
+def _verify(request: HttpRequest, merchant: Merchant, order_id: str, *,
+            lookup: bool = False) -> HttpResponse:  # fmt: skip
+    """The customer proves it is their order with its email or postal code (the gate's form
+    and the lookup form are one form; the order number typed in it wins over the link's)."""
     if _too_many(request, miss=True):  # guesses count as misses: no brute force
         return _rate_limited()
-    order = order_for_verification(merchant, _ids_in_path(order_id))
+    order_id = request.POST.get("order", "").strip()[:100] or order_id
+    order = order_for_verification(merchant, _ids_in_path(order_id)) if order_id else None
     if order is not None and _answer_matches(order, request.POST.get("answer", "")):
         return _redirect_signed(request, merchant, order)
+    if lookup:
+        return _lookup_page(request, merchant, order_id, failed=True)
     return _gate(request, merchant, order_id, failed=True)
 
 

@@ -48,14 +48,15 @@ def screenshot_path():
 
 @pytest.fixture
 def open_page(browser, live_server, demo):
-    """open_page(path, width=1280, height=900, ...) -> a Playwright page, loaded with status 200.
+    """open_page(path, width=1280, height=900, ..., status=200) -> a Playwright page, loaded with
+    that status.
 
     Each call gets its own browser context (no shared cookies or cache); all close afterwards.
     """
     contexts = []
 
     def open_(path: str, *, width: int = 1280, height: int = 900, phone: bool = False,
-              javascript: bool = True):  # fmt: skip
+              javascript: bool = True, status: int = 200):  # fmt: skip
         context = browser.new_context(
             viewport={"width": width, "height": height},
             is_mobile=phone,
@@ -66,7 +67,7 @@ def open_page(browser, live_server, demo):
         contexts.append(context)
         page = context.new_page()
         response = page.goto(f"{live_server.url}{path}")
-        assert response is not None and response.status == 200, path
+        assert response is not None and response.status == status, path
         return page
 
     yield open_

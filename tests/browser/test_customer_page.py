@@ -213,3 +213,26 @@ def test_the_customer_checks_for_updates_and_sees_the_carriers_news(open_page, s
     assert page.url.endswith("#package-SBXDELIVERED30010001")
     assert page.locator("article.shipment h2").inner_text() == "In transit"
     assert page.locator(".check-updates .checked").inner_text().startswith("Last checked at")
+
+
+def test_a_mistyped_link_leads_to_the_order_through_the_lookup_form(open_page):
+    # given a link with the order number mistyped, on a phone
+    page = open_page(f"/orders/{MERCHANT_ID}/FDC-1010", status=404, **PHONE)
+    assert page.locator("header.brand-header").is_visible()  # the merchant's page, not ours
+    assert "We could not find order FDC-1010" in page.locator("[role=alert]").inner_text()
+    order_field = page.get_by_label("Order number")
+    assert order_field.input_value() == "FDC-1010"
+    for control in (order_field, page.get_by_role("button", name="Show my order")):
+        assert control.bounding_box()["height"] >= 44
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+    # when the customer corrects it and gives the order's email
+    order_field.fill("FDC-1001")
+    page.get_by_label("Email or postal code").fill("jane@example.com")
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Show my order").click()
+
+    # then the order's own signed page opens
+    assert navigation.value.status == 200
+    assert "t=" in page.url
+    assert_customer_sees_order_1001(page)
