@@ -57,6 +57,8 @@ class Banner:
     tone: str  # "warning" or "info"
     title: str
     advice: str
+    # The contact button's words when the customer should reach the merchant about it.
+    contact_label: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,38 +145,50 @@ def _place(city: str, state: str, country: str) -> str:
 
 
 def _banner(shipment_status: str, detail: str, delayed: bool, merchant_name: str) -> Banner | None:
-    """The message for an off-course shipment. Each says what happened and what to do."""
+    """The message for an off-course shipment. Each says what happened and what to do, and,
+    when the merchant must act, what the contact button says ("Contact Fred's about the
+    address")."""
     contact = _("Contact %(merchant)s and they will sort it out.") % {"merchant": merchant_name}
+
+    def about(topic: str) -> str:
+        return topic % {"merchant": merchant_name}
+
     by_detail = {
         StatusDetail.ADDRESS_ISSUE: (_("The carrier could not find the delivery address."),
-                                     contact),
+                                     contact, about(_("Contact %(merchant)s about the address"))),
         StatusDetail.RECIPIENT_NOT_AVAILABLE: (
             _("The carrier tried to deliver, but nobody was available."),
             _("They usually try again the next business day or leave a notice with pickup "
-              "instructions.")),
+              "instructions."), ""),
         StatusDetail.BUSINESS_CLOSED: (_("The carrier tried to deliver, but the business was "
-                                         "closed."), _("They will try again on a business day.")),
+                                         "closed."), _("They will try again on a business day."),
+                                       ""),
         StatusDetail.WEATHER_DELAY: (_("Bad weather is slowing deliveries."),
-                                     _("No action is needed; the package is on its way.")),
+                                     _("No action is needed; the package is on its way."), ""),
         StatusDetail.MECHANICAL_DELAY: (_("A carrier vehicle problem is delaying the package."),
-                                        _("No action is needed; the package is on its way.")),
+                                        _("No action is needed; the package is on its way."), ""),
         StatusDetail.CUSTOMS_HOLD: (_("The package is held in customs."),
-                                    _("The carrier may contact you for details or duties.")),
-        StatusDetail.REFUSED: (_("The delivery was refused."), contact),
-        StatusDetail.DAMAGED: (_("The package was damaged on the way."), contact),
-        StatusDetail.LOST: (_("The carrier cannot find the package."), contact),
+                                    _("The carrier may contact you for details or duties."), ""),
+        StatusDetail.REFUSED: (_("The delivery was refused."), contact,
+                               about(_("Contact %(merchant)s about the refused delivery"))),
+        StatusDetail.DAMAGED: (_("The package was damaged on the way."), contact,
+                               about(_("Contact %(merchant)s about the damaged package"))),
+        StatusDetail.LOST: (_("The carrier cannot find the package."), contact,
+                            about(_("Contact %(merchant)s about the missing package"))),
     }  # fmt: skip
+    about_delivery = about(_("Contact %(merchant)s about this delivery"))
     if shipment_status in (Status.EXCEPTION, Status.FAILED_ATTEMPT):
-        title, advice = by_detail.get(
-            detail, (_("There is a problem with this delivery."), contact)
+        title, advice, label = by_detail.get(
+            detail, (_("There is a problem with this delivery."), contact, about_delivery)
         )
-        return Banner("warning", title, advice)
+        return Banner("warning", title, advice, label)
     if shipment_status == Status.RETURN_TO_SENDER:
         return Banner("warning", _("The package is on its way back to %(merchant)s.")
-                      % {"merchant": merchant_name}, contact)  # fmt: skip
+                      % {"merchant": merchant_name}, contact,
+                      about(_("Contact %(merchant)s about the return")))  # fmt: skip
     if shipment_status == Status.EXPIRED:
         return Banner("warning", _("The carrier has had no news of this package for 30 days."),
-                      contact)  # fmt: skip
+                      contact, about_delivery)  # fmt: skip
     if shipment_status == Status.AVAILABLE_FOR_PICKUP:
         return Banner(
             "info",
@@ -291,6 +305,28 @@ def page_for_verification(order_id: str) -> OrderPage:
         order_date=None,
         destination="",
         shipments=[],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MerchantContact:
+    """How a customer reaches the merchant: the branding template's, else the merchant's."""
+
+    email: str
+    phone: str
+    url: str
+
+    def __bool__(self) -> bool:
+        return bool(self.email or self.phone or self.url)
+
+
+def merchant_contact(template, merchant) -> MerchantContact:
+    if not template.show_support:
+        return MerchantContact("", "", "")
+    return MerchantContact(
+        email=template.support_email or merchant.support_email,
+        phone=template.support_phone or merchant.support_phone,
+        url=template.support_url or merchant.support_url,
     )
 
 

@@ -35,6 +35,7 @@ from orders.selectors import (
 from pages.pdf import render_pdf
 from pages.tracking_page import (
     demo_page,
+    merchant_contact,
     page_for_lookup,
     page_for_order,
     page_for_trackers,
@@ -126,7 +127,8 @@ def _render(request: HttpRequest, context: dict, *, merchant: Merchant, language
         html = render_to_string(
             "pages/tracking_page.html",
             {"brand": template, "merchant": merchant, "palette": palette, "nonce": nonce,
-             "pdf": pdf, "language": language, **context},
+             "pdf": pdf, "language": language,
+             "contact": merchant_contact(template, merchant), **context},
             request=None if pdf else request,
         )  # fmt: skip
     if pdf:

@@ -340,6 +340,43 @@ def test_an_exception_says_what_happened_and_what_to_do(client, merchant, order)
     assert "Contact Fred&#x27;s Discount City and they will sort it out." in html
 
 
+def test_a_problem_the_merchant_must_solve_has_buttons_to_reach_them(client, merchant, order):
+    # given a merchant with an email and a phone, and an address problem
+    merchant.support_email, merchant.support_phone = "help@fred.example", "+1 512 555 0100"
+    merchant.save()
+    shipment = Shipment.objects.get()
+    _scan(shipment, datetime(2026, 11, 21, 15, 0, tzinfo=UTC), "exception", "address_issue")
+    # when
+    html = client.get(_url(merchant)).content.decode()
+    # then the problem box has a mailto worded for the problem, its subject naming the package
+    banner = html[html.index('class="banner warning"') : html.index("</div>", html.index(
+        'class="banner warning"'))]  # fmt: skip
+    assert (
+        '<a class="button" href="mailto:help@fred.example?subject=Order%201001%2C%20package%20'
+        'SBXDELIVERED0001">Contact Fred&#x27;s Discount City about the address</a>'
+    ) in banner
+    assert '<a class="button secondary" href="tel:+1 512 555 0100">Call +1 512 555 0100</a>' in (
+        banner
+    )
+
+
+def test_no_contact_button_when_nothing_is_asked_of_the_merchant_or_support_is_hidden(
+    client, merchant, order
+):
+    merchant.support_email = "help@fred.example"
+    merchant.save()
+    shipment = Shipment.objects.get()
+    _scan(shipment, datetime(2026, 11, 21, 15, 0, tzinfo=UTC), "exception", "weather_delay")
+    weather = client.get(_url(merchant)).content.decode()
+    assert "Bad weather is slowing deliveries." in weather
+    assert "about the" not in weather and "mailto:help@fred.example?subject" not in weather
+    _scan(shipment, datetime(2026, 11, 21, 16, 0, tzinfo=UTC), "exception", "damaged")
+    BrandingTemplateFactory(merchant=merchant, name="QUIET", show_support=False, is_default=True)
+    hidden = client.get(_url(merchant)).content.decode()
+    assert "The package was damaged on the way." in hidden
+    assert "mailto:" not in hidden
+
+
 def test_the_history_is_grouped_by_day_in_the_local_time_zone(client, merchant, order):
     merchant.time_zone = "America/Chicago"
     merchant.save()

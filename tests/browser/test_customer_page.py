@@ -12,11 +12,13 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from carriers.events import CarrierEvent, Location
 from merchants.models import BrandingTemplate, Merchant
 from orders.links import tracking_page_url
 from orders.models import Shipment
 from orders.tests.factories import create_order, ship
 from tests.browser.chromium import needs_chromium
+from tracking.services import shipment_apply_events
 
 pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]
 
@@ -236,3 +238,33 @@ def test_a_mistyped_link_leads_to_the_order_through_the_lookup_form(open_page):
     assert navigation.value.status == 200
     assert "t=" in page.url
     assert_customer_sees_order_1001(page)
+
+
+def test_a_customer_with_an_address_problem_has_big_buttons_to_reach_the_merchant(
+    open_page, screenshot_path
+):
+    # given a package the carrier could not deliver for the address
+    merchant = Merchant.objects.get(merchant_id=MERCHANT_ID)
+    order = create_order(merchant, "FDC-4001")
+    shipment = ship(merchant, "FDC-4001", "SBXEXCEPTION40010001", ("MUG", 1)).instance
+    problem = CarrierEvent(
+        occurred_at=timezone.now() - timedelta(hours=1), status="exception",
+        status_detail="address_issue", event_type="EXCEPTION", description="Address problem",
+        location=Location("Austin", "TX", "", "US"),
+    )  # fmt: skip
+    shipment_apply_events(shipment_id=shipment.pk, events=[problem], source="poll")
+    link = urlsplit(tracking_page_url(order))
+    # when the customer opens the page on a phone
+    page = open_page(f"{link.path}?{link.query}", **PHONE)
+    # then the problem box offers the merchant, worded for the problem, in thumb-sized buttons
+    box = page.locator(".banner.warning")
+    write = box.get_by_role("link", name="Contact Fred's Discount City about the address")
+    call = box.get_by_role("link", name="Call +1 512 555 0100")
+    assert write.get_attribute("href").startswith("mailto:help@fredsdiscountcity.example?subject=")
+    footer_buttons = page.locator("footer .contact-actions .button").all()
+    assert len(footer_buttons) >= 2
+    for button in (write, call, *footer_buttons):
+        size = button.bounding_box()
+        assert size["height"] >= 44 and size["x"] >= 0 and size["x"] + size["width"] <= 360
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.screenshot(path=screenshot_path("phone-address-problem-en.png"), full_page=True)
