@@ -10,7 +10,7 @@ from html import escape
 
 from django.utils import formats, timezone
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
 from carriers.links import public_tracking_url
@@ -22,7 +22,7 @@ PROGRESS_POSITION = {
     Status.UNKNOWN: 0,
     Status.PRE_TRANSIT: 1,
     Status.IN_TRANSIT: 2,
-    Status.FAILED_ATTEMPT: 2,
+    Status.FAILED_ATTEMPT: 3,
     Status.EXCEPTION: 2,
     Status.RETURN_TO_SENDER: 2,
     Status.EXPIRED: 2,
@@ -30,6 +30,11 @@ PROGRESS_POSITION = {
     Status.OUT_FOR_DELIVERY: 3,
     Status.DELIVERED: 4,
 }
+# Off course: the progress line shows the problem as its next step, and no estimate is shown.
+PROBLEM_STATUSES = frozenset(
+    {Status.EXCEPTION, Status.FAILED_ATTEMPT, Status.RETURN_TO_SENDER, Status.EXPIRED}
+)
+HISTORY_SHOWN = 3  # the newest events shown before "Show all"
 CARRIER_LOGOS = {code: f"carriers/{code}.svg" for code in CarrierCode.values}
 
 
@@ -62,6 +67,14 @@ class Banner:
 
 
 @dataclass(frozen=True, slots=True)
+class Step:
+    label: str
+    done: bool = False
+    current: bool = False
+    problem: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ShipmentCard:
     carrier: str
     carrier_name: str
@@ -76,25 +89,38 @@ class ShipmentCard:
     banner: Banner | None
     items: list[ItemLine]
     timeline: list[TimelineEntry]
-    steps: list[tuple[str, bool, bool]] = field(default_factory=list)  # (label, done, current)
+    steps: list[Step] = field(default_factory=list)
     last_checked_at: datetime | None = None  # when the carrier was last asked
     can_check: bool = False  # "Check for updates": a tracked shipment that can still change
 
     @property
-    def timeline_html(self) -> str:
-        """The history grouped by day, as carriers show it: a heading per day, a time per row,
-        in the active language and time zone. Rendered here rather than in the template: a page
-        can hold hundreds of rows (benchmarked in docs/benchmarks.md)."""
-        language = get_language()
-        local = ((timezone.localtime(entry.occurred_at), entry) for entry in self.timeline)
-        days = []
-        for day, entries in itertools.groupby(local, key=lambda pair: pair[0].date()):
-            rows = "\n".join(_timeline_row(language, moment, entry) for moment, entry in entries)
-            days.append(
-                f'<li class="day"><h4><time datetime="{day.isoformat()}">'
-                f"{escape(_day_text(language, day))}</time></h4><ol>\n{rows}\n</ol></li>"
-            )
-        return mark_safe("\n".join(days))  # noqa: S308 - every value in them is escaped
+    def recent_history_html(self) -> str:
+        """The newest HISTORY_SHOWN events; the rest are behind "Show all"."""
+        return _history_html(self.timeline[:HISTORY_SHOWN])
+
+    @property
+    def older_history_html(self) -> str:
+        return _history_html(self.timeline[HISTORY_SHOWN:])
+
+    @property
+    def older_count(self) -> int:
+        return max(len(self.timeline) - HISTORY_SHOWN, 0)
+
+
+def _history_html(timeline: list[TimelineEntry]) -> str:
+    """A history grouped by day, as carriers show it: a heading per day, a time per row, in the
+    active language and time zone. Rendered here rather than in the template: a page can hold
+    hundreds of rows (benchmarked in docs/benchmarks.md)."""
+    language = get_language()
+    local = ((timezone.localtime(entry.occurred_at), entry) for entry in timeline)
+    days = []
+    for day, entries in itertools.groupby(local, key=lambda pair: pair[0].date()):
+        rows = "\n".join(_timeline_row(language, moment, entry) for moment, entry in entries)
+        days.append(
+            f'<li class="day"><h4><time datetime="{day.isoformat()}">'
+            f"{escape(_day_text(language, day))}</time></h4><ol>\n{rows}\n</ol></li>"
+        )
+    return mark_safe("\n".join(days))  # noqa: S308 - every value in them is escaped
 
 
 def _timeline_row(language: str, moment: datetime, entry: TimelineEntry) -> str:
@@ -138,6 +164,64 @@ class OrderPage:
     @property
     def is_split(self) -> bool:
         return len(self.shipments) > 1
+
+    @property
+    def summary(self) -> "Summary | None":
+        """Read it once per render (`{% with %}`): it is computed, in the active language and
+        time zone."""
+        return order_summary(self.shipments, awaiting=bool(self.awaiting or self.backordered))
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """The order's state in one glance: a big headline, then one line of counts."""
+
+    headline: str  # "Arriving Thursday, December 10", "Delivered on …", "Needs your attention"
+    line: str  # "1 of 2 packages delivered · 1 needs your attention"
+    tone: str  # "problem", "done" or "moving"
+
+
+def order_summary(cards: list["ShipmentCard"], *, awaiting: bool) -> Summary | None:
+    if not cards:
+        return None
+    delivered = [c for c in cards if c.status == Status.DELIVERED]
+    problems = [c for c in cards if c.status in PROBLEM_STATUSES]
+    moving = [c for c in cards if c not in delivered and c not in problems]
+    parts = []
+    if len(cards) > 1 or awaiting:
+        parts.append(ngettext("%(done)s of %(n)s package delivered",
+                              "%(done)s of %(n)s packages delivered", len(cards))
+                     % {"done": len(delivered), "n": len(cards)})  # fmt: skip
+    if problems:
+        parts.append(ngettext("%(n)s needs your attention", "%(n)s need your attention",
+                              len(problems)) % {"n": len(problems)})  # fmt: skip
+    tone = "problem" if problems else "done" if len(delivered) == len(cards) else "moving"
+    return Summary(_headline(delivered, problems, moving, awaiting), " · ".join(parts), tone)
+
+
+def _headline(delivered, problems, moving, awaiting: bool) -> str:
+    if delivered and not problems and not moving and not awaiting:
+        days = [timezone.localtime(c.delivered_at).date() for c in delivered if c.delivered_at]
+        if not days:
+            return _("Delivered")
+        return _("Delivered on %(date)s") % {"date": _weekday_and_date(max(days))}
+    if any(c.status == Status.OUT_FOR_DELIVERY for c in moving):
+        return _("Arriving today")
+    if any(c.status == Status.AVAILABLE_FOR_PICKUP for c in moving):
+        return _("Ready for pickup")
+    estimates = [c.estimated_delivery for c in moving if c.estimated_delivery]
+    if estimates:
+        return _("Arriving %(date)s") % {"date": _weekday_and_date(min(estimates))}
+    if problems:
+        return _("Needs your attention")
+    return _("On its way") if moving else _("Partly delivered")
+
+
+def _weekday_and_date(day: date) -> str:
+    return _("%(weekday)s, %(date)s") % {
+        "weekday": formats.date_format(day, "l"),
+        "date": formats.date_format(day, "MONTH_DAY_FORMAT"),
+    }
 
 
 def _place(city: str, state: str, country: str) -> str:
@@ -207,11 +291,27 @@ def _status_label(status: str) -> str:
     return str(Status(status).label)
 
 
-def _steps(progress: int) -> list[tuple[str, bool, bool]]:
-    return [
-        (str(step.label), position <= progress, position == progress)
+def _steps(status: str, progress: int) -> list[Step]:
+    """The progress line. A problem takes the place of the next step, marked as a problem (a
+    return ends the line there: it is not coming)."""
+    steps = [
+        Step(str(step.label), done=position <= progress, current=position == progress)
         for position, step in enumerate(PROGRESS_STEPS, start=1)
     ]
+    if status not in PROBLEM_STATUSES:
+        return steps
+    reached = [Step(step.label, done=True) for step in steps[:progress]]
+    problem = Step(_problem_step_label(status), current=True, problem=True)
+    rest = [] if status == Status.RETURN_TO_SENDER else steps[progress + 1 :]
+    return [*reached, problem, *rest]
+
+
+def _problem_step_label(status: str) -> str:
+    if status == Status.EXCEPTION:
+        return _("Problem")
+    if status == Status.EXPIRED:
+        return _("No news")
+    return str(Status(status).label)
 
 
 def shipment_card(shipment: Shipment, merchant_name: str) -> ShipmentCard:
@@ -227,7 +327,9 @@ def shipment_card(shipment: Shipment, merchant_name: str) -> ShipmentCard:
         status=shipment.status,
         status_label=_status_label(shipment.status),
         progress=progress,
-        estimated_delivery=shipment.estimated_delivery_date,
+        estimated_delivery=(
+            None if shipment.status in PROBLEM_STATUSES else shipment.estimated_delivery_date
+        ),
         delivered_at=shipment.delivered_at,
         banner=_banner(shipment.status, shipment.status_detail, shipment.is_delayed, merchant_name),
         items=[
@@ -235,7 +337,7 @@ def shipment_card(shipment: Shipment, merchant_name: str) -> ShipmentCard:
             for si in shipment.items.all()
         ],
         timeline=[_timeline_entry(language, event) for event in shipment.history],
-        steps=_steps(progress),
+        steps=_steps(shipment.status, progress),
         last_checked_at=shipment.last_checked_at,
         can_check=shipment.status not in TERMINAL_STATUSES and shipment.carrier != "other",
     )
@@ -277,7 +379,7 @@ def page_for_order(order: Order, tracking_number: str | None = None) -> OrderPag
         order_id=order.order_id,
         order_date=order.order_date,
         destination=_place(order.city, order.state, order.country_code),
-        shipments=[shipment_card(s, merchant_name) for s in shipments],
+        shipments=problems_first([shipment_card(s, merchant_name) for s in shipments]),
         awaiting=[
             ItemLine(i.name, i.quantity_awaiting_shipment - i.quantity_backordered, i.image_url)
             for i in line_items
@@ -330,6 +432,17 @@ def merchant_contact(template, merchant) -> MerchantContact:
     )
 
 
+def problems_first(cards: list[ShipmentCard]) -> list[ShipmentCard]:
+    """Packages in trouble first, then those on their way, then the delivered ones."""
+
+    def rank(card: ShipmentCard) -> int:
+        if card.status in PROBLEM_STATUSES:
+            return 0
+        return 2 if card.status == Status.DELIVERED else 1
+
+    return sorted(cards, key=rank)
+
+
 def page_for_lookup(order_id: str) -> OrderPage:
     """The lookup form's page: the number the customer typed or followed, nothing read."""
     return OrderPage(
@@ -339,7 +452,9 @@ def page_for_lookup(order_id: str) -> OrderPage:
 
 def page_for_trackers(title: str, trackers: list[Tracker], merchant_name: str) -> OrderPage:
     """A tracker page (one tracker) or a group page (several) — trackers without an order."""
-    cards = [shipment_card(t.shipment, merchant_name) for t in trackers if t.shipment_id]
+    cards = problems_first(
+        [shipment_card(t.shipment, merchant_name) for t in trackers if t.shipment_id]
+    )
     first = trackers[0]
     return OrderPage(
         title=title,
@@ -366,7 +481,7 @@ def demo_page() -> OrderPage:
             TimelineEntry(now - timedelta(hours=20), _("Picked up"), "Austin, TX, US",
                           "in_transit"),
         ],
-        steps=_steps(2),
+        steps=_steps(Status.IN_TRANSIT, 2),
     )  # fmt: skip
     delivered = ShipmentCard(
         carrier=CarrierCode.USPS, carrier_name="USPS", carrier_logo=CARRIER_LOGOS["usps"],
@@ -377,7 +492,7 @@ def demo_page() -> OrderPage:
         items=[ItemLine(_("Tea towel"), 1)],
         timeline=[TimelineEntry(now - timedelta(days=1), _("Delivered, front door"),
                                 "Denver, CO, US", "delivered")],
-        steps=_steps(4),
+        steps=_steps(Status.DELIVERED, 4),
     )  # fmt: skip
     return OrderPage(
         title=_("Order %(order)s") % {"order": "DEMO-1001"},

@@ -1,0 +1,146 @@
+"""The page answers "where is it, when will it come" first: a headline and a line of counts,
+problems first, a progress line that shows problems as problems, the newest events first."""
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import time_machine
+
+from carriers.events import CarrierEvent, Location
+from orders.models import Shipment
+from orders.tests.factories import create_order, ship
+from tracking.services import shipment_apply_events
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)  # a Monday
+
+
+@pytest.fixture(autouse=True)
+def _monday():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def _scan(number: str, status: str, detail: str = "unknown", *, hours_ago: float = 1,
+          estimate: date | None = None) -> None:  # fmt: skip
+    shipment = Shipment.objects.get(tracking_number=number)
+    if estimate:
+        Shipment.objects.filter(pk=shipment.pk).update(estimated_delivery_date=estimate)
+    event = CarrierEvent(
+        occurred_at=NOW - timedelta(hours=hours_ago), status=status, status_detail=detail,
+        event_type="EXCEPTION" if status == "exception" else "TRANSIT", description="",
+        location=Location("Dallas", "TX", "", "US"),
+    )  # fmt: skip
+    shipment_apply_events(shipment_id=shipment.pk, events=[event], source="poll")
+
+
+def _html(client, merchant, order_id="1001") -> str:
+    response = client.get(f"/orders/{merchant.merchant_id}/{order_id}")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _text(fragment: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", fragment).split())
+
+
+def _summary(html: str) -> tuple[str, str]:
+    headline = re.search(r'<p class="headline (\w+)">([^<]*)</p>', html)
+    line = re.search(r'<p class="summary-line">([^<]*)</p>', html)
+    return headline.group(2).replace("&#x27;", "'"), line.group(1) if line else ""
+
+
+@pytest.fixture
+def split_order(merchant):
+    create_order(merchant, "1001")
+    ship(merchant, "1001", "SBXDELIVERED0001", ("MUG", 1))
+    ship(merchant, "1001", "SBXEXCEPTION0001", ("TOWEL", 1))
+
+
+def test_one_delivered_and_one_in_trouble_says_so_first_and_shows_the_problem_first(
+    client, merchant, split_order
+):
+    # given
+    _scan("SBXDELIVERED0001", "delivered", hours_ago=5)
+    _scan("SBXEXCEPTION0001", "exception", "address_issue", estimate=date(2026, 12, 9))
+    # when
+    html = _html(client, merchant)
+    # then the summary comes before the first package, the problem package before the other
+    assert _summary(html) == ("Needs your attention",
+                              "1 of 2 packages delivered · 1 needs your attention")  # fmt: skip
+    assert '<p class="headline problem">' in html
+    assert html.index('class="headline') < html.index("<article")
+    assert html.index("SBXEXCEPTION0001") < html.index("SBXDELIVERED0001")
+    assert "Package 1 of 2: Exception" in html
+    # no estimate on a package in trouble
+    assert "Estimated delivery" not in html
+
+
+def test_the_progress_line_shows_a_problem_as_a_problem(client, merchant, split_order):
+    # given
+    _scan("SBXEXCEPTION0001", "exception", "address_issue")
+    # when
+    html = _html(client, merchant)
+    # then
+    line = re.search(r'<ol class="progress"[^>]*>(.*?)</ol>', html, re.S).group(1)
+    steps = re.findall(r'<li class="(\w*)"( aria-current="step")?>(.*?)</li>', line)
+    assert [(css, _text(label), bool(current)) for css, current, label in steps] == [
+        ("done", "Label created", False),
+        ("done", "In transit", False),
+        ("problem", "⚠ Problem", True),
+        ("", "Delivered", False),
+    ]
+
+
+def test_a_return_ends_the_progress_line_there(client, merchant, split_order):
+    _scan("SBXEXCEPTION0001", "return_to_sender", "unknown")
+    html = _html(client, merchant)
+    line = re.search(r'<ol class="progress"[^>]*>(.*?)</ol>', html, re.S).group(1)
+    assert [_text(label) for label in re.findall(r"<li[^>]*>(.*?)</li>", line)] == [
+        "Label created", "In transit", "⚠ Returning to sender",
+    ]  # fmt: skip
+
+
+def test_on_its_way_says_the_day_it_arrives(client, merchant, split_order):
+    # given
+    _scan("SBXDELIVERED0001", "in_transit", "departed_facility", estimate=date(2026, 12, 10))
+    _scan("SBXEXCEPTION0001", "in_transit", "departed_facility", estimate=date(2026, 12, 11))
+    # then the earliest arrival, with its weekday
+    assert _summary(_html(client, merchant)) == (
+        "Arriving Thursday, December 10",
+        "0 of 2 packages delivered",
+    )
+    # and in Spanish
+    html = client.get(f"/orders/{merchant.merchant_id}/1001?lang=es").content.decode()
+    assert _summary(html)[0] == "Llega el jueves, 10 de diciembre"
+
+
+def test_out_for_delivery_is_arriving_today_and_all_delivered_says_when(client, merchant):
+    # given
+    create_order(merchant, "1002")
+    ship(merchant, "1002", "SBXDELIVERED0002", ("MUG", 2), ("TOWEL", 1))
+    _scan("SBXDELIVERED0002", "out_for_delivery", "out_for_delivery")
+    assert _summary(_html(client, merchant, "1002")) == ("Arriving today", "")
+    # when
+    _scan("SBXDELIVERED0002", "delivered", hours_ago=0.5)
+    # then
+    assert _summary(_html(client, merchant, "1002")) == ("Delivered on Monday, December 7", "")
+
+
+def test_the_newest_three_events_show_and_the_rest_are_behind_show_all(
+    client, merchant, split_order
+):
+    # given five scans
+    for hours_ago in (50, 40, 30, 20, 10):
+        _scan("SBXDELIVERED0001", "in_transit", "departed_facility", hours_ago=hours_ago)
+    # when
+    html = _html(client, merchant)
+    article = html[html.index('id="package-SBXDELIVERED0001"') :]
+    article = article[: article.index("</article>")]
+    # then
+    recent, older = article.split('<details class="older-history">')
+    assert len(re.findall(r"<li><time", recent)) == 3
+    assert "<summary>Show all 2 earlier events</summary>" in older
+    assert len(re.findall(r"<li><time", older)) == 2
