@@ -33,6 +33,8 @@ SENDER_CARRIERS = {
     "canadapost.ca": "canada_post", "canadapost-postescanada.ca": "canada_post",
 }  # fmt: skip
 MAX_ORDER_ID = 100
+# The merchant writes the order pattern: it reads a bounded text, however it backtracks.
+MAX_PATTERN_TEXT = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +199,7 @@ def order_ids_find(shipping_email: ShippingEmail, *, header: str, pattern: str) 
         return []
     found = dict.fromkeys(
         match.group(1)[:MAX_ORDER_ID]
-        for match in re.finditer(pattern, shipping_email.text)
+        for match in re.finditer(pattern, shipping_email.text[:MAX_PATTERN_TEXT])
         if match.groups() and match.group(1)
     )
     return list(found)
