@@ -112,6 +112,14 @@ def order_for_shipping_email(merchant: Merchant, order_ids: list[str]) -> Order 
     return next((found[order_id] for order_id in spellings if order_id in found), None)
 
 
+def order_id_for_tracking_numbers(merchant: Merchant, tracking_numbers: list[str]) -> str | None:
+    """The order a shipment of the merchant's with one of these numbers belongs to, if any."""
+    shipments = Shipment.objects.filter(
+        merchant=merchant, tracking_number__in=tracking_numbers, order__isnull=False
+    )
+    return shipments.values_list("order__order_id", flat=True).first()
+
+
 def order_destination_country(merchant: Merchant, order_id: str) -> str:
     countries = Order.objects.filter(merchant=merchant, order_id=order_id).values_list(
         "country_code", flat=True

@@ -8,7 +8,8 @@ reason, replayable once the source's rule is fixed.
 An email's tracking numbers are found by carrier detection with check digits
 (ingest/channels/email_reading.py). When the source's order rule names one of the merchant's
 orders, each number is that order's shipment (`shipment.confirmed`, with the items still awaiting
-shipment, or the items the number already carries); otherwise each number is followed on its own
+shipment, or the items the number already carries) — as is the order a number already ships
+(a carrier's later email about the parcel); otherwise each number is followed on its own
 as "track any number" does (tracking/on_demand.py): a shipment with no order, polled from then on.
 """
 
@@ -29,7 +30,7 @@ from ingest.envelope import event_apply
 from ingest.models import EmailSource
 from merchants.models import Merchant
 from orders.models import Order
-from orders.selectors import order_for_shipping_email
+from orders.selectors import order_for_shipping_email, order_id_for_tracking_numbers
 from tracking.on_demand import shipment_follow
 
 WARNING_NOTHING_LEFT_TO_SHIP = "NOTHING_LEFT_TO_SHIP"
@@ -57,11 +58,17 @@ def email_apply(merchant: Merchant, source_pk: str, message: InboundMessage) -> 
     order_ids = order_ids_find(
         shipping_email, header=source.order_header, pattern=source.order_pattern
     )
-    order = order_for_shipping_email(merchant, order_ids)
+    order = order_for_shipping_email(merchant, order_ids) or _order_shipping(merchant, numbers)
     message.order_ref = order.order_id if order else (order_ids[0] if order_ids else "")
     if order is None:
         return _numbers_followed(merchant, numbers, order_ids)
     return _shipments_confirmed(merchant, order, numbers, shipping_email)
+
+
+def _order_shipping(merchant: Merchant, numbers: list[FoundNumber]) -> Order | None:
+    """The order one of the numbers already ships (a carrier's email about the parcel)."""
+    order_id = order_id_for_tracking_numbers(merchant, [found.number for found in numbers])
+    return order_for_shipping_email(merchant, [order_id]) if order_id else None
 
 
 def _shipments_confirmed(

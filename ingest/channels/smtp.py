@@ -8,10 +8,10 @@ tries again later."""
 import logging
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import Envelope
+from aiosmtpd.smtp import SMTP, Envelope
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import connections
 
 from ingest.channels.email_in import email_deliver, is_settled
 from ingest.models import EmailSource
@@ -33,7 +33,6 @@ def email_source_for_address(address: str) -> EmailSource | None:
 
 def email_receive(recipients: list[str], raw: bytes, sender: str) -> bool:
     """Each recipient source's copy logged and applied; False when one must be sent again."""
-    close_old_connections()  # a long-running listener outlives its database connections
     settled = True
     for address in recipients:
         source = email_source_for_address(address)
@@ -44,11 +43,24 @@ def email_receive(recipients: list[str], raw: bytes, sender: str) -> bool:
     return settled
 
 
+def _in_worker_thread(function):
+    """`function` run off the event loop (the ORM is synchronous), its database connection
+    closed after it: a pool thread may not run again for hours."""
+
+    def run(*args):
+        try:
+            return function(*args)
+        finally:
+            connections.close_all()
+
+    return sync_to_async(run, thread_sensitive=False)
+
+
 class InboundEmailHandler:
-    """aiosmtpd's handler: the database work runs in a worker thread (the ORM is synchronous)."""
+    """aiosmtpd's handler."""
 
     async def handle_RCPT(self, server, session, envelope: Envelope, address: str, options):
-        source = await sync_to_async(email_source_for_address, thread_sensitive=False)(address)
+        source = await _in_worker_thread(email_source_for_address)(address)
         if source is None:
             return "550 5.1.1 No such mailbox here"
         envelope.rcpt_tos.append(address)
@@ -57,7 +69,7 @@ class InboundEmailHandler:
     async def handle_DATA(self, server, session, envelope: Envelope):
         raw = envelope.original_content or b""
         try:
-            settled = await sync_to_async(email_receive, thread_sensitive=False)(
+            settled = await _in_worker_thread(email_receive)(
                 envelope.rcpt_tos, raw, envelope.mail_from or ""
             )
         except Exception:
@@ -68,9 +80,20 @@ class InboundEmailHandler:
         return "250 2.0.0 Message accepted"
 
 
+class _LenientSmtp(SMTP):
+    # Carriers' HTML emails carry lines past RFC 5321's 1,000 characters, and the servers that
+    # forward them pass such lines on (Postfix does); refusing them would lose real emails.
+    line_length_limit = 64 * 1024
+
+
+class _Listener(Controller):
+    def factory(self):
+        return _LenientSmtp(self.handler, **self.SMTP_kwargs)
+
+
 def smtp_listener(host: str, port: int) -> Controller:
-    """A listener (not started): Controller.start() serves on its own thread."""
-    return Controller(
+    """A listener (not started): start() serves on its own thread."""
+    return _Listener(
         InboundEmailHandler(), hostname=host, port=port,
         data_size_limit=settings.INBOUND_EMAIL_MAX_BYTES,
         server_hostname=settings.INBOUND_EMAIL_DOMAIN,
