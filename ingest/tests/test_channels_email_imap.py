@@ -9,6 +9,9 @@ import time_machine
 from django.urls import reverse
 
 from inbound.models import InboundMessage
+from inbound.services import inbound_message
+from ingest.channels.email_in import email_route
+from ingest.channels.email_reading import message_key
 from ingest.models import EmailSource
 from ingest.tasks import poll_mailboxes
 from ingest.tests.email_samples import USPS_NUMBER, create_email_source, order_email, sample
@@ -103,6 +106,31 @@ def test_the_next_reading_takes_only_what_arrived_since_and_a_repeat_changes_not
     assert mailbox.seen_uids() == [1, 2]
     assert InboundMessage.objects.count() == 1
     assert Shipment.objects.get().tracking_number == USPS_NUMBER
+
+
+def test_an_email_not_settled_stays_unseen_and_is_read_next_minute(merchant, mailbox, source):
+    # given: the same email reached us by forwarding a moment ago and is still being applied
+    raw = sample("usps_out_for_delivery")
+    in_flight = inbound_message(
+        merchant=merchant, channel="email", path=email_route(source), body=raw,
+        content_type="message/rfc822", idempotency_key=message_key(raw),
+    )  # fmt: skip
+    in_flight.save()
+    mailbox.append(raw)
+    # when
+    first = poll_mailboxes()
+    # then: not flagged, not remembered
+    source.refresh_from_db()
+    assert (first, mailbox.seen_uids(), source.imap_last_uid) == ("0", [], 0)
+    # when: the forwarded copy was answered meanwhile, and the next minute comes
+    InboundMessage.objects.filter(pk=in_flight.pk).update(
+        outcome="rejected", response_status=404, response_body='{"success": false, "error": {}}'
+    )
+    second = poll_mailboxes()
+    # then: it is ours now: flagged, remembered, and logged once
+    source.refresh_from_db()
+    assert (second, mailbox.seen_uids(), source.imap_last_uid) == ("1", [1], 1)
+    assert InboundMessage.objects.count() == 1
 
 
 def test_a_renumbered_folder_is_read_again_from_its_unseen_emails(merchant, mailbox, source):
