@@ -170,6 +170,13 @@ def test_an_email_without_a_valid_number_is_kept_rejected_with_its_reason(
     assert not Shipment.objects.exists()
     page = staff_client.get(reverse("admin:inbound_inboundmessage_change", args=[logged.pk]))
     assert "No tracking number with a valid check digit was found" in page.content.decode()
+    # and the source's "received" link lists it
+    listing = staff_client.get(reverse("admin:inbound_inboundmessage_changelist"),
+                               {"path": f"email:{source.pk}"})  # fmt: skip
+    assert listing.status_code == 200 and listing.context["cl"].result_count == 1
+    another = staff_client.get(reverse("admin:inbound_inboundmessage_changelist"),
+                               {"path": "email:0"})  # fmt: skip
+    assert another.context["cl"].result_count == 0
 
 
 def test_garbage_is_kept_rejected_as_unreadable(merchant, listener):
