@@ -167,6 +167,11 @@ Q_CLUSTER = {
 # any port, over http ("*": every host); production ignores the list.
 OUTBOUND_URL_ALLOWED_HOSTS = env.list("OUTBOUND_URL_ALLOWED_HOSTS", default=["*"])
 
+# --- Emails in (ingest/channels/email.py): each email source's address is <token>@this domain,
+# whose MX points at `manage.py receive_email`; larger emails are refused at DATA.
+INBOUND_EMAIL_DOMAIN = env("INBOUND_EMAIL_DOMAIN", default="in.flextracker.local")
+INBOUND_EMAIL_MAX_BYTES = env.int("INBOUND_EMAIL_MAX_BYTES", default=10 * 1024 * 1024)
+
 # --- Carriers (TRACKING.md "Configuration"): unset credentials mean "not tracked" ---------------
 CARRIER_CREDENTIALS = {
     "ups": {"client_id": env("UPS_CLIENT_ID", default=""),

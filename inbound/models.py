@@ -16,6 +16,7 @@ class InboundChannel(models.TextChoices):
     SHOPIFY = "shopify", _("Shopify")
     PLATFORM = "platform", _("Store or OMS connection (pulled)")
     WOOCOMMERCE = "woocommerce", _("WooCommerce")
+    EMAIL = "email", _("Email (forwarded or mailbox)")
 
 
 class InboundOutcome(models.TextChoices):

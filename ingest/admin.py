@@ -1,5 +1,5 @@
 """The admin of what comes in: the inbound log (inspect, replay), format dictionaries with their
-preview, file sources and the files read, queue sources and Shopify shops."""
+preview, file sources and the files read, queue sources, Shopify shops and email sources."""
 
 import json
 import re
@@ -20,13 +20,16 @@ from inbound.models import InboundMessage, InboundOutcome
 from inbound.services import Failure
 from ingest.channels.dictionaries import dictionary_preview
 from ingest.channels.dictionary_check import dictionary_compile
+from ingest.channels.email_in import email_route
 from ingest.channels.folders import (
     FolderUnavailable,
     open_folder,
     parse_host_key,
     parse_private_key,
 )
+from ingest.channels.imap import IMAP_PORTS
 from ingest.models import (
+    EmailSource,
     FileSource,
     FileSourceKind,
     FormatDictionary,
@@ -525,3 +528,85 @@ class QueueSourceAdmin(MerchantScopedAdmin):
     @admin.display(description=_("Queue"))
     def queue_shown(self, source: QueueSource) -> str:
         return source.queue_name or urlsplit(source.url).path.rstrip("/").rpartition("/")[2]
+
+
+class EmailSourceForm(forms.ModelForm):
+    imap_password = write_only_field(_("IMAP password"))
+
+    class Meta:
+        model = EmailSource
+        fields = [
+            "merchant", "name", "is_active", "order_header", "order_pattern", "accepted_senders",
+            "imap_host", "imap_port", "imap_use_tls", "imap_username", "imap_password",
+            "imap_folder",
+        ]  # fmt: skip
+
+    def clean_order_pattern(self) -> str:
+        pattern = self.cleaned_data["order_pattern"].strip()
+        if pattern:
+            try:
+                groups = re.compile(pattern).groups
+            except re.error as error:
+                raise ValidationError(_("Not a regular expression: %s.") % error) from error
+            if groups < 1:
+                raise ValidationError(_("Put the order ID in a group: (…)."))
+        return pattern
+
+    def clean_imap_password(self) -> str:
+        return self.cleaned_data["imap_password"].strip() or self.instance.imap_password
+
+    def clean(self):
+        data = super().clean()
+        host = (data.get("imap_host") or "").strip()
+        if host:
+            for name in ("imap_username", "imap_password"):
+                if not data.get(name):
+                    self.add_error(name, _("Required to read a mailbox."))
+            if data.get("imap_port") and "imap_host" not in self.errors:
+                for problem in check_host(host, data["imap_port"], IMAP_PORTS):
+                    self.add_error("imap_host", problem)
+        return data
+
+
+READING_FIELDS = ["order_header", "order_pattern", "accepted_senders"]
+IMAP_FIELDS = [
+    "imap_host", "imap_port", "imap_use_tls", "imap_username", "imap_password", "imap_folder",
+    "last_polled_at", "last_error",
+]  # fmt: skip
+
+
+@admin.register(EmailSource)
+class EmailSourceAdmin(MerchantScopedAdmin):
+    """Where a merchant's shipping emails reach us: its own address to forward them to, and/or
+    its mailbox read over IMAP each minute. Merchant admins set up their own."""
+
+    form = EmailSourceForm
+    editable_by_merchant_admins = True
+    list_display = ["name", "merchant", "address", "imap_host", "is_active", "last_polled_at",
+                    "last_error", "messages_link"]  # fmt: skip
+    list_filter = ["is_active", ("merchant", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name", "address_token", "imap_host", "merchant__merchant_id"]
+    list_select_related = ["merchant"]
+    fieldsets = [
+        (None, {"fields": ["merchant", "name", "is_active", "address"]}),
+        (_("Reading the emails"), {"fields": READING_FIELDS}),
+        (_("Mailbox (IMAP), instead of or besides forwarding"), {"fields": IMAP_FIELDS}),
+    ]
+    readonly_fields = ["address", "last_polled_at", "last_error"]
+
+    def get_fieldsets(self, request, obj=None):
+        if not self.has_change_permission(request, obj):  # read-only: not even shown masked
+            imap = [name for name in IMAP_FIELDS if name != "imap_password"]
+            return [(None, {"fields": ["merchant", "name", "is_active", "address",
+                                       *READING_FIELDS, *imap]})]  # fmt: skip
+        return self.fieldsets
+
+    @admin.display(description=_("Forward emails to"))
+    def address(self, source: EmailSource) -> str:
+        return source.address if source.pk else _("(shown once saved)")
+
+    @admin.display(description=_("Emails"))
+    def messages_link(self, source: EmailSource) -> str:
+        url = reverse("admin:inbound_inboundmessage_changelist")
+        query = urlencode({"path": email_route(source)})
+        return format_html('<a href="{}?{}">{}</a>', url, query, _("received"))

@@ -1,6 +1,9 @@
 """Where OMS messages come from besides the API: format dictionaries, file and queue sources,
-Shopify shops, and the files read from them."""
+Shopify shops, email sources, and the files read from them."""
 
+import secrets
+
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -194,3 +197,72 @@ class ShopifyShop(models.Model):
 
     def __str__(self) -> str:
         return self.shop_domain
+
+
+def new_address_token() -> str:
+    # Unguessable: whoever knows the address can hand us emails for this merchant.
+    return secrets.token_hex(10)
+
+
+# "Order #123-1234567-1234567", "order number: 1001", "Bestellung 1001": the first group is the ID
+# (it holds a digit, so "order has shipped" names no order).
+DEFAULT_ORDER_PATTERN = (
+    r"(?i)\b(?:order|bestellung|commande|pedido)\b(?:\s+(?:number|no\.?|nr\.?|n°))?\s*[:#]?\s*"
+    r"#?([A-Z0-9][A-Z0-9-]*[0-9][A-Z0-9-]*)"
+)
+
+
+class EmailSource(models.Model):
+    """Where a merchant's shipping confirmations and carrier emails reach us: forwarded to its
+    own address (`manage.py receive_email` listens), or read from its mailbox over IMAP (polled
+    each minute). Either way each email goes through the channel core (ingest/channels/email.py)."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="email_sources")
+    name = models.CharField(max_length=100)
+    address_token = models.CharField(
+        max_length=40, unique=True, default=new_address_token, editable=False
+    )
+    order_header = models.CharField(
+        max_length=100, blank=True,
+        help_text=_("A header that carries the order ID (e.g. X-Order-Id); it wins over the "
+                    "pattern."),
+    )  # fmt: skip
+    order_pattern = models.CharField(
+        max_length=300, blank=True, default=DEFAULT_ORDER_PATTERN,
+        help_text=_("A regular expression over the subject and the text; its first group is the "
+                    "order ID. Blank: emails are matched to no order."),
+    )  # fmt: skip
+    accepted_senders = models.TextField(
+        blank=True,
+        help_text=_("One address or @domain per line (e.g. @ups.com). Blank: any sender."),
+    )
+    imap_host = models.CharField(_("IMAP host"), max_length=255, blank=True)
+    imap_port = models.PositiveIntegerField(_("IMAP port"), default=993)
+    imap_use_tls = models.BooleanField(_("IMAP over TLS"), default=True)
+    imap_username = models.CharField(_("IMAP user"), max_length=200, blank=True)
+    imap_password = models.CharField(_("IMAP password"), max_length=200, blank=True)
+    imap_folder = models.CharField(_("IMAP folder"), max_length=200, default="INBOX")
+    # The mailbox's UIDVALIDITY and the last UID read in it: a new UIDVALIDITY starts over.
+    imap_uid_validity = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+    imap_last_uid = models.PositiveBigIntegerField(default=0, editable=False)
+    is_active = models.BooleanField(default=True)
+    leased_until = models.DateTimeField(null=True, blank=True, editable=False)
+    last_polled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.CharField(max_length=500, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "name"], name="email_source_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def address(self) -> str:
+        return f"{self.address_token}@{settings.INBOUND_EMAIL_DOMAIN}"
+
+    @property
+    def reads_mailbox(self) -> bool:
+        return bool(self.imap_host)

@@ -5,6 +5,7 @@ import time
 from django_q.tasks import async_task
 
 from ingest.channels.files import file_sources_poll
+from ingest.channels.imap import mailboxes_poll
 from ingest.channels.pulls import platform_connections_pull
 from ingest.queued import queued_drain
 
@@ -28,3 +29,8 @@ def apply_queued_messages() -> str:
 def pull_platforms() -> str:
     """Every platform connection whose pull is due (Magento, any OMS's REST API)."""
     return str(platform_connections_pull(deadline=time.monotonic() + ROUND_BUDGET_SECONDS))
+
+
+def poll_mailboxes() -> str:
+    """New emails of every active email source that reads an IMAP mailbox."""
+    return str(mailboxes_poll(deadline=time.monotonic() + ROUND_BUDGET_SECONDS))

@@ -99,6 +99,27 @@ def order_id_spellings(order_ids: list[str]) -> list[str]:
     return [*order_ids, *(f"#{i}" for i in order_ids if i and not i.startswith("#"))]
 
 
+def order_for_shipping_email(merchant: Merchant, order_ids: list[str]) -> Order | None:
+    """The first of `order_ids` (as written, or as a Shopify name) naming one of the merchant's
+    orders, with its line items and its shipments' items (a shipping email's order)."""
+    spellings = order_id_spellings(order_ids)
+    if not spellings:
+        return None
+    orders = Order.objects.filter(merchant=merchant, order_id__in=spellings).prefetch_related(
+        "line_items", "shipments__items__line_item"
+    )
+    found = {order.order_id: order for order in orders}
+    return next((found[order_id] for order_id in spellings if order_id in found), None)
+
+
+def order_id_for_tracking_numbers(merchant: Merchant, tracking_numbers: list[str]) -> str | None:
+    """The order a shipment of the merchant's with one of these numbers belongs to, if any."""
+    shipments = Shipment.objects.filter(
+        merchant=merchant, tracking_number__in=tracking_numbers, order__isnull=False
+    )
+    return shipments.values_list("order__order_id", flat=True).first()
+
+
 def order_destination_country(merchant: Merchant, order_id: str) -> str:
     countries = Order.objects.filter(merchant=merchant, order_id=order_id).values_list(
         "country_code", flat=True

@@ -19,17 +19,20 @@ from tracking.representation import tracking_not_found
 ASK_SECONDS = 4
 
 
-def shipment_follow(*, merchant: Merchant, tracking_number: str, carrier: str = "") -> Shipment:
+def shipment_follow(
+    *, merchant: Merchant, tracking_number: str, carrier: str = "", ask_now: bool = True
+) -> Shipment:
     """The merchant's shipment for this number, followed from now on (NotFound when its carrier
     can be neither given nor detected, or cannot be polled; InvalidData naming the candidates
-    when several carriers fit)."""
+    when several carriers fit). Without `ask_now` (inside a transaction: no network call) the
+    poller asks the carrier at its next round."""
     number = normalize_tracking_number(tracking_number)
     carrier = _pollable_carrier(merchant, number, carrier)
     shipment, created = Shipment.objects.get_or_create(
         merchant=merchant, carrier=carrier, tracking_number=number,
         defaults={"next_check_at": timezone.now()},
     )  # fmt: skip
-    if created:
+    if created and ask_now:
         shipment_refresh(shipment_id=shipment.pk, wait_seconds=ASK_SECONDS)
     return shipment
 

@@ -9,6 +9,8 @@ again — after staff fixed the merchant's format dictionary, say:
 - `shopify:<topic>`: a Shopify webhook of that topic;
 - `magento:<connection pk>`: an order pulled from that Magento connection.
 - `woocommerce:<connection pk>:<topic>`: a WooCommerce webhook of that connection and topic.
+- `email:<email source pk>`: an email (RFC 822), applied by its channel's own function
+  (ingest/channels/email.py): it confirms shipments, or follows numbers that have no order.
 """
 
 import functools
@@ -32,6 +34,7 @@ from inbound.services import (
     parse_json,
 )
 from ingest.channels.dictionaries import dictionary_mapper
+from ingest.channels.email import email_apply
 from ingest.channels.magento import map_magento
 from ingest.channels.shopify import map_shopify
 from ingest.channels.woocommerce import woocommerce_mapper
@@ -58,6 +61,12 @@ MAPPERS: dict[str, Mapper] = {
     "shopify": lambda merchant, topic: functools.partial(map_shopify, merchant, topic),
     "magento": lambda merchant, pk: functools.partial(map_magento, merchant, pk),
     "woocommerce": woocommerce_mapper,
+}
+
+# Routes whose records are not events alone: (merchant, the route's argument, the logged
+# message) → its answer, or ApiError saying why not.
+APPLIERS: dict[str, Callable[[Merchant, str, InboundMessage], Result]] = {
+    "email": email_apply,
 }
 
 
@@ -180,6 +189,10 @@ def channel_process(message: InboundMessage) -> Result | Failure:
 
 
 def _handler(message: InboundMessage):
+    name, _, argument = message.path.partition(":")
+    if name in APPLIERS:
+        return lambda merchant, _body: APPLIERS[name](merchant, argument, message)
+
     def handle(merchant: Merchant, _body: bytes) -> Result:
         return _apply_events(merchant, _events_of(message, _mapper(merchant, message.path)))
 
