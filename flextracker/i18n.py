@@ -6,6 +6,8 @@ order's locale, or the visitor's choice), and the API stays in English, as API.m
 so this is not Django's LocaleMiddleware, which would apply to every path.
 """
 
+import functools
+
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 
@@ -27,3 +29,18 @@ class StaffLanguageMiddleware:
         patch_vary_headers(response, ["Accept-Language"])
         response.headers.setdefault("Content-Language", language)
         return response
+
+
+@functools.lru_cache(maxsize=512)
+def supported_language(locale: str) -> str | None:
+    """The language of LANGUAGES to speak to someone whose locale is `locale` ("es-MX" → "es",
+    "pt_BR" → "pt", "zh-CN" or "zh" → "zh-hans"), or None when we speak none of it."""
+    code = (locale or "").strip().lower().replace("_", "-")[:35]
+    for candidate in dict.fromkeys((code, code.split("-")[0])):
+        if not candidate:
+            continue
+        try:
+            return translation.get_supported_language_variant(candidate)
+        except LookupError:
+            continue
+    return None

@@ -263,7 +263,13 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- Internationalization ------------------------------------------------------------------
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English"), ("es", "Español"), ("fr", "Français"), ("de", "Deutsch")]
+# The customer pages, emails, SMS and PDF speak all of these; staff screens are complete in the
+# first four. Arabic is right-to-left (the page mirrors).
+LANGUAGES = [
+    ("en", "English"), ("es", "Español"), ("fr", "Français"), ("de", "Deutsch"),
+    ("it", "Italiano"), ("pt", "Português"), ("nl", "Nederlands"), ("pl", "Polski"),
+    ("sv", "Svenska"), ("ja", "日本語"), ("zh-hans", "简体中文"), ("ar", "العربية"),
+]  # fmt: skip
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True

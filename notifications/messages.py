@@ -19,6 +19,7 @@ from django.utils import formats, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from flextracker.i18n import supported_language
 from merchants.branding import best_on, palette_for
 from merchants.models import Merchant, NotificationTrigger
 from merchants.selectors import branding_template_for
@@ -31,7 +32,6 @@ PLACEHOLDERS = (
     "customer_name", "merchant", "order_id", "status", "carrier", "tracking_number",
     "estimated_delivery", "tracking_link", "items",
 )  # fmt: skip
-SUPPORTED_LANGUAGES = {code for code, _name in settings.LANGUAGES}
 # An arrival estimate only helps while the package is still coming.
 ETA_TRIGGERS = {"pre_transit", "in_transit", "out_for_delivery", "failed_attempt", "exception"}
 SMS_MERCHANT_NAME_LIMIT = 30
@@ -155,9 +155,9 @@ class MessageContext:
 def message_language(order_locale: str, merchant_locale: str) -> str:
     """The order's language ("es-MX" → "es"), else the merchant's, else English."""
     for locale in (order_locale, merchant_locale):
-        code = (locale or "").lower().replace("_", "-").split("-")[0]
-        if code in SUPPORTED_LANGUAGES:
-            return code
+        language = supported_language(locale)
+        if language:
+            return language
     return "en"
 
 

@@ -22,6 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from flextracker import ratelimit
+from flextracker.i18n import supported_language
 from orders.links import tracking_page_url
 from orders.models import Order
 from orders.selectors import order_for_phone
@@ -78,8 +79,7 @@ def _reply(sender: str, body: str) -> str:
 
 
 def _language(order: Order) -> str:
-    code = (order.locale or order.merchant.locale or "en").lower().replace("_", "-").split("-")[0]
-    return code if code in {code for code, _name in settings.LANGUAGES} else "en"
+    return supported_language(order.locale) or supported_language(order.merchant.locale) or "en"
 
 
 def _order_status(order: Order) -> str:

@@ -16,6 +16,7 @@ from django.utils import timezone, translation
 from django.views.decorators.http import require_GET, require_http_methods
 
 from flextracker import ratelimit
+from flextracker.i18n import supported_language
 from merchants.branding import palette_for
 from merchants.models import BrandingTemplate, Merchant
 from merchants.selectors import (
@@ -43,15 +44,13 @@ from pages.tracking_page import (
 )
 from tracking.polling import shipment_check_for_customer
 
-SUPPORTED_LANGUAGES = {code for code, _name in settings.LANGUAGES}
-
 
 def page_language(request: HttpRequest, locale: str = "") -> str:
     """`lang` in the link, else the order's locale, else the browser's Accept-Language."""
     for candidate in (request.GET.get("lang", ""), locale):
-        code = candidate.lower().replace("_", "-").split("-")[0]
-        if code in SUPPORTED_LANGUAGES:
-            return code
+        language = supported_language(candidate)
+        if language:
+            return language
     return translation.get_language_from_request(request)
 
 
