@@ -283,8 +283,9 @@ def _check_for_updates(request: HttpRequest, merchant: Merchant, order: Order) -
 
 def _pdf_response(request, context, merchant, language, template, order) -> HttpResponse:
     paper = request.GET.get("paper") or ("letter" if order.country_code in ("US", "CA") else "a4")
-    html = _render(request, {**context, "paper": paper}, merchant=merchant, language=language,
-                   template=template, pdf=True)  # fmt: skip
+    context = {**context, "paper": paper, "generated_at": timezone.now()}
+    html = _render(request, context, merchant=merchant, language=language, template=template,
+                   pdf=True)  # fmt: skip
     response = HttpResponse(render_pdf(html), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="order-{_safe_name(order.order_id)}.pdf"'
     response["Cache-Control"] = "private, max-age=60"

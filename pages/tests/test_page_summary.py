@@ -144,3 +144,46 @@ def test_the_newest_three_events_show_and_the_rest_are_behind_show_all(
     assert len(re.findall(r"<li><time", recent)) == 3
     assert "<summary>Show all 2 earlier events</summary>" in older
     assert len(re.findall(r"<li><time", older)) == 2
+
+
+def _pdf_pages(client, merchant, order_id: str) -> list[str]:
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    response = client.get(f"/orders/{merchant.merchant_id}/{order_id}.pdf")
+    assert response["Content-Type"] == "application/pdf"
+    return [page.extract_text() for page in PdfReader(BytesIO(response.content)).pages]
+
+
+def _order_with_packages(merchant, order_id: str, packages: int) -> None:
+    from orders.services import LineItemInput
+
+    items = [LineItemInput(item_id=f"SKU-{n}", name=f"Item number {n}", quantity=2)
+             for n in range(packages)]  # fmt: skip
+    create_order(merchant, order_id, line_items=items)
+    for n in range(packages):
+        number = f"SBXDELIVERED{order_id}{n:04d}"
+        ship(merchant, order_id, number, (f"SKU-{n}", 2))
+        for hours_ago in range(40, 0, -4):  # ten scans each
+            _scan(number, "in_transit", "departed_facility", hours_ago=hours_ago + n)
+
+
+def test_the_pdf_of_three_packages_is_one_page_with_the_time_it_was_made(client, merchant):
+    # given three packages with ten scans each
+    _order_with_packages(merchant, "3003", 3)
+    # when
+    pages = _pdf_pages(client, merchant, "3003")
+    # then
+    assert len(pages) == 1
+    text = pages[0].replace(" ", "")
+    assert "Asof" in text and "Dec.7,2026" in text
+    assert "Page1/1" in text
+
+
+def test_a_longer_pdf_numbers_its_pages(client, merchant):
+    _order_with_packages(merchant, "1010", 10)
+    pages = _pdf_pages(client, merchant, "1010")
+    assert len(pages) > 1
+    for number, text in enumerate(pages, start=1):
+        assert f"Page{number}/{len(pages)}" in text.replace(" ", "")
