@@ -454,9 +454,9 @@ def test_the_pdf_has_its_stylesheet_and_carrier_logo_with_hashed_static_names(
     # when the customer downloads the PDF
     page = _pdf(client, merchant).pages[0]
 
-    # then every file loaded: the print rules of tracking.css set 11 pt, the logo is drawn
+    # then every file loaded: the print rules of tracking.css set 10 pt, the logo is drawn
     assert [record.getMessage() for record in caplog.records] == []
-    assert _font_sizes(page)["Tracking number SBXDELIVERED0001"] == 11.0
+    assert _font_sizes(page)["Tracking number SBXDELIVERED0001"] == 10.0
     assert list(page["/Resources"]["/XObject"]) == ["/x0"]
 
 
