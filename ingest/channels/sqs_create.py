@@ -66,28 +66,32 @@ def sqs_queue_create(
     if oms_principal and not re.fullmatch(OMS_PRINCIPAL_PATTERN, oms_principal):
         raise ValueError("The OMS principal is neither an AWS account id nor an IAM ARN.")
     region = settings.FLEXTRACKER_SQS_REGION
-    name, dead_letter_name = sqs_queue_names(merchant)
-    tags = {MERCHANT_TAG: merchant.merchant_id}
     try:
-        client = boto3.client("sqs", region_name=region)
-        dead_letter_url, dead_letter_arn = _queue_ensure(
-            client, dead_letter_name, tags, {"MessageRetentionPeriod": str(
-                DEAD_LETTER_RETENTION_SECONDS), "SqsManagedSseEnabled": "true"})  # fmt: skip
-        queue_url, queue_arn = _queue_ensure(client, name, tags, _queue_attributes(dead_letter_arn))
-        consumer = settings.FLEXTRACKER_SQS_CONSUMER_ARN or _account_root(queue_arn)
-        queue_policy = queue_policy_document(queue_arn, consumer, _principal_arn(oms_principal))
-        client.set_queue_attributes(QueueUrl=queue_url,
-                                    Attributes={"Policy": json.dumps(queue_policy)})  # fmt: skip
-        client.set_queue_attributes(QueueUrl=dead_letter_url, Attributes={
-            "Policy": json.dumps(dead_letter_policy_document(dead_letter_arn, queue_arn, consumer)),
-            "RedriveAllowPolicy": json.dumps(
-                {"redrivePermission": "byQueue", "sourceQueueArns": [queue_arn]}),
-        })  # fmt: skip
+        created = _queues_ensure(boto3.client("sqs", region_name=region), merchant,
+                                 _principal_arn(oms_principal))  # fmt: skip
     except (BotoCoreError, ClientError) as error:
         raise SqsCreateFailed(_aws_problem(error)) from error
-    source = _source_save(merchant, name, queue_url, dead_letter_url, region, dictionary)
+    queue_url, queue_arn, dead_letter_url, queue_policy = created
+    source = _source_save(merchant, queue_url, dead_letter_url, region, dictionary)
     return CreatedQueue(source, queue_url, queue_arn, dead_letter_url, region,
                         oms_policy_document(queue_arn), queue_policy)  # fmt: skip
+
+
+def _queues_ensure(client, merchant: Merchant, oms_principal: str) -> tuple[str, str, str, dict]:
+    """The dead-letter queue, then the queue redriving to it, then both policies (they name the
+    ARNs, known once the queues exist): the queue's URL and ARN, the DLQ's URL, the policy set."""
+    name, dead_letter_name = sqs_queue_names(merchant)
+    tags = {MERCHANT_TAG: merchant.merchant_id}
+    dead_letter_url, dead_letter_arn = _queue_ensure(client, dead_letter_name, tags, {
+        "MessageRetentionPeriod": str(DEAD_LETTER_RETENTION_SECONDS),
+        "SqsManagedSseEnabled": "true"})  # fmt: skip
+    queue_url, queue_arn = _queue_ensure(client, name, tags, _queue_attributes(dead_letter_arn))
+    consumer = settings.FLEXTRACKER_SQS_CONSUMER_ARN or _account_root(queue_arn)
+    queue_policy = queue_policy_document(queue_arn, consumer, oms_principal)
+    dead_letter_policy = dead_letter_policy_document(dead_letter_arn, consumer)
+    for url, policy in ((queue_url, queue_policy), (dead_letter_url, dead_letter_policy)):
+        client.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+    return queue_url, queue_arn, dead_letter_url, queue_policy
 
 
 def oms_policy_document(queue_arn: str) -> dict:
@@ -112,7 +116,7 @@ def queue_policy_document(queue_arn: str, consumer: str, oms_principal: str = ""
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def dead_letter_policy_document(dead_letter_arn: str, queue_arn: str, consumer: str) -> dict:
+def dead_letter_policy_document(dead_letter_arn: str, consumer: str) -> dict:
     return {"Version": "2012-10-17", "Statement": [
         {"Sid": "FlexTrackerConsumerDeadLetters", "Effect": "Allow",
          "Principal": {"AWS": consumer}, "Action": CONSUMER_DEAD_LETTER_ACTIONS,
@@ -152,10 +156,10 @@ def _queue_ensure(client, name: str, tags: dict, attributes: dict) -> tuple[str,
     return url, found["Attributes"]["QueueArn"]
 
 
-def _source_save(merchant, name, queue_url, dead_letter_url, region, dictionary) -> QueueSource:
+def _source_save(merchant, queue_url, dead_letter_url, region, dictionary) -> QueueSource:
     with transaction.atomic():
         source, _created = QueueSource.objects.update_or_create(
-            merchant=merchant, name=name,
+            merchant=merchant, name=sqs_queue_names(merchant)[0],
             defaults={"kind": QueueKind.SQS, "url": queue_url, "queue_name": "",
                       "dead_letter_queue": dead_letter_url, "region": region,
                       "dictionary": dictionary, "is_active": True},
@@ -181,7 +185,8 @@ def _principal_arn(principal: str) -> str:
 def _aws_problem(error: BotoCoreError | ClientError) -> str:
     if isinstance(error, ClientError):
         details = error.response.get("Error", {})
-        code = details.get("Code", "Error")
-        message = details.get("Message") or "no details"
+        code, message = details.get("Code", "Error"), details.get("Message") or "no details"
+        if body := re.search(r"<Code>(.*?)</Code>\s*<Message>(.*?)</Message>", message, re.S):
+            code, message = body[1], body[2]  # an XML error body botocore did not parse
         return f"AWS refused ({code}): {message[:300]}"
     return f"AWS could not be reached: {str(error)[:300]}"
