@@ -24,6 +24,7 @@ QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
 VISIBILITY_TIMEOUT_SECONDS = 30  # SqsBroker's keeper extends it while a message is in hand
 LONG_POLL_SECONDS = 20
 MERCHANT_TAG = "flextracker:merchant"
+OMS_STATEMENT = "MerchantOmsSends"
 # An AWS account id, or an IAM role or user ARN (the OMS's own identity, in its account).
 OMS_PRINCIPAL_PATTERN = r"[0-9]{12}|arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[\w+=,.@/-]{1,512}"
 OMS_ACTIONS = ["sqs:SendMessage", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"]
@@ -82,15 +83,18 @@ def _queues_ensure(client, merchant: Merchant, oms_principal: str) -> tuple[str,
     ARNs, known once the queues exist): the queue's URL and ARN, the DLQ's URL, the policy set."""
     name, dead_letter_name = sqs_queue_names(merchant)
     tags = {MERCHANT_TAG: merchant.merchant_id}
-    dead_letter_url, dead_letter_arn = _queue_ensure(client, dead_letter_name, tags, {
+    dead_letter_url, dead_letter_arn, _policy = _queue_ensure(client, dead_letter_name, tags, {
         "MessageRetentionPeriod": str(DEAD_LETTER_RETENTION_SECONDS),
         "SqsManagedSseEnabled": "true"})  # fmt: skip
-    queue_url, queue_arn = _queue_ensure(client, name, tags, _queue_attributes(dead_letter_arn))
+    queue_url, queue_arn, policy = _queue_ensure(
+        client, name, tags, _queue_attributes(dead_letter_arn)
+    )
     consumer = settings.FLEXTRACKER_SQS_CONSUMER_ARN or _account_root(queue_arn)
+    oms_principal = oms_principal or _oms_principal_admitted(policy)
     queue_policy = queue_policy_document(queue_arn, consumer, oms_principal)
     dead_letter_policy = dead_letter_policy_document(dead_letter_arn, consumer)
-    for url, policy in ((queue_url, queue_policy), (dead_letter_url, dead_letter_policy)):
-        client.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+    for url, document in ((queue_url, queue_policy), (dead_letter_url, dead_letter_policy)):
+        client.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(document)})
     return queue_url, queue_arn, dead_letter_url, queue_policy
 
 
@@ -109,7 +113,7 @@ def queue_policy_document(queue_arn: str, consumer: str, oms_principal: str = ""
          "Action": CONSUMER_ACTIONS, "Resource": queue_arn},
     ]  # fmt: skip
     if oms_principal:
-        statements.append({"Sid": "MerchantOmsSends", "Effect": "Allow",
+        statements.append({"Sid": OMS_STATEMENT, "Effect": "Allow",
                            "Principal": {"AWS": oms_principal}, "Action": OMS_ACTIONS,
                            "Resource": queue_arn})  # fmt: skip
     statements.append(_deny_plain_http(queue_arn))
@@ -143,17 +147,31 @@ def _queue_attributes(dead_letter_arn: str) -> dict[str, str]:
     }
 
 
-def _queue_ensure(client, name: str, tags: dict, attributes: dict) -> tuple[str, str]:
-    """The queue's URL and ARN: created, or found and brought to `attributes` and `tags`."""
+def _queue_ensure(client, name: str, tags: dict, attributes: dict) -> tuple[str, str, str]:
+    """The queue's URL, ARN and policy before this run ("" for a new one): created, or found and
+    brought to `attributes` and `tags`."""
     try:
         url = client.get_queue_url(QueueName=name)["QueueUrl"]
     except client.exceptions.QueueDoesNotExist:
         url = client.create_queue(QueueName=name, Attributes=attributes, tags=tags)["QueueUrl"]
+        policy = ""
     else:
+        policy = _attributes(client, url, "Policy").get("Policy", "")
         client.set_queue_attributes(QueueUrl=url, Attributes=attributes)
         client.tag_queue(QueueUrl=url, Tags=tags)
-    found = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-    return url, found["Attributes"]["QueueArn"]
+    return url, _attributes(client, url, "QueueArn")["QueueArn"], policy
+
+
+def _attributes(client, url: str, name: str) -> dict:
+    return client.get_queue_attributes(QueueUrl=url, AttributeNames=[name]).get("Attributes", {})
+
+
+def _oms_principal_admitted(policy: str) -> str:
+    """Pressing the button again without naming the OMS keeps the one admitted before (its
+    messages would otherwise be refused from then on)."""
+    statements = json.loads(policy)["Statement"] if policy else []
+    return next((statement["Principal"]["AWS"] for statement in statements
+                 if statement.get("Sid") == OMS_STATEMENT), "")  # fmt: skip
 
 
 def _source_save(merchant, queue_url, dead_letter_url, region, dictionary) -> QueueSource:

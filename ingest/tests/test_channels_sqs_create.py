@@ -130,6 +130,20 @@ def test_the_oms_account_named_is_admitted_to_send_and_only_to_send(sqs, merchan
                    "Action": ["sqs:SendMessage", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"],
                    "Resource": QUEUE_ARN}  # fmt: skip
     assert created.queue_policy["Statement"][1] == oms
+    # when: pressed again without naming it (to see the page again)
+    again = sqs_queue_create(merchant=merchant, dictionary=None)
+    # then: still admitted
+    assert json.loads(attributes(sqs, QUEUE_URL)["Policy"])["Statement"][1] == oms
+    assert again.queue_policy == created.queue_policy
+
+
+@pytest.mark.django_db
+def test_another_merchants_dictionary_is_refused_before_aws_is_asked(sqs, merchant, other_merchant):
+    theirs = dictionary(other_merchant, "json", JSON_MAPPING)
+    with pytest.raises(ValueError, match=r"^The format dictionary belongs to another merchant\.$"):
+        sqs_queue_create(merchant=merchant, dictionary=theirs)
+    assert sqs.list_queues().get("QueueUrls", []) == []
+    assert not QueueSource.objects.exists()
 
 
 @pytest.mark.django_db
