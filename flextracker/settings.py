@@ -225,6 +225,16 @@ AGGREGATOR_BASE_URLS = {
     "shippo": env("SHIPPO_API_BASE_URL", default="https://api.goshippo.com"),
 }
 
+# Queues we create for merchants without one, in the platform's AWS account (boto3's default
+# credential chain): `<prefix>-<merchant id>-orders` and `-dlq` (ingest/channels/sqs_create.py).
+FLEXTRACKER_SQS_REGION = env(
+    "FLEXTRACKER_SQS_REGION", default=env("AWS_DEFAULT_REGION", default="us-east-1")
+)
+FLEXTRACKER_SQS_PREFIX = env("FLEXTRACKER_SQS_PREFIX", default="flextracker")
+FLEXTRACKER_SQS_MAX_RECEIVE_COUNT = env.int("FLEXTRACKER_SQS_MAX_RECEIVE_COUNT", default=5)
+# The role our consumer runs as, named in the queue policy; blank: our account (its IAM decides).
+FLEXTRACKER_SQS_CONSUMER_ARN = env("FLEXTRACKER_SQS_CONSUMER_ARN", default="")
+
 # --- Security: safe production defaults, each overridable from the environment ---------------
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -18,6 +18,7 @@ from flextracker.errors import ApiError
 from flextracker.urlguard import RABBITMQ, SFTP_PORTS, SQS, check_host, check_url
 from inbound.models import InboundMessage, InboundOutcome
 from inbound.services import Failure
+from ingest.admin_sqs import sqs_queue_create_view
 from ingest.channels.dictionaries import dictionary_preview
 from ingest.channels.dictionary_check import dictionary_compile
 from ingest.channels.email_in import email_route
@@ -28,6 +29,7 @@ from ingest.channels.folders import (
     parse_private_key,
 )
 from ingest.channels.imap import IMAP_PORTS
+from ingest.channels.sqs_create import oms_policy_document, queue_arn_from_url
 from ingest.models import (
     EmailSource,
     FileSource,
@@ -508,7 +510,20 @@ class QueueSourceAdmin(MerchantScopedAdmin):
     list_select_related = ["merchant", "dictionary"]
 
     def get_readonly_fields(self, request, obj=None):
-        return ["connection"] if obj is not None else []
+        return ["connection", "oms_policy"] if obj is not None else []
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.create_sqs_view)
+        return [path("create-sqs/<int:merchant_pk>/", view, name="ingest_queuesource_create_sqs"),
+                *super().get_urls()]  # fmt: skip
+
+    def create_sqs_view(self, request, merchant_pk: int):
+        return sqs_queue_create_view(self, request, merchant_pk)
+
+    @admin.display(description=_("IAM policy for the OMS (SQS queues on AWS)"))
+    def oms_policy(self, source: QueueSource) -> str:
+        arn = queue_arn_from_url(source.url) if source.kind == QueueKind.SQS else ""
+        return json.dumps(oms_policy_document(arn), indent=2) if arn else "—"
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "dictionary":
