@@ -16,6 +16,7 @@ from django.urls import reverse
 from inbound.models import InboundMessage
 from inbound.services import request_hash
 from ingest.channels.shopify import map_shopify
+from ingest.replay import inbound_replay
 from merchants.services import api_key_issue
 from merchants.tests.factories import member_of
 from orders.links import tracking_page_url
@@ -352,6 +353,28 @@ def test_a_failed_webhook_is_replayed_from_the_console(client, shop, merchant):
     message.refresh_from_db()
     assert (message.outcome, message.replay_count) == ("accepted", 1)
     assert Order.objects.get(order_id=ORDER_ID).line_items.count() == 5
+
+
+@pytest.mark.parametrize("shops", [1, 2])
+def test_a_webhook_logged_before_shops_were_connections_replays_for_the_only_one(
+    merchant, shops
+):
+    # given: a rejected delivery logged under the old route, and the merchant's store(s)
+    shop = shop_for(merchant)
+    if shops == 2:
+        shop_for(merchant, "fred-outlet.myshopify.com")
+    body = json.dumps(sample("orders/create")).encode()
+    message = InboundMessage.objects.create(
+        merchant=merchant, channel="shopify", method="", path="shopify:orders/create",
+        body=body, outcome="rejected", source="fred.myshopify.com",
+    )  # fmt: skip
+    # when
+    outcome = inbound_replay(message)
+    # then: the order, linked to the store when there is no doubt which one it came from
+    assert outcome.replayed is False
+    attributes = Order.objects.get(order_id=ORDER_ID).attributes
+    link = {"connection": str(shop.public_id), "id": SHOPIFY_ID} if shops == 1 else None
+    assert attributes.get("platformOrder") == link
 
 
 def test_the_customer_finds_the_order_by_the_number_shopify_showed_them(
