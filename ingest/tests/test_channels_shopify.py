@@ -356,9 +356,7 @@ def test_a_failed_webhook_is_replayed_from_the_console(client, shop, merchant):
 
 
 @pytest.mark.parametrize("shops", [1, 2])
-def test_a_webhook_logged_before_shops_were_connections_replays_for_the_only_one(
-    merchant, shops
-):
+def test_a_webhook_logged_before_shops_were_connections_replays_for_the_only_one(merchant, shops):
     # given: a rejected delivery logged under the old route, and the merchant's store(s)
     shop = shop_for(merchant)
     if shops == 2:
