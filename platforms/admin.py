@@ -80,6 +80,8 @@ class PlatformConnectionForm(forms.ModelForm):
                 self.add_error(name, why)
         if data.get("kind") == PlatformKind.SHOPIFY:
             self._shopify_clean(data)
+        else:
+            self.instance.shop_domain = ""  # no longer a Shopify store: its webhooks are refused
         dictionary, merchant = data.get("dictionary"), data.get("merchant")
         if dictionary and merchant and dictionary.merchant_id != merchant.pk:
             self.add_error("dictionary", _("Choose one of this merchant's format dictionaries."))
@@ -127,6 +129,8 @@ class PlatformConnectionAdmin(MerchantScopedAdmin):
     @admin.display(description=_("Webhook address (where the store sends its webhooks)"))
     def webhook_address(self, connection: PlatformConnection) -> str:
         # The receivers live in ingest, above this app: reached by URL name, never imported.
+        if connection.pk is None:
+            return _("Shown once saved.")
         if connection.kind == PlatformKind.SHOPIFY:
             path = reverse("hooks-shopify", args=[connection.merchant.merchant_id])
         elif connection.kind == PlatformKind.WOOCOMMERCE:

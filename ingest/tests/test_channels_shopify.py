@@ -583,3 +583,21 @@ def test_another_merchants_admin_does_not_see_the_shop(client, shop, other_merch
     assert "fred.myshopify.com" not in listing.content.decode()
     page = client.get(reverse("admin:platforms_platformconnection_change", args=[shop.pk]))
     assert page.status_code in (302, 404)
+
+
+def test_a_shop_turned_into_another_kind_no_longer_receives_shopifys_webhooks(
+    client, staff_client, shop, merchant, fake_dns
+):
+    # given
+    fake_dns()
+    # when: staff make Fred's store connection a WooCommerce one
+    response = client.post(
+        reverse("admin:platforms_platformconnection_change", args=[shop.pk]),
+        _shop_form(merchant, kind="woocommerce", base_url="https://fred.example",
+                   username="ck_fred", write_back_statuses=[]),
+    )  # fmt: skip
+    # then
+    assert response.status_code == 302
+    shop.refresh_from_db()
+    assert (shop.kind, shop.shop_domain) == ("woocommerce", "")
+    assert deliver(client, "orders/create", sample("orders/create")).status_code == 401
