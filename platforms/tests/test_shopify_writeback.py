@@ -263,3 +263,21 @@ def test_a_status_the_merchant_did_not_choose_is_not_written(client, store):
     _worker_runs(range(0, 125, 5))
     # then
     assert [event["status"] for event in _events_sent()] == ["DELIVERED"]
+
+
+@responses.activate
+def test_a_fulfillment_that_came_before_its_order_is_written_back_once_the_order_came(
+    client, store
+):
+    # given: Shopify delivered the fulfillment first, then the order
+    _shopify_answers_well()
+    with time_machine.travel(T0, tick=False):
+        for topic, payload in (("fulfillments/create", _fulfillment()),
+                               ("orders/create", sample("orders/create"))):  # fmt: skip
+            assert deliver(client, topic, payload).json()["data"]["outcome"] == "accepted"
+    # when
+    _worker_runs(range(0, 125, 5))
+    # then
+    assert [event["status"] for event in _events_sent()] == [
+        "IN_TRANSIT", "OUT_FOR_DELIVERY", "DELIVERED",
+    ]  # fmt: skip
