@@ -1,7 +1,7 @@
 """Shopify webhooks mapped onto our event envelope (API.md `/events`), so a Shopify store reaches
 the same services as an OMS posting to the API. Route `shopify:<connection pk>:<topic>`; the
 receiver is `ingest/hooks.py`. Payload shapes: Shopify's webhook reference (fixtures in
-`orders/tests/fixtures/shopify/`).
+`ingest/tests/fixtures/shopify/`).
 
 Choices (docs/channels.md, "Shopify"):
 - The order id is the order's `name` ("#1001"), the number the customer knows, types into a
