@@ -1,12 +1,12 @@
 """The admin of what comes in: the inbound log (inspect, replay), format dictionaries with their
-preview, file sources and the files read, queue sources, Shopify shops and email sources."""
+preview, file sources and the files read, queue sources and email sources (a Shopify store is
+a platform connection: platforms/admin.py)."""
 
 import json
 import re
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -38,7 +38,6 @@ from ingest.models import (
     InboundFile,
     QueueKind,
     QueueSource,
-    ShopifyShop,
 )
 from ingest.replay import inbound_replay
 from merchants.admin import MerchantScopedAdmin, kept_secret, write_only_field
@@ -409,48 +408,6 @@ class InboundMessageAdmin(MerchantScopedAdmin):
                 % skipped
             )
             self.message_user(request, text, messages.INFO)
-
-
-class ShopifyShopForm(forms.ModelForm):
-    webhook_secret = write_only_field(
-        _("Webhook secret"), _("The app's client secret that signs its webhooks.")
-    )
-
-    class Meta:
-        model = ShopifyShop
-        fields = ["merchant", "shop_domain", "webhook_secret", "is_active"]
-
-    def clean_shop_domain(self) -> str:
-        domain = self.cleaned_data["shop_domain"].strip().lower()
-        if not re.fullmatch(r"[a-z0-9][a-z0-9-]*\.myshopify\.com", domain):
-            raise ValidationError(_("Use its myshopify.com domain, e.g. fred.myshopify.com."))
-        return domain
-
-    def clean_webhook_secret(self) -> str:
-        return kept_secret(
-            self, "webhook_secret", _("Required: Shopify signs every webhook with it.")
-        )
-
-
-@admin.register(ShopifyShop)
-class ShopifyShopAdmin(MerchantScopedAdmin):
-    """A merchant's Shopify store; its webhooks go to the address shown here."""
-
-    form = ShopifyShopForm
-    editable_by_merchant_admins = True
-    list_display = ["shop_domain", "merchant", "is_active", "created_at"]
-    list_filter = ["is_active", ("merchant", admin.RelatedOnlyFieldListFilter)]
-    search_fields = ["shop_domain", "merchant__merchant_id", "merchant__name"]
-    list_select_related = ["merchant"]
-
-    def get_readonly_fields(self, request, obj=None):
-        return ["webhook_address"] if obj is not None else []
-
-    @admin.display(description=_("Webhook address (Shopify › Settings › Notifications › Webhooks)"))
-    def webhook_address(self, shop: ShopifyShop) -> str:
-        # The receiver lives in another app: reached by URL name, never imported.
-        path = reverse("hooks-shopify", args=[shop.merchant.merchant_id])
-        return f"{settings.PUBLIC_BASE_URL}{path}"
 
 
 class QueueSourceForm(forms.ModelForm):

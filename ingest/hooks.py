@@ -2,11 +2,13 @@
 `POST /hooks/shopify/<merchantId>` (mounted by `tracking/urls.py` with the other receivers).
 
 The signature is the authentication: the shop named by `X-Shopify-Shop-Domain` must be one of
-the merchant's, and `X-Shopify-Hmac-Sha256` must be the HMAC of the raw body with that shop's
-secret; otherwise 401, nothing stored, the attempt logged. An authenticated delivery goes into
-the inbound message log and through the channel core (route `shopify:<topic>`). Shopify retries
-anything but a 2xx for hours and may then drop the subscription, so a record we reject (bad
-data, kept in the log for a replay) is still a 200; only our own failure asks for a retry (503).
+the merchant's Shopify connections (a platform connection of kind `shopify`), and
+`X-Shopify-Hmac-Sha256` must be the HMAC of the raw body with that connection's webhook secret;
+otherwise 401, nothing stored, the attempt logged. An authenticated delivery goes into the
+inbound message log and through the channel core (route `shopify:<connection pk>:<topic>`).
+Shopify retries anything but a 2xx for hours and may then drop the subscription, so a record we
+reject (bad data, kept in the log for a replay) is still a 200; only our own failure asks for a
+retry (503).
 A redelivery (same `X-Shopify-Webhook-Id`) answers what the first delivery answered.
 
 WooCommerce, at `POST /hooks/woocommerce/<connection public id>` (a platform connection of kind
@@ -32,10 +34,9 @@ from flextracker.errors import ApiError, PayloadTooLarge
 from inbound.models import InboundChannel
 from inbound.services import Failure, Result
 from ingest.channels.core import channel_deliver
-from ingest.channels.shopify import TOPICS, shopify_signature_valid
+from ingest.channels.shopify import TOPICS, shopify_route, shopify_signature_valid
 from ingest.channels.woocommerce import TOPICS as WOOCOMMERCE_TOPICS
 from ingest.channels.woocommerce import woocommerce_route, woocommerce_signature_valid
-from ingest.models import ShopifyShop
 from platforms.models import PlatformConnection, PlatformKind
 
 logger = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ def _receive(request: HttpRequest, merchant_id: str, body: bytes) -> JsonRespons
         return JsonResponse(_received("ignored", topic=topic))
     webhook_id = request.headers.get("X-Shopify-Webhook-Id", "").strip()
     outcome = channel_deliver(
-        merchant=shop.merchant, channel=InboundChannel.SHOPIFY, route=f"shopify:{topic}",
+        merchant=shop.merchant, channel=InboundChannel.SHOPIFY, route=shopify_route(shop, topic),
         body=body, content_type=request.content_type or "", source=shop.shop_domain,
         dedupe_key=f"shopify:{webhook_id}"[:255] if webhook_id else None,
     )  # fmt: skip
@@ -161,15 +162,16 @@ def _woocommerce_connection(connection_id: str) -> PlatformConnection | None:
     )
 
 
-def _shop(merchant_id: str, domain: str) -> ShopifyShop | None:
+def _shop(merchant_id: str, domain: str) -> PlatformConnection | None:
     if not domain:
         return None
     return (
-        ShopifyShop.objects.select_related("merchant")
+        PlatformConnection.objects.select_related("merchant")
         .filter(
             merchant__merchant_id=merchant_id,
             merchant__is_active=True,
-            shop_domain__iexact=domain,
+            kind=PlatformKind.SHOPIFY,
+            shop_domain=domain,
             is_active=True,
         )
         .first()

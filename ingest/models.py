@@ -180,25 +180,6 @@ class QueueSource(models.Model):
         return self.name
 
 
-class ShopifyShop(models.Model):
-    """A Shopify store of the merchant's whose order and fulfilment webhooks we receive."""
-
-    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="shopify_shops")
-    shop_domain = models.CharField(max_length=255, unique=True, help_text="fred.myshopify.com")
-    webhook_secret = models.CharField(
-        max_length=200, help_text=_("The app's client secret that signs webhooks; stored as given.")
-    )
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        # The table it had in the app it came from (moved without copying a row).
-        db_table = "merchants_shopifyshop"
-
-    def __str__(self) -> str:
-        return self.shop_domain
-
-
 def new_address_token() -> str:
     # Unguessable: whoever knows the address can hand us emails for this merchant.
     return secrets.token_hex(10)

@@ -308,6 +308,8 @@ def _platform_rows(merchant, shipment, *, status: str, cause: str) -> list[Notif
     ).first()
     if connection is None or not connection.writes_back(status):
         return []
+    if connection.writes_to_shipments and not shipment.source_reference:
+        return []  # a shipment the platform did not make (one an OMS posted): nowhere to write
     # The reverse relation: notifications does not import the orders app.
     order_delivered = status == Status.DELIVERED and not (
         order.shipments.exclude(status=Status.DELIVERED).exists()

@@ -1,8 +1,13 @@
 """The console's page of a merchant's store connections: credentials write-only, "Test connection",
 the last sync and the last error (docs/channels.md, "Platform connections")."""
 
+import re
+from urllib.parse import urlsplit
+
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from carriers.vocabulary import Status
@@ -23,6 +28,7 @@ REQUIRED_SECRETS = {
     PlatformKind.MAGENTO: [("secret", _("Required: the integration's access token."))],
     PlatformKind.REST_PULL: [],
 }
+SHOPIFY_DOMAIN = re.compile(r"[a-z0-9][a-z0-9-]*\.myshopify\.com")
 
 
 class PlatformConnectionForm(forms.ModelForm):
@@ -72,10 +78,35 @@ class PlatformConnectionForm(forms.ModelForm):
         for name, why in REQUIRED_SECRETS.get(data.get("kind"), []):
             if not data.get(name):
                 self.add_error(name, why)
+        if data.get("kind") == PlatformKind.SHOPIFY:
+            self._shopify_clean(data)
+        else:
+            self.instance.shop_domain = ""  # no longer a Shopify store: its webhooks are refused
         dictionary, merchant = data.get("dictionary"), data.get("merchant")
         if dictionary and merchant and dictionary.merchant_id != merchant.pk:
             self.add_error("dictionary", _("Choose one of this merchant's format dictionaries."))
         return data
+
+    def _shopify_clean(self, data: dict) -> None:
+        """A Shopify store is its myshopify.com domain: its webhooks name it, and one store
+        belongs to one connection. Writing back needs the Admin API token."""
+        url = data.get("base_url")
+        parts = urlsplit(url or "")
+        domain = (parts.hostname or "") if url else ""
+        if url and not (
+            SHOPIFY_DOMAIN.fullmatch(domain) and parts.scheme == "https" and not parts.path
+            and parts.port is None and not parts.query
+        ):  # fmt: skip
+            self.add_error("base_url", _("Use the store's myshopify.com address, e.g. "
+                                         "https://fred.myshopify.com."))  # fmt: skip
+            return
+        data["base_url"] = f"https://{domain}" if domain else url
+        taken = PlatformConnection.objects.filter(kind=PlatformKind.SHOPIFY, shop_domain=domain)
+        if domain and taken.exclude(pk=self.instance.pk).exists():
+            self.add_error("base_url", _("This Shopify store is connected already."))
+        self.instance.shop_domain = domain
+        if data.get("write_back_statuses") and not data.get("secret"):
+            self.add_error("secret", _("Required to write back: the Admin API access token."))
 
 
 @admin.register(PlatformConnection)
@@ -90,9 +121,23 @@ class PlatformConnectionAdmin(MerchantScopedAdmin):
     list_filter = ["kind", "is_active", ("merchant", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "base_url", "merchant__merchant_id", "merchant__name"]
     list_select_related = ["merchant"]
-    readonly_fields = ["public_id", "last_sync_at", "last_error", "last_error_at",
-                       "consecutive_failures", "pull_cursor", "next_pull_at"]  # fmt: skip
+    readonly_fields = ["public_id", "webhook_address", "last_sync_at", "last_error",
+                       "last_error_at", "consecutive_failures", "pull_cursor",
+                       "next_pull_at"]  # fmt: skip
     actions = ["test_connection"]
+
+    @admin.display(description=_("Webhook address (where the store sends its webhooks)"))
+    def webhook_address(self, connection: PlatformConnection) -> str:
+        # The receivers live in ingest, above this app: reached by URL name, never imported.
+        if connection.pk is None:
+            return _("Shown once saved.")
+        if connection.kind == PlatformKind.SHOPIFY:
+            path = reverse("hooks-shopify", args=[connection.merchant.merchant_id])
+        elif connection.kind == PlatformKind.WOOCOMMERCE:
+            path = reverse("hooks-woocommerce", args=[connection.public_id])
+        else:
+            return "—"
+        return f"{settings.PUBLIC_BASE_URL}{path}"
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "dictionary":

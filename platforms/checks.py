@@ -5,6 +5,7 @@ PlatformUnavailable / PlatformRefused with a message fit for the merchant."""
 from collections.abc import Callable
 
 from platforms.clients.magento import magento_check
+from platforms.clients.shopify import shopify_check
 from platforms.clients.woocommerce import woocommerce_check
 from platforms.models import PlatformConnection, PlatformKind
 
@@ -12,5 +13,6 @@ Check = Callable[[PlatformConnection], str]
 
 CHECKS: dict[str, Check] = {
     PlatformKind.MAGENTO: magento_check,
+    PlatformKind.SHOPIFY: shopify_check,
     PlatformKind.WOOCOMMERCE: woocommerce_check,
 }

@@ -60,6 +60,9 @@ class PlatformConnection(models.Model):
     webhook_secret = models.CharField(
         max_length=200, blank=True, help_text=_("Signs the webhooks the platform sends us.")
     )
+    # Shopify: the store's myshopify.com domain, taken from base_url. Its webhooks name it in
+    # `X-Shopify-Shop-Domain`, which is how the receiver finds the connection.
+    shop_domain = models.CharField(max_length=255, blank=True, editable=False)
     auth = models.CharField(max_length=8, choices=PullAuth.choices, blank=True)
 
     # Write-back: which of our statuses are written to the platform (TRACKING.md's statuses).
@@ -104,6 +107,11 @@ class PlatformConnection(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["merchant", "name"], name="platform_connection_unique"),
+            models.UniqueConstraint(
+                fields=["shop_domain"],
+                condition=Q(kind="shopify") & ~Q(shop_domain=""),
+                name="platform_shopify_domain_unique",
+            ),
         ]
         indexes = [
             models.Index(
@@ -115,6 +123,11 @@ class PlatformConnection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
+
+    @property
+    def writes_to_shipments(self) -> bool:
+        """Shopify writes to a fulfillment: a shipment it did not create has nowhere to go."""
+        return self.kind == PlatformKind.SHOPIFY
 
     def writes_back(self, status: str) -> bool:
         return status in self.write_back_statuses or (

@@ -13,6 +13,7 @@ status is one the merchant chose to write) and `completeOrder` (mark the order c
 from collections.abc import Callable
 
 from platforms.clients.magento import magento_write
+from platforms.clients.shopify import shopify_write
 from platforms.clients.woocommerce import woocommerce_write
 from platforms.models import PlatformConnection, PlatformKind
 
@@ -20,5 +21,6 @@ Writer = Callable[[PlatformConnection, dict], str]
 
 WRITERS: dict[str, Writer] = {
     PlatformKind.MAGENTO: magento_write,
+    PlatformKind.SHOPIFY: shopify_write,
     PlatformKind.WOOCOMMERCE: woocommerce_write,
 }

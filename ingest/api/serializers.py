@@ -174,6 +174,11 @@ class ShipmentInputSerializer(InputSerializer):
     shippedAt = serializers.DateTimeField(required=False, allow_null=True)
     estimatedDelivery = serializers.DateField(required=False, allow_null=True)
     items = ItemQuantityInput(many=True, allow_empty=False)
+    sourceReference = serializers.CharField(
+        max_length=200, **TEXT,
+        help_text="Optional: the platform's own id of this shipment (a Shopify fulfillment's), "
+        "which the write-back to the platform addresses.",
+    )  # fmt: skip
 
     def validate_items(self, items):
         return _unique_item_ids(items)
@@ -187,6 +192,7 @@ class ShipmentInputSerializer(InputSerializer):
             shipped_at=data.get("shippedAt"),
             estimated_delivery_date=data.get("estimatedDelivery"),
             items=item_quantities(data["items"]),
+            source_reference=data["sourceReference"],
         )
 
 

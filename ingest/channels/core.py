@@ -6,7 +6,8 @@ A route is stored with the message (in `InboundMessage.path`) so a replay maps t
 again — after staff fixed the merchant's format dictionary, say:
 - `envelope`: the record already is our envelope (one event, or `{"events": [...]}`);
 - `dictionary:<id>`: the merchant's format dictionary `<id>` maps it;
-- `shopify:<topic>`: a Shopify webhook of that topic;
+- `shopify:<connection pk>:<topic>`: a Shopify webhook of that connection and topic
+  (`shopify:<topic>` before Shopify stores were platform connections);
 - `magento:<connection pk>`: an order pulled from that Magento connection.
 - `woocommerce:<connection pk>:<topic>`: a WooCommerce webhook of that connection and topic.
 - `email:<email source pk>`: an email (RFC 822), applied by its channel's own function
@@ -36,7 +37,7 @@ from inbound.services import (
 from ingest.channels.dictionaries import dictionary_mapper
 from ingest.channels.email import email_apply
 from ingest.channels.magento import map_magento
-from ingest.channels.shopify import map_shopify
+from ingest.channels.shopify import shopify_mapper
 from ingest.channels.woocommerce import woocommerce_mapper
 from ingest.envelope import event_apply, events_apply
 from merchants.models import Merchant
@@ -58,7 +59,7 @@ def map_envelope(body: bytes) -> list[dict]:
 MAPPERS: dict[str, Mapper] = {
     "envelope": lambda _merchant, _argument: map_envelope,
     "dictionary": dictionary_mapper,
-    "shopify": lambda merchant, topic: functools.partial(map_shopify, merchant, topic),
+    "shopify": shopify_mapper,
     "magento": lambda merchant, pk: functools.partial(map_magento, merchant, pk),
     "woocommerce": woocommerce_mapper,
 }

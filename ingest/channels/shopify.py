@@ -1,12 +1,13 @@
 """Shopify webhooks mapped onto our event envelope (API.md `/events`), so a Shopify store reaches
-the same services as an OMS posting to the API. Route `shopify:<topic>`; the receiver is
-`orders/hooks.py`. Payload shapes: Shopify's webhook reference (fixtures in
-`orders/tests/fixtures/shopify/`).
+the same services as an OMS posting to the API. Route `shopify:<connection pk>:<topic>`; the
+receiver is `ingest/hooks.py`. Payload shapes: Shopify's webhook reference (fixtures in
+`ingest/tests/fixtures/shopify/`).
 
 Choices (docs/channels.md, "Shopify"):
 - The order id is the order's `name` ("#1001"), the number the customer knows, types into a
   search and finds in a link; Shopify's numeric `id` ("820982911946154508") is kept in the
-  attributes (`shopifyOrderId`). A fulfillment names its order only by that `id` (`order_id`),
+  attributes (`shopifyOrderId`, and as the platform order, PLATFORM_ORDER_ATTRIBUTE, with the
+  connection, for the write-back). A fulfillment names its order only by that `id` (`order_id`),
   but its own name is the order's plus ".<n>" ("#1001.1"), so it is read from there. Orders
   stored before, under the numeric id, keep it: every topic first looks for an order with that
   id, so their fulfillments and cancellations still find them (no data migration).
@@ -19,18 +20,22 @@ Choices (docs/channels.md, "Shopify"):
   per number, the units dealt out in turn, the eventId ending `-of-<count>` so that adding a
   number deals again (a shipment's items are set, not added, so the earlier packages give up
   the units the new one takes). Our shipments carry at least one unit: a number left without a
-  unit of its own (two boxes for one sofa) is not recorded.
+  unit of its own (two boxes for one sofa) is not recorded. Each shipment remembers its
+  fulfillment's id (`sourceReference`): the write-back creates fulfillment events on it.
 """
 
+import functools
 import re
+from collections.abc import Callable
 
 from carriers.aggregators import verify_aftership
 from carriers.detection import normalize_tracking_number
-from flextracker.errors import InvalidData, MissingData
+from flextracker.errors import ApiError, InvalidData, MissingData
 from inbound.services import parse_json
 from ingest.channels.platform_shipping import carrier_named, units_dealt
 from merchants.models import Merchant
 from orders.selectors import order_exists, order_id_get_by_attribute
+from platforms.models import PLATFORM_ORDER_ATTRIBUTE, PlatformConnection, PlatformKind
 
 TOPICS = ("orders/create", "orders/cancelled", "fulfillments/create", "fulfillments/update")
 
@@ -46,12 +51,42 @@ FULFILLMENT_NAME = re.compile(r"(?P<order>.+)\.[0-9]+")
 shopify_signature_valid = verify_aftership
 
 
-def map_shopify(merchant: Merchant, topic: str, body: bytes) -> list[dict]:
+def shopify_route(connection: PlatformConnection, topic: str) -> str:
+    return f"shopify:{connection.pk}:{topic}"
+
+
+def shopify_mapper(merchant: Merchant, argument: str) -> Callable[[bytes], list[dict]]:
+    """The route's mapper (ingest/channels/core.py MAPPERS). A record logged before Shopify
+    stores were connections (route `shopify:<topic>`) is mapped for the merchant's only Shopify
+    connection, or for none (then nothing is written back for its order)."""
+    connection_pk, separator, topic = argument.partition(":")
+    if not separator:
+        only = PlatformConnection.objects.filter(merchant=merchant, kind=PlatformKind.SHOPIFY)
+        connections = list(only[:2])
+        connection = connections[0] if len(connections) == 1 else None
+        return functools.partial(map_shopify, merchant, argument, connection=connection)
+    connection = (
+        PlatformConnection.objects.filter(
+            merchant=merchant, pk=int(connection_pk), kind=PlatformKind.SHOPIFY
+        ).first()
+        if connection_pk.isdigit()
+        else None
+    )
+    if connection is None:
+        raise ApiError("The Shopify connection of this record was removed.", code="UNKNOWN_ROUTE")
+    return functools.partial(map_shopify, merchant, topic, connection=connection)
+
+
+def map_shopify(
+    merchant: Merchant, topic: str, body: bytes, *, connection: PlatformConnection | None = None
+) -> list[dict]:
+    """The events a webhook means; with the connection it came through, the order remembers
+    it (the write-back's address)."""
     payload = parse_json(body)
     if not isinstance(payload, dict):
         raise InvalidData("A Shopify webhook body is a JSON object.", code="INVALID_SHOPIFY_DATA")
     if topic == "orders/create":
-        return [_order_created(merchant, payload)]
+        return [_order_created(merchant, payload, connection)]
     if topic == "orders/cancelled":
         return [_order_cancelled(merchant, payload)]
     if topic in ("fulfillments/create", "fulfillments/update"):
@@ -87,7 +122,7 @@ def _fulfilled_order_id(merchant: Merchant, shopify_id: str, fulfillment_name: s
     return found or name or shopify_id
 
 
-def _order_created(merchant: Merchant, order: dict) -> dict:
+def _order_created(merchant: Merchant, order: dict, connection: PlatformConnection | None) -> dict:
     shopify_id = _required_id(order, "id")
     order_id = _our_order_id(merchant, shopify_id, _text(order.get("name")))
     customer = _object(order.get("customer"))
@@ -115,6 +150,10 @@ def _order_created(merchant: Merchant, order: dict) -> dict:
             "shopifyOrderNumber": order.get("order_number"),
         },
     }
+    if connection is not None:
+        data["attributes"][PLATFORM_ORDER_ATTRIBUTE] = {
+            "connection": str(connection.public_id), "id": shopify_id,
+        }  # fmt: skip
     for field, value in (("orderDate", order.get("created_at")),
                          ("orderValue", order.get("total_price"))):  # fmt: skip
         if value not in (None, ""):
@@ -164,6 +203,7 @@ def _shipments_confirmed(merchant: Merchant, fulfillment: dict) -> list[dict]:
             "trackingNumber": number,
             "carrier": carrier_named(company, number),
             "items": items,
+            "sourceReference": fulfillment_id,
         }
         if shipped_at := fulfillment.get("created_at"):
             data["shippedAt"] = shipped_at

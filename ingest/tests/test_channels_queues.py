@@ -23,8 +23,8 @@ from inbound.models import InboundMessage
 from ingest.channels import queues
 from ingest.channels.brokers import SqsBroker
 from ingest.channels.queues import Consumer
-from ingest.models import QueueSource, ShopifyShop
-from ingest.tests.test_channels_shopify import deliver, sample
+from ingest.models import QueueSource
+from ingest.tests.test_channels_shopify import deliver, sample, shop_for
 from merchants.tests.factories import MerchantFactory, member_of
 from orders.models import Order, Shipment
 from tests.database import TableLock
@@ -528,7 +528,7 @@ def _envelopes(order: dict) -> list[dict]:
     for fulfillment, _company, carrier, number, shipped in order["packages"]:
         events.append({"eventId": f"api-{fulfillment}", "type": "shipment.confirmed", "data": {
             "orderId": order_id, "trackingNumber": number, "carrier": carrier,
-            "shippedAt": "2021-12-31T19:00:00-05:00",
+            "shippedAt": "2021-12-31T19:00:00-05:00", "sourceReference": str(fulfillment),
             "items": [{"itemId": str(line), "quantity": quantity} for line, quantity in shipped]},
         })  # fmt: skip
     if order["cancelled"]:
@@ -574,7 +574,7 @@ def _snapshot(merchant) -> list[tuple]:
              i.quantity_cancelled) for i in order.line_items.all()
         ]  # fmt: skip
         shipments = [
-            (s.tracking_number, s.carrier, s.service, s.shipped_at,
+            (s.tracking_number, s.carrier, s.service, s.shipped_at, s.source_reference,
              sorted((item.line_item.item_id, item.quantity) for item in s.items.all()))
             for s in order.shipments.order_by("tracking_number")
         ]  # fmt: skip
@@ -594,9 +594,7 @@ def test_the_api_rabbitmq_and_shopify_build_the_same_orders(rabbit, merchant, ap
         merchant=by_queue, name="oms", kind="rabbitmq", url=RABBITMQ_URL,
         queue_name=rabbit.declare(),
     )  # fmt: skip
-    ShopifyShop.objects.create(
-        merchant=by_shopify, shop_domain="shop.myshopify.com", webhook_secret="s3cret"
-    )
+    shop = shop_for(by_shopify, "shop.myshopify.com", "s3cret")
     # when: the same three orders arrive by each road
     for order in STORE_ORDERS:
         for event in _envelopes(order):
@@ -613,7 +611,13 @@ def test_the_api_rabbitmq_and_shopify_build_the_same_orders(rabbit, merchant, ap
         ("#5001", "shipped"), ("#5002", "partially_shipped"), ("#5003", "cancelled"),
     ]  # fmt: skip
     assert _snapshot(by_queue) == by_api
-    assert _snapshot(by_shopify) == by_api
+    by_shopify_orders = _snapshot(by_shopify)
+    # and the store's own link, which only a store connection gives: where to write back
+    for order in by_shopify_orders:
+        attributes = order[14]
+        link = attributes.pop("platformOrder")
+        assert link == {"connection": str(shop.public_id), "id": attributes["shopifyOrderId"]}
+    assert by_shopify_orders == by_api
 
 
 # --- The console -------------------------------------------------------------------------------

@@ -10,18 +10,20 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from inbound.models import InboundMessage
 from inbound.services import request_hash
 from ingest.channels.shopify import map_shopify
-from ingest.models import ShopifyShop
+from ingest.replay import inbound_replay
 from merchants.services import api_key_issue
 from merchants.tests.factories import member_of
 from orders.links import tracking_page_url
 from orders.models import Order, Shipment
 from orders.services import LineItemInput
 from orders.tests.factories import create_order
+from platforms.models import PlatformConnection
 from tests.database import TableLock
 
 pytestmark = pytest.mark.django_db
@@ -40,11 +42,17 @@ def signed(body: bytes, secret: str = SECRET) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
 
 
+def shop_for(merchant, domain="fred.myshopify.com", secret=SECRET, **fields):
+    """A merchant's Shopify store: a platform connection of kind shopify."""
+    return PlatformConnection.objects.create(
+        merchant=merchant, name=domain, kind="shopify", base_url=f"https://{domain}",
+        shop_domain=domain, webhook_secret=secret, **fields,
+    )  # fmt: skip
+
+
 @pytest.fixture
 def shop(merchant):
-    return ShopifyShop.objects.create(
-        merchant=merchant, shop_domain="fred.myshopify.com", webhook_secret=SECRET
-    )
+    return shop_for(merchant)
 
 
 def deliver(client, topic, payload, *, merchant_id="FDC-01-12345", domain="fred.myshopify.com",
@@ -83,6 +91,8 @@ def test_an_order_created_in_shopify_becomes_the_order(client, shop, merchant):
     assert (order.currency, order.order_value, order.locale) == ("USD", Decimal("404.95"), "en")
     assert order.attributes == {
         "shopifyOrderId": SHOPIFY_ID, "shopifyOrderName": "#9999", "shopifyOrderNumber": 1234,
+        # where the write-back goes: this store, this order
+        "platformOrder": {"connection": str(shop.public_id), "id": SHOPIFY_ID},
     }  # fmt: skip
     assert [(i.item_id, i.name, i.quantity_ordered, i.price) for i in order.line_items.all()] == [
         ("487817672276298554", "Aviator sunglasses", 1, Decimal("89.99")),
@@ -93,7 +103,7 @@ def test_an_order_created_in_shopify_becomes_the_order(client, shop, merchant):
     ]
     message = InboundMessage.objects.get()
     assert (message.channel, message.path, message.source, message.outcome, message.order_ref) == (
-        "shopify", "shopify:orders/create", "fred.myshopify.com", "accepted", ORDER_ID,
+        "shopify", f"shopify:{shop.pk}:orders/create", "fred.myshopify.com", "accepted", ORDER_ID,
     )  # fmt: skip
 
 
@@ -107,6 +117,7 @@ def test_a_fulfillment_ships_its_items_with_the_carrier_named_by_shopify(client,
     assert (shipment.tracking_number, shipment.carrier, shipment.order.order_id) == (
         "1Z827WK74630", "ups", ORDER_ID,
     )  # fmt: skip
+    assert shipment.source_reference == str(sample("fulfillments/create")["id"])  # written back to
     assert shipment.items.count() == 5
     assert Order.objects.get(order_id=ORDER_ID).status == "shipped"
 
@@ -121,7 +132,7 @@ def test_a_fulfillment_update_with_the_same_number_changes_nothing(client, shop,
     # then
     assert response.json()["data"]["outcome"] == "accepted"
     assert [w["code"] for w in response.json()["warnings"]] == []
-    message = InboundMessage.objects.get(path="shopify:fulfillments/update")
+    message = InboundMessage.objects.get(path=f"shopify:{shop.pk}:fulfillments/update")
     assert message.response()["warnings"][0]["code"] == "DUPLICATE_EVENT"
     assert Shipment.objects.filter(merchant=merchant).count() == 1
 
@@ -219,7 +230,7 @@ def test_a_redelivery_while_the_first_is_still_processed_asks_shopify_to_retry(
     client, shop, merchant
 ):
     # given: the first delivery with this id was logged and is still being processed
-    body, route = json.dumps(sample("orders/create")).encode(), "shopify:orders/create"
+    body, route = json.dumps(sample("orders/create")).encode(), f"shopify:{shop.pk}:orders/create"
     InboundMessage.objects.create(
         merchant=merchant, channel="shopify", method="", path=route, body=body,
         idempotency_key="shopify:wh-1", request_hash=request_hash("", route, body),
@@ -261,9 +272,7 @@ def test_a_body_changed_after_signing_is_refused(client, shop):
 
 
 def test_merchant_a_secret_cannot_create_orders_for_merchant_b(client, shop, other_merchant):
-    ShopifyShop.objects.create(
-        merchant=other_merchant, shop_domain="other.myshopify.com", webhook_secret="b-secret"
-    )
+    shop_for(other_merchant, "other.myshopify.com", "b-secret")
     payload = sample("orders/create")
     # when: signed with A's secret, sent to B's address, naming B's shop or A's
     as_b_shop = deliver(client, "orders/create", payload, merchant_id="OTH-02-54321",
@@ -344,6 +353,26 @@ def test_a_failed_webhook_is_replayed_from_the_console(client, shop, merchant):
     message.refresh_from_db()
     assert (message.outcome, message.replay_count) == ("accepted", 1)
     assert Order.objects.get(order_id=ORDER_ID).line_items.count() == 5
+
+
+@pytest.mark.parametrize("shops", [1, 2])
+def test_a_webhook_logged_before_shops_were_connections_replays_for_the_only_one(merchant, shops):
+    # given: a rejected delivery logged under the old route, and the merchant's store(s)
+    shop = shop_for(merchant)
+    if shops == 2:
+        shop_for(merchant, "fred-outlet.myshopify.com")
+    body = json.dumps(sample("orders/create")).encode()
+    message = InboundMessage.objects.create(
+        merchant=merchant, channel="shopify", method="", path="shopify:orders/create",
+        body=body, outcome="rejected", source="fred.myshopify.com",
+    )  # fmt: skip
+    # when
+    outcome = inbound_replay(message)
+    # then: the order, linked to the store when there is no doubt which one it came from
+    assert outcome.replayed is False
+    attributes = Order.objects.get(order_id=ORDER_ID).attributes
+    link = {"connection": str(shop.public_id), "id": SHOPIFY_ID} if shops == 1 else None
+    assert attributes.get("platformOrder") == link
 
 
 def test_the_customer_finds_the_order_by_the_number_shopify_showed_them(
@@ -462,41 +491,113 @@ def test_lines_that_need_no_shipping_are_left_out(merchant):
 # --- The console -------------------------------------------------------------------------------
 
 
-def test_staff_add_a_shop_whose_secret_is_never_shown_back(client, staff_client, merchant):
+def _shop_form(merchant, **overrides) -> dict:
+    values = {
+        "merchant": merchant.pk, "name": "Fred's store", "kind": "shopify",
+        "base_url": "https://Fred.myshopify.com/", "username": "", "secret": "shpat_fred_token",
+        "webhook_secret": SECRET, "auth": "", "pull_every_minutes": "15",
+        "cursor_kind": "updated_since", "records_path": "", "page_size": "100",
+        "max_pages": "20", "is_active": "on", "write_back_statuses": ["delivered"],
+    }  # fmt: skip
+    return {**values, **overrides}
+
+
+def test_staff_connect_a_shop_whose_token_and_secret_are_never_shown_back(
+    client, staff_client, merchant, fake_dns
+):
+    # given
+    fake_dns()
     # when
-    response = client.post(reverse("admin:ingest_shopifyshop_add"), {
-        "merchant": merchant.pk, "shop_domain": "Fred.myshopify.com",
-        "webhook_secret": SECRET, "is_active": "on",
-    })  # fmt: skip
-    # then
+    response = client.post(reverse("admin:platforms_platformconnection_add"), _shop_form(merchant))
+    # then: the store is its myshopify.com domain, and its webhooks are taken
     assert response.status_code == 302
-    shop = ShopifyShop.objects.get()
-    assert (shop.shop_domain, shop.webhook_secret) == ("fred.myshopify.com", SECRET)
-    page = client.get(reverse("admin:ingest_shopifyshop_change", args=[shop.pk]))
-    assert SECRET not in page.content.decode()
-    assert "/hooks/shopify/FDC-01-12345" in page.content.decode()  # where Shopify must post
-    # when: saved again without typing the secret
-    client.post(reverse("admin:ingest_shopifyshop_change", args=[shop.pk]), {
-        "merchant": merchant.pk, "shop_domain": "fred.myshopify.com", "webhook_secret": "",
-    })  # fmt: skip
-    # then: kept (and the shop switched off, as the form said)
+    shop = PlatformConnection.objects.get()
+    assert (shop.base_url, shop.shop_domain, shop.secret, shop.webhook_secret) == (
+        "https://fred.myshopify.com", "fred.myshopify.com", "shpat_fred_token", SECRET,
+    )  # fmt: skip
+    assert deliver(client, "orders/create", sample("orders/create")).status_code == 200
+    page = client.get(reverse("admin:platforms_platformconnection_change", args=[shop.pk]))
+    content = page.content.decode()
+    assert SECRET not in content and "shpat_fred_token" not in content
+    assert (
+        f"{settings.PUBLIC_BASE_URL}/hooks/shopify/FDC-01-12345" in content
+    )  # Shopify posts there
+    # when: saved again without typing either
+    client.post(
+        reverse("admin:platforms_platformconnection_change", args=[shop.pk]),
+        _shop_form(merchant, secret="", webhook_secret="", is_active=""),
+    )
+    # then: both kept (and the shop switched off, as the form said)
     shop.refresh_from_db()
-    assert (shop.webhook_secret, shop.is_active) == (SECRET, False)
+    assert (shop.secret, shop.webhook_secret, shop.is_active) == (
+        "shpat_fred_token", SECRET, False,
+    )  # fmt: skip
 
 
-def test_a_shop_needs_its_myshopify_domain_and_a_secret(client, staff_client, merchant):
-    response = client.post(reverse("admin:ingest_shopifyshop_add"), {
-        "merchant": merchant.pk, "shop_domain": "fredsdiscount.com", "webhook_secret": "",
-    })  # fmt: skip
-    form = response.context["adminform"].form
-    assert set(form.errors) == {"shop_domain", "webhook_secret"}
-    assert not ShopifyShop.objects.exists()
+def test_a_shop_needs_its_myshopify_address_and_a_webhook_secret(
+    client, staff_client, merchant, fake_dns
+):
+    fake_dns()
+    response = client.post(
+        reverse("admin:platforms_platformconnection_add"),
+        _shop_form(merchant, base_url="https://fredsdiscount.com", webhook_secret=""),
+    )
+    errors = response.context["adminform"].form.errors
+    assert errors == {
+        "base_url": ["Use the store's myshopify.com address, e.g. https://fred.myshopify.com."],
+        "webhook_secret": ["Required: Shopify signs every webhook with it."],
+    }
+    assert not PlatformConnection.objects.exists()
+
+
+def test_writing_back_to_a_shop_needs_its_admin_api_token(client, staff_client, merchant, fake_dns):
+    fake_dns()
+    response = client.post(
+        reverse("admin:platforms_platformconnection_add"), _shop_form(merchant, secret="")
+    )
+    assert response.context["adminform"].form.errors == {
+        "secret": ["Required to write back: the Admin API access token."]
+    }
+    assert not PlatformConnection.objects.exists()
+
+
+def test_a_shop_connected_by_another_merchant_is_refused(
+    client, staff_client, merchant, other_merchant, fake_dns
+):
+    # given
+    fake_dns()
+    shop_for(other_merchant)
+    # when
+    response = client.post(reverse("admin:platforms_platformconnection_add"), _shop_form(merchant))
+    # then
+    assert response.context["adminform"].form.errors == {
+        "base_url": ["This Shopify store is connected already."]
+    }
+    assert not PlatformConnection.objects.filter(merchant=merchant).exists()
 
 
 def test_another_merchants_admin_does_not_see_the_shop(client, shop, other_merchant):
     client.force_login(member_of(other_merchant, "admin"))
-    listing = client.get(reverse("admin:ingest_shopifyshop_changelist"))
+    listing = client.get(reverse("admin:platforms_platformconnection_changelist"))
     assert listing.status_code == 200
     assert "fred.myshopify.com" not in listing.content.decode()
-    page = client.get(reverse("admin:ingest_shopifyshop_change", args=[shop.pk]))
-    assert page.status_code == 302  # "does not exist" for them
+    page = client.get(reverse("admin:platforms_platformconnection_change", args=[shop.pk]))
+    assert page.status_code in (302, 404)
+
+
+def test_a_shop_turned_into_another_kind_no_longer_receives_shopifys_webhooks(
+    client, staff_client, shop, merchant, fake_dns
+):
+    # given
+    fake_dns()
+    # when: staff make Fred's store connection a WooCommerce one
+    response = client.post(
+        reverse("admin:platforms_platformconnection_change", args=[shop.pk]),
+        _shop_form(merchant, kind="woocommerce", base_url="https://fred.example",
+                   username="ck_fred", write_back_statuses=[]),
+    )  # fmt: skip
+    # then
+    assert response.status_code == 302
+    shop.refresh_from_db()
+    assert (shop.kind, shop.shop_domain) == ("woocommerce", "")
+    assert deliver(client, "orders/create", sample("orders/create")).status_code == 401

@@ -75,6 +75,7 @@ class ShipmentInput:
     service: str = ""
     shipped_at: datetime | None = None
     estimated_delivery_date: date | None = None
+    source_reference: str = ""  # the platform's id of it (a Shopify fulfillment's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -452,6 +453,7 @@ def _shipment_confirm(ledger: Ledger, change: ShipmentConfirmation, key) -> Outc
         _placeholder_line_items_add(ledger, order, data.items)
     _shipment_items_apply(ledger, shipment, ledger.line_items(order), data.items)
     shipment.service = data.service or shipment.service
+    shipment.source_reference = data.source_reference or shipment.source_reference
     shipment.shipped_at = data.shipped_at or shipment.shipped_at or timezone.now()
     shipment.estimated_delivery_date = (
         data.estimated_delivery_date or shipment.estimated_delivery_date

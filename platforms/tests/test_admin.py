@@ -38,6 +38,8 @@ def test_staff_connect_a_store_and_its_secrets_are_never_shown_back(
         reverse("admin:platforms_platformconnection_change", args=[connection.pk])
     )
     assert b"cs_secret_1" not in page.content and b"hook-secret-1" not in page.content
+    # where WooCommerce must post its webhooks
+    assert f"/hooks/woocommerce/{connection.public_id}".encode() in page.content
 
 
 def test_a_blank_secret_keeps_the_stored_one(staff_client, merchant, fake_dns):

@@ -4,8 +4,7 @@ shop showed them ("#9999", or just "9999"), the agent finds it, opens it and sen
 import pytest
 from django.conf import settings
 
-from ingest.models import ShopifyShop
-from ingest.tests.test_channels_shopify import SECRET, deliver, sample
+from ingest.tests.test_channels_shopify import deliver, sample, shop_for
 from merchants.models import Merchant
 from merchants.tests.factories import member_of
 from tests.browser.chromium import needs_chromium
@@ -16,9 +15,7 @@ pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def shopify_order(client, demo):
     merchant = Merchant.objects.get(merchant_id="FDC-01-12345")
-    ShopifyShop.objects.create(
-        merchant=merchant, shop_domain="fred.myshopify.com", webhook_secret=SECRET
-    )
+    shop_for(merchant)
     for topic in ("orders/create", "fulfillments/create"):
         assert deliver(client, topic, sample(topic)).json()["data"]["outcome"] == "accepted"
     return merchant
