@@ -5,6 +5,7 @@ PlatformUnavailable / PlatformRefused with a message fit for the merchant."""
 from collections.abc import Callable
 
 from platforms.clients.magento import magento_check
+from platforms.clients.rest import rest_check
 from platforms.clients.woocommerce import woocommerce_check
 from platforms.models import PlatformConnection, PlatformKind
 
@@ -13,4 +14,5 @@ Check = Callable[[PlatformConnection], str]
 CHECKS: dict[str, Check] = {
     PlatformKind.MAGENTO: magento_check,
     PlatformKind.WOOCOMMERCE: woocommerce_check,
+    PlatformKind.REST_PULL: rest_check,
 }
