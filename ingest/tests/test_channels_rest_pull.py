@@ -32,6 +32,7 @@ from ingest.tests.rest_oms import (
     restlet_order,
     zoho_order,
 )
+from notifications.models import Notification
 from orders.models import Order
 from platforms.models import PlatformConnection
 
@@ -221,6 +222,38 @@ def test_failures_in_a_row_wait_longer_each_time(merchant, dynamics):
         waits.append(dynamics.next_pull_at - now)
     # then
     assert waits == [timedelta(minutes=15), timedelta(minutes=30), timedelta(minutes=60)]
+
+
+@responses.activate
+def test_the_third_failed_pull_in_a_row_alerts_staff_once_per_run_of_failures(merchant, dynamics):
+    # given
+    merchant.alert_emails = "ops@fred.example"
+    merchant.save()
+    oms = _three_dataverse_orders()
+    oms.down = 503
+
+    def alerts() -> list[dict]:
+        rows = Notification.objects.filter(trigger="platform_failing", channel="staff_email")
+        return [row.payload["connection"] for row in rows.order_by("pk")]
+
+    # when: four failed pulls
+    for _ in range(4):
+        platform_connection_pull(dynamics, deadline=LATER)
+    # then: one alert, at the third, naming the connection and the error
+    assert alerts() == [{"pk": dynamics.pk, "name": "Dynamics 365",
+                         "kind": "Any OMS with a REST API (pulled)", "failures": 3,
+                         "error": "contoso.crm.dynamics.com answered 503."}]  # fmt: skip
+    # when: a good pull, then three failed ones again
+    oms.down = None
+    platform_connection_pull(dynamics, deadline=LATER)
+    oms.down = 502
+    for _ in range(3):
+        platform_connection_pull(dynamics, deadline=LATER)
+    # then: a second alert for the second run
+    assert [(alert["failures"], alert["error"]) for alert in alerts()] == [
+        (3, "contoso.crm.dynamics.com answered 503."),
+        (3, "contoso.crm.dynamics.com answered 502."),
+    ]
 
 
 @responses.activate
