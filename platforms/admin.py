@@ -35,6 +35,9 @@ class PlatformConnectionForm(forms.ModelForm):
           "integration's access token. Any OMS: the bearer token, password or header value."),
     )  # fmt: skip
     webhook_secret = write_only_field(_("webhook secret"), _("Signs the webhooks sent to us."))
+    refresh_token = write_only_field(
+        _("refresh token"), _("OAuth 2.0 refresh token (Zoho: from its API console's Self Client).")
+    )
     write_back_statuses = forms.MultipleChoiceField(
         label=_("Write back on"),
         choices=[(s.value, s.label) for s in Status if s != Status.UNKNOWN],
@@ -48,7 +51,8 @@ class PlatformConnectionForm(forms.ModelForm):
         model = PlatformConnection
         fields = [
             "merchant", "name", "kind", "base_url", "username", "secret", "webhook_secret",
-            "auth", "write_back_statuses", "complete_on_delivery", "pull_every_minutes",
+            "auth", "token_url", "token_scope", "refresh_token", "token_scheme",
+            "write_back_statuses", "complete_on_delivery", "pull_every_minutes",
             "cursor_kind", "records_path", "page_size", "max_pages", "dictionary", "is_active",
         ]  # fmt: skip
         labels = {"username": _("user name / key / header name")}
@@ -70,6 +74,15 @@ class PlatformConnectionForm(forms.ModelForm):
     def clean_webhook_secret(self) -> str:
         return self.cleaned_data["webhook_secret"].strip() or self.instance.webhook_secret
 
+    def clean_refresh_token(self) -> str:
+        return self.cleaned_data["refresh_token"].strip() or self.instance.refresh_token
+
+    def clean_token_url(self) -> str:
+        url = self.cleaned_data["token_url"].strip()
+        if url and "token_url" in self.changed_data and (problems := check_url(url)):
+            raise forms.ValidationError(problems)
+        return url
+
     def clean(self):
         data = super().clean()
         for name, why in REQUIRED_SECRETS.get(data.get("kind"), []):
@@ -87,8 +100,14 @@ class PlatformConnectionForm(forms.ModelForm):
         (ingest/channels/rest_pull.py, which this app may not import)."""
         if not data.get("auth"):
             self.add_error("auth", _("Choose how we authenticate to the OMS."))
-        elif data["auth"] in (PullAuth.BASIC, PullAuth.HEADER) and not data.get("username"):
-            self.add_error("username", _("Required: the user name, or the header's name."))
+        elif data["auth"] != PullAuth.BEARER and not data.get("username"):
+            self.add_error("username", _("Required: the user name, the header's name, or the "
+                                         "OAuth client id."))  # fmt: skip
+        if data.get("auth") in (PullAuth.OAUTH2_CLIENT, PullAuth.OAUTH2_REFRESH):
+            if not data.get("token_url") and "token_url" not in self.errors:
+                self.add_error("token_url", _("Required: where OAuth 2.0 tokens are asked for."))
+            if data["auth"] == PullAuth.OAUTH2_REFRESH and not data.get("refresh_token"):
+                self.add_error("refresh_token", _("Required for the refresh-token grant."))
         if not data.get("dictionary"):
             self.add_error("dictionary", _("Required: the format dictionary that maps a record."))
         elif data["dictionary"].mapping.get("records"):

@@ -6,6 +6,7 @@ recorded on the connection and tried again later, and the SSRF guard on every ca
 import math
 import time
 from datetime import timedelta
+from urllib.parse import parse_qsl
 
 import pytest
 import responses
@@ -389,3 +390,96 @@ def test_another_merchants_dictionary_is_never_used(merchant, other_merchant):
     connection.refresh_from_db()
     assert connection.last_error == "Choose the format dictionary that maps the OMS's records."
     assert (oms.calls, Order.objects.count()) == ([], 0)
+
+
+# --- OAuth 2.0: an access token asked for at each pull -------------------------------------------
+
+ENTRA = "https://login.microsoftonline.com/8c5d1f2a-0b7e-4c1d-9a57-2f3e4d5c6b7a/oauth2/v2.0/token"
+ZOHO_ACCOUNTS = "https://accounts.zoho.com/oauth/v2/token"
+
+
+def _token_request(call) -> dict:
+    return dict(parse_qsl(call.request.body))
+
+
+@responses.activate
+def test_dynamics_with_client_credentials_asks_entra_for_a_token_then_pulls(merchant):
+    # given: an app registration's client id and secret
+    responses.post(ENTRA, json={"token_type": "Bearer", "expires_in": 3599,
+                                "ext_expires_in": 3599, "access_token": TOKEN})  # fmt: skip
+    _three_dataverse_orders()
+    connection = _connection(
+        merchant, DATAVERSE_DICTIONARY, DATAVERSE_VIEW, auth="oauth2cc", secret="app-secret-1",
+        username="5f2b7c1e-app", token_url=ENTRA,
+        token_scope="https://contoso.crm.dynamics.com/.default",
+    )  # fmt: skip
+    # when
+    delivered = rest_pull(connection, LATER)
+    # then: one token for the pull, sent as a bearer token on each page
+    assert delivered == 3
+    token_calls = [call for call in responses.calls if call.request.url == ENTRA]
+    assert [_token_request(call) for call in token_calls] == [{
+        "client_id": "5f2b7c1e-app", "client_secret": "app-secret-1",
+        "grant_type": "client_credentials", "scope": "https://contoso.crm.dynamics.com/.default",
+    }]  # fmt: skip
+
+
+@responses.activate
+def test_zoho_with_a_refresh_token_sends_its_access_token_its_own_way(merchant):
+    # given
+    responses.post(ZOHO_ACCOUNTS, json={
+        "access_token": ZOHO_TOKEN.split()[1], "api_domain": "https://www.zohoapis.com",
+        "token_type": "Bearer", "expires_in": 3600,
+    })  # fmt: skip
+    oms = FakeZoho(orders=[zoho_order(1)]).install()
+    connection = _connection(
+        merchant, ZOHO_DICTIONARY, ZOHO_LIST, name="Zoho Inventory", auth="oauth2rt",
+        username="1000.CLIENTID", secret="zoho-client-secret", refresh_token="1000.refresh.77",
+        token_url=ZOHO_ACCOUNTS, token_scheme="Zoho-oauthtoken", records_path="salesorders",
+        cursor_kind="page",
+    )  # fmt: skip
+    # when
+    delivered = rest_pull(connection, LATER)
+    # then: the fake answers only "Authorization: Zoho-oauthtoken <token>"
+    assert (delivered, oms.calls) == (1, ["page 1"])
+    assert _token_request(responses.calls[0]) == {
+        "client_id": "1000.CLIENTID", "client_secret": "zoho-client-secret",
+        "grant_type": "refresh_token", "refresh_token": "1000.refresh.77",
+    }  # fmt: skip
+
+
+@responses.activate
+def test_a_refused_token_request_names_the_oauth_error_and_nothing_else(merchant):
+    # given: Entra's answer to a wrong secret, whose description we must not echo
+    responses.post(ENTRA, status=401, json={
+        "error": "invalid_client",
+        "error_description": "AADSTS7000215: Invalid client secret provided: app-secret-1",
+    })  # fmt: skip
+    oms = _three_dataverse_orders()
+    connection = _connection(
+        merchant, DATAVERSE_DICTIONARY, DATAVERSE_VIEW, auth="oauth2cc",
+        username="5f2b7c1e-app", secret="app-secret-1", token_url=ENTRA,
+    )  # fmt: skip
+    # when
+    platform_connection_pull(connection, deadline=LATER)
+    # then
+    connection.refresh_from_db()
+    assert connection.last_error == (
+        "login.microsoftonline.com refused the token request (invalid_client)."
+    )
+    assert oms.calls == []
+
+
+@responses.activate
+def test_a_refresh_token_zoho_no_longer_knows_is_refused(merchant):
+    # given: Zoho answers 200 with an error code
+    responses.post(ZOHO_ACCOUNTS, json={"error": "invalid_code"})
+    connection = _connection(
+        merchant, ZOHO_DICTIONARY, ZOHO_LIST, auth="oauth2rt", username="1000.CLIENTID",
+        secret="s", refresh_token="1000.old", token_url=ZOHO_ACCOUNTS, cursor_kind="page",
+    )  # fmt: skip
+    # when
+    platform_connection_pull(connection, deadline=LATER)
+    # then
+    connection.refresh_from_db()
+    assert connection.last_error == "accounts.zoho.com gave no access token (invalid_code)."

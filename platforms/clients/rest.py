@@ -8,11 +8,14 @@ The template's placeholders: `{since}` (the cursor's date-time, ISO 8601 in UTC,
 `{page}` (1, 2, …) and `{pageSize}`. The way to the next page, in the order it is looked for: the
 answer's own link (OData's `@odata.nextLink`, NetSuite's `links` rel "next"), then what the
 answer says of more pages (Zoho's `page_context.has_more_page`, NetSuite's `hasMore`), then a
-full page. Every call goes through the SSRF guard (the merchant's own host only in development)
+full page. Credentials: a bearer token, HTTP Basic, a key in a header, or OAuth 2.0 (client
+credentials, or a refresh token) whose access token is asked for at each pull. Every call goes
+through the SSRF guard (the merchant's own host only in development)
 with timeouts; 408, 429 and 5xx are PlatformUnavailable with the platform's Retry-After.
 """
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -31,6 +34,7 @@ MAX_ANSWER_BYTES = 32 * 1024 * 1024
 EPOCH = "1970-01-01T00:00:00Z"
 # Where answers say whether more pages follow (Zoho's list APIs, NetSuite's REST query).
 MORE_FLAGS = ("page_context.has_more_page", "hasMore")
+OAUTH2 = (PullAuth.OAUTH2_CLIENT, PullAuth.OAUTH2_REFRESH)
 REFUSING = {401: "the credentials were refused", 403: "the credentials lack a permission",
             404: "no such address"}  # fmt: skip
 
@@ -137,12 +141,60 @@ def format_moment(moment: datetime) -> str:
 
 
 def _authenticate(session: requests.Session, connection: PlatformConnection) -> None:
-    if connection.auth == PullAuth.BEARER:
+    if connection.auth in OAUTH2:
+        scheme = connection.token_scheme.strip() or "Bearer"
+        session.headers["Authorization"] = f"{scheme} {_access_token(session, connection)}"
+    elif connection.auth == PullAuth.BEARER:
         session.headers["Authorization"] = f"Bearer {connection.secret}"
     elif connection.auth == PullAuth.BASIC:
         session.auth = (connection.username, connection.secret)
     elif connection.auth == PullAuth.HEADER and connection.username:
         session.headers[connection.username.strip()] = connection.secret
+
+
+def _access_token(session: requests.Session, connection: PlatformConnection) -> str:
+    """A fresh access token from the connection's token endpoint (RFC 6749 §4.4 client
+    credentials, or §6 refresh token), asked once per pull: they live about an hour."""
+    grant = {"client_id": connection.username, "client_secret": connection.secret}
+    if connection.auth == PullAuth.OAUTH2_REFRESH:
+        grant.update(grant_type="refresh_token", refresh_token=connection.refresh_token)
+    else:
+        grant.update(grant_type="client_credentials")
+        if connection.token_scope:
+            grant["scope"] = connection.token_scope
+    host = _host(connection.token_url)
+    try:
+        response = session.post(connection.token_url, data=grant, timeout=TIMEOUT, stream=True)
+    except RefusedUrl as refused:
+        raise PlatformRefused(f"The token address is refused: {refused}") from refused
+    except requests.RequestException as error:
+        raise PlatformUnavailable(f"{host} did not answer ({type(error).__name__}).") from error
+    with response:
+        if response.status_code in (400, 401):  # RFC 6749 §5.2: an error code, safe to show
+            raise PlatformRefused(f"{host} refused the token request ({_oauth_error(response)}).",
+                                  response_status=response.status_code)  # fmt: skip
+        _judge(response, host)
+        answer = _json(response, host)
+    token = answer.get("access_token") if isinstance(answer, dict) else None
+    if not isinstance(token, str) or not token:
+        # Zoho answers 200 {"error": "invalid_code"} to a refresh token it no longer knows.
+        error = answer.get("error") if isinstance(answer, dict) else None
+        raise PlatformRefused(f"{host} gave no access token ({_safe_code(error)}).")
+    return token
+
+
+def _oauth_error(response: requests.Response) -> str:
+    try:
+        answer = json.loads(response.content[:4096])
+    except ValueError:
+        return f"HTTP {response.status_code}"
+    return _safe_code(answer.get("error") if isinstance(answer, dict) else None)
+
+
+def _safe_code(code) -> str:
+    """An OAuth error code (`invalid_client`), never free text that could echo a secret."""
+    text = str(code or "")
+    return text if re.fullmatch(r"[a-z_]{1,60}", text) else "no error code"
 
 
 def _records(answer, path: str) -> list:

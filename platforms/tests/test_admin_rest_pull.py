@@ -89,9 +89,36 @@ def test_a_header_key_needs_the_headers_name_and_a_page_cursor_needs_page(staff_
     # then
     errors = response.context["adminform"].form.errors
     assert (errors["username"], errors["base_url"]) == (
-        ["Required: the user name, or the header's name."],
+        ["Required: the user name, the header's name, or the OAuth client id."],
         ["The URL needs {page} where the cursor goes."],
     )
+
+
+def test_oauth_needs_its_token_address_and_keeps_the_refresh_token_write_only(
+    staff_client, merchant
+):
+    # given
+    found = dictionary(merchant, "json", DATAVERSE_DICTIONARY)
+    zoho = {"auth": "oauth2rt", "username": "1000.CLIENTID", "token_scheme": "Zoho-oauthtoken"}
+    # when: neither the token address nor the refresh token
+    refused = _add(staff_client, _form(merchant, found, **zoho))
+    # then
+    errors = refused.context["adminform"].form.errors
+    assert (errors["token_url"], errors["refresh_token"]) == (
+        ["Required: where OAuth 2.0 tokens are asked for."],
+        ["Required for the refresh-token grant."],
+    )
+    # when: both
+    zoho.update(token_url="https://accounts.zoho.com/oauth/v2/token", refresh_token="1000.r.77")
+    saved = _add(staff_client, _form(merchant, found, **zoho))
+    # then
+    assert saved.status_code == 302
+    connection = PlatformConnection.objects.get(merchant=merchant)
+    assert connection.refresh_token == "1000.r.77"
+    page = staff_client.get(
+        reverse("admin:platforms_platformconnection_change", args=[connection.pk])
+    )
+    assert b"1000.r.77" not in page.content and TOKEN.encode() not in page.content
 
 
 def test_a_dictionary_reading_a_list_of_records_is_refused(staff_client, merchant):
