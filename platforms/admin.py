@@ -13,6 +13,7 @@ from merchants.admin import MerchantScopedAdmin, write_only_field
 from merchants.selectors import merchants_visible_to
 from platforms.checks import CHECKS
 from platforms.clients import PlatformRefused, PlatformUnavailable
+from platforms.clients.rest import parse_moment
 from platforms.models import PlatformConnection, PlatformKind, PullAuth, PullCursor
 
 # What each kind needs typed: (field, why) — a blank write-only field keeps the stored value.
@@ -53,7 +54,8 @@ class PlatformConnectionForm(forms.ModelForm):
             "merchant", "name", "kind", "base_url", "username", "secret", "webhook_secret",
             "auth", "token_url", "token_scope", "refresh_token", "token_scheme",
             "write_back_statuses", "complete_on_delivery", "pull_every_minutes",
-            "cursor_kind", "records_path", "page_size", "max_pages", "dictionary", "is_active",
+            "cursor_kind", "pull_cursor", "records_path", "page_size", "max_pages", "dictionary",
+            "is_active",
         ]  # fmt: skip
         labels = {"username": _("user name / key / header name")}
 
@@ -73,6 +75,18 @@ class PlatformConnectionForm(forms.ModelForm):
 
     def clean_webhook_secret(self) -> str:
         return self.cleaned_data["webhook_secret"].strip() or self.instance.webhook_secret
+
+    def clean_pull_cursor(self) -> str:
+        """Staff may set where the next pull starts: a date-time (updated since), a page."""
+        cursor = self.cleaned_data["pull_cursor"].strip()
+        kind, cursor_kind = self.data.get("kind"), self.data.get("cursor_kind")
+        if not cursor or kind != PlatformKind.REST_PULL:
+            return cursor
+        if cursor_kind == PullCursor.PAGE and not cursor.isdigit():
+            raise forms.ValidationError(_("A page number: 1, 2 …"))
+        if cursor_kind == PullCursor.UPDATED_SINCE and parse_moment(cursor) is None:
+            raise forms.ValidationError(_("A date-time in ISO 8601: 2026-12-01T00:00:00Z."))
+        return cursor
 
     def clean_refresh_token(self) -> str:
         return self.cleaned_data["refresh_token"].strip() or self.instance.refresh_token
@@ -134,7 +148,7 @@ class PlatformConnectionAdmin(MerchantScopedAdmin):
     search_fields = ["name", "base_url", "merchant__merchant_id", "merchant__name"]
     list_select_related = ["merchant"]
     readonly_fields = ["public_id", "last_sync_at", "last_error", "last_error_at",
-                       "consecutive_failures", "pull_cursor", "next_pull_at"]  # fmt: skip
+                       "consecutive_failures", "next_pull_at"]  # fmt: skip
     actions = ["test_connection", "pull_now"]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):

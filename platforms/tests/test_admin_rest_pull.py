@@ -121,6 +121,20 @@ def test_oauth_needs_its_token_address_and_keeps_the_refresh_token_write_only(
     assert b"1000.r.77" not in page.content and TOKEN.encode() not in page.content
 
 
+def test_staff_set_where_the_next_pull_starts(staff_client, merchant):
+    # given
+    found = dictionary(merchant, "json", DATAVERSE_DICTIONARY)
+    # when
+    refused = _add(staff_client, _form(merchant, found, pull_cursor="last Monday"))
+    saved = _add(staff_client, _form(merchant, found, pull_cursor="2026-12-01T00:00:00Z"))
+    # then
+    assert refused.context["adminform"].form.errors["pull_cursor"] == [
+        "A date-time in ISO 8601: 2026-12-01T00:00:00Z."
+    ]
+    assert saved.status_code == 302
+    assert PlatformConnection.objects.get().pull_cursor == "2026-12-01T00:00:00Z"
+
+
 def test_a_dictionary_reading_a_list_of_records_is_refused(staff_client, merchant):
     # given
     found = dictionary(merchant, "json", {**DATAVERSE_DICTIONARY, "records": "value"})
