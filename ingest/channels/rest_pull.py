@@ -22,6 +22,7 @@ import json
 import time
 from datetime import datetime
 
+from flextracker.errors import ApiError
 from ingest.channels.core import ChannelRecord, channel_deliver_unseen
 from ingest.channels.dictionaries import dictionary_for, dictionary_occurred_at
 from ingest.channels.dictionary_check import Dictionary
@@ -44,7 +45,12 @@ CHANNEL = "platform"
 def rest_pull(connection: PlatformConnection, deadline: float) -> int:
     """Up to `max_pages` pages while the deadline allows; the records delivered."""
     found = _format_dictionary(connection)
-    dictionary = dictionary_for(found)
+    try:
+        dictionary = dictionary_for(found)
+    except ApiError as error:  # saved before the checks existed, or changed in the database
+        raise PlatformRefused(
+            f"The format dictionary “{found.name}” is invalid: {error}"
+        ) from error
     if connection.cursor_kind == PullCursor.PAGE:
         return _pull_by_page(connection, found, deadline)
     return _pull_updated_since(connection, found, dictionary, deadline)

@@ -483,3 +483,17 @@ def test_a_refresh_token_zoho_no_longer_knows_is_refused(merchant):
     # then
     connection.refresh_from_db()
     assert connection.last_error == "accounts.zoho.com gave no access token (invalid_code)."
+
+
+@responses.activate
+def test_an_invalid_dictionary_is_named_on_the_connection(merchant, dynamics):
+    # given: a dictionary broken behind the admin's back
+    oms = _three_dataverse_orders()
+    dynamics.dictionary.mapping = {**DATAVERSE_DICTIONARY, "fields": {"order.shipped": {}}}
+    dynamics.dictionary.save()
+    # when
+    platform_connection_pull(dynamics, deadline=LATER)
+    # then
+    dynamics.refresh_from_db()
+    assert dynamics.last_error.startswith("The format dictionary “json format” is invalid: ")
+    assert oms.calls == []
