@@ -1,5 +1,6 @@
 """A store connection's health as both its sides see it (docs/channels.md "Connection health"):
-each pull and each write-back records its outcome on the connection, and the
+each pull and each write-back records its outcome on the connection (a success with
+platforms.services.platform_connection_synced, a failure here), and the
 ALERT_AFTER_FAILURES-th failure in a row raises one staff alert naming the connection and the
 error (one per run of failures: the count goes back to 0 on the next success)."""
 
@@ -7,13 +8,9 @@ from django.db import transaction
 
 from notifications.services import staff_alert_queue
 from platforms.models import PlatformConnection
-from platforms.services import platform_connection_failed, platform_connection_synced
+from platforms.services import platform_connection_failed
 
 TRIGGER = "platform_failing"
-
-
-def platform_connection_succeeded(*, connection: PlatformConnection) -> None:
-    platform_connection_synced(connection=connection)
 
 
 @transaction.atomic

@@ -15,9 +15,10 @@ from django.utils import timezone
 
 from ingest.channels.magento_pull import magento_pull
 from ingest.channels.rest_pull import rest_pull
-from notifications.platform_health import platform_connection_failure, platform_connection_succeeded
+from notifications.platform_health import platform_connection_failure
 from platforms.clients import PlatformRefused, PlatformUnavailable
 from platforms.models import PlatformConnection, PlatformKind
+from platforms.services import platform_connection_synced
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ def platform_connection_pull(connection: PlatformConnection, *, deadline: float)
             connection=connection, error=f"Our error ({type(error).__name__}); staff were told."
         )
     else:
-        platform_connection_succeeded(connection=connection)
+        platform_connection_synced(connection=connection)
         connection.consecutive_failures = 0
     finally:
         PlatformConnection.objects.filter(pk=connection.pk).update(

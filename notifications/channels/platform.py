@@ -5,9 +5,10 @@ the outbox's: retried later with the platform's wait, or given up. Each outcome 
 the connection's health (notifications/platform_health.py: repeated failure alerts staff)."""
 
 from notifications.channels import Delivery, DeliveryFailed, DeliveryRefused
-from notifications.platform_health import platform_connection_failure, platform_connection_succeeded
+from notifications.platform_health import platform_connection_failure
 from platforms.clients import PlatformRefused, PlatformUnavailable
 from platforms.models import PlatformConnection
+from platforms.services import platform_connection_synced
 from platforms.writers import WRITERS
 
 
@@ -31,5 +32,5 @@ class PlatformChannel:
         except PlatformRefused as error:
             platform_connection_failure(connection=connection, error=str(error))
             raise DeliveryRefused(str(error), response_status=error.response_status) from error
-        platform_connection_succeeded(connection=connection)
+        platform_connection_synced(connection=connection)
         return Delivery(provider_id=written[:200])
