@@ -497,3 +497,20 @@ def test_an_invalid_dictionary_is_named_on_the_connection(merchant, dynamics):
     dynamics.refresh_from_db()
     assert dynamics.last_error.startswith("The format dictionary “json format” is invalid: ")
     assert oms.calls == []
+
+
+@responses.activate
+def test_a_record_that_is_not_an_object_is_rejected_and_kept(merchant):
+    # given: a list holding a string among the orders
+    responses.get("https://oms.example.com/orders", json={
+        "value": [dataverse_order("ORD-1", "2026-11-21T10:00:00Z"), "ORD-2"],
+    })  # fmt: skip
+    connection = _connection(merchant, DATAVERSE_DICTIONARY,
+                             "https://oms.example.com/orders?since={since}")  # fmt: skip
+    # when
+    delivered = rest_pull(connection, LATER)
+    # then
+    assert delivered == 2
+    assert list(Order.objects.values_list("order_id", flat=True)) == ["ORD-1"]
+    rejected = InboundMessage.objects.get(outcome="rejected")
+    assert (rejected.error_code, bytes(rejected.body)) == ("INVALID_RECORD", b'"ORD-2"')

@@ -9,6 +9,7 @@ import responses
 from django.core import mail
 
 from ingest.tests.test_channels_woocommerce import connection_for
+from notifications.channels.staff import staff_alert
 from notifications.models import Notification
 from platforms.tests.test_woocommerce_writeback import (
     NOTES_URL,
@@ -85,3 +86,22 @@ def test_a_store_down_raises_one_staff_alert_and_the_write_back_waits_until_it_i
     store.refresh_from_db()
     assert (store.consecutive_failures, store.last_sync_at is not None) == (0, True)
     assert len(_alerts()) == 1
+
+
+def test_the_alert_keeps_a_connection_name_on_one_line_in_every_channel(merchant):
+    # given: a name typed with a line break, an error with one
+    alert = Notification(merchant=merchant, channel="slack", trigger="platform_failing", payload={
+        "connection": {"pk": 7, "name": "Fred's\nstore", "kind": "Magento 2 / Adobe Commerce",
+                       "failures": 3, "error": "Magento answered 503\nto orders."},
+    })  # fmt: skip
+    # when
+    rendered = staff_alert(alert)
+    # then
+    assert rendered.title == (
+        "[flexTracker] Fred's Discount City: store connection failing: Fred's store"
+    )
+    assert rendered.lines[:2] == [
+        "The connection Fred's store (Magento 2 / Adobe Commerce) failed 3 times in a row.",
+        "Last error: Magento answered 503 to orders.",
+    ]
+    assert rendered.link.endswith("/admin/platforms/platformconnection/7/change/")
