@@ -12,7 +12,10 @@ applied twice, and a record changed in the OMS is a new version, applied.
 The cursor, saved after each page so a pull cut short goes on where it stopped:
 - updated since: the newest `occurredAt` (as the dictionary maps it) of the records read, in
   UTC; the template's `{since}`. The OMS must sort by that field, oldest first, and filter with
-  "at or after" (records at the cursor itself are read again and recognised).
+  "at or after" (records at the cursor itself are read again and recognised). Without a next
+  link, the next page is asked from the newest read, not by page number: a record updated
+  during the pull moves to the end and would shift numbered pages under us (one lost);
+  `{page}` + 1 only when a full page is all at one moment.
 - page: the next page to read; a page that was not full is read again next time (it fills up).
 A pull stops at `max_pages`, an empty page, the last page, or the round's deadline.
 """
@@ -77,14 +80,14 @@ def _pull_updated_since(connection, found: FormatDictionary, dictionary: Diction
             url = page.next_url
         elif not _more(connection, page):
             break
-        elif "{page}" in connection.base_url:
+        elif format_moment(newest) != since:  # from the newest read: pages cannot slide
+            since, page_number = format_moment(newest), 1
+            url = client.page_url(since=since, page=page_number)
+        elif "{page}" in connection.base_url:  # a full page all at one moment: the next one
             page_number += 1
             url = client.page_url(since=since, page=page_number)
-        elif format_moment(newest) != since:  # no page number: ask again from the newest read
-            since = format_moment(newest)
-            url = client.page_url(since=since, page=1)
         else:
-            break  # a full page all at one moment: nothing more can be asked for
+            break  # a full page all at one moment and no page number: nothing more to ask
     return delivered
 
 

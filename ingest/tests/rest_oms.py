@@ -13,6 +13,7 @@ the generic REST pull (ingest/channels/rest_pull.py):
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -191,6 +192,7 @@ class FakeRestlet:
     orders: list[dict] = field(default_factory=list)
     calls: list[dict] = field(default_factory=list)
     per_page: int = 2
+    after_answer: Callable[["FakeRestlet"], None] | None = None  # a change in NetSuite meanwhile
 
     def install(self) -> "FakeRestlet":
         pattern = re.compile(re.escape(RESTLET) + r"(\?.*)?$")
@@ -207,7 +209,10 @@ class FakeRestlet:
         page = int(query["page"])
         found = rows[(page - 1) * self.per_page :][: self.per_page]
         more = page * self.per_page < len(rows)
-        return 200, {}, json.dumps({"results": found, "hasMore": more})
+        answer = json.dumps({"results": found, "hasMore": more})
+        if self.after_answer:
+            self.after_answer(self)
+        return 200, {}, answer
 
 
 def _netsuite_time(order: dict) -> datetime:

@@ -308,6 +308,42 @@ def test_a_next_page_link_to_another_host_is_refused(merchant):
 
 
 @responses.activate
+def test_a_full_page_all_at_one_moment_goes_on_by_page_number(merchant):
+    # given: three orders saved in the same minute, two a page
+    oms = FakeRestlet(orders=[restlet_order(f"SO100{n}", "11/21/2026 2:05 am") for n in (1, 2, 3)])
+    oms.install()
+    connection = _connection(merchant, RESTLET_DICTIONARY, RESTLET_URL, name="NetSuite",
+                             records_path="results")  # fmt: skip
+    # when
+    delivered = rest_pull(connection, LATER)
+    # then: page 1 from the start, then from 10:05 UTC: page 1 (the same two), page 2 (the third)
+    assert delivered == 3
+    assert [(c["since"], c["page"]) for c in oms.calls] == [
+        ("1970-01-01T00:00:00Z", "1"), ("2026-11-21T10:05:00Z", "1"),
+        ("2026-11-21T10:05:00Z", "2")]  # fmt: skip
+    assert Order.objects.filter(merchant=merchant).count() == 3
+
+
+@responses.activate
+def test_an_order_updated_during_a_pull_is_not_lost_to_sliding_pages(merchant):
+    # given: four orders, two a page; the first is updated between the two pages' reads
+    def first_updated_after_page_one(oms: FakeRestlet) -> None:
+        if len(oms.calls) == 1:
+            oms.orders[0]["values"]["lastmodifieddate"] = "11/21/2026 5:00 am"
+
+    FakeRestlet(
+        orders=[restlet_order(f"SO100{hour}", f"11/21/2026 {hour}:00 am") for hour in range(1, 5)],
+        after_answer=first_updated_after_page_one,
+    ).install()
+    connection = _connection(merchant, RESTLET_DICTIONARY, RESTLET_URL, records_path="results")
+    # when
+    rest_pull(connection, LATER)
+    # then: all four, the updated one read again
+    assert Order.objects.filter(merchant=merchant).count() == 4
+    assert InboundMessage.objects.filter(merchant=merchant).count() == 5
+
+
+@responses.activate
 def test_zoho_pages_by_number_and_reads_its_last_page_again_next_time(merchant):
     # given: five sales orders, two a page, a header key
     oms = FakeZoho(orders=[zoho_order(n) for n in range(1, 6)]).install()
@@ -345,10 +381,10 @@ def test_a_netsuite_restlet_pages_from_the_cursor_in_the_accounts_time_zone(merc
                              records_path="results")  # fmt: skip
     # when
     delivered = rest_pull(connection, LATER)
-    # then: page 2 asked with the same since; the cursor the newest, in UTC
+    # then: the next page asked from the newest read (9:40 Pacific); the cursor the newest
     assert delivered == 3
     assert [(c["since"], c["page"]) for c in oms.calls] == [
-        ("1970-01-01T00:00:00Z", "1"), ("1970-01-01T00:00:00Z", "2")]  # fmt: skip
+        ("1970-01-01T00:00:00Z", "1"), ("2026-11-21T17:40:00Z", "1")]  # fmt: skip
     connection.refresh_from_db()
     assert connection.pull_cursor == "2026-11-21T23:15:00Z"
     order = Order.objects.get(merchant=merchant, order_id="SO1001")
