@@ -9,8 +9,18 @@ from inbound.models import InboundMessage
 from notifications.models import Channel, Notification
 from orders.models import AuditEntry, Order, OrderNote, Shipment
 from orders.selectors import orders_visible_to, shipment_queryset_with_details
+from platforms.models import PlatformConnection
 
 MAX_ROWS = 200  # per list on the story screen; older rows stay in the admin
+
+
+@dataclass(frozen=True, slots=True)
+class WriteBack:
+    """An outbox row writing to the merchant's store, with the connection's health beside it, so
+    an agent sees a store that is down (and that the write waits, not lost)."""
+
+    row: Notification
+    connection: PlatformConnection | None  # None: the connection was removed since
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +29,7 @@ class OrderStory:
     shipments: list[Shipment]
     notifications: list[Notification]  # to the customer and to staff
     webhook_deliveries: list[Notification]
+    write_backs: list[WriteBack]
     inbound_messages: list[InboundMessage]
     notes: list[OrderNote]
     audit_entries: list[AuditEntry]
@@ -40,9 +51,23 @@ def order_story(order: Order) -> OrderStory:
     return OrderStory(
         order=order,
         shipments=list(shipments),
-        notifications=[n for n in sent if n.channel != Channel.WEBHOOK],
+        notifications=[n for n in sent if n.channel not in (Channel.WEBHOOK, Channel.PLATFORM)],
         webhook_deliveries=[n for n in sent if n.channel == Channel.WEBHOOK],
+        write_backs=_write_backs(order, [n for n in sent if n.channel == Channel.PLATFORM]),
         inbound_messages=list(inbound.order_by("-received_at", "-pk")[:MAX_ROWS]),
         notes=list(order.notes.all()[:MAX_ROWS]),
         audit_entries=list(order.audit_entries.all()[:MAX_ROWS]),
     )
+
+
+def _write_backs(order: Order, rows: list[Notification]) -> list[WriteBack]:
+    """The rows with their connections, read in one query (the order's merchant's only)."""
+    if not rows:
+        return []
+    connections = {
+        str(connection.public_id): connection
+        for connection in PlatformConnection.objects.filter(
+            merchant_id=order.merchant_id, public_id__in={row.recipient for row in rows}
+        )
+    }
+    return [WriteBack(row, connections.get(row.recipient)) for row in rows]

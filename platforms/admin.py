@@ -8,7 +8,9 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_q.tasks import async_task
 
 from carriers.vocabulary import Status
 from flextracker.urlguard import check_url
@@ -16,7 +18,8 @@ from merchants.admin import MerchantScopedAdmin, write_only_field
 from merchants.selectors import merchants_visible_to
 from platforms.checks import CHECKS
 from platforms.clients import PlatformRefused, PlatformUnavailable
-from platforms.models import PlatformConnection, PlatformKind
+from platforms.clients.rest import parse_moment
+from platforms.models import PlatformConnection, PlatformKind, PullAuth, PullCursor
 
 # What each kind needs typed: (field, why) — a blank write-only field keeps the stored value.
 REQUIRED_SECRETS = {
@@ -26,9 +29,10 @@ REQUIRED_SECRETS = {
         ("secret", _("Required: the REST API's consumer secret.")),
     ],
     PlatformKind.MAGENTO: [("secret", _("Required: the integration's access token."))],
-    PlatformKind.REST_PULL: [],
+    PlatformKind.REST_PULL: [("secret", _("Required: the token, password or key value."))],
 }
 SHOPIFY_DOMAIN = re.compile(r"[a-z0-9][a-z0-9-]*\.myshopify\.com")
+PULLED_KINDS = (PlatformKind.MAGENTO, PlatformKind.REST_PULL)
 
 
 class PlatformConnectionForm(forms.ModelForm):
@@ -38,6 +42,9 @@ class PlatformConnectionForm(forms.ModelForm):
           "integration's access token. Any OMS: the bearer token, password or header value."),
     )  # fmt: skip
     webhook_secret = write_only_field(_("webhook secret"), _("Signs the webhooks sent to us."))
+    refresh_token = write_only_field(
+        _("refresh token"), _("OAuth 2.0 refresh token (Zoho: from its API console's Self Client).")
+    )
     write_back_statuses = forms.MultipleChoiceField(
         label=_("Write back on"),
         choices=[(s.value, s.label) for s in Status if s != Status.UNKNOWN],
@@ -51,8 +58,10 @@ class PlatformConnectionForm(forms.ModelForm):
         model = PlatformConnection
         fields = [
             "merchant", "name", "kind", "base_url", "username", "secret", "webhook_secret",
-            "auth", "write_back_statuses", "complete_on_delivery", "pull_every_minutes",
-            "cursor_kind", "records_path", "page_size", "max_pages", "dictionary", "is_active",
+            "auth", "token_url", "token_scope", "refresh_token", "token_scheme",
+            "write_back_statuses", "complete_on_delivery", "pull_every_minutes",
+            "cursor_kind", "pull_cursor", "records_path", "page_size", "max_pages", "dictionary",
+            "is_active",
         ]  # fmt: skip
         labels = {"username": _("user name / key / header name")}
 
@@ -73,6 +82,27 @@ class PlatformConnectionForm(forms.ModelForm):
     def clean_webhook_secret(self) -> str:
         return self.cleaned_data["webhook_secret"].strip() or self.instance.webhook_secret
 
+    def clean_pull_cursor(self) -> str:
+        """Staff may set where the next pull starts: a date-time (updated since), a page."""
+        cursor = self.cleaned_data["pull_cursor"].strip()
+        kind, cursor_kind = self.data.get("kind"), self.data.get("cursor_kind")
+        if not cursor or kind != PlatformKind.REST_PULL:
+            return cursor
+        if cursor_kind == PullCursor.PAGE and not cursor.isdigit():
+            raise forms.ValidationError(_("A page number: 1, 2 …"))
+        if cursor_kind == PullCursor.UPDATED_SINCE and parse_moment(cursor) is None:
+            raise forms.ValidationError(_("A date-time in ISO 8601: 2026-12-01T00:00:00Z."))
+        return cursor
+
+    def clean_refresh_token(self) -> str:
+        return self.cleaned_data["refresh_token"].strip() or self.instance.refresh_token
+
+    def clean_token_url(self) -> str:
+        url = self.cleaned_data["token_url"].strip()
+        if url and "token_url" in self.changed_data and (problems := check_url(url)):
+            raise forms.ValidationError(problems)
+        return url
+
     def clean(self):
         data = super().clean()
         for name, why in REQUIRED_SECRETS.get(data.get("kind"), []):
@@ -85,6 +115,8 @@ class PlatformConnectionForm(forms.ModelForm):
         dictionary, merchant = data.get("dictionary"), data.get("merchant")
         if dictionary and merchant and dictionary.merchant_id != merchant.pk:
             self.add_error("dictionary", _("Choose one of this merchant's format dictionaries."))
+        if data.get("kind") == PlatformKind.REST_PULL:
+            self._clean_rest_pull(data)
         return data
 
     def _shopify_clean(self, data: dict) -> None:
@@ -108,6 +140,31 @@ class PlatformConnectionForm(forms.ModelForm):
         if data.get("write_back_statuses") and not data.get("secret"):
             self.add_error("secret", _("Required to write back: the Admin API access token."))
 
+    def _clean_rest_pull(self, data: dict) -> None:
+        """What a pull needs to run; the dictionary's own fitness is checked at each pull too
+        (ingest/channels/rest_pull.py, which this app may not import)."""
+        if not data.get("auth"):
+            self.add_error("auth", _("Choose how we authenticate to the OMS."))
+        elif data["auth"] != PullAuth.BEARER and not data.get("username"):
+            self.add_error("username", _("Required: the user name, the header's name, or the "
+                                         "OAuth client id."))  # fmt: skip
+        if data.get("auth") in (PullAuth.OAUTH2_CLIENT, PullAuth.OAUTH2_REFRESH):
+            if not data.get("token_url") and "token_url" not in self.errors:
+                self.add_error("token_url", _("Required: where OAuth 2.0 tokens are asked for."))
+            if data["auth"] == PullAuth.OAUTH2_REFRESH and not data.get("refresh_token"):
+                self.add_error("refresh_token", _("Required for the refresh-token grant."))
+        if not data.get("dictionary"):
+            self.add_error("dictionary", _("Required: the format dictionary that maps a record."))
+        elif data["dictionary"].mapping.get("records"):
+            why = _(
+                "Each pulled record is mapped alone: remove “records” from the dictionary "
+                "and give it as the records path."
+            )
+            self.add_error("dictionary", why)
+        placeholder = "{since}" if data.get("cursor_kind") == PullCursor.UPDATED_SINCE else "{page}"
+        if placeholder not in data.get("base_url", placeholder):
+            self.add_error("base_url", _("The URL needs %s where the cursor goes.") % placeholder)
+
 
 @admin.register(PlatformConnection)
 class PlatformConnectionAdmin(MerchantScopedAdmin):
@@ -122,9 +179,8 @@ class PlatformConnectionAdmin(MerchantScopedAdmin):
     search_fields = ["name", "base_url", "merchant__merchant_id", "merchant__name"]
     list_select_related = ["merchant"]
     readonly_fields = ["public_id", "webhook_address", "last_sync_at", "last_error",
-                       "last_error_at", "consecutive_failures", "pull_cursor",
-                       "next_pull_at"]  # fmt: skip
-    actions = ["test_connection"]
+                       "last_error_at", "consecutive_failures", "next_pull_at"]  # fmt: skip
+    actions = ["test_connection", "pull_now"]
 
     @admin.display(description=_("Webhook address (where the store sends its webhooks)"))
     def webhook_address(self, connection: PlatformConnection) -> str:
@@ -160,3 +216,20 @@ class PlatformConnectionAdmin(MerchantScopedAdmin):
                 self.message_user(request, f"{connection.name}: {error}", messages.ERROR)
             else:
                 self.message_user(request, f"{connection.name}: {answer}", messages.SUCCESS)
+
+    @admin.action(description=_("Pull now"))
+    def pull_now(self, request, queryset):
+        """Makes the connections due and wakes the worker: pulled within the minute, by the same
+        code as the schedule (one worker at a time per connection)."""
+        pulled = queryset.filter(kind__in=PULLED_KINDS, is_active=True)
+        names = sorted(pulled.values_list("name", flat=True))
+        skipped = queryset.exclude(pk__in=pulled.values("pk")).count()
+        if names:
+            pulled.update(next_pull_at=timezone.now())
+            async_task("ingest.tasks.pull_platforms", task_name="pull platforms now")
+            self.message_user(request, _("Pulling now: %s. The result shows here as the last "
+                                         "sync or the last error.") % ", ".join(names))  # fmt: skip
+        if skipped:
+            self.message_user(request, _("%d connection(s) skipped: switched off, or not pulled "
+                                         "(webhooks bring their orders).") % skipped,
+                              messages.WARNING)  # fmt: skip

@@ -5,6 +5,7 @@ PlatformUnavailable / PlatformRefused with a message fit for the merchant."""
 from collections.abc import Callable
 
 from platforms.clients.magento import magento_check
+from platforms.clients.rest import rest_check
 from platforms.clients.shopify import shopify_check
 from platforms.clients.woocommerce import woocommerce_check
 from platforms.models import PlatformConnection, PlatformKind
@@ -15,4 +16,5 @@ CHECKS: dict[str, Check] = {
     PlatformKind.MAGENTO: magento_check,
     PlatformKind.SHOPIFY: shopify_check,
     PlatformKind.WOOCOMMERCE: woocommerce_check,
+    PlatformKind.REST_PULL: rest_check,
 }

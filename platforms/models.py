@@ -27,6 +27,9 @@ class PullAuth(models.TextChoices):
     BEARER = "bearer", _("Bearer token")
     BASIC = "basic", _("Basic (user name and password)")
     HEADER = "header", _("API key in a header")
+    # OAuth 2.0: an access token asked of token_url at each pull (they live about an hour).
+    OAUTH2_CLIENT = "oauth2cc", _("OAuth 2.0 client credentials")
+    OAUTH2_REFRESH = "oauth2rt", _("OAuth 2.0 refresh token")
 
 
 class PullCursor(models.TextChoices):
@@ -64,6 +67,24 @@ class PlatformConnection(models.Model):
     # `X-Shopify-Shop-Domain`, which is how the receiver finds the connection.
     shop_domain = models.CharField(max_length=255, blank=True, editable=False)
     auth = models.CharField(max_length=8, choices=PullAuth.choices, blank=True)
+    # OAuth 2.0 (any OMS): the client id is `username`, the client secret `secret`.
+    token_url = models.CharField(
+        max_length=1000, blank=True,
+        help_text=_("OAuth 2.0: where access tokens are asked for (Microsoft Entra: "
+                    "https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token; Zoho: "
+                    "https://accounts.zoho.com/oauth/v2/token)."),
+    )  # fmt: skip
+    token_scope = models.CharField(
+        max_length=500, blank=True,
+        help_text=_("OAuth 2.0 client credentials: the scope (Dynamics 365: "
+                    "https://<org>.crm.dynamics.com/.default)."),
+    )  # fmt: skip
+    refresh_token = models.CharField(max_length=1000, blank=True)
+    token_scheme = models.CharField(
+        max_length=40, blank=True,
+        help_text=_("OAuth 2.0: the word before the token in the Authorization header; blank "
+                    "for Bearer (Zoho: Zoho-oauthtoken)."),
+    )  # fmt: skip
 
     # Write-back: which of our statuses are written to the platform (TRACKING.md's statuses).
     write_back_statuses = models.JSONField(default=list, blank=True)

@@ -134,6 +134,22 @@ def channel_deliver_all(
     ]  # fmt: skip
 
 
+def channel_deliver_unseen(
+    *, merchant: Merchant, channel: str, route: str, records: list[ChannelRecord]
+) -> int:
+    """channel_deliver_all for the records whose dedupe key is not logged yet (a pulled API's
+    record read again, unchanged); the number delivered."""
+    logged = set(
+        InboundMessage.objects.filter(
+            merchant=merchant, idempotency_key__in=[record.dedupe_key for record in records]
+        ).values_list("idempotency_key", flat=True)
+    )
+    new = [record for record in records if record.dedupe_key not in logged]
+    if new:
+        channel_deliver_all(merchant=merchant, channel=channel, route=route, records=new)
+    return len(new)
+
+
 def _seen_before(merchant: Merchant, records: list[ChannelRecord]) -> bool:
     """Whether a record's dedupe key is logged already, or twice among them (a redelivery)."""
     keys = [record.dedupe_key for record in records if record.dedupe_key]

@@ -130,6 +130,21 @@ def dictionary_map(dictionary: Dictionary, body: bytes) -> list[dict]:
     return events
 
 
+def dictionary_occurred_at(dictionary: Dictionary, record) -> datetime | None:
+    """A JSON record's `occurredAt` as the dictionary reads it, or None (no such field, or it
+    cannot be read): a pulled API's updated-since cursor (ingest/channels/rest_pull.py)."""
+    if dictionary.occurred_at is None or not isinstance(record, dict):
+        return None
+    value = _Mapping(dictionary, record)._value(record, dictionary.occurred_at, "occurredAt", False)
+    try:
+        moment = datetime.fromisoformat(str(value)) if value is not MISSING else None
+    except ValueError:
+        return None
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dictionary.time_zone)
+    return moment
+
+
 # --- Reading a message -----------------------------------------------------------------------
 
 

@@ -13,8 +13,7 @@ lose one). A version of an order already logged (its dedupe key) is not delivere
 import json
 import time
 
-from inbound.models import InboundMessage
-from ingest.channels.core import ChannelRecord, channel_deliver_all
+from ingest.channels.core import ChannelRecord, channel_deliver_unseen
 from ingest.channels.magento import magento_dedupe_key
 from platforms.clients.magento import MagentoClient
 from platforms.models import PlatformConnection
@@ -55,17 +54,8 @@ def _deliver(connection: PlatformConnection, orders: list[dict], shipments: list
     records = [
         _record(connection, order, by_order.get(str(order["entity_id"]), [])) for order in orders
     ]
-    logged = set(
-        InboundMessage.objects.filter(
-            merchant_id=connection.merchant_id,
-            idempotency_key__in=[record.dedupe_key for record in records],
-        ).values_list("idempotency_key", flat=True)
-    )
-    new = [record for record in records if record.dedupe_key not in logged]
-    if new:
-        channel_deliver_all(merchant=connection.merchant, channel=CHANNEL,
-                            route=f"magento:{connection.pk}", records=new)  # fmt: skip
-    return len(new)
+    return channel_deliver_unseen(merchant=connection.merchant, channel=CHANNEL,
+                                  route=f"magento:{connection.pk}", records=records)  # fmt: skip
 
 
 def _record(connection: PlatformConnection, order: dict, shipments: list[dict]) -> ChannelRecord:

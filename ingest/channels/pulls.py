@@ -14,14 +14,19 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ingest.channels.magento_pull import magento_pull
-from notifications.services import staff_alert_queue
+from ingest.channels.rest_pull import rest_pull
+from notifications.platform_health import platform_connection_failure
 from platforms.clients import PlatformRefused, PlatformUnavailable
 from platforms.models import PlatformConnection, PlatformKind
-from platforms.services import platform_connection_failed, platform_connection_synced
+from platforms.services import platform_connection_synced
 
 logger = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
+# After failures in a row the next pull waits twice as long each time, up to this (or longer
+# when the platform's Retry-After says so, up to a day).
+LONGEST_BACKOFF = timedelta(hours=6)
+LONGEST_RETRY_AFTER = timedelta(days=1)
 PULLED_KINDS = (PlatformKind.MAGENTO, PlatformKind.REST_PULL)
 
 # (connection, deadline as time.monotonic()) → the number of records delivered; raises
@@ -29,6 +34,7 @@ PULLED_KINDS = (PlatformKind.MAGENTO, PlatformKind.REST_PULL)
 Puller = Callable[[PlatformConnection, float], int]
 PULLERS: dict[str, Puller] = {
     PlatformKind.MAGENTO: magento_pull,
+    PlatformKind.REST_PULL: rest_pull,
 }
 
 
@@ -45,20 +51,25 @@ def platform_connections_pull(*, deadline: float) -> int:
 
 def platform_connection_pull(connection: PlatformConnection, *, deadline: float) -> int:
     """One pull of one connection (the schedule's, or the admin's "Pull now")."""
-    records = 0
+    records, retry_after = 0, None
     try:
         records = PULLERS[connection.kind](connection, deadline)
-    except (PlatformUnavailable, PlatformRefused) as error:
-        _failed(connection, str(error))
+    except PlatformUnavailable as error:
+        retry_after = error.retry_after
+        platform_connection_failure(connection=connection, error=str(error))
+    except PlatformRefused as error:
+        platform_connection_failure(connection=connection, error=str(error))
     except Exception as error:  # a puller's bug must not stop the other connections
         logger.exception("Pulling %s failed", connection)
-        _failed(connection, f"Our error ({type(error).__name__}); staff were told.")
+        platform_connection_failure(
+            connection=connection, error=f"Our error ({type(error).__name__}); staff were told."
+        )
     else:
         platform_connection_synced(connection=connection)
+        connection.consecutive_failures = 0
     finally:
         PlatformConnection.objects.filter(pk=connection.pk).update(
-            leased_until=None,
-            next_pull_at=timezone.now() + timedelta(minutes=max(connection.pull_every_minutes, 1)),
+            leased_until=None, next_pull_at=timezone.now() + _wait(connection, retry_after)
         )
     return records
 
@@ -82,10 +93,14 @@ def _claim_due() -> PlatformConnection | None:
     return None
 
 
-def _failed(connection: PlatformConnection, error: str) -> None:
-    if platform_connection_failed(connection=connection, error=error):
-        staff_alert_queue(
-            merchant=connection.merchant, trigger="platform_failing",
-            cause=f"platform:{connection.pk}:failing:{connection.last_error_at:%Y%m%d%H%M}",
-            payload={"connection": connection.name, "error": error[:500]},
-        )  # fmt: skip
+def _wait(connection: PlatformConnection, retry_after: float | None) -> timedelta:
+    """Until the next pull: the connection's interval, doubled for each failure in a row after
+    the first (up to LONGEST_BACKOFF), and never sooner than the platform asked."""
+    every = timedelta(minutes=max(connection.pull_every_minutes, 1))
+    failures = connection.consecutive_failures
+    wait = (
+        min(every * 2 ** min(failures - 1, 10), max(every, LONGEST_BACKOFF)) if failures else every
+    )
+    if retry_after:
+        wait = max(wait, min(timedelta(seconds=retry_after), LONGEST_RETRY_AFTER))
+    return wait

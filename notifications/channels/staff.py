@@ -28,6 +28,7 @@ TRIGGER_WORDS = {
     "delayed": "Delayed",
     "webhook_disabled": "webhook endpoint disabled",
     "webhook_failing": "webhook endpoint failing",
+    "platform_failing": "store connection failing",
     "test": "test alert",
 }
 SHIPMENT_ALERT_TRIGGERS = frozenset({*Status.values, "delayed"})
@@ -67,6 +68,13 @@ def staff_alert(notification) -> StaffAlert:
             lines=WEBHOOK_ALERTS[notification.trigger](endpoint),
             link=_console("admin:notifications_webhookendpoint_change", endpoint.get("pk")),
         )
+    if notification.trigger == "platform_failing":
+        connection = payload.get("connection", {})
+        return StaffAlert(
+            title=f"[flexTracker] {merchant}: {what}: {_one_line(connection.get('name', ''))}",
+            lines=_platform_failing(connection),
+            link=_console("admin:platforms_platformconnection_change", connection.get("pk")),
+        )
     return StaffAlert(
         title=f"[flexTracker] {merchant}: {what}",
         lines=[f"A test alert, sent by {payload.get('requestedBy', 'flexTracker')}.",
@@ -94,6 +102,16 @@ def _webhook_disabled(endpoint: dict) -> list[str]:
         f"Reason: {endpoint.get('reason', '')}",
         "Once the receiver works again, switch the subscription back on in the console or with "
         f"POST /api/v1/webhooks/{endpoint.get('id', '')}/enable.",
+    ]
+
+
+def _platform_failing(connection: dict) -> list[str]:
+    return [
+        f"The connection {_one_line(connection.get('name', ''))} "
+        f"({connection.get('kind', '')}) failed {connection.get('failures', '')} times in a row.",
+        f"Last error: {_one_line(connection.get('error', ''))}",
+        "Pulls are tried again later and write-backs wait in the outbox: nothing is lost. "
+        "Check the store's address and credentials, then use Test connection.",
     ]
 
 
