@@ -13,7 +13,7 @@ from orders.models import Order, Shipment, ShipmentItem, Tracker
 # What the customer page shows of an event (pages.tracking_page). A long history is hundreds of
 # rows: they are read as plain rows, which cost half as much to build as model instances.
 PAGE_EVENT_FIELDS = ("occurred_at", "status", "status_detail", "description", "city", "state",
-                     "country")  # fmt: skip
+                     "country", "recipient", "signature_url")  # fmt: skip
 
 
 def shipment_queryset_with_details(*, events: bool = True) -> QuerySet[Shipment]:

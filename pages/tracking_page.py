@@ -42,8 +42,21 @@ CARRIER_LOGOS = {code: f"carriers/{code}.svg" for code in CarrierCode.values}
 class ItemLine:
     name: str
     quantity: int
-    image_url: str = ""
+    image_url: str = ""  # shown only over https: the page's CSP loads no plain-http image
     expected_date: date | None = None
+
+    @property
+    def image(self) -> str:
+        return self.image_url if self.image_url.startswith("https://") else ""
+
+
+@dataclass(frozen=True, slots=True)
+class ProofOfDelivery:
+    """What the carrier recorded at delivery: who received it (shortened: "J. Doe"), and a
+    link to the signature when the carrier gives one."""
+
+    received_by: str
+    signature_url: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +103,7 @@ class ShipmentCard:
     items: list[ItemLine]
     timeline: list[TimelineEntry]
     steps: list[Step] = field(default_factory=list)
+    proof: ProofOfDelivery | None = None
     last_checked_at: datetime | None = None  # when the carrier was last asked
     can_check: bool = False  # "Check for updates": a tracked shipment that can still change
 
@@ -338,9 +352,27 @@ def shipment_card(shipment: Shipment, merchant_name: str) -> ShipmentCard:
         ],
         timeline=[_timeline_entry(language, event) for event in shipment.history],
         steps=_steps(shipment.status, progress),
+        proof=_proof_of_delivery(shipment) if shipment.status == Status.DELIVERED else None,
         last_checked_at=shipment.last_checked_at,
         can_check=shipment.status not in TERMINAL_STATUSES and shipment.carrier != "other",
     )
+
+
+def _proof_of_delivery(shipment: Shipment) -> ProofOfDelivery | None:
+    delivery = next((e for e in shipment.history if e.status == Status.DELIVERED), None)
+    if delivery is None or not (delivery.recipient or delivery.signature_url):
+        return None
+    signature = delivery.signature_url if delivery.signature_url.startswith("https://") else ""
+    return ProofOfDelivery(_short_name(delivery.recipient), signature)
+
+
+def _short_name(name: str) -> str:
+    """ "Jane Q. Doe" → "J. Doe": enough for the customer to recognise, not a full name on a
+    page whose link may be forwarded. A single word ("FRONTDESK", "DOE") is left whole."""
+    words = name.split()
+    if len(words) < 2:
+        return name.strip()
+    return f"{words[0][0]}. {words[-1]}"
 
 
 def _timeline_entry(language: str, event) -> TimelineEntry:

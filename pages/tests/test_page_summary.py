@@ -187,3 +187,36 @@ def test_a_longer_pdf_numbers_its_pages(client, merchant):
     assert len(pages) > 1
     for number, text in enumerate(pages, start=1):
         assert f"Page{number}/{len(pages)}" in text.replace(" ", "")
+
+
+def test_a_delivered_package_shows_who_received_it_and_the_signature(client, merchant):
+    # given a delivery the carrier recorded with a recipient and a signature
+    create_order(merchant, "1005")
+    ship(merchant, "1005", "SBXDELIVERED0005", ("MUG", 2), ("TOWEL", 1))
+    shipment = Shipment.objects.get(tracking_number="SBXDELIVERED0005")
+    delivered = CarrierEvent(
+        occurred_at=NOW - timedelta(hours=1), status="delivered", status_detail="unknown",
+        event_type="DELIVERED", description="", location=Location("Austin", "TX", "", "US"),
+        recipient="Jane Q. Doe", signature_url="https://carrier.example/sig/123.png",
+    )  # fmt: skip
+    shipment_apply_events(shipment_id=shipment.pk, events=[delivered], source="poll")
+    # when
+    html = _html(client, merchant, "1005")
+    # then: enough to recognise, never the full name
+    assert "Received by J. Doe" in html
+    assert '<a href="https://carrier.example/sig/123.png" rel="noopener noreferrer">' in html
+    assert "Jane Q. Doe" not in html
+
+
+def test_product_images_show_when_the_oms_sends_them_over_https(client, merchant):
+    from orders.services import LineItemInput
+
+    create_order(merchant, "1006", line_items=[
+        LineItemInput(item_id="MUG", name="Blue mug", quantity=1,
+                      image_url="https://cdn.example/mug.jpg"),
+        LineItemInput(item_id="TOWEL", name="Tea towel", quantity=1,
+                      image_url="http://cdn.example/towel.jpg"),
+    ])  # fmt: skip
+    html = _html(client, merchant, "1006")
+    assert '<img class="item-image" src="https://cdn.example/mug.jpg" alt=""' in html
+    assert "http://cdn.example/towel.jpg" not in html  # the page's CSP would block it anyway
