@@ -205,6 +205,8 @@ PAGE_VIEWS_PER_MINUTE = env.int("PAGE_VIEWS_PER_MINUTE", default=60)
 PAGE_MISSES_PER_MINUTE = env.int("PAGE_MISSES_PER_MINUTE", default=10)
 # A visitor's "Check for updates" presses (each shipment is asked at most every 5 minutes anyway).
 PAGE_CHECKS_PER_MINUTE = env.int("PAGE_CHECKS_PER_MINUTE", default=6)
+# Predicted delivery (tracking/predictions.py): no range from fewer past deliveries on a lane.
+PREDICTION_MIN_DELIVERIES = env.int("PREDICTION_MIN_DELIVERIES", default=20)
 POLL_CONCURRENCY = env.int("POLL_CONCURRENCY", default=16)  # carrier calls in flight per worker
 SANDBOX_MINUTES_PER_STEP = env.float("SANDBOX_MINUTES_PER_STEP", default=10.0)
 # Carriers and aggregators that push updates to us sign them with these (tracking/push.py).

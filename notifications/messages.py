@@ -279,10 +279,19 @@ def item_lines(tracking: dict) -> list[str]:
 
 
 def _estimated_delivery(context: MessageContext) -> str:
+    """The carrier's estimate, else our predicted range (labelled as ours), else nothing."""
     value = str(context.tracking.get("estimatedDelivery") or "")
+    predicted = context.tracking.get("predictedDelivery") or {}
     try:
         day = date.fromisoformat(value) if len(value) == 10 else _local_day(value, context)
-    except ValueError:
+        if not day and predicted:
+            return _("%(earliest)s to %(latest)s (our estimate)") % {
+                "earliest": formats.date_format(date.fromisoformat(predicted["earliest"]),
+                                                "DATE_FORMAT"),
+                "latest": formats.date_format(date.fromisoformat(predicted["latest"]),
+                                              "DATE_FORMAT"),
+            }  # fmt: skip
+    except (ValueError, KeyError, TypeError):
         return ""
     return formats.date_format(day, "DATE_FORMAT") if day else ""
 

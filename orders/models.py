@@ -169,6 +169,11 @@ class Shipment(models.Model):
     shipped_at = models.DateTimeField(null=True, blank=True)
     estimated_delivery_date = models.DateField(null=True, blank=True)
     estimated_delivery_at = models.DateTimeField(null=True, blank=True)
+    # Our own estimate when the carrier gives none (tracking/predictions.py): a range of days
+    # and how many past deliveries on the same lane it rests on.
+    predicted_earliest = models.DateField(null=True, blank=True)
+    predicted_latest = models.DateField(null=True, blank=True)
+    predicted_from_deliveries = models.PositiveIntegerField(null=True, blank=True)
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.UNKNOWN)
     status_detail = models.CharField(
         max_length=32, choices=StatusDetail.choices, default=StatusDetail.UNKNOWN

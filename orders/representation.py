@@ -1,7 +1,10 @@
 """Models → API.md JSON (camelCase, JSON-native values, so a replayed answer is byte-for-byte the
 first one). The shapes are documented by the output serializers in serializers.py."""
 
+from datetime import date
 from typing import Protocol
+
+from django.utils import timezone
 
 from carriers.links import public_tracking_url
 from carriers.vocabulary import ExceptionCode, Status
@@ -71,6 +74,45 @@ def event_json(event, shipment: Shipment) -> dict:
     }  # fmt: skip
 
 
+# No prediction for a package that is done or in trouble: its date is not the lane's.
+NO_PREDICTION = {Status.DELIVERED, Status.RETURN_TO_SENDER, Status.CANCELLED, Status.EXPIRED,
+                 Status.EXCEPTION, Status.FAILED_ATTEMPT}  # fmt: skip
+
+
+def prediction_for(shipment: Shipment) -> tuple[date, date, int] | None:
+    """Our estimate (tracking/predictions.py) — earliest, latest, the deliveries behind it — when
+    the carrier gives none and it is still ahead; else None."""
+    today = timezone.localdate()
+    if (
+        shipment.estimated_delivery_date or shipment.estimated_delivery_at
+        or shipment.predicted_latest is None or shipment.status in NO_PREDICTION
+        or shipment.predicted_latest < today
+    ):  # fmt: skip
+        return None
+    earliest = max(shipment.predicted_earliest or today, today)
+    return earliest, shipment.predicted_latest, shipment.predicted_from_deliveries or 0
+
+
+def predicted_delivery(shipment: Shipment) -> dict | None:
+    """API.md's `predictedDelivery`: `{earliest, latest, basis: {deliveries, origin,
+    destination}}`, or None."""
+    prediction = prediction_for(shipment)
+    if prediction is None:
+        return None
+    earliest, latest, deliveries = prediction
+    return {
+        "earliest": iso(earliest),
+        "latest": iso(latest),
+        "basis": {
+            "deliveries": deliveries,
+            "origin": ", ".join(p for p in (shipment.origin_state, shipment.origin_country) if p),
+            "destination": ", ".join(
+                p for p in (shipment.destination_state, shipment.destination_country) if p
+            ),
+        },
+    }
+
+
 def shipment_json(shipment: Shipment, *, tracked: set[str], details: Details = PREFETCHED) -> dict:
     """The tracking object; `tracked` is merchants.selectors.tracked_carriers(merchant)."""
     order = shipment.order  # cached: prefetched, or assigned by the ledger before it is saved
@@ -86,6 +128,7 @@ def shipment_json(shipment: Shipment, *, tracked: set[str], details: Details = P
         "estimatedDelivery": iso(
             shipment.estimated_delivery_at or shipment.estimated_delivery_date
         ),
+        "predictedDelivery": predicted_delivery(shipment),
         "deliveredAt": iso(shipment.delivered_at),
         "delayed": shipment.is_delayed,
         "origin": {"city": shipment.origin_city, "state": shipment.origin_state,

@@ -36,6 +36,18 @@ class ShipmentItemOutputSerializer(serializers.Serializer):
     quantity = serializers.IntegerField()
 
 
+class PredictionBasisSerializer(serializers.Serializer):
+    deliveries = serializers.IntegerField(help_text="Past deliveries the range rests on.")
+    origin = serializers.CharField(help_text="The lane's origin region: state, country.")
+    destination = serializers.CharField(help_text="The lane's destination region.")
+
+
+class PredictedDeliverySerializer(serializers.Serializer):
+    earliest = serializers.DateField()
+    latest = serializers.DateField()
+    basis = PredictionBasisSerializer()
+
+
 class TrackingOutputSerializer(serializers.Serializer):
     """API.md's tracking object."""
 
@@ -49,6 +61,12 @@ class TrackingOutputSerializer(serializers.Serializer):
     statusDescription = serializers.CharField()
     estimatedDelivery = serializers.CharField(
         allow_null=True, help_text="A date (YYYY-MM-DD), or a date-time when the carrier gives one."
+    )
+    predictedDelivery = PredictedDeliverySerializer(
+        allow_null=True,
+        help_text="Our estimate when the carrier gives none, from past deliveries on the same "
+        "carrier, service and route; null when the carrier gives one, the history is too thin, or "
+        "the package is delivered or in trouble.",
     )
     deliveredAt = serializers.DateTimeField(allow_null=True)
     delayed = serializers.BooleanField()

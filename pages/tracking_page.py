@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from carriers.links import public_tracking_url
 from carriers.vocabulary import TERMINAL_STATUSES, CarrierCode, Status, StatusDetail
 from orders.models import Order, Shipment, Tracker
+from orders.representation import prediction_for
 
 PROGRESS_STEPS = (Status.PRE_TRANSIT, Status.IN_TRANSIT, Status.OUT_FOR_DELIVERY, Status.DELIVERED)
 PROGRESS_POSITION = {
@@ -104,6 +105,7 @@ class ShipmentCard:
     timeline: list[TimelineEntry]
     steps: list[Step] = field(default_factory=list)
     proof: ProofOfDelivery | None = None
+    predicted: tuple[date, date, int] | None = None  # our estimate: earliest, latest, deliveries
     last_checked_at: datetime | None = None  # when the carrier was last asked
     can_check: bool = False  # "Check for updates": a tracked shipment that can still change
 
@@ -226,6 +228,13 @@ def _headline(delivered, problems, moving, awaiting: bool) -> str:
     estimates = [c.estimated_delivery for c in moving if c.estimated_delivery]
     if estimates:
         return _("Arriving %(date)s") % {"date": _weekday_and_date(min(estimates))}
+    predictions = [c.predicted for c in moving if c.predicted]
+    if predictions:
+        earliest, latest, _deliveries = min(predictions)
+        return _("Expected %(earliest)s – %(latest)s") % {
+            "earliest": _weekday_and_date(earliest),
+            "latest": _weekday_and_date(latest),
+        }
     if problems:
         return _("Needs your attention")
     return _("On its way") if moving else _("Partly delivered")
@@ -353,6 +362,7 @@ def shipment_card(shipment: Shipment, merchant_name: str) -> ShipmentCard:
         timeline=[_timeline_entry(language, event) for event in shipment.history],
         steps=_steps(shipment.status, progress),
         proof=_proof_of_delivery(shipment) if shipment.status == Status.DELIVERED else None,
+        predicted=prediction_for(shipment),
         last_checked_at=shipment.last_checked_at,
         can_check=shipment.status not in TERMINAL_STATUSES and shipment.carrier != "other",
     )

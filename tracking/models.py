@@ -197,3 +197,28 @@ class AggregatorRegistration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.shipment_id} @ {self.get_aggregator_display()}: {self.state}"
+
+
+class TransitLane(models.Model):
+    """How long our delivered history took on one lane — carrier, service, origin region,
+    destination region ("US-TX") — from shipping to delivery, in days: the 10th and 90th
+    percentiles and how many deliveries they rest on. Rebuilt by tracking/predictions.py."""
+
+    carrier = models.CharField(max_length=16)
+    service = models.CharField(max_length=100, blank=True)
+    origin = models.CharField(max_length=40)
+    destination = models.CharField(max_length=40)
+    deliveries = models.PositiveIntegerField()
+    earliest_days = models.PositiveSmallIntegerField()
+    latest_days = models.PositiveSmallIntegerField()
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["carrier", "service", "origin", "destination"], name="transit_lane_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.carrier} {self.service} {self.origin} → {self.destination}"

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from tracking.delays import shipments_flag_delayed
 from tracking.polling import poll_due_shipments
+from tracking.predictions import predictions_refresh
 from tracking.registration import registrations_run
 
 ROUND_BUDGET_SECONDS = 45  # the schedule runs each minute; a round never overlaps the next
@@ -28,3 +29,7 @@ def flag_delayed() -> str:
 
 def register_with_aggregators() -> str:
     return f"registration attempts {registrations_run(now=timezone.now())}"
+
+
+def refresh_predictions() -> str:
+    return f"predicted {predictions_refresh(now=timezone.now())} shipments"
