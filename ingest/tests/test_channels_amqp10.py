@@ -11,6 +11,7 @@ import uuid
 
 import pika
 import pytest
+from django.core.management import CommandError
 from django.urls import reverse
 from pika.exceptions import AMQPError
 from proton import Message, ProtonException
@@ -254,6 +255,23 @@ def test_without_a_dead_letter_address_the_queues_own_dead_lettering_takes_it(br
         b"{not json", "rejected", "MALFORMED_JSON")  # fmt: skip
 
 
+def test_a_dead_letter_the_broker_refuses_leaves_the_original_in_the_queue(broker, merchant):
+    # given: a dead-letter queue that refuses every message (full, and set to say so)
+    address = broker.declare()
+    full = broker.declare("ft-amqp10-full", **{"x-max-length": 0, "x-overflow": "reject-publish"})
+    QueueSource.objects.create(
+        merchant=merchant, name="oms-amqp", kind="amqp10", url=URL, queue_name=address,
+        dead_letter_queue=full,
+    )  # fmt: skip
+    broker.send(address, b"{not json", message_id="bad-1")
+    # when
+    with pytest.raises(CommandError, match="could not be read"):
+        consume("FDC-01-12345", "--once")
+    # then: the copy was refused, so the original was never accepted: it waits in the queue
+    assert broker.count(address) == 1
+    assert InboundMessage.objects.get().error_code == "MALFORMED_JSON"  # kept, with its reason
+
+
 def test_our_failure_gives_the_message_back_and_the_next_run_applies_it(broker, source):
     broker.send(source.queue_name, ORDER, message_id="m-1")
     # when: the orders table is locked by another connection, so writing the order fails
@@ -396,7 +414,7 @@ def test_a_missing_dead_letter_address_stops_the_consumer_before_it_takes_a_mess
     )  # fmt: skip
     broker.send(address, b"{not json")
     # when
-    with pytest.raises(Exception, match="could not be read"):
+    with pytest.raises(CommandError, match="could not be read"):
         consume("FDC-01-12345", "--once")
     # then: RabbitMQ would have dropped the dead letter; the message waits instead
     assert broker.count(address) == 1

@@ -23,8 +23,9 @@ from contextlib import suppress
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from proton import Condition, Delivery, Message, ProtonException, SSLDomain, Timeout, Url
+from proton import Condition, Data, Delivery, Message, ProtonException, SSLDomain, Timeout, Url
 from proton.handlers import MessagingHandler
+from proton.reactor import AtLeastOnce, LinkOption
 from proton.utils import BlockingConnection
 
 from flextracker.urlguard import RABBITMQ, resolve_checked
@@ -47,6 +48,21 @@ class Endpoint:
     user: str | None
     password: str | None
     virtual_host: str  # the `open` frame's hostname: RabbitMQ reads `vhost:<name>` from it
+
+
+class _Queue(LinkOption):
+    """Names the address a queue (the `queue` capability, as Qpid JMS sends it): IBM MQ takes
+    an address without it for a topic, Artemis for a multicast address."""
+
+    def apply(self, link) -> None:
+        capabilities = (link.source if link.is_receiver else link.target).capabilities
+        capabilities.put_array(False, Data.SYMBOL)
+        capabilities.enter()
+        capabilities.put_symbol("queue")
+        capabilities.exit()
+
+
+LINK_OPTIONS = [AtLeastOnce(), _Queue()]  # unsettled until we settle; a queue
 
 
 class _Deliveries(MessagingHandler):
@@ -95,16 +111,28 @@ class Amqp10Broker:
         )  # fmt: skip
         if self.dead_letter_address:
             # Proof that it exists; left open (RabbitMQ 3.x never answers a link's detach).
-            self._opened(self.dead_letter_address, lambda: self._connection.create_receiver(
-                self.dead_letter_address, credit=0, handler=_Deliveries()))  # fmt: skip
-            self._dead_letters = self._opened(self.dead_letter_address, lambda: (
-                self._connection.create_sender(self.dead_letter_address)))  # fmt: skip
+            self._receiver_on(self.dead_letter_address, credit=0, handler=_Deliveries())
+            self._dead_letters = self._link(
+                self.dead_letter_address,
+                lambda: self._connection.create_sender(
+                    self.dead_letter_address, options=LINK_OPTIONS
+                ),
+            )
         self._deliveries = _Deliveries()
-        self._receiver = self._opened(self.queue, lambda: self._connection.create_receiver(
-            self.queue, credit=self.prefetch, handler=self._deliveries))  # fmt: skip
+        self._receiver = self._receiver_on(
+            self.queue, credit=self.prefetch, handler=self._deliveries
+        )
+
+    def _receiver_on(self, address: str, *, credit: int, handler: _Deliveries):
+        return self._link(
+            address,
+            lambda: self._connection.create_receiver(
+                address, credit=credit, handler=handler, options=LINK_OPTIONS
+            ),
+        )
 
     @staticmethod
-    def _opened(address: str, open_link):
+    def _link(address: str, open_link):
         """A link on `address`; a broker that never answers (RabbitMQ, for a missing queue) or
         refuses gets named in the error."""
         try:
