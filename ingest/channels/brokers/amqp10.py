@@ -165,10 +165,7 @@ class Amqp10Broker:
         original, delivery = message.tag
         with unavailable_on(*CONNECTION_ERRORS, AttributeError):
             if not self.dead_letter_address:
-                delivery.local.condition = Condition(
-                    "flextracker:rejected", f"{rejection.code}: {rejection.message}"[:1000],
-                    {"flextracker-inbound-message-id": str(rejection.inbound_message_id or "")},
-                )  # fmt: skip
+                delivery.local.condition = rejected_because(rejection)
                 self._settle(message, Delivery.REJECTED)
                 return
             # Blocks until the broker settles the copy; refused or timed out, this raises and
@@ -237,6 +234,21 @@ def queue_message(message: Message, delivery: Delivery) -> QueueMessage:
         message_id=key if isinstance(key, str) else _text(message.id),
         content_type=str(message.content_type or ""),
         receive_count=(message.delivery_count or 0) + 1,
+    )
+
+
+def rejected_because(rejection: Rejection) -> Condition:
+    """The `rejected` outcome's error, in the shape Azure Service Bus's own clients send so that
+    it stamps DeadLetterReason and DeadLetterErrorDescription on the dead letter; other brokers
+    keep it or ignore it."""
+    return Condition(
+        "com.microsoft:dead-letter",
+        f"{rejection.code}: {rejection.message}"[:1000],
+        {
+            "DeadLetterReason": rejection.code,
+            "DeadLetterErrorDescription": rejection.message[:1000],
+            "flextracker-inbound-message-id": str(rejection.inbound_message_id or ""),
+        },
     )
 
 
