@@ -3,14 +3,22 @@
 queues (over 0-9-1, as a merchant's operator would) and publishes and reads over AMQP 1.0, as
 the merchant's OMS and their staff would. A message is settled only after its commit."""
 
+import contextlib
 import json
 import os
+import socket
+import ssl
 import threading
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pika
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from django.core.management import CommandError
 from django.urls import reverse
 from pika.exceptions import AMQPError
@@ -489,3 +497,64 @@ def test_an_amqp_url_on_our_network_is_refused_when_saved(client, staff_client, 
         "The host mq.internal.example is not a public internet address."
     ]
     assert not QueueSource.objects.exists()
+
+
+# --- TLS ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tls_listener(tmp_path):
+    """A TLS server on loopback whose certificate nobody signed, noting the host name each
+    client asks for (SNI)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mq.fred.example")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("mq.fred.example")]), False)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    (tmp_path / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    asked_for: list[str | None] = []
+    context.sni_callback = lambda _socket, server_name, _context: asked_for.append(server_name)
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve():
+        connection, _address = listener.accept()
+        with contextlib.suppress(ssl.SSLError, OSError):
+            context.wrap_socket(connection, server_side=True).close()
+        connection.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1], asked_for
+    listener.close()
+    thread.join(timeout=5)
+
+
+def test_amqps_verifies_the_brokers_certificate_for_the_name_in_the_url(
+    merchant, settings, fake_dns, tls_listener
+):
+    # given: the broker's name leads to a server whose certificate no CA we trust signed
+    port, asked_for = tls_listener
+    fake_dns({"mq.fred.example": "127.0.0.1"})
+    settings.OUTBOUND_URL_ALLOWED_HOSTS = ["mq.fred.example"]
+    source = QueueSource(
+        merchant=merchant, kind="amqp10", queue_name="orders",
+        url=f"amqps://oms:s3cret@mq.fred.example:{port}",
+    )  # fmt: skip
+    amqp = Amqp10Broker(source)
+    # when
+    with pytest.raises(BrokerUnavailable) as refused:
+        amqp.connect()
+    # then: TLS was spoken, for the URL's name, and the certificate refused
+    assert asked_for == ["mq.fred.example"]
+    assert "certificate verify failed" in str(refused.value)
+    assert "s3cret" not in str(refused.value)
