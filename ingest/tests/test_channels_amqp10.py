@@ -3,34 +3,21 @@
 queues (over 0-9-1, as a merchant's operator would) and publishes and reads over AMQP 1.0, as
 the merchant's OMS and their staff would. A message is settled only after its commit."""
 
-import contextlib
 import json
-import os
-import socket
-import ssl
 import threading
-import time
 import uuid
-from datetime import UTC, datetime, timedelta
 
-import pika
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from django.core.management import CommandError
 from django.urls import reverse
 from pika.exceptions import AMQPError
-from proton import Message, ProtonException
-from proton.handlers import MessagingHandler
-from proton.utils import BlockingConnection
 
 from inbound.models import InboundMessage
 from ingest.channels import queues
 from ingest.channels.brokers import Amqp10Broker, BrokerUnavailable
 from ingest.channels.queues import Consumer
 from ingest.models import QueueSource
+from ingest.tests.amqp10_broker import HOST, URL, Broker
 from ingest.tests.test_channels_queues import BAD, ORDER, SHIPMENT, consume
 from merchants.tests.factories import member_of
 from notifications.models import Notification
@@ -40,13 +27,6 @@ from tests.database import TableLock
 
 pytestmark = pytest.mark.django_db(transaction=True)  # settled after a real commit
 
-HOST = os.environ.get("RABBITMQ_HOST", "127.0.0.1")
-URL = f"amqp://guest:guest@{HOST}:5672"
-MISSING_LISTENER = (
-    f"RabbitMQ at {HOST}:5672 does not speak AMQP 1.0: enable its plugin with "
-    "`rabbitmq-plugins enable rabbitmq_amqp1_0` (.ci/run does)"
-)
-
 
 @pytest.fixture(autouse=True)
 def _broker_allowed(settings, fake_dns):
@@ -54,77 +34,6 @@ def _broker_allowed(settings, fake_dns):
     settings.DEBUG = True
     settings.OUTBOUND_URL_ALLOWED_HOSTS = [HOST]
     fake_dns()
-
-
-class _Collect(MessagingHandler):
-    def __init__(self):
-        super().__init__(prefetch=0, auto_accept=True)
-        self.messages: list[Message] = []
-
-    def on_message(self, event) -> None:
-        self.messages.append(event.message)
-
-
-class Broker:
-    """The test's side of RabbitMQ: queues declared over 0-9-1, messages sent and read back
-    over AMQP 1.0."""
-
-    def __init__(self):
-        self.rabbit = pika.BlockingConnection(pika.URLParameters(f"{URL}/%2F"))
-        self.channel = self.rabbit.channel()
-        self.queues: list[str] = []
-        self.senders: dict = {}
-        self.receivers: list = []
-        try:
-            self.amqp = BlockingConnection(
-                f"amqp://{HOST}:5672", timeout=5, user="guest", password="guest",
-                allow_insecure_mechs=True,
-            )  # fmt: skip
-        except ProtonException as error:
-            self.close()
-            pytest.fail(f"{MISSING_LISTENER} ({error})")
-
-    def declare(self, prefix: str = "ft-amqp10", **arguments) -> str:
-        name = f"{prefix}-{uuid.uuid4().hex[:10]}"
-        self.channel.queue_declare(name, arguments=arguments or None)
-        self.queues.append(name)
-        return f"/amq/queue/{name}"  # the address RabbitMQ 3.x gives an existing queue
-
-    def send(self, address: str, body: bytes | str, message_id: str | None = None) -> None:
-        message = Message(body=body, id=message_id, content_type="application/json", durable=True)
-        if address not in self.senders:  # one link per address (a link's name is its address)
-            self.senders[address] = self.amqp.create_sender(address)
-        self.senders[address].send(message)
-
-    def count(self, address: str) -> int:
-        """The messages waiting in the queue, once the broker has taken back those a closed
-        connection held (RabbitMQ's AMQP 1.0 plugin does that a moment after the close)."""
-        name = address.removeprefix("/amq/queue/")
-        deadline, last = time.monotonic() + 2, None
-        while True:
-            waiting = self.channel.queue_declare(name, passive=True).method
-            settled = waiting.consumer_count == 0 and waiting.message_count == last
-            if settled or time.monotonic() > deadline:
-                return waiting.message_count
-            last = waiting.message_count
-            self.rabbit.sleep(0.1)
-
-    def drain(self, address: str) -> list[Message]:
-        expected = self.count(address)
-        handler = _Collect()
-        # Kept (a receiver dropped by Python stops handing over messages) and left open: RabbitMQ
-        # 3.x never answers a link's detach; the connection's close ends it.
-        self.receivers.append(self.amqp.create_receiver(
-            address, credit=expected, handler=handler, name=str(uuid.uuid4())))  # fmt: skip
-        self.amqp.wait(lambda: len(handler.messages) == expected, timeout=5)
-        return handler.messages
-
-    def close(self) -> None:
-        if getattr(self, "amqp", None) is not None:
-            self.amqp.close()  # first: RabbitMQ 3.x stops answering once a queue read goes
-        for name in self.queues:
-            self.channel.queue_delete(name)
-        self.rabbit.close()
 
 
 @pytest.fixture
@@ -456,105 +365,3 @@ def test_credit_bounds_the_messages_held_and_the_rest_stay_queued(broker, source
     assert "3 processed" in output
     assert Order.objects.count() == 3
     assert broker.count(source.queue_name) == 2
-
-
-# --- The console -------------------------------------------------------------------------------
-
-
-def test_staff_set_up_an_amqp_source_whose_password_is_never_shown(client, staff_client, merchant):
-    url = "amqps://RootManageSharedAccessKey:c2VjcmV0LWtleQ%3D%3D@fred.servicebus.windows.net"
-    fields = {"merchant": merchant.pk, "name": "oms-asb", "kind": "amqp10", "queue_name": "orders",
-              "dead_letter_queue": "orders-rejected", "is_active": "on"}  # fmt: skip
-    # when
-    added = client.post(reverse("admin:ingest_queuesource_add"), {**fields, "url": url})
-    # then
-    assert added.status_code == 302
-    source = QueueSource.objects.get()
-    assert (source.kind, source.url, source.queue_name) == ("amqp10", url, "orders")
-    page = client.get(reverse("admin:ingest_queuesource_change", args=[source.pk])).content
-    assert b"c2VjcmV0LWtleQ" not in page
-    assert "RootManageSharedAccessKey:••••@fred.servicebus.windows.net" in page.decode()
-
-
-def test_an_amqp_source_needs_an_amqp_url_and_an_address(client, staff_client, merchant):
-    response = client.post(reverse("admin:ingest_queuesource_add"), {
-        "merchant": merchant.pk, "name": "oms", "kind": "amqp10",
-        "url": "https://fred.servicebus.windows.net",
-    })  # fmt: skip
-    errors = response.context["adminform"].form.errors
-    assert errors["url"] == ["An AMQP 1.0 URL starts with amqp:// or amqps://."]
-    assert errors["queue_name"] == ["Required for AMQP 1.0: the address to receive from."]
-    assert not QueueSource.objects.exists()
-
-
-def test_an_amqp_url_on_our_network_is_refused_when_saved(client, staff_client, merchant, fake_dns):
-    fake_dns({"mq.internal.example": "10.1.2.3"})
-    response = client.post(reverse("admin:ingest_queuesource_add"), {
-        "merchant": merchant.pk, "name": "oms", "kind": "amqp10", "queue_name": "orders",
-        "url": "amqp://user:pw@mq.internal.example:5672",
-    })  # fmt: skip
-    assert response.context["adminform"].form.errors["url"] == [
-        "The host mq.internal.example is not a public internet address."
-    ]
-    assert not QueueSource.objects.exists()
-
-
-# --- TLS ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def tls_listener(tmp_path):
-    """A TLS server on loopback whose certificate nobody signed, noting the host name each
-    client asks for (SNI)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mq.fred.example")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("mq.fred.example")]), False)
-        .sign(key, hashes.SHA256())
-    )  # fmt: skip
-    (tmp_path / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "key.pem").write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))  # fmt: skip
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
-    asked_for: list[str | None] = []
-    context.sni_callback = lambda _socket, server_name, _context: asked_for.append(server_name)
-    listener = socket.create_server(("127.0.0.1", 0))
-
-    def serve():
-        connection, _address = listener.accept()
-        with contextlib.suppress(ssl.SSLError, OSError):
-            context.wrap_socket(connection, server_side=True).close()
-        connection.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield listener.getsockname()[1], asked_for
-    listener.close()
-    thread.join(timeout=5)
-
-
-def test_amqps_verifies_the_brokers_certificate_for_the_name_in_the_url(
-    merchant, settings, fake_dns, tls_listener
-):
-    # given: the broker's name leads to a server whose certificate no CA we trust signed
-    port, asked_for = tls_listener
-    fake_dns({"mq.fred.example": "127.0.0.1"})
-    settings.OUTBOUND_URL_ALLOWED_HOSTS = ["mq.fred.example"]
-    source = QueueSource(
-        merchant=merchant, kind="amqp10", queue_name="orders",
-        url=f"amqps://oms:s3cret@mq.fred.example:{port}",
-    )  # fmt: skip
-    amqp = Amqp10Broker(source)
-    # when
-    with pytest.raises(BrokerUnavailable) as refused:
-        amqp.connect()
-    # then: TLS was spoken, for the URL's name, and the certificate refused
-    assert asked_for == ["mq.fred.example"]
-    assert "certificate verify failed" in str(refused.value)
-    assert "s3cret" not in str(refused.value)
