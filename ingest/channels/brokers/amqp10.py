@@ -80,7 +80,7 @@ class _Deliveries(MessagingHandler):
 class Amqp10Broker:
     kind = QueueKind.AMQP10
     timeout_seconds = 10.0  # connecting, opening a link, the broker settling a dead letter
-    heartbeat_seconds = 30.0
+    heartbeat_seconds = 60.0  # silence after which the connection counts as lost
 
     def __init__(self, source: QueueSource, *, prefetch: int = 10):
         self.url = source.url
