@@ -412,7 +412,11 @@ class InboundMessageAdmin(MerchantScopedAdmin):
 
 class QueueSourceForm(forms.ModelForm):
     url = write_only_field(
-        _("URL"), _("amqp://user:password@host:5672/vhost, or the SQS queue URL.")
+        _("URL"),
+        _(
+            "amqp://user:password@host:5672/vhost (RabbitMQ), the SQS queue URL, or "
+            "amqps://user:password@host:5671 (AMQP 1.0)."
+        ),
     )
 
     class Meta:
@@ -433,6 +437,13 @@ class QueueSourceForm(forms.ModelForm):
                 self.add_error("url", _("A RabbitMQ URL starts with amqp:// or amqps://."))
             if not data.get("queue_name"):
                 self.add_error("queue_name", _("Required for RabbitMQ."))
+        if kind == QueueKind.AMQP10:
+            if urlsplit(url).scheme not in ("amqp", "amqps"):
+                self.add_error("url", _("An AMQP 1.0 URL starts with amqp:// or amqps://."))
+            if not data.get("queue_name"):
+                self.add_error(
+                    "queue_name", _("Required for AMQP 1.0: the address to receive from.")
+                )
         if kind == QueueKind.SQS and urlsplit(url).scheme != "https":
             self.add_error("url", _("An SQS queue URL starts with https://."))
         self._check_addresses(kind, url)
@@ -443,7 +454,7 @@ class QueueSourceForm(forms.ModelForm):
 
     def _check_addresses(self, kind: str, url: str) -> None:
         """The SSRF guard on what was typed (a blank write-only URL keeps the stored one)."""
-        target = RABBITMQ if kind == QueueKind.RABBITMQ else SQS
+        target = SQS if kind == QueueKind.SQS else RABBITMQ  # AMQP 1.0: the same ports
         typed = {"url": self.data.get(self.add_prefix("url"), "").strip() and url}
         if kind == QueueKind.SQS:
             typed["dead_letter_queue"] = self.cleaned_data.get("dead_letter_queue", "").strip()

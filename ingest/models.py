@@ -146,6 +146,7 @@ class FileSource(models.Model):
 class QueueKind(models.TextChoices):
     RABBITMQ = "rabbitmq", "RabbitMQ"
     SQS = "sqs", "Amazon SQS"
+    AMQP10 = "amqp10", "AMQP 1.0 (IBM MQ, ActiveMQ, Azure Service Bus, RabbitMQ 4)"
 
 
 class QueueSource(models.Model):
@@ -155,11 +156,21 @@ class QueueSource(models.Model):
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=8, choices=QueueKind.choices)
     url = models.CharField(
-        max_length=500, help_text=_("amqp://user:password@host:5672/vhost, or the SQS queue URL.")
+        max_length=500,
+        help_text=_(
+            "amqp://user:password@host:5672/vhost (RabbitMQ), the SQS queue URL, or "
+            "amqps://user:password@host:5671 (AMQP 1.0)."
+        ),
     )
-    queue_name = models.CharField(max_length=200, blank=True, help_text=_("RabbitMQ only."))
+    queue_name = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text=_("RabbitMQ: the queue. AMQP 1.0: the address to receive from. Not for SQS."),
+    )
     dead_letter_queue = models.CharField(
-        max_length=500, blank=True, help_text=_("Queue name (RabbitMQ) or URL (SQS).")
+        max_length=500,
+        blank=True,
+        help_text=_("Queue name (RabbitMQ), URL (SQS) or address (AMQP 1.0)."),
     )
     region = models.CharField(max_length=32, blank=True, help_text=_("SQS only."))
     # Blank: the messages already are our event envelope.

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from ingest.channels.brokers import BrokerUnavailable, RabbitMqBroker, SqsBroker
+from ingest.channels.brokers import Amqp10Broker, BrokerUnavailable, RabbitMqBroker, SqsBroker
 from ingest.channels.files import file_source_poll
 from ingest.models import FileSource, InboundFile, QueueSource
 from ingest.tests.channel_samples import CSV_MAPPING, CSV_SAMPLE, dictionary
@@ -103,3 +103,18 @@ def test_an_sqs_queue_url_on_our_network_is_refused(merchant):
     # then
     assert str(refused.value) == NOT_PUBLIC
     assert broker._client is None
+
+
+def test_an_amqp_1_0_broker_whose_name_leads_to_our_network_is_refused(merchant):
+    # given
+    source = QueueSource.objects.create(
+        merchant=merchant, name="oms", kind="amqp10", queue_name="orders",
+        url="amqps://oms:s3cret@internal.fred.example:5671",
+    )  # fmt: skip
+    broker = Amqp10Broker(source)
+    # when
+    with pytest.raises(BrokerUnavailable) as refused:
+        broker.connect()
+    # then: refused before connecting, the password in no message
+    assert str(refused.value) == NOT_PUBLIC
+    assert broker._connection is None

@@ -16,7 +16,7 @@ from merchants.models import Merchant
 
 
 class Command(BaseCommand):
-    help = "Consume a merchant's OMS queues (RabbitMQ, SQS) into the inbound message log."
+    help = "Consume a merchant's OMS queues (RabbitMQ, SQS, AMQP 1.0) into the inbound message log."
 
     def add_arguments(self, parser):
         parser.add_argument("merchant_id")
