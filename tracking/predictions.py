@@ -25,7 +25,7 @@ def region(country: str, state: str) -> str:
     return f"{country}-{state}".upper() if country and state else country.upper()
 
 
-def _lane_key(carrier, service, origin_country, origin_state, dest_country, dest_state) -> tuple:
+def lane_key(carrier, service, origin_country, origin_state, dest_country, dest_state) -> tuple:
     return (
         carrier,
         service,
@@ -39,11 +39,12 @@ def transit_lanes_rebuild(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     days: dict[tuple, list[int]] = defaultdict(list)
     delivered = Shipment.objects.filter(
-        status=Status.DELIVERED, delivered_at__gte=now - HISTORY, shipped_at__isnull=False
+        status=Status.DELIVERED, delivered_at__gte=now - HISTORY, delivered_at__lte=now,
+        shipped_at__isnull=False,
     ).values_list("carrier", "service", "origin_country", "origin_state", "destination_country",
                   "destination_state", "shipped_at", "delivered_at")  # fmt: skip
     for *lane, shipped_at, delivered_at in delivered.iterator(chunk_size=BATCH):
-        days[_lane_key(*lane)].append(max((delivered_at.date() - shipped_at.date()).days, 0))
+        days[lane_key(*lane)].append(max((delivered_at.date() - shipped_at.date()).days, 0))
     minimum = settings.PREDICTION_MIN_DELIVERIES
     lanes = [
         TransitLane(carrier=key[0], service=key[1], origin=key[2], destination=key[3],
@@ -84,7 +85,7 @@ def predictions_refresh(*, now: datetime | None = None) -> int:
     )  # fmt: skip
     changed = []
     for shipment in open_shipments.iterator(chunk_size=BATCH):
-        lane = lanes.get(_lane_key(
+        lane = lanes.get(lane_key(
             shipment.carrier, shipment.service, shipment.origin_country, shipment.origin_state,
             shipment.destination_country, shipment.destination_state))  # fmt: skip
         wanted = _range(shipment, lane)
@@ -102,6 +103,7 @@ def predictions_refresh(*, now: datetime | None = None) -> int:
 
 
 def _range(shipment: Shipment, lane: TransitLane | None) -> tuple:
+    """(earliest, latest, deliveries), or Nones."""
     if lane is None:
         return (None, None, None)
     shipped = timezone.localdate(shipment.shipped_at)
