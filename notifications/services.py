@@ -576,13 +576,14 @@ def _merge_key(row: Notification) -> tuple:
 
 
 def _packages_merged(target: Notification, row: Notification) -> dict:
-    """The waiting message's packages and the new one's; what remains as the newer one saw it
-    (the packages of both no longer count as remaining)."""
-    numbers = sorted({*target.payload["package"]["numbers"], *row.payload["package"]["numbers"]})
+    """The waiting message's packages and the new one's; what remains as the newer one saw it,
+    the packages now told together left out. The newer one counted the waiting one's packages
+    as remaining unless they were delivered (the one status whose message tells what remains)."""
     newer = row.payload["package"]
-    remaining = max(newer["remaining"] - (len(numbers) - len(newer["numbers"])), 0)
-    if row.trigger == Status.DELIVERED:
-        remaining = newer["remaining"]  # the others delivered already are no longer counted
+    numbers = sorted({*target.payload["package"]["numbers"], *newer["numbers"]})
+    remaining = newer["remaining"]
+    if row.trigger != Status.DELIVERED:
+        remaining = max(remaining - (len(numbers) - len(newer["numbers"])), 0)
     return {**newer, "numbers": numbers, "remaining": remaining}
 
 
