@@ -61,6 +61,13 @@ def _fresh_cache():
     cache.clear()  # rate-limit counters must not leak between tests
 
 
+@pytest.fixture(autouse=True)
+def _customer_messages_unmerged(settings):
+    """Customer messages are sent at once: the tests that merge them set the window themselves
+    (notifications/tests/test_split_orders.py)."""
+    settings.CUSTOMER_MESSAGE_MERGE_SECONDS = 0
+
+
 @pytest.fixture
 def api(client, merchant):
     _api_key, raw_key = api_key_issue(merchant=merchant, name="oms")

@@ -146,6 +146,9 @@ TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER", default="")  # E.164, e.g. +15125
 TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", default="https://api.twilio.com").rstrip("/")
 EMAIL_DAILY_CAP_PER_RECIPIENT = env.int("EMAIL_DAILY_CAP_PER_RECIPIENT", default=20)
 SMS_DAILY_CAP_PER_RECIPIENT = env.int("SMS_DAILY_CAP_PER_RECIPIENT", default=5)
+# A customer message about a package of a split order waits this long, so that another package of
+# the same order reaching the same status meanwhile is told in the same message (0: no waiting).
+CUSTOMER_MESSAGE_MERGE_SECONDS = env.int("CUSTOMER_MESSAGE_MERGE_SECONDS", default=120)
 
 # --- Background work: django-q2 on the ORM broker (RELIABILITY.md) ------------------------------
 # The queue row commits with the write that caused it, and a task whose worker died is delivered

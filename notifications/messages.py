@@ -17,7 +17,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import formats, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext_lazy
 
 from flextracker.i18n import supported_language
 from merchants.branding import best_on, palette_for
@@ -131,6 +131,155 @@ WORDING = {
                      "Details: %(link)s"),
     ),
 }  # fmt: skip
+# A package of a split order (more than one package, or items still to ship), named: "package 1
+# of 2". The customer's first package must not read as the whole order (issue #24).
+PACKAGE_WORDING = {
+    "in_transit": Wording(
+        gettext_lazy("Package %(number)s of %(total)s of your order %(order_id)s is on its way"),
+        gettext_lazy("Package %(number)s of %(total)s of your order %(order_id)s has shipped and "
+                     "is on its way with %(carrier)s."),
+        gettext_lazy("%(merchant)s: package %(number)s of %(total)s of your order %(order_id)s "
+                     "is on its way. Track it: %(link)s"),
+    ),
+    "out_for_delivery": Wording(
+        gettext_lazy("Package %(number)s of %(total)s of your order %(order_id)s is out for "
+                     "delivery"),
+        gettext_lazy("Package %(number)s of %(total)s of your order %(order_id)s is out for "
+                     "delivery with %(carrier)s and should arrive today."),
+        gettext_lazy("%(merchant)s: package %(number)s of %(total)s of your order %(order_id)s "
+                     "is out for delivery today. Track it: %(link)s"),
+    ),
+    "available_for_pickup": Wording(
+        gettext_lazy("Package %(number)s of %(total)s of your order %(order_id)s is ready for "
+                     "pickup"),
+        gettext_lazy("Package %(number)s of %(total)s of your order %(order_id)s has arrived at "
+                     "the pickup point and is ready to collect. The tracking page has the "
+                     "details."),
+        gettext_lazy("%(merchant)s: package %(number)s of %(total)s of your order %(order_id)s "
+                     "is ready for pickup. Details: %(link)s"),
+    ),
+    "delivered": Wording(
+        gettext_lazy("Package %(number)s of %(total)s of your order %(order_id)s has been "
+                     "delivered"),
+        gettext_lazy("Package %(number)s of %(total)s of your order %(order_id)s from "
+                     "%(merchant)s has been delivered."),
+        gettext_lazy("%(merchant)s: package %(number)s of %(total)s of your order %(order_id)s "
+                     "has been delivered, the rest is still to come. Details: %(link)s"),
+    ),
+    "failed_attempt": Wording(
+        gettext_lazy("Delivery attempted for package %(number)s of %(total)s of your order "
+                     "%(order_id)s"),
+        gettext_lazy("%(carrier)s tried to deliver package %(number)s of %(total)s of your order "
+                     "%(order_id)s but could not. The tracking page shows what happens next."),
+        gettext_lazy("%(merchant)s: delivery of package %(number)s of %(total)s of your order "
+                     "%(order_id)s was attempted. Next steps: %(link)s"),
+    ),
+    "exception": Wording(
+        gettext_lazy("An update on the delivery of package %(number)s of %(total)s of your "
+                     "order %(order_id)s"),
+        gettext_lazy("The delivery of package %(number)s of %(total)s of your order "
+                     "%(order_id)s has run into a problem. The tracking page has the latest news "
+                     "from %(carrier)s."),
+        gettext_lazy("%(merchant)s: there is a delivery problem with package %(number)s of "
+                     "%(total)s of your order %(order_id)s. Details: %(link)s"),
+    ),
+}  # fmt: skip
+# Several packages of a split order told in one message (merged while it waited to be sent).
+PACKAGES_WORDING = {
+    "in_transit": Wording(
+        ngettext_lazy("%(count)s package of your order %(order_id)s is on its way",
+                      "%(count)s packages of your order %(order_id)s are on their way", "count"),
+        ngettext_lazy("%(count)s package of your order %(order_id)s has shipped and is on its "
+                      "way.",
+                      "%(count)s packages of your order %(order_id)s have shipped and are on "
+                      "their way.", "count"),
+        ngettext_lazy("%(merchant)s: %(count)s package of your order %(order_id)s is on its "
+                      "way. Track it: %(link)s",
+                      "%(merchant)s: %(count)s packages of your order %(order_id)s are on their "
+                      "way. Track them: %(link)s", "count"),
+    ),
+    "out_for_delivery": Wording(
+        ngettext_lazy("%(count)s package of your order %(order_id)s is out for delivery",
+                      "%(count)s packages of your order %(order_id)s are out for delivery",
+                      "count"),
+        ngettext_lazy("%(count)s package of your order %(order_id)s is out for delivery and "
+                      "should arrive today.",
+                      "%(count)s packages of your order %(order_id)s are out for delivery and "
+                      "should arrive today.", "count"),
+        ngettext_lazy("%(merchant)s: %(count)s package of your order %(order_id)s is out for "
+                      "delivery today. Track it: %(link)s",
+                      "%(merchant)s: %(count)s packages of your order %(order_id)s are out for "
+                      "delivery today. Track them: %(link)s", "count"),
+    ),
+    "available_for_pickup": Wording(
+        ngettext_lazy("%(count)s package of your order %(order_id)s is ready for pickup",
+                      "%(count)s packages of your order %(order_id)s are ready for pickup",
+                      "count"),
+        ngettext_lazy("%(count)s package of your order %(order_id)s has arrived at the pickup "
+                      "point and is ready to collect. The tracking page has the details.",
+                      "%(count)s packages of your order %(order_id)s have arrived at the pickup "
+                      "point and are ready to collect. The tracking page has the details.",
+                      "count"),
+        ngettext_lazy("%(merchant)s: %(count)s package of your order %(order_id)s is ready for "
+                      "pickup. Details: %(link)s",
+                      "%(merchant)s: %(count)s packages of your order %(order_id)s are ready "
+                      "for pickup. Details: %(link)s", "count"),
+    ),
+    "delivered": Wording(
+        ngettext_lazy("%(count)s package of your order %(order_id)s has been delivered",
+                      "%(count)s packages of your order %(order_id)s have been delivered",
+                      "count"),
+        ngettext_lazy("%(count)s package of your order %(order_id)s from %(merchant)s has been "
+                      "delivered.",
+                      "%(count)s packages of your order %(order_id)s from %(merchant)s have "
+                      "been delivered.", "count"),
+        ngettext_lazy("%(merchant)s: %(count)s package of your order %(order_id)s has been "
+                      "delivered, the rest is still to come. Details: %(link)s",
+                      "%(merchant)s: %(count)s packages of your order %(order_id)s have been "
+                      "delivered, the rest is still to come. Details: %(link)s", "count"),
+    ),
+    "failed_attempt": Wording(
+        ngettext_lazy("Delivery attempted for %(count)s package of your order %(order_id)s",
+                      "Delivery attempted for %(count)s packages of your order %(order_id)s",
+                      "count"),
+        ngettext_lazy("The carrier tried to deliver %(count)s package of your order "
+                      "%(order_id)s but could not. The tracking page shows what happens next.",
+                      "The carrier tried to deliver %(count)s packages of your order "
+                      "%(order_id)s but could not. The tracking page shows what happens next.",
+                      "count"),
+        ngettext_lazy("%(merchant)s: delivery of %(count)s package of your order %(order_id)s "
+                      "was attempted. Next steps: %(link)s",
+                      "%(merchant)s: delivery of %(count)s packages of your order %(order_id)s "
+                      "was attempted. Next steps: %(link)s", "count"),
+    ),
+    "exception": Wording(
+        ngettext_lazy("An update on the delivery of %(count)s package of your order "
+                      "%(order_id)s",
+                      "An update on the delivery of %(count)s packages of your order "
+                      "%(order_id)s", "count"),
+        ngettext_lazy("The delivery of %(count)s package of your order %(order_id)s has run "
+                      "into a problem. The tracking page has the latest news.",
+                      "The delivery of %(count)s packages of your order %(order_id)s has run "
+                      "into a problem. The tracking page has the latest news.", "count"),
+        ngettext_lazy("%(merchant)s: there is a delivery problem with %(count)s package of "
+                      "your order %(order_id)s. Details: %(link)s",
+                      "%(merchant)s: there is a delivery problem with %(count)s packages of "
+                      "your order %(order_id)s. Details: %(link)s", "count"),
+    ),
+}  # fmt: skip
+# The order's only package so far delivered while items are still to ship: not "enjoy it" yet.
+ONLY_PACKAGE_DELIVERED = gettext_lazy(
+    "The package of your order %(order_id)s from %(merchant)s has been delivered."
+)
+OTHER_PACKAGE_ON_ITS_WAY = gettext_lazy(
+    "The other package is still on its way; the tracking page shows where it is."
+)
+PACKAGES_ON_THEIR_WAY = ngettext_lazy(
+    "%(count)s more package is still on its way; the tracking page shows where it is.",
+    "%(count)s more packages are still on their way; the tracking page shows where they are.",
+    "count",
+)
+ITEMS_TO_SHIP = gettext_lazy("Some items have not shipped yet; we will let you know when they do.")
 FALLBACK = Wording(
     gettext_lazy("An update on your order %(order_id)s"),
     gettext_lazy("There is news about your order %(order_id)s: %(status)s."),
@@ -150,6 +299,8 @@ class MessageContext:
     tracking: dict = field(default_factory=dict)
     tracking_link: str = ""
     unsubscribe_link: str = ""
+    # A split order's packages this message is about (services._name_packages), else empty.
+    package: dict = field(default_factory=dict)
 
 
 def message_language(order_locale: str, merchant_locale: str) -> str:
@@ -177,6 +328,7 @@ def context_for(notification) -> MessageContext:
         tracking=tracking,
         tracking_link=payload.get("trackingPage") or "",
         unsubscribe_link=unsubscribe_link_for(notification),
+        package=payload.get("package") or {},
     )
 
 
@@ -214,14 +366,14 @@ def render_email_for(
     """(subject, plain text, HTML) in the context's language."""
     with translation.override(context.language):
         values = placeholder_values(context)
-        wording = WORDING.get(context.trigger, FALLBACK)
+        wording = default_wording(context, values)
         subject = one_line(fill(template.subject, values) if template and template.subject
-                           else str(wording.subject) % _default_values(values))  # fmt: skip
+                           else wording.subject)  # fmt: skip
         if template:
             body = fill(template.body.replace("\r\n", "\n"), values)  # browsers post CRLF
             paragraphs = [p.strip() for p in PARAGRAPH_BREAK.split(body) if p.strip()]
         else:
-            paragraphs = _default_paragraphs(context, wording, values)
+            paragraphs = _default_paragraphs(context, wording.lead)
         parts = _email_parts(context, values, subject, paragraphs)
         text = _plain_text(parts)
         html = render_to_string("notifications/email.html", {**parts, **_branding(context)})
@@ -237,8 +389,7 @@ def render_sms_for(context: MessageContext, template: MessageTemplate | None) ->
             if values["tracking_link"] not in body:  # every text leads to the tracking page
                 body = f"{body} {values['tracking_link']}"
         else:
-            wording = WORDING.get(context.trigger, FALLBACK)
-            body = str(wording.sms) % {**_default_values(values), "link": values["tracking_link"]}
+            body = default_wording(context, values).sms
     return gsm_friendly(one_line(body))
 
 
@@ -263,10 +414,45 @@ def _default_values(values: dict[str, str]) -> dict[str, str]:
     return {**values, "carrier": values["carrier"] or _("the carrier")}
 
 
-def _default_paragraphs(context: MessageContext, wording: Wording, values: dict) -> list[str]:
+def default_wording(context: MessageContext, values: dict[str, str]) -> Wording:
+    """Our subject, lead and SMS for the message, filled in. A split order's package is named
+    (or the packages counted), with what remains after the lead; the order's last package
+    delivered, with nothing left to come, reads as the whole order delivered."""
+    shown = {**_default_values(values), "link": values["tracking_link"]}
+    package = context.package
+    wording = WORDING.get(context.trigger, FALLBACK)
+    delivered = context.trigger == "delivered"
+    if not package or (delivered and not package["remaining"] and not package["itemsToShip"]):
+        return Wording(wording.subject % shown, wording.lead % shown, wording.sms % shown)
+    numbers = package["numbers"]
+    if package["of"] > 1 and context.trigger in PACKAGE_WORDING:
+        wording = (
+            PACKAGE_WORDING[context.trigger]
+            if len(numbers) == 1
+            else (PACKAGES_WORDING[context.trigger])
+        )
+        shown.update(number=numbers[0], total=package["of"], count=len(numbers))
+    lead = ONLY_PACKAGE_DELIVERED if delivered and package["of"] == 1 else wording.lead
+    return Wording(wording.subject % shown,
+                   " ".join([lead % shown, *_what_remains(package, delivered)]),
+                   wording.sms % shown)  # fmt: skip
+
+
+def _what_remains(package: dict, delivered: bool) -> list[str]:
+    sentences = []
+    remaining = package["remaining"]
+    if delivered and remaining:
+        only_other = remaining == 1 and package["of"] - len(package["numbers"]) == 1
+        sentences.append(str(OTHER_PACKAGE_ON_ITS_WAY) if only_other
+                         else PACKAGES_ON_THEIR_WAY % {"count": remaining})  # fmt: skip
+    if package["itemsToShip"]:
+        sentences.append(str(ITEMS_TO_SHIP))
+    return sentences
+
+
+def _default_paragraphs(context: MessageContext, lead: str) -> list[str]:
     name = one_line(context.customer_name)
     greeting = _("Hello %(name)s,") % {"name": name} if name else _("Hello,")
-    lead = str(wording.lead) % _default_values(values)
     return [greeting, lead[:1].upper() + lead[1:]]  # a carrier name may open the sentence
 
 

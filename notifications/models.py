@@ -23,6 +23,9 @@ class NotificationStatus(models.TextChoices):
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Gave up")
     CANCELLED = "cancelled", _("Cancelled")
+    # A customer message folded into an earlier one of the same order that was still waiting
+    # (CUSTOMER_MESSAGE_MERGE_SECONDS): kept so its cause stays told once, never sent itself.
+    MERGED = "merged", _("Merged into another message")
 
 
 class Notification(models.Model):

@@ -7,15 +7,20 @@ value that is present but wrong. `fields` names the API's fields (`url`, `events
 
 import re
 import secrets
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
 from django_q.tasks import async_task
 
 from carriers.seed002 import seed002_status
-from carriers.vocabulary import STAFF_ALERT_STATUSES, Status
+from carriers.vocabulary import STAFF_ALERT_STATUSES, TERMINAL_STATUSES, Status
 from flextracker.errors import InvalidData, MissingData
 from flextracker.urlguard import check_url
 from merchants.models import Merchant, NotificationTrigger
@@ -184,12 +189,14 @@ def shipment_status_changed(
         tracker = row.payload.get("tracker")
         if tracker:  # a tracker's customer follows the tracker's own page
             row.payload["trackingPage"] = tracker_pages.get(tracker["externalId"], "")
+    _name_packages(rows)
     return _queue(rows)
 
 
 def _queue(rows: list[Notification]) -> list[Notification]:
     """Writes the rows and, in the same transaction (django-q2's ORM broker), a task to send
     them now: both commit or neither does. The schedule's sweep catches any lost task."""
+    _merge_or_delay(rows)
     created = Notification.objects.bulk_create(rows, ignore_conflicts=True)
     if created:
         async_task("notifications.tasks.send_notifications", task_name="send notifications now")
@@ -444,7 +451,140 @@ def shipment_statuses_told(
         for row in rows_of_shipment:
             row.payload = {"status": status, **shown}
         rows += rows_of_shipment
+    _name_packages(rows)
     return _queue(rows) if rows else []
+
+
+# --- Split orders: which package a customer message is about, and one message for several -----
+
+CUSTOMER_CHANNELS = (Channel.EMAIL, Channel.SMS)
+
+
+def _name_packages(rows: list[Notification]) -> None:
+    """Adds `package` to the payload of each customer message about a shipment of a split order
+    (more than one package, or items still to ship): `{"numbers": [n], "of": total, "remaining":
+    packages besides these still on their way, "itemsToShip": bool}`, numbered by the order the
+    shipments were created in, cancelled ones left out. Frozen now, like the rest of the
+    payload: the message tells where the order stood when it happened. Two queries in all."""
+    about_orders = [row for row in rows if _is_customer_message_of_order(row)]
+    if not about_orders:
+        return
+    order_ids = {row.order_id for row in about_orders}
+    # The models by relation: notifications does not import the orders app.
+    shipment_model = Notification._meta.get_field("shipment").related_model
+    line_item_model = (
+        shipment_model._meta.get_field("order")
+        .related_model._meta.get_field("line_items")
+        .related_model
+    )
+    packages: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for pk, order_id, status in (
+        shipment_model.objects.filter(order_id__in=order_ids)
+        .exclude(status=Status.CANCELLED)
+        .order_by("created_at", "pk")
+        .values_list("pk", "order_id", "status")
+    ):
+        packages[order_id].append((pk, status))
+    unshipped = set(
+        line_item_model.objects.filter(
+            order_id__in=order_ids,
+            quantity_ordered__gt=F("quantity_shipped") + F("quantity_cancelled"),
+        ).values_list("order_id", flat=True)
+    )
+    for row in about_orders:
+        package = _package(row.shipment_id, packages[row.order_id], row.order_id in unshipped)
+        if package:
+            row.payload = {**row.payload, "package": package}
+
+
+def _is_customer_message_of_order(row: Notification) -> bool:
+    return (
+        row.channel in CUSTOMER_CHANNELS
+        and row.order_id is not None
+        and row.shipment_id is not None
+        and "tracker" not in row.payload
+    )
+
+
+def _package(shipment_id: int, packages: list[tuple[int, str]], items_to_ship: bool):
+    numbers = [pk for pk, _status in packages]
+    if shipment_id not in numbers or (len(numbers) == 1 and not items_to_ship):
+        return None  # a cancelled shipment, or the order's one and only package
+    remaining = sum(
+        1 for pk, status in packages if pk != shipment_id and status not in TERMINAL_STATUSES
+    )
+    return {"numbers": [numbers.index(shipment_id) + 1], "of": len(numbers),
+            "remaining": remaining, "itemsToShip": items_to_ship}  # fmt: skip
+
+
+def _merge_or_delay(rows: list[Notification]) -> None:
+    """A customer message about a package of a split order waits CUSTOMER_MESSAGE_MERGE_SECONDS
+    before it is sent; another of the same order, channel, recipient and status queued meanwhile
+    is folded into the waiting one (its packages added to the payload) and kept as a MERGED row,
+    whose unique key still makes its cause told once. The order rows are locked first, so two
+    transactions about one order queue one after the other and cannot both miss the waiting
+    message; the waiting rows are locked too, so the sender cannot claim one while it changes
+    (the sender skips locked rows; one it claimed first is no longer pending and not merged
+    into). Rows are changed in place; waiting rows already stored are saved here."""
+    seconds = settings.CUSTOMER_MESSAGE_MERGE_SECONDS
+    mergeable = [
+        row for row in rows if "package" in row.payload and row.channel in CUSTOMER_CHANNELS
+    ]
+    if not mergeable or seconds <= 0:
+        return
+    now = timezone.now()
+    for row in mergeable:
+        row.next_attempt_at = now + timedelta(seconds=seconds)
+    order_ids = sorted({row.order_id for row in mergeable})
+    order_model = Notification._meta.get_field("order").related_model
+    list(order_model.objects.select_for_update().filter(pk__in=order_ids).order_by("pk")
+         .values_list("pk", flat=True))  # fmt: skip
+    merchant_id = mergeable[0].merchant_id  # a hand-over is about one merchant
+    waiting = {
+        _merge_key(row): row
+        for row in Notification.objects.select_for_update()
+        .filter(merchant_id=merchant_id, order_id__in=order_ids, channel__in=CUSTOMER_CHANNELS,
+                status=NotificationStatus.PENDING, attempts=0, handed_over_at__isnull=True,
+                payload__has_key="package")
+        .order_by("-created_at", "-pk")  # the last one read wins: the oldest is merged into
+    }  # fmt: skip
+    stored = set(
+        Notification.objects.filter(
+            merchant_id=merchant_id, channel__in=CUSTOMER_CHANNELS,
+            dedupe_key__in={row.dedupe_key for row in mergeable},
+        ).values_list("channel", "recipient", "dedupe_key")
+    )  # fmt: skip
+    changed = []
+    for row in mergeable:
+        if (row.channel, row.recipient, row.dedupe_key) in stored:
+            continue  # told already: the unique key drops it
+        target = waiting.get(_merge_key(row))
+        if target is None:
+            waiting[_merge_key(row)] = row  # the next of this batch merges into this one
+            continue
+        target.payload = {**target.payload, "package": _packages_merged(target, row)}
+        row.status, row.next_attempt_at = NotificationStatus.MERGED, None
+        row.payload = {**row.payload, "mergedInto": target.dedupe_key}
+        if target.pk is not None:
+            changed.append(target)
+    if changed:
+        Notification.objects.bulk_update(changed, ["payload"])
+
+
+def _merge_key(row: Notification) -> tuple:
+    return (row.order_id, row.channel, row.recipient, row.trigger)
+
+
+def _packages_merged(target: Notification, row: Notification) -> dict:
+    """The waiting message's packages and the new one's; what remains as the newer one saw it,
+    the packages now told together left out. The newer one counted the waiting one's packages
+    as remaining unless they were delivered (the one status whose message tells what remains)."""
+    newer = row.payload["package"]
+    numbers = sorted({*target.payload["package"]["numbers"], *newer["numbers"]})
+    remaining = newer["remaining"]
+    if row.trigger != Status.DELIVERED:
+        remaining = max(remaining - (len(numbers) - len(newer["numbers"])), 0)
+    return {**newer, "numbers": numbers, "remaining": remaining}
 
 
 def _chosen_channels(merchant: Merchant, triggers: set[str]) -> dict[str, set[str]]:

@@ -61,6 +61,7 @@ def worker(inbox):
         "EMAIL_URL": f"smtp://127.0.0.1:{port}",
         "SANDBOX_MINUTES_PER_STEP": "0.02",  # a step every 1.2 s
         "Q_WORKERS": "2",
+        "CUSTOMER_MESSAGE_MERGE_SECONDS": "0",  # each status told at once, as in every test
         "DEBUG": "true",
     }
     process = subprocess.Popen(

@@ -38,10 +38,10 @@ def test_the_demo_customer_is_emailed_about_her_address_problem(inbox):
     later = T0 + 8 * STEP
     _at(later, lambda: poll_due_shipments(now=later))
     _at(later, lambda: notifications_send_due(now=later))
-    # then: Jane has the news about it, by email
+    # then: Jane has the news about it, by email, naming the package (her order came in two)
     about_the_problem = [m for m in inbox.messages if "update on the delivery" in m["Subject"]]
     assert [(m["To"], m["Subject"]) for m in about_the_problem] == [
-        ("jane@example.com", "An update on the delivery of your order FDC-1001")
+        ("jane@example.com", "An update on the delivery of package 2 of 2 of your order FDC-1001")
     ]
     sent = Notification.objects.get(channel="email", trigger="exception")
     assert (sent.recipient, sent.shipment.tracking_number) == (
