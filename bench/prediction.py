@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import child_json, machine, write_doc
-from bench.generate import DEFAULT_ORDERS, complete_generation, database_env
+from bench.generate import DEFAULT_ORDERS, complete_generation, database_env, ensure_database
 
 BACKTEST = timedelta(days=30)
 
@@ -126,9 +126,8 @@ def main() -> None:
 
         print(json.dumps(child()))
         return
+    ensure_database(args.orders)  # generated when missing, else migrated to head
     generation = complete_generation()
-    if generation is None:
-        sys.exit("No generated database: run bench/generate.py first.")
     result = child_json(__file__, "--child", env=database_env())
     section = report(result, generation["orders"])
     print(section)
