@@ -192,5 +192,7 @@ class Command(BaseCommand):
             path = reverse("order_page", args=[MERCHANT_ID, order_id])
             for template in TEMPLATES:
                 write(f"  {base}{path}?templateName={template}")
+        lookup = reverse("order_lookup", args=[MERCHANT_ID])
+        write(f"Find your order (order number + jane@example.com): {base}{lookup}")
         if settings.EMAIL_BACKEND == "flextracker.mail.EmailFileBackend":
             write(f"\nEmails go to {settings.EMAIL_FILE_PATH}/, one .eml file each.")
