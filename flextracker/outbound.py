@@ -4,6 +4,10 @@ second answer of the DNS (rebinding); TLS still verifies the URL's own host name
 never followed and the environment's proxies never used (a proxy would resolve the name again).
 """
 
+import math
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -64,3 +68,32 @@ class GuardedSession(requests.Session):
     def request(self, method, url, *args, **kwargs):
         kwargs["allow_redirects"] = False
         return super().request(method, url, *args, **kwargs)
+
+
+def read_bounded(response: requests.Response, limit: int) -> bytes | None:
+    """A streamed answer's body, or None as soon as it passes `limit` bytes (read no further):
+    a partner's answer is never held whole before we know its size."""
+    chunks, size = [], 0
+    for chunk in response.iter_content(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def retry_after_seconds(headers) -> float | None:
+    """Retry-After (RFC 9110 §10.2.3) as seconds from now: a number of seconds or an HTTP date;
+    None when absent or unreadable."""
+    value = (headers.get("Retry-After") or "").strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if moment.tzinfo is None:
+            return None
+        return max((moment - datetime.now(UTC)).total_seconds(), 0.0)
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None

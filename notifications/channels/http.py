@@ -14,6 +14,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
+from flextracker.outbound import retry_after_seconds
 from flextracker.urlguard import UnsafeUrl, resolve_checked
 from notifications.channels import DeliveryFailed, DeliveryRefused
 
@@ -77,11 +78,6 @@ def post_checked(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
         session.close()
 
 
-def retry_after_seconds(answer: Answer) -> float | None:
-    value = answer.headers.get("Retry-After", "")
-    return float(value) if value.isdigit() else None
-
-
 def judge_chat_answer(answer: Answer, service: str) -> None:
     """Slack's and Teams' incoming webhooks: 2xx delivered; 404/410 the webhook was removed (or
     its channel archived), so retrying cannot help; anything else is worth retrying."""
@@ -97,5 +93,5 @@ def judge_chat_answer(answer: Answer, service: str) -> None:
     raise DeliveryFailed(
         f"{said}.",
         response_status=status,
-        retry_after=retry_after_seconds(answer),
+        retry_after=retry_after_seconds(answer.headers),
     )

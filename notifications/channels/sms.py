@@ -21,6 +21,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from urllib3.exceptions import NewConnectionError
 
+from flextracker.outbound import retry_after_seconds
 from notifications.channels import OUTCOME_UNKNOWN, Delivery, DeliveryFailed, DeliveryRefused
 from notifications.channels.email import customer_contact, daily_allowance
 from notifications.messages import render_sms
@@ -112,9 +113,6 @@ def _judge(response: requests.Response, answer: bytes) -> Delivery:
         raise DeliveryRefused(f"{OUTCOME_UNKNOWN} {described}."[:1000], response_status=status)
     if 400 <= status < 500 and status not in RETRYABLE:
         raise DeliveryRefused(described[:1000], response_status=status)
-    retry_after = response.headers.get("Retry-After", "")
     raise DeliveryFailed(
-        described[:1000],
-        response_status=status,
-        retry_after=float(retry_after) if retry_after.isdigit() else None,
+        described[:1000], response_status=status, retry_after=retry_after_seconds(response.headers)
     )

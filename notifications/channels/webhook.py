@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 from carriers.seed002 import seed002_event, seed002_status
 from carriers.vocabulary import Status
+from flextracker.outbound import retry_after_seconds
 from notifications.channels import Delivery, DeliveryFailed, DeliveryRefused
-from notifications.channels.http import Answer, post_checked, retry_after_seconds
+from notifications.channels.http import Answer, post_checked
 from notifications.models import WebhookEndpoint, WebhookStyle
 
 SIGNATURE_HEADER = "FlexTracker-Signature"
@@ -118,5 +119,5 @@ def _judge(answer: Answer) -> Delivery:
     raise DeliveryFailed(
         f"The receiver answered {status}.",
         response_status=status,
-        retry_after=retry_after_seconds(answer),
+        retry_after=retry_after_seconds(answer.headers),
     )

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import requests
 
 from carriers.vocabulary import Status
-from flextracker.outbound import GuardedSession, RefusedUrl
+from flextracker.outbound import GuardedSession, RefusedUrl, read_bounded, retry_after_seconds
 from flextracker.urlguard import WEB, development_allowance
 from platforms.clients import PlatformRefused, PlatformUnavailable
 from platforms.models import PLATFORM_ORDER_ATTRIBUTE, PlatformConnection
@@ -192,7 +192,7 @@ def _judge(response: requests.Response, path: str) -> None:
     if status == 429 or status >= 500 or status == 408:
         raise PlatformUnavailable(
             f"Magento answered {status} to {resource}.",
-            response_status=status, retry_after=_retry_after(response),
+            response_status=status, retry_after=retry_after_seconds(response.headers),
         )  # fmt: skip
     if status in REFUSING:
         raise PlatformRefused(
@@ -203,24 +203,15 @@ def _judge(response: requests.Response, path: str) -> None:
 
 
 def _json(response: requests.Response, path: str):
-    body = bytearray()
-    for chunk in response.iter_content(64 * 1024):
-        body.extend(chunk)
-        if len(body) > MAX_ANSWER_BYTES:
-            raise PlatformUnavailable(
-                f"Magento's answer to {path} is over {MAX_ANSWER_BYTES} bytes."
-            )
+    body = read_bounded(response, MAX_ANSWER_BYTES)
+    if body is None:
+        raise PlatformUnavailable(f"Magento's answer to {path} is over {MAX_ANSWER_BYTES} bytes.")
     try:
-        return json.loads(bytes(body))
+        return json.loads(body)
     except ValueError as error:  # a maintenance or login page instead of the API
         raise PlatformUnavailable(
             f"Magento's answer to {path} is not JSON.", response_status=response.status_code
         ) from error
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After", "").strip()
-    return float(value) if value.isdigit() else None
 
 
 def _filter(group: int, index: int, field: str, value: str, condition: str) -> dict[str, str]:

@@ -18,13 +18,12 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from urllib.parse import quote, urlsplit
 
 import requests
 from django.utils import timezone
 
-from flextracker.outbound import GuardedSession, RefusedUrl
+from flextracker.outbound import GuardedSession, RefusedUrl, read_bounded, retry_after_seconds
 from flextracker.urlguard import WEB, development_allowance
 from platforms.clients import PlatformRefused, PlatformUnavailable
 from platforms.models import PlatformConnection, PullAuth, PullCursor
@@ -234,7 +233,7 @@ def _judge(response: requests.Response, host: str) -> None:
     status = response.status_code
     if status in (408, 429) or status >= 500:
         raise PlatformUnavailable(f"{host} answered {status}.", response_status=status,
-                                  retry_after=_retry_after(response))  # fmt: skip
+                                  retry_after=retry_after_seconds(response.headers))  # fmt: skip
     if status in REFUSING:
         raise PlatformRefused(f"{host} answered {status}: {REFUSING[status]}.",
                               response_status=status)  # fmt: skip
@@ -243,28 +242,14 @@ def _judge(response: requests.Response, host: str) -> None:
 
 
 def _json(response: requests.Response, host: str):
-    body = bytearray()
-    for chunk in response.iter_content(64 * 1024):
-        body.extend(chunk)
-        if len(body) > MAX_ANSWER_BYTES:
-            raise PlatformRefused(
-                f"{host}'s page is over {MAX_ANSWER_BYTES} bytes: lower the page size."
-            )
+    body = read_bounded(response, MAX_ANSWER_BYTES)
+    if body is None:
+        raise PlatformRefused(
+            f"{host}'s page is over {MAX_ANSWER_BYTES} bytes: lower the page size."
+        )
     try:
-        return json.loads(bytes(body))
+        return json.loads(body)
     except ValueError as error:  # a maintenance or login page instead of the API
         raise PlatformUnavailable(
             f"{host}'s answer is not JSON.", response_status=response.status_code
         ) from error
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    """Retry-After in seconds, or as an HTTP date (RFC 9110)."""
-    value = response.headers.get("Retry-After", "").strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max((moment - timezone.now()).total_seconds(), 0.0)

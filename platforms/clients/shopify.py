@@ -20,7 +20,7 @@ import re
 import requests
 
 from carriers.vocabulary import Status, StatusDetail
-from flextracker.outbound import GuardedSession, RefusedUrl
+from flextracker.outbound import GuardedSession, RefusedUrl, read_bounded, retry_after_seconds
 from flextracker.urlguard import WEB, development_allowance
 from platforms.clients import PlatformRefused, PlatformUnavailable
 from platforms.models import PlatformConnection
@@ -175,16 +175,11 @@ def _graphql(connection: PlatformConnection, query: str, variables: dict) -> dic
 
 
 def _answer_bytes(response: requests.Response) -> bytes:
-    chunks, size = [], 0
-    for chunk in response.iter_content(64 * 1024):
-        size += len(chunk)
-        if size > MAX_ANSWER_BYTES:
-            raise PlatformUnavailable(
-                f"Shopify answered more than {MAX_ANSWER_BYTES} bytes.",
-                response_status=response.status_code,
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)
+    answer = read_bounded(response, MAX_ANSWER_BYTES)
+    if answer is None:
+        raise PlatformUnavailable(f"Shopify answered more than {MAX_ANSWER_BYTES} bytes.",
+                                  response_status=response.status_code)  # fmt: skip
+    return answer
 
 
 def _judged(status: int, headers, answer) -> dict:
@@ -273,11 +268,8 @@ def _throttled_message(answer: dict) -> str:
 
 
 def _retry_after(headers) -> float | None:
-    try:
-        value = float(headers.get("Retry-After", ""))
-    except ValueError:
-        return None
-    return value if 0 < value < 86400 else None
+    seconds = retry_after_seconds(headers)
+    return seconds if seconds and seconds < 86400 else None
 
 
 def _json(answer: bytes):

@@ -14,7 +14,7 @@ import re
 import requests
 
 from carriers.vocabulary import CarrierCode, Status
-from flextracker.outbound import GuardedSession, RefusedUrl
+from flextracker.outbound import GuardedSession, RefusedUrl, read_bounded, retry_after_seconds
 from flextracker.urlguard import WEB
 from platforms.clients import PlatformRefused, PlatformUnavailable
 from platforms.models import PlatformConnection
@@ -116,16 +116,11 @@ def _call(
 
 
 def _answer_bytes(response: requests.Response) -> bytes:
-    chunks, size = [], 0
-    for chunk in response.iter_content(64 * 1024):
-        size += len(chunk)
-        if size > MAX_ANSWER_BYTES:
-            raise PlatformUnavailable(
-                f"WooCommerce answered more than {MAX_ANSWER_BYTES} bytes.",
-                response_status=response.status_code,
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)
+    answer = read_bounded(response, MAX_ANSWER_BYTES)
+    if answer is None:
+        raise PlatformUnavailable(f"WooCommerce answered more than {MAX_ANSWER_BYTES} bytes.",
+                                  response_status=response.status_code)  # fmt: skip
+    return answer
 
 
 def _judged(response: requests.Response, answer: bytes) -> dict | list:
@@ -133,7 +128,7 @@ def _judged(response: requests.Response, answer: bytes) -> dict | list:
     if status == 429 or status >= 500:
         raise PlatformUnavailable(
             f"WooCommerce answered HTTP {status}.", response_status=status,
-            retry_after=_retry_after(response),
+            retry_after=retry_after_seconds(response.headers),
         )  # fmt: skip
     if 300 <= status < 400:
         raise PlatformRefused(
@@ -172,8 +167,3 @@ def _json(answer: bytes):
 
 def _object(value) -> dict:
     return value if isinstance(value, dict) else {}
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After", "").strip()
-    return float(value) if value.isdigit() else None
