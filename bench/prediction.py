@@ -34,7 +34,7 @@ def child() -> dict:
     from carriers.vocabulary import Status
     from orders.models import Shipment
     from tracking.models import TransitLane
-    from tracking.predictions import lane_key, transit_lanes_rebuild
+    from tracking.predictions import lane_key, percentile, transit_lanes_rebuild
 
     delivered = Shipment.objects.filter(status=Status.DELIVERED, shipped_at__isnull=False)
     now = delivered.aggregate(newest=Max("delivered_at"))["newest"]
@@ -47,7 +47,7 @@ def child() -> dict:
     for carrier, shipped, arrived in learnt.values_list("carrier", "shipped_at", "delivered_at"
                                                         ).iterator(chunk_size=5000):  # fmt: skip
         per_carrier[carrier].append((arrived.date() - shipped.date()).days)
-    carrier_range = {c: _p(d, 0.1, 0.9) for c, d in per_carrier.items()}
+    carrier_range = {c: (percentile(d, 0.1), percentile(d, 0.9)) for c, d in per_carrier.items()}
     ours = {"checked": 0, "covered": 0, "hits": 0, "width": 0}
     floor = {"checked": 0, "hits": 0, "width": 0}
     carrier_estimate = {"checked": 0, "hits": 0}
@@ -73,13 +73,6 @@ def child() -> dict:
     return {"lanes": lanes_built, "minimum": settings.PREDICTION_MIN_DELIVERIES,
             "cutoff": cutoff.date().isoformat(), "ours": ours, "floor": floor,
             "carrier": carrier_estimate}  # fmt: skip
-
-
-def _p(values: list[int], low: float, high: float) -> tuple[int, int]:
-    ordered = sorted(values)
-    return ordered[int(low * len(ordered))], ordered[
-        min(int(high * len(ordered)), len(ordered) - 1)
-    ]
 
 
 def _share(part: int, whole: int) -> str:

@@ -25,6 +25,10 @@ class Status(models.TextChoices):
 TERMINAL_STATUSES = frozenset(
     {Status.DELIVERED, Status.RETURN_TO_SENDER, Status.CANCELLED, Status.EXPIRED}
 )
+# Off course: the customer page shows it as a problem, and no estimate (the carrier's or ours).
+OFF_COURSE_STATUSES = frozenset(
+    {Status.EXCEPTION, Status.FAILED_ATTEMPT, Status.RETURN_TO_SENDER, Status.EXPIRED}
+)
 
 # What a new merchant's customers are told (TRACKING.md's "customer notification by default"
 # column). failed_attempt and exception stay the merchant's choice, but start on: a customer whose

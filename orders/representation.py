@@ -7,7 +7,12 @@ from typing import Protocol
 from django.utils import timezone
 
 from carriers.links import public_tracking_url
-from carriers.vocabulary import ExceptionCode, Status
+from carriers.vocabulary import (
+    OFF_COURSE_STATUSES,
+    TERMINAL_STATUSES,
+    ExceptionCode,
+    Status,
+)
 from flextracker.api.envelope import iso, number
 from orders.links import tracking_page_url
 from orders.models import LineItem, Order, Shipment, ShipmentItem
@@ -75,8 +80,7 @@ def event_json(event, shipment: Shipment) -> dict:
 
 
 # No prediction for a package that is done or in trouble: its date is not the lane's.
-NO_PREDICTION = {Status.DELIVERED, Status.RETURN_TO_SENDER, Status.CANCELLED, Status.EXPIRED,
-                 Status.EXCEPTION, Status.FAILED_ATTEMPT}  # fmt: skip
+NO_PREDICTION = TERMINAL_STATUSES | OFF_COURSE_STATUSES
 
 
 def prediction_for(shipment: Shipment) -> tuple[date, date, int] | None:

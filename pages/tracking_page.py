@@ -14,7 +14,13 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
 from carriers.links import public_tracking_url
-from carriers.vocabulary import TERMINAL_STATUSES, CarrierCode, Status, StatusDetail
+from carriers.vocabulary import (
+    OFF_COURSE_STATUSES,
+    TERMINAL_STATUSES,
+    CarrierCode,
+    Status,
+    StatusDetail,
+)
 from orders.models import Order, Shipment, Tracker
 from orders.representation import prediction_for
 
@@ -31,10 +37,6 @@ PROGRESS_POSITION = {
     Status.OUT_FOR_DELIVERY: 3,
     Status.DELIVERED: 4,
 }
-# Off course: the progress line shows the problem as its next step, and no estimate is shown.
-PROBLEM_STATUSES = frozenset(
-    {Status.EXCEPTION, Status.FAILED_ATTEMPT, Status.RETURN_TO_SENDER, Status.EXPIRED}
-)
 HISTORY_SHOWN = 3  # the newest events shown before "Show all"
 CARRIER_LOGOS = {code: f"carriers/{code}.svg" for code in CarrierCode.values}
 
@@ -201,7 +203,7 @@ def order_summary(cards: list["ShipmentCard"], *, awaiting: bool) -> Summary | N
     if not cards:
         return None
     delivered = [c for c in cards if c.status == Status.DELIVERED]
-    problems = [c for c in cards if c.status in PROBLEM_STATUSES]
+    problems = [c for c in cards if c.status in OFF_COURSE_STATUSES]
     moving = [c for c in cards if c not in delivered and c not in problems]
     parts = []
     if len(cards) > 1 or awaiting:
@@ -321,7 +323,7 @@ def _steps(status: str, progress: int) -> list[Step]:
         Step(str(step.label), done=position <= progress, current=position == progress)
         for position, step in enumerate(PROGRESS_STEPS, start=1)
     ]
-    if status not in PROBLEM_STATUSES:
+    if status not in OFF_COURSE_STATUSES:
         return steps
     reached = [Step(step.label, done=True) for step in steps[:progress]]
     problem = Step(_problem_step_label(status), current=True, problem=True)
@@ -351,7 +353,7 @@ def shipment_card(shipment: Shipment, merchant_name: str) -> ShipmentCard:
         status_label=_status_label(shipment.status),
         progress=progress,
         estimated_delivery=(
-            None if shipment.status in PROBLEM_STATUSES else shipment.estimated_delivery_date
+            None if shipment.status in OFF_COURSE_STATUSES else shipment.estimated_delivery_date
         ),
         delivered_at=shipment.delivered_at,
         banner=_banner(shipment.status, shipment.status_detail, shipment.is_delayed, merchant_name),
@@ -478,7 +480,7 @@ def problems_first(cards: list[ShipmentCard]) -> list[ShipmentCard]:
     """Packages in trouble first, then those on their way, then the delivered ones."""
 
     def rank(card: ShipmentCard) -> int:
-        if card.status in PROBLEM_STATUSES:
+        if card.status in OFF_COURSE_STATUSES:
             return 0
         return 2 if card.status == Status.DELIVERED else 1
 

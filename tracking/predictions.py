@@ -48,8 +48,8 @@ def transit_lanes_rebuild(*, now: datetime | None = None) -> int:
     minimum = settings.PREDICTION_MIN_DELIVERIES
     lanes = [
         TransitLane(carrier=key[0], service=key[1], origin=key[2], destination=key[3],
-                    deliveries=len(spread), earliest_days=_percentile(spread, 0.1),
-                    latest_days=_percentile(spread, 0.9), refreshed_at=now)
+                    deliveries=len(spread), earliest_days=percentile(spread, 0.1),
+                    latest_days=percentile(spread, 0.9), refreshed_at=now)
         for key, spread in days.items() if len(spread) >= minimum
     ]  # fmt: skip
     with transaction.atomic():
@@ -58,7 +58,8 @@ def transit_lanes_rebuild(*, now: datetime | None = None) -> int:
     return len(lanes)
 
 
-def _percentile(values: list[int], share: float) -> int:
+def percentile(values: list[int], share: float) -> int:
+    """The nearest-rank value below which `share` of `values` lie."""
     ordered = sorted(values)
     return ordered[min(int(share * len(ordered)), len(ordered) - 1)]
 

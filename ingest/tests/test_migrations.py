@@ -1,22 +1,13 @@
 """Data migrations run on rows stored before them, as a deployment finds them."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from ingest.tests.test_channels_shopify import SECRET, deliver, sample
 from orders.models import Order
 from platforms.models import PlatformConnection
+from tests.migrations import migrate_to
 
 BEFORE_THE_FOLD = [("ingest", "0004_poll_mailboxes_schedule"), ("platforms", "0001_initial")]
-
-
-def _migrate(targets=None):
-    """To `targets`; by default to the newest migrations, as the other tests expect."""
-    executor = MigrationExecutor(connection)
-    targets = targets or executor.loader.graph.leaf_nodes()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
 
 
 @pytest.mark.django_db(transaction=True)
@@ -24,7 +15,7 @@ def test_shopify_shops_become_shopify_connections_and_their_webhooks_keep_coming
     client, merchant, other_merchant
 ):
     # given: two shops stored before the fold, one switched off
-    old_apps = _migrate(BEFORE_THE_FOLD)
+    old_apps = migrate_to(BEFORE_THE_FOLD)
     try:
         shops = old_apps.get_model("ingest", "ShopifyShop").objects
         shops.create(merchant_id=merchant.pk, shop_domain="fred.myshopify.com",
@@ -33,7 +24,7 @@ def test_shopify_shops_become_shopify_connections_and_their_webhooks_keep_coming
                      webhook_secret="b-secret", is_active=False)  # fmt: skip
     finally:
         # when
-        _migrate()
+        migrate_to()
     # then: one connection each, as they were
     assert sorted(PlatformConnection.objects.values_list(
         "merchant__merchant_id", "name", "kind", "base_url", "shop_domain", "webhook_secret",

@@ -2,26 +2,18 @@
 
 import pytest
 from django.db import DatabaseError, connection, connections
-from django.db.migrations.executor import MigrationExecutor
 
 from orders.models import Order
 from tests.concurrency import requires_postgresql
+from tests.migrations import migrate_to
 
 BEFORE = [("orders", "0013_queued_api_messages")]
-
-
-def _migrate(targets=None):
-    """To `targets`; by default to the newest migrations, as the other tests expect."""
-    executor = MigrationExecutor(connection)
-    targets = targets or executor.loader.graph.leaf_nodes()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
 
 
 @pytest.mark.django_db(transaction=True)
 def test_orders_stored_before_0014_get_their_folded_name_and_international_phone(merchant):
     # given: orders written by the old services (phone digits as typed, no folded name)
-    old_order = _migrate(BEFORE).get_model("orders", "Order")
+    old_order = migrate_to(BEFORE).get_model("orders", "Order")
     try:
         for order_id, phone, country in (("FR-1", "06 12 34 56 78", "FR"),
                                          ("US-1", "(512) 555-0100", "US"),
@@ -33,7 +25,7 @@ def test_orders_stored_before_0014_get_their_folded_name_and_international_phone
             )  # fmt: skip
     finally:
         # when
-        _migrate()
+        migrate_to()
     # then
     assert sorted(Order.objects.values_list("order_id", "customer_name_search",
                                             "customer_phone_digits")) == [
@@ -48,7 +40,7 @@ def test_orders_stored_before_0014_get_their_folded_name_and_international_phone
 def test_orders_stay_readable_while_0014s_backfill_rewrites_them(merchant):
     # given: orders stored before 0014, and a reader (another connection) that gives up on a lock
     # after 1 s, as the API's queries would time out
-    old_order = _migrate(BEFORE).get_model("orders", "Order")
+    old_order = migrate_to(BEFORE).get_model("orders", "Order")
     reads = []
     reader = connections.create_connection("default")
     try:
@@ -64,10 +56,10 @@ def test_orders_stay_readable_while_0014s_backfill_rewrites_them(merchant):
 
         # when
         with connection.execute_wrapper(read_after_each_batch):
-            _migrate()
+            migrate_to()
     finally:
         reader.close()
-        _migrate()
+        migrate_to()
     # then: the reader was never locked out, and the backfill did its work
     assert reads == [3]
     assert sorted(Order.objects.values_list("order_id", "customer_name_search")) == [

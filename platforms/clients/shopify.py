@@ -20,9 +20,9 @@ import re
 import requests
 
 from carriers.vocabulary import Status, StatusDetail
-from flextracker.outbound import GuardedSession, RefusedUrl, read_bounded, retry_after_seconds
+from flextracker.outbound import GuardedSession, read_bounded, retry_after_seconds
 from flextracker.urlguard import WEB, development_allowance
-from platforms.clients import PlatformRefused, PlatformUnavailable
+from platforms.clients import PlatformRefused, PlatformUnavailable, store_call
 from platforms.models import PlatformConnection
 
 # One pinned version: FulfillmentEventStatus differs between versions (2025-07 has DELAYED, not
@@ -157,7 +157,7 @@ def _user_errors_message(errors) -> str:
 def _graphql(connection: PlatformConnection, query: str, variables: dict) -> dict:
     url = f"{connection.base_url.rstrip('/')}/admin/api/{API_VERSION}/graphql.json"
     headers = {"X-Shopify-Access-Token": connection.secret, "Accept": "application/json"}
-    try:
+    with store_call("Shopify"):
         session = GuardedSession(WEB, development_allowance())
         response = session.post(
             url, json={"query": query, "variables": variables}, headers=headers,
@@ -165,12 +165,6 @@ def _graphql(connection: PlatformConnection, query: str, variables: dict) -> dic
         )  # fmt: skip
         with response:
             answer = _answer_bytes(response)
-    except RefusedUrl as refused:
-        raise PlatformRefused(f"The store URL is refused: {refused}") from refused
-    except requests.Timeout as error:
-        raise PlatformUnavailable("Shopify did not answer in time.") from error
-    except requests.RequestException as error:
-        raise PlatformUnavailable("Shopify could not be reached.") from error
     return _judged(response.status_code, response.headers, _json(answer))
 
 

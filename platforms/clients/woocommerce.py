@@ -14,9 +14,9 @@ import re
 import requests
 
 from carriers.vocabulary import CarrierCode, Status
-from flextracker.outbound import GuardedSession, RefusedUrl, read_bounded, retry_after_seconds
+from flextracker.outbound import GuardedSession, read_bounded, retry_after_seconds
 from flextracker.urlguard import WEB
-from platforms.clients import PlatformRefused, PlatformUnavailable
+from platforms.clients import PlatformRefused, PlatformUnavailable, store_call
 from platforms.models import PlatformConnection
 
 API = "/wp-json/wc/v3"
@@ -99,19 +99,13 @@ def _call(
     body: dict | None = None,
 ) -> dict | list:  # fmt: skip
     url = f"{connection.base_url.rstrip('/')}{API}{path}"
-    try:
+    with store_call("WooCommerce"):
         response = session.request(
             method, url, json=body, auth=(connection.username, connection.secret),
             headers={"Accept": "application/json"}, timeout=TIMEOUT, stream=True,
         )  # fmt: skip
         with response:
             answer = _answer_bytes(response)
-    except RefusedUrl as refused:
-        raise PlatformRefused(f"The store URL is refused: {refused}") from refused
-    except requests.Timeout as error:
-        raise PlatformUnavailable("WooCommerce did not answer in time.") from error
-    except requests.RequestException as error:
-        raise PlatformUnavailable("WooCommerce could not be reached.") from error
     return _judged(response, answer)
 
 
