@@ -205,6 +205,9 @@ DELAY_GRACE_HOURS = env.int("DELAY_GRACE_HOURS", default=6)  # after the estimat
 DELAY_NO_SCAN_HOURS = env.int("DELAY_NO_SCAN_HOURS", default=72)  # silence while in transit
 # Customer pages, per visitor IP: all views, and views of unknown orders (enumeration).
 PAGE_VIEWS_PER_MINUTE = env.int("PAGE_VIEWS_PER_MINUTE", default=60)
+# An unchanged order page is served from the cache (pages/page_cache.py); a change to what it shows
+# makes a new key at once, so this bounds only how long a release's old look can be served. 0: off.
+PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=600)
 PAGE_MISSES_PER_MINUTE = env.int("PAGE_MISSES_PER_MINUTE", default=10)
 # A visitor's "Check for updates" presses (each shipment is asked at most every 5 minutes anyway).
 PAGE_CHECKS_PER_MINUTE = env.int("PAGE_CHECKS_PER_MINUTE", default=6)

@@ -5,6 +5,8 @@ a per-visitor rate limit; and, when the merchant asks, the customer proves who t
 import hashlib
 import secrets
 import zoneinfo
+from collections.abc import Callable
+from typing import TypeVar
 
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
@@ -27,12 +29,15 @@ from merchants.selectors import (
 from orders.links import LinkState, tracking_page_link_state, tracking_page_token
 from orders.models import Order
 from orders.selectors import (
+    PageVersion,
     order_for_page,
     order_for_verification,
     order_latest_for_page,
+    order_page_version,
     tracker_for_page,
     trackers_in_group,
 )
+from pages.page_cache import page_cache_key, page_for_visitor, page_html
 from pages.pdf import render_pdf
 from pages.tracking_page import (
     demo_page,
@@ -120,18 +125,26 @@ def order_lookup(request: HttpRequest, merchant_id: str) -> HttpResponse:
 def _render(request: HttpRequest, context: dict, *, merchant: Merchant, language: str,
             template: BrandingTemplate, pdf: bool = False) -> HttpResponse | bytes:  # fmt: skip
     nonce = secrets.token_urlsafe(16)
+    html = _page_html(request, context, merchant=merchant, language=language, template=template,
+                      nonce=nonce, pdf=pdf)  # fmt: skip
+    return html if pdf else _page_response(html, language, nonce)
+
+
+def _page_html(request: HttpRequest, context: dict, *, merchant: Merchant, language: str,
+               template: BrandingTemplate, nonce: str, pdf: bool = False) -> str:  # fmt: skip
     palette = palette_for(template.primary_color, template.accent_color,
                           template.background_color, template.text_color)  # fmt: skip
     with translation.override(language), timezone.override(_zone(merchant)):
-        html = render_to_string(
+        return render_to_string(
             "pages/tracking_page.html",
             {"brand": template, "merchant": merchant, "palette": palette, "nonce": nonce,
              "pdf": pdf, "language": language,
              "contact": merchant_contact(template, merchant), **context},
             request=None if pdf else request,
         )  # fmt: skip
-    if pdf:
-        return html
+
+
+def _page_response(html: str, language: str, nonce: str) -> HttpResponse:
     response = HttpResponse(html)
     response["Cache-Control"] = "private, max-age=60"
     response["X-Robots-Tag"] = "noindex, nofollow"
@@ -168,7 +181,14 @@ def order_page(request: HttpRequest, merchant_id: str, order_id: str) -> HttpRes
     # sequential order ids is as slow as guessing them.
     if signed_id is None and _too_many(request, miss=True):
         return _rate_limited()
-    order, as_pdf = _order_in_path(merchant, signed_id, order_id)
+    if request.method == "GET":
+        found, as_pdf = _order_in_path(merchant, signed_id, order_id, order_page_version)
+        if found is None:
+            return _not_found(request, counted=signed_id is None, merchant=merchant,
+                              order_id=order_id)  # fmt: skip
+        if not as_pdf:
+            return _order_page_cached(request, merchant, found)
+    order, as_pdf = _order_in_path(merchant, signed_id, order_id, order_for_page)
     if order is None:
         return _not_found(request, counted=signed_id is None, merchant=merchant, order_id=order_id)
     if request.method == "POST":
@@ -180,9 +200,41 @@ def order_page(request: HttpRequest, merchant_id: str, order_id: str) -> HttpRes
     with translation.override(language):
         page = page_for_order(order, tracking_number=request.GET.get("trackingId"))
     context = {"page": page, "verified": True, "verify_failed": False}
-    if as_pdf:
-        return _pdf_response(request, context, merchant, language, template, order)
-    return _render(request, context, merchant=merchant, language=language, template=template)
+    return _pdf_response(request, context, merchant, language, template, order)
+
+
+def _order_page_cached(
+    request: HttpRequest, merchant: Merchant, found: PageVersion
+) -> HttpResponse:
+    """The order's page from the cache when nothing it shows has changed (pages/page_cache.py),
+    else built, stored and served."""
+    template = branding_template_for(merchant, request.GET.get("templateName"))
+    language = page_language(request, found.locale)
+    key = page_cache_key(request, merchant=merchant, template=template, language=language,
+                         version=found.version, zone=_zone(merchant))  # fmt: skip
+    order = None
+
+    def render(nonce: str) -> str:
+        nonlocal order
+        order = order_for_page(merchant, found.order_id)
+        if order is None:  # gone since its version was read
+            return ""
+        with translation.override(language):
+            page = page_for_order(order, tracking_number=request.GET.get("trackingId"))
+        context = {"page": page, "verified": True, "verify_failed": False}
+        return _page_html(request, context, merchant=merchant, language=language,
+                          template=template, nonce=nonce)  # fmt: skip
+
+    html, cached = page_html(key, render)
+    if not html:
+        return _not_found(request, counted=True, merchant=merchant, order_id=found.order_id)
+    nonce = secrets.token_urlsafe(16)
+    response = _page_response(page_for_visitor(html, request, nonce), language, nonce)
+    response["X-Page-Cache"] = "hit" if cached else "miss"
+    return response
+
+
+Found = TypeVar("Found")
 
 
 def _ids_in_path(order_id: str) -> list[str]:
@@ -201,15 +253,19 @@ def _signed_order_id(merchant: Merchant, order_id: str, token: str) -> tuple[str
 
 
 def _order_in_path(
-    merchant: Merchant, signed_id: str | None, order_id: str
-) -> tuple[Order | None, bool]:
-    """The order and whether its PDF is asked for."""
+    merchant: Merchant,
+    signed_id: str | None,
+    order_id: str,
+    find: Callable[[Merchant, str], Found | None],
+) -> tuple[Found | None, bool]:
+    """The order (as `find` reads it: the page's, or its version) and whether its PDF is asked
+    for."""
     if signed_id is not None:
-        return order_for_page(merchant, signed_id), signed_id != order_id
+        return find(merchant, signed_id), signed_id != order_id
     for candidate in _ids_in_path(order_id):
-        order = order_for_page(merchant, candidate)
-        if order is not None:
-            return order, candidate != order_id
+        found = find(merchant, candidate)
+        if found is not None:
+            return found, candidate != order_id
     return None, False
 
 

@@ -231,6 +231,7 @@ def shipment_record_failure(*, shipments, error: Exception, now: datetime) -> No
             last_error=str(error)[:500],
             last_checked_at=now,
             next_check_at=next_check_at,
+            updated_at=now,  # the page says when the carrier was last asked
         )
 
 

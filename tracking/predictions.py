@@ -95,11 +95,13 @@ def predictions_refresh(*, now: datetime | None = None) -> int:
         if wanted != current:
             shipment.predicted_earliest, shipment.predicted_latest = wanted[0], wanted[1]
             shipment.predicted_from_deliveries = wanted[2]
+            shipment.updated_at = timezone.now()  # a new page version (pages/page_cache.py)
             changed.append(shipment)
     Shipment.objects.bulk_update(
-        changed, ["predicted_earliest", "predicted_latest", "predicted_from_deliveries"],
+        changed,
+        ["predicted_earliest", "predicted_latest", "predicted_from_deliveries", "updated_at"],
         batch_size=BATCH,
-    )  # fmt: skip
+    )
     return len(changed)
 
 

@@ -225,11 +225,22 @@ class Ledger:
         for row in self._saved.values():
             by_model.setdefault(type(row), []).append(row)
         self._saved.clear()
-        for model in (Order, LineItem, Shipment, ShipmentItem):
-            self._write(model, by_model.pop(model, []), now)
+        written = {m: by_model.pop(m, []) for m in (Order, LineItem, Shipment, ShipmentItem)}
+        for model, rows in written.items():
+            self._write(model, rows, now)
+        self._orders_touch(written, now)
         for model, rows in by_model.items():  # history rows and processed events: inserts only
             model.objects.bulk_create(rows)
         self._notify()
+
+    def _orders_touch(self, written: dict[type, list[models.Model]], now) -> None:
+        """An order's updated_at moves with every change to what it shows (its page's data
+        version, orders.selectors.order_page_version): its line items' changes and their
+        cancellations and backorders included, which do not always save the order itself."""
+        saved_orders = {row.pk for row in written.get(Order, [])}
+        touched = {row.order_id for row in written.get(LineItem, [])} - saved_orders
+        if touched:
+            Order.objects.filter(pk__in=touched).update(updated_at=now)
 
     def _write(self, model: type[models.Model], rows: Sequence[models.Model], now) -> None:
         new = [row for row in rows if row.pk is None]
