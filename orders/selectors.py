@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Max, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, Max, Prefetch, QuerySet
 
 from merchants.models import Merchant
 from merchants.selectors import merchants_visible_to, user_sees_all_merchants
@@ -156,21 +156,21 @@ class PageVersion(NamedTuple):
 
 def order_page_version(merchant: Merchant, order_id: str) -> PageVersion | None:
     """The order a page link names (spelt as order_for_page reads it), its locale and its data
-    version, in one query: a text that changes whenever anything its page shows changes. The order's
-    updated_at moves with every change to the order and its line items (the ledger), each
-    shipment's with every change to it (tracking too); a new event or shipment adds to a count."""
+    version, in one query: a text that changes whenever anything its page shows changes. The
+    order's updated_at moves with every change to the order and its line items (the ledger),
+    each shipment's with every change to it (tracking too); a new event has the highest id, a
+    shipment added or taken away changes the count."""
     order_ids = order_id_spellings([order_id])
-    shipments = Shipment.objects.filter(order=OuterRef("pk")).order_by().values("order")
-    events = _events().filter(shipment__order=OuterRef("pk")).order_by().values("shipment__order")
-    rows = Order.objects.filter(merchant=merchant, order_id__in=order_ids).annotate(
-        shipments_changed=Subquery(shipments.annotate(at=Max("updated_at")).values("at")),
-        shipments_count=Subquery(shipments.annotate(n=Count("pk")).values("n")),
-        events_last=Subquery(events.annotate(last=Max("pk")).values("last")),
-        events_count=Subquery(events.annotate(n=Count("pk")).values("n")),
-    )
-    fields = ("order_id", "locale", "updated_at", "shipments_changed", "shipments_count",
-              "events_last", "events_count")  # fmt: skip
-    rows = rows.values_list(*fields)
+    rows = (
+        Order.objects.filter(merchant=merchant, order_id__in=order_ids)
+        .annotate(
+            shipments_changed=Max("shipments__updated_at"),
+            shipments_count=Count("shipments", distinct=True),
+            events_last=Max("shipments__events__pk"),
+        )
+        .values_list("order_id", "locale", "updated_at", "shipments_changed", "shipments_count",
+                     "events_last")
+    )  # fmt: skip
     found = {row[0]: row for row in rows}
     row = next((found[i] for i in order_ids if i in found), None)
     if row is None:
