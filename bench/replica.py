@@ -66,7 +66,7 @@ def build() -> dict:
         merchant_create(merchant_id=MERCHANT_ID, name="Fred's Discount City")
     big_order_ensure(MERCHANT_ID, BIG_ORDER, 10, 40)
     for number in range(SMALL_ORDERS):
-        big_order_ensure(MERCHANT_ID, f"SMALL-{number}", 2, 10)
+        big_order_ensure(MERCHANT_ID, f"SMALL-{number}", 2, 10, numbers_from=100 + 2 * number)
     return {"small": [f"/orders/{MERCHANT_ID}/SMALL-{n}" for n in range(SMALL_ORDERS)]}
 
 
