@@ -9,12 +9,12 @@ import time
 from contextlib import contextmanager
 
 import pytest
-from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from flextracker.replica import REPLICA, replica_configured, replica_reads_begin, request_reads
+from flextracker.replica import REPLICA, replica_configured
 from merchants.services import api_key_issue
 from merchants.tests.factories import member_of
 from orders.models import Order, Shipment
@@ -227,24 +227,3 @@ def test_a_number_never_seen_is_followed_and_read_back_while_the_replica_lags(om
         response = oms.get("/api/v1/tracking/SBXDELIVERED0042")
     assert response.status_code == 200
     assert response.json()["data"]["carrier"] == "sandbox"
-
-
-# --- The router -----------------------------------------------------------------------------------
-
-
-def test_reads_leave_the_primary_only_in_a_read_only_view_outside_transactions_before_writing(
-    merchant,
-):
-    assert router.db_for_read(Order) == DEFAULT_DB_ALIAS  # no view said it only reads
-    with request_reads():
-        assert router.db_for_read(Order) == DEFAULT_DB_ALIAS  # not yet: authentication
-        replica_reads_begin([])
-        assert router.db_for_read(Order) == REPLICA
-        with transaction.atomic():
-            assert router.db_for_read(Order) == DEFAULT_DB_ALIAS
-        assert router.db_for_read(Order) == REPLICA
-        create_order(merchant, "1003")
-        assert router.db_for_read(Order) == DEFAULT_DB_ALIAS  # this request wrote
-    assert router.db_for_read(Order) == DEFAULT_DB_ALIAS
-    assert router.db_for_write(Order) == DEFAULT_DB_ALIAS
-    assert not router.allow_migrate(REPLICA, "orders")
