@@ -11,6 +11,7 @@ DATABASE_REPLICA_URL nothing here runs: every query goes to the primary.
   cache with the primary's WAL position. That client's reads go to the replica only once the
   replica has replayed past it, else to the primary: a lagging replica serves others, never
   stale data to the client who just wrote.
+- A replica that cannot be reached leaves every read on the primary.
 """
 
 from collections.abc import Callable, Iterable, Iterator
@@ -95,10 +96,30 @@ def request_reads() -> Iterator[None]:
 def replica_reads_begin(clients: Iterable[str]) -> None:
     """From here on this request reads from the replica, if it has replayed these clients'
     writes."""
-    reads = _reads.get()
-    if reads is None or connections[DEFAULT_DB_ALIAS].in_atomic_block:
+    if _reads.get() is None or connections[DEFAULT_DB_ALIAS].in_atomic_block:
         return
-    reads.on_replica = _replayed(list(clients))
+    if _reachable() and _replayed(list(clients)):
+        reads_on_replica()
+
+
+def reads_on_replica() -> None:
+    """From here on this request's reads go to the replica (outside transactions, until it
+    writes)."""
+    reads = _reads.get()
+    if reads is not None:
+        reads.on_replica = True
+
+
+def _reachable() -> bool:
+    """Connected to the replica (a connection kept from an earlier request is checked first):
+    when it is down, the primary answers instead."""
+    replica = connections[REPLICA]
+    try:
+        replica.close_if_health_check_failed()
+        replica.ensure_connection()
+    except DatabaseError:
+        return False
+    return True
 
 
 def writes_note(clients: Iterable[str]) -> None:
@@ -128,7 +149,7 @@ def _replayed(clients: list[str]) -> bool:
             )
             (replayed,) = cursor.fetchone()
     except DatabaseError:
-        return False  # the replica is unreachable: the primary answers
+        return False
     return replayed
 
 

@@ -5,6 +5,7 @@ The test database made on the primary reaches the standby by replication, and on
 does: these tests write in real transactions and wait for the standby to replay them. A lagging
 replica is the standby with its replay paused."""
 
+import socket
 import time
 from contextlib import contextmanager
 
@@ -227,3 +228,23 @@ def test_a_number_never_seen_is_followed_and_read_back_while_the_replica_lags(om
         response = oms.get("/api/v1/tracking/SBXDELIVERED0042")
     assert response.status_code == 200
     assert response.json()["data"]["carrier"] == "sandbox"
+
+
+def test_a_replica_that_cannot_be_reached_leaves_the_page_to_the_primary(merchant, shipped):
+    replica = connections[REPLICA]
+    replica.close()
+    port = replica.settings_dict["PORT"]
+    replica.settings_dict["PORT"] = free_port()  # nothing listens there
+    try:
+        with CaptureQueriesContext(connections[DEFAULT_DB_ALIAS]) as on_primary:
+            html = _page(merchant)
+    finally:
+        replica.settings_dict["PORT"] = port
+    assert TRACKING_NUMBER in html
+    assert len(on_primary) >= 5
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

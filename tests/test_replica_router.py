@@ -4,7 +4,7 @@ primary. tests/test_replica.py proves them against a real standby."""
 import pytest
 from django.db import DEFAULT_DB_ALIAS, router, transaction
 
-from flextracker.replica import REPLICA, replica_reads_begin, request_reads
+from flextracker.replica import REPLICA, reads_on_replica, request_reads
 from orders.models import Order
 
 pytestmark = pytest.mark.django_db(transaction=True)  # outside the test's own transaction
@@ -19,7 +19,7 @@ def test_reads_leave_the_primary_only_in_a_read_only_view_outside_transactions_b
     assert router.db_for_read(Order) == DEFAULT_DB_ALIAS  # no view said it only reads
     with request_reads():
         assert router.db_for_read(Order) == DEFAULT_DB_ALIAS  # not yet: authentication
-        replica_reads_begin([])
+        reads_on_replica()
         assert router.db_for_read(Order) == REPLICA
         with transaction.atomic():
             assert router.db_for_read(Order) == DEFAULT_DB_ALIAS
@@ -32,7 +32,7 @@ def test_reads_leave_the_primary_only_in_a_read_only_view_outside_transactions_b
 def test_a_write_before_the_view_reads_leaves_the_reads_on_the_replica():
     with request_reads():
         router.db_for_write(Order)  # authentication recording when a key was last used
-        replica_reads_begin([])
+        reads_on_replica()
         assert router.db_for_read(Order) == REPLICA
 
 
