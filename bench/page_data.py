@@ -43,9 +43,12 @@ def _events(shipment: Shipment, count: int) -> list[TrackingEvent]:
     return events
 
 
-def big_order_ensure(merchant_id: str, order_id: str, shipments: int, events: int) -> None:
+def big_order_ensure(
+    merchant_id: str, order_id: str, shipments: int, events: int, *, numbers_from: int = 0
+) -> None:
     """The merchant's order `order_id` with `shipments` delivered shipments of `events` events
-    each; made once, then kept with the generated data."""
+    each (tracking numbers counted from `numbers_from`); made once, then kept with the generated
+    data."""
     merchant = Merchant.objects.get(merchant_id=merchant_id)
     if Order.objects.filter(merchant=merchant, order_id=order_id).exists():
         return
@@ -56,7 +59,7 @@ def big_order_ensure(merchant_id: str, order_id: str, shipments: int, events: in
     ))  # fmt: skip
     for n in range(shipments):
         shipment = shipment_confirm(merchant=merchant, order_id=order_id, data=ShipmentInput(
-            tracking_number=f"SBXDELIVERED9{n:07d}", carrier="sandbox",
+            tracking_number=f"SBXDELIVERED9{numbers_from + n:07d}", carrier="sandbox",
             items=[ItemQuantity(f"SKU-{n}", 1)],
         )).instance  # fmt: skip
         TrackingEvent.objects.bulk_create(_events(shipment, events))

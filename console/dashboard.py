@@ -25,7 +25,8 @@ from console.charts import (
     stacked_column_chart,
 )
 from console.metrics import ChannelVolume, Dashboard, Period, dashboard_for
-from console.views import console_view
+from console.views import agent_readers, console_view
+from flextracker.replica import replica_reads
 from merchants.models import Merchant
 from merchants.selectors import merchants_visible_to, user_sees_all_merchants
 
@@ -47,6 +48,7 @@ STATUS_TONES = {
 
 @require_GET
 @console_view
+@replica_reads(agent_readers)
 def dashboard(request: HttpRequest) -> HttpResponse:
     merchants = list(merchants_visible_to(request.user).order_by("name", "pk"))
     sees_all = user_sees_all_merchants(request.user)

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from console.selectors import order_for_user, order_story
 from console.services import audit_record, order_note_add
+from flextracker.replica import SAFE_METHODS, replica_reads, user_client, writes_note
 from merchants.selectors import merchants_visible_to, user_sees_all_merchants
 from notifications.models import Notification
 from notifications.services import notification_resend
@@ -28,14 +29,25 @@ MAX_QUERY_LENGTH = 200
 
 
 def console_view(view: Callable) -> Callable:
+    """Logged in and allowed a merchant (checked on the primary); after an action, the agent's
+    next reads wait for the replica to replay it (flextracker/replica.py)."""
+
     @login_required(login_url="admin:login")
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not merchants_visible_to(request.user).exists():
             raise PermissionDenied(_("Your login is not linked to a merchant."))
-        return view(request, *args, **kwargs)
+        response = view(request, *args, **kwargs)
+        if request.method not in SAFE_METHODS:
+            writes_note([user_client(request.user)])
+        return response
 
     return wrapped
+
+
+def agent_readers(request: HttpRequest, *args, **kwargs) -> list[str]:
+    """Whose writes a console screen that only reads must show at once: the agent's own."""
+    return [user_client(request.user)]
 
 
 def _order_or_404(request: HttpRequest, order_pk: int) -> Order:
@@ -47,6 +59,7 @@ def _order_or_404(request: HttpRequest, order_pk: int) -> Order:
 
 @require_GET
 @console_view
+@replica_reads(agent_readers)
 def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")[:MAX_QUERY_LENGTH].strip()
     hits = orders_search(request.user, query) if query else []

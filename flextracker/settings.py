@@ -109,6 +109,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A streaming replica of the primary (docs/scaling.md): the read-only views read from it
+# (flextracker/replica.py). Absent, everything reads from the primary.
+if env("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {
+        **env.db("DATABASE_REPLICA_URL"),
+        "CONN_MAX_AGE": env.int("CONN_MAX_AGE", default=60),
+        "CONN_HEALTH_CHECKS": True,
+        # Tests read their own test database on the standby (CREATE DATABASE replicates).
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASE_ROUTERS = ["flextracker.replica.ReplicaRouter"]
+# After a write, how long a client's reads wait for the replica to replay it (then the primary
+# answers them); past this the replica is taken to have caught up.
+REPLICA_READ_YOUR_WRITES_SECONDS = env.int("REPLICA_READ_YOUR_WRITES_SECONDS", default=60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (rate-limit counters, OAuth tokens); Redis in production -------------------------------

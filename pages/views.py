@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from flextracker import ratelimit
 from flextracker.i18n import supported_language
+from flextracker.replica import merchant_client, replica_reads
 from merchants.branding import palette_for
 from merchants.models import BrandingTemplate, Merchant
 from merchants.selectors import (
@@ -57,6 +58,11 @@ def page_language(request: HttpRequest, locale: str = "") -> str:
         if language:
             return language
     return translation.get_language_from_request(request)
+
+
+def _page_readers(request: HttpRequest, merchant_id: str, *args, **kwargs) -> list[str]:
+    """Whose writes a customer page must show at once: its merchant's (flextracker/replica.py)."""
+    return [merchant_client(merchant_id)]
 
 
 def _visitor(request: HttpRequest) -> str:
@@ -109,6 +115,7 @@ def _lookup_page(request: HttpRequest, merchant: Merchant, order_id: str, *, sta
 
 
 @require_http_methods(["GET", "POST"])
+@replica_reads(_page_readers)
 def order_lookup(request: HttpRequest, merchant_id: str) -> HttpResponse:
     """`/orders/<merchant>/`: a customer finds their order without the link (order number and
     email or postal code), and lands on the order's signed page."""
@@ -165,6 +172,7 @@ def _zone(merchant: Merchant) -> zoneinfo.ZoneInfo:
 
 
 @require_http_methods(["GET", "POST"])
+@replica_reads(_page_readers)
 def order_page(request: HttpRequest, merchant_id: str, order_id: str) -> HttpResponse:
     if _too_many(request):
         return _rate_limited()
@@ -354,6 +362,7 @@ def _safe_name(value: str) -> str:
 
 
 @require_GET
+@replica_reads(_page_readers)
 def tracker_page(request: HttpRequest, merchant_id: str, tracker_external_id: str) -> HttpResponse:
     if _too_many(request):
         return _rate_limited()
@@ -365,6 +374,7 @@ def tracker_page(request: HttpRequest, merchant_id: str, tracker_external_id: st
 
 
 @require_GET
+@replica_reads(_page_readers)
 def group_page(request: HttpRequest, merchant_id: str, group_id: str) -> HttpResponse:
     if _too_many(request):
         return _rate_limited()

@@ -13,6 +13,9 @@ ALLOWED_IN_CI = {
     "row locks and concurrent writers need PostgreSQL": (
         "CI runs the whole suite on PostgreSQL too, where these tests run"
     ),
+    "a streaming replica needs DATABASE_REPLICA_URL (.ci/replica starts one)": (
+        ".ci/run calls .ci/replica, which starts a standby of CI's PostgreSQL and runs them on it"
+    ),
 }
 
 

@@ -10,6 +10,14 @@ from rest_framework.views import APIView
 
 from flextracker.api.envelope import validation_error
 from flextracker.api.style import request_style
+from flextracker.replica import (
+    SAFE_METHODS,
+    merchant_client,
+    replica_configured,
+    replica_reads_begin,
+    request_reads,
+    writes_note,
+)
 
 
 class MerchantApi(APIView):
@@ -18,10 +26,24 @@ class MerchantApi(APIView):
     permission_classes = [IsAuthenticated]
     entity: ClassVar[str] = "ORDER"
     not_found_code: ClassVar[str] = "ORDER_NOT_FOUND"
+    # GETs that only read: answered from the replica when there is one (flextracker/replica.py)
+    replica_reads: ClassVar[bool] = False
+
+    def dispatch(self, request, *args, **kwargs):
+        if not replica_configured():
+            return super().dispatch(request, *args, **kwargs)
+        with request_reads():
+            response = super().dispatch(request, *args, **kwargs)
+        merchant = getattr(self.request.user, "merchant", None)
+        if request.method not in SAFE_METHODS and merchant is not None:
+            writes_note([merchant_client(merchant.merchant_id)])
+        return response
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         request.style = request_style(request)  # after authentication: the key's style
+        if self.replica_reads and request.method in SAFE_METHODS:
+            replica_reads_begin([merchant_client(self.merchant().merchant_id)])
 
     def merchant(self):  # merchants.models.Merchant (the kernel imports no app)
         return self.request.user.merchant

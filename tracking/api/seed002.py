@@ -345,6 +345,7 @@ class TrackUpdateApi(InboundApi):
 )
 class TrackingInTransitApi(MerchantApi):
     entity = "TRACKER"  # a bad page or limit: INVALID_TRACKER_DATA
+    replica_reads = True
 
     def get(self, request):
         return paginated(request, shipments_in_flight(self.merchant()), SEED002.shipment)
@@ -363,6 +364,7 @@ class TrackingInTransitApi(MerchantApi):
 )
 class TrackingLookupApi(MerchantApi):
     not_found_code = "ORDER_NOT_FOUND"
+    replica_reads = True
 
     def get(self, request, load_id: str):
         merchant = self.merchant()
@@ -384,6 +386,7 @@ class TrackingLookupApi(MerchantApi):
 )
 class ShipmentTrackApi(MerchantApi):
     not_found_code = "TRACKING_NOT_FOUND"
+    replica_reads = True
 
     def get(self, request, shipment_id: str):
         shipment = shipment_get_by_public_id(self.merchant(), shipment_id)

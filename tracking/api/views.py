@@ -96,6 +96,7 @@ def _represented(request) -> Representation:
 )
 class TrackingDetailApi(MerchantApi):
     not_found_code = "TRACKING_NOT_FOUND"
+    replica_reads = True  # a number never seen is followed on the primary, then read there
 
     def get(self, request, tracking_number: str):
         merchant = self.merchant()
@@ -225,6 +226,7 @@ def _split(raw: str | None) -> list[str]:
 )
 class TrackingEventsListApi(MerchantApi):
     entity = "EVENT"
+    replica_reads = True
 
     def get(self, request):
         query = self.validated(EventsListQuery, request.query_params)
