@@ -324,6 +324,7 @@ PATH_PARAMETERS = {
     "tracker_external_id": ("The tracker's `trackerExternalId`.", "TRK-1001"),
     "message_id": ("The `messageId` answered when the message was posted.", "1"),
     "webhook_id": ("The `id` answered when the webhook was made.", "whk_0123456789abcdef01234567"),
+    "return_id": ("The return's `returnId`.", "ret_6f1c2a9b0e4d4c7a8b3e5f10"),
 }
 
 

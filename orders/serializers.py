@@ -2,7 +2,6 @@
 
 from rest_framework import serializers
 
-from carriers.vocabulary import Status
 from orders.models import Order, ReturnStatus
 
 
@@ -170,7 +169,7 @@ class ReturnShipmentOutput(serializers.Serializer):
     trackingNumber = serializers.CharField()
     carrier = serializers.CharField()
     carrierName = serializers.CharField()
-    status = serializers.ChoiceField(choices=Status.values)
+    status = serializers.CharField(help_text="TRACKING.md's status of the package coming back.")
     deliveredAt = serializers.DateTimeField(allow_null=True)
     carrierTrackingUrl = serializers.URLField(allow_null=True)
 

@@ -3,8 +3,7 @@ POST /api/v1/returns/{id}/approve|refuse|label. Parse, call one orders service, 
 is logged and idempotent (inbound.api.base.InboundApi), and replayed through the same answer
 functions (ingest/endpoints.py). Another merchant's return is a 404, like an unknown one."""
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, extend_schema_view
 from rest_framework import serializers
 
 from carriers.vocabulary import CarrierCode
@@ -31,9 +30,6 @@ ACTION_ERRORS = (
 )  # fmt: skip
 ENTITY = "RETURN"
 NOT_FOUND_CODE = "RETURN_NOT_FOUND"
-RETURN_ID = OpenApiParameter(
-    "return_id", OpenApiTypes.STR, OpenApiParameter.PATH, description="The return's `ret_…` id."
-)
 
 
 class ReturnListQuery(InputSerializer):
@@ -176,7 +172,6 @@ class ReturnsApi(MerchantApi):
         responses={200: ReturnOutputSerializer},
         errors=("RETURN_NOT_FOUND",),
         examples=[RETURN_EXAMPLE],
-        parameters=[RETURN_ID],
         tags=TAGS,
         operation_id="return_get",
     )
@@ -242,7 +237,6 @@ def _answer(return_request: ReturnRequest, serializer_class, payload) -> Result:
         responses={200: ReturnOutputSerializer},
         errors=("INVALID_RETURN_DATA", "RETURN_NOT_FOUND", "RETURN_STATUS_CONFLICT"),
         examples=[APPROVE_EXAMPLE, RETURN_EXAMPLE],
-        parameters=[RETURN_ID],
         tags=TAGS,
         operation_id="return_approve",
     )
@@ -260,7 +254,6 @@ class ReturnApproveApi(ReturnActionApi):
         responses={200: ReturnOutputSerializer},
         errors=ACTION_ERRORS,
         examples=[REFUSE_EXAMPLE, RETURN_EXAMPLE],
-        parameters=[RETURN_ID],
         tags=TAGS,
         operation_id="return_refuse",
     )
@@ -280,7 +273,6 @@ class ReturnRefuseApi(ReturnActionApi):
         responses={200: ReturnOutputSerializer},
         errors=ACTION_ERRORS,
         examples=[LABEL_EXAMPLE, RETURN_EXAMPLE],
-        parameters=[RETURN_ID],
         tags=TAGS,
         operation_id="return_label",
     )
