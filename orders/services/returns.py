@@ -313,10 +313,8 @@ def return_shipment_status_changed(*, shipment: Shipment) -> ReturnRequest | Non
 def _locked(return_request: ReturnRequest, allowed: set[str], action: str | None):
     """The request re-read under a row lock; a status outside `allowed` is a conflict (or None
     when `action` is None: nothing to do)."""
-    locked = ReturnRequest.objects.select_for_update().select_related("merchant", "order",
-                                                                      "shipment").get(
-        pk=return_request.pk
-    )  # fmt: skip
+    rows = ReturnRequest.objects.select_related("merchant", "order", "shipment")
+    locked = rows.select_for_update(of=("self",)).get(pk=return_request.pk)
     if locked.status not in allowed:
         if action is None:
             return None
