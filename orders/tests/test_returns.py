@@ -8,6 +8,7 @@ from django.utils import timezone
 from flextracker.errors import Conflict, InvalidData, MissingData
 from merchants.services import notification_rules_set
 from notifications.models import Notification
+from notifications.sending import notifications_send_due
 from orders.models import LineItem, ReturnRequest, ReturnStatus, Shipment
 from orders.selectors import order_return_options
 from orders.services import LineItemInput
@@ -332,3 +333,17 @@ def test_each_step_hands_its_event_over_once(merchant):
     ]  # fmt: skip
     assert rows[1].payload["data"]["status"] == "refused"
     assert rows[1].payload["data"]["merchantMessage"] == "Worn items"
+
+
+def test_a_return_step_the_merchant_chose_is_emailed_to_the_customer(merchant, mailoutbox):
+    # given: until part 2 words it, the step's email is the general "news about your order"
+    notification_rules_set(merchant=merchant, channel="email", triggers=["return_refused"])
+    policy_for(merchant)
+    request = _request(delivered_order(merchant))
+    # when
+    return_request_refuse(return_request=request, message="Worn items")
+    notifications_send_due()
+    # then
+    assert [(m.to, m.subject) for m in mailoutbox] == [
+        (["jane@example.com"], "An update on your order 1001"),
+    ]  # fmt: skip
