@@ -41,6 +41,12 @@ ERRORS = {
     ),
     "INVALID_TRACKER_DATA": (422, "A value is present but wrong."),
     "INVALID_EVENT_DATA": (422, "A value is present but wrong."),
+    "MISSING_RETURN_DATA": (400, "A required field is absent or empty."),
+    "INVALID_RETURN_DATA": (
+        422,
+        "A value is wrong: an unknown status, a label URL that is not https, a tracking number "
+        "already used or whose carrier cannot be told.",
+    ),
     "INVALID_MESSAGE_DATA": (422, "A query value is wrong (an unknown status)."),
     "INVALID_TRACKING_DATA": (
         422,
@@ -60,6 +66,11 @@ ERRORS = {
         "header.",
     ),
     "NOT_FOUND": (404, "No such object for this merchant."),
+    "RETURN_NOT_FOUND": (404, "No such return request for this merchant."),
+    "RETURN_STATUS_CONFLICT": (
+        409,
+        "The return is in a status that does not allow this step; `details.status` says which.",
+    ),
     "MESSAGE_NOT_FOUND": (404, "No such message posted to the API by this merchant."),
     "IDEMPOTENCY_CONFLICT": (
         409,
@@ -97,6 +108,7 @@ FIELD_EXAMPLES = {
 }
 
 ERROR_DETAILS_EXAMPLES = {
+    "RETURN_STATUS_CONFLICT": {"status": "refused"},
     "RATE_LIMITED": {"retryAfter": 42},
     "TRACKING_NOT_FOUND": {"trackingNumber": "1234567890", "provider": "FEDEX"},
     "TRACKING_NOT_AVAILABLE": {"reason": "Package not yet in carrier system", "retryAfter": 3600},
@@ -312,6 +324,7 @@ PATH_PARAMETERS = {
     "tracker_external_id": ("The tracker's `trackerExternalId`.", "TRK-1001"),
     "message_id": ("The `messageId` answered when the message was posted.", "1"),
     "webhook_id": ("The `id` answered when the webhook was made.", "whk_0123456789abcdef01234567"),
+    "return_id": ("The return's `returnId`.", "ret_6f1c2a9b0e4d4c7a8b3e5f10"),
 }
 
 

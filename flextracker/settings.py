@@ -351,6 +351,7 @@ SPECTACULAR_SETTINGS = {
         "Seed002StatusEnum": "carriers.seed002.SEED002_STATUSES",
         "EventsEnum": "notifications.models.ANY_WEBHOOK_EVENT_TYPES",
         "SeedWebhookEventsEnum": "notifications.models.SeedWebhookEventType.values",
+        "ReturnStatusEnum": "orders.models.ReturnStatus.values",
     },
 }
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from flextracker.errors import NotFound
 from inbound.services import Result
+from ingest.api.returns import return_approve_answer, return_label_answer, return_refuse_answer
 from ingest.api.trackers import tracker_answer
 from ingest.envelope import (
     Parsed,
@@ -63,6 +64,9 @@ ENDPOINTS: dict[re.Pattern, Endpoint] = {
     re.compile(r"events"): Endpoint(event_apply, event_parsed),
     re.compile(r"events/batch"): Endpoint(events_batch_apply),
     re.compile(r"trackers"): Endpoint(tracker_answer),
+    re.compile(r"returns/(?P<return_id>[^/]+)/approve"): Endpoint(return_approve_answer),
+    re.compile(r"returns/(?P<return_id>[^/]+)/refuse"): Endpoint(return_refuse_answer),
+    re.compile(r"returns/(?P<return_id>[^/]+)/label"): Endpoint(return_label_answer),
     re.compile(r"webhooks"): Endpoint(webhook_create_answer),
     re.compile(r"webhooks/(?P<webhook_id>[^/]+)/enable"): Endpoint(webhook_enable_answer),
     re.compile(r"tracking/webhook"): Endpoint(tracking_webhook_create_answer),

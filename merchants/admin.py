@@ -1,6 +1,7 @@
 """The onboarding console: flexEngage staff set up merchants; merchant users see only theirs."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
@@ -23,6 +24,8 @@ from merchants.models import (
     NotificationChannel,
     NotificationTrigger,
     PickupLocation,
+    ReturnPolicy,
+    ReturnReason,
 )
 from merchants.selectors import (
     membership_roles,
@@ -38,6 +41,9 @@ from merchants.services import (
     membership_grant,
     merchant_save,
     notification_rules_set,
+    return_policy_save,
+    return_reason_delete,
+    return_reason_save,
 )
 
 admin.site.site_header = "flexTracker console"
@@ -208,7 +214,9 @@ class MerchantAdmin(MerchantScopedAdmin):
     form = MerchantForm
     merchant_path = "id"
     editable_by_merchant_admins = True
-    list_display = ["merchant_id", "name", "is_active", "api_keys_link", "templates_link"]
+    list_display = [
+        "merchant_id", "name", "is_active", "api_keys_link", "templates_link", "returns_link"
+    ]  # fmt: skip
     list_filter = ["is_active"]
     search_fields = ["merchant_id", "name"]
     inlines = [DeliveryProviderInline, PickupLocationInline, MembershipInline]
@@ -270,6 +278,14 @@ class MerchantAdmin(MerchantScopedAdmin):
             + f"?merchant__id__exact={merchant.pk}"
         )
         return format_html('<a href="{}">{}</a>', url, _("Templates"))
+
+    @admin.display(description=_("Returns"))
+    def returns_link(self, merchant: Merchant) -> str:
+        url = (
+            reverse("admin:merchants_returnpolicy_changelist")
+            + f"?merchant__id__exact={merchant.pk}"
+        )
+        return format_html('<a href="{}">{}</a>', url, _("Return policy"))
 
 
 @admin.register(ApiKey)
@@ -388,6 +404,103 @@ class BrandingTemplateAdmin(MerchantScopedAdmin):
         # The page belongs to the orders app; linking by URL name keeps imports one-way.
         url = reverse("branding_template_preview", args=[template.pk])
         return format_html('<a href="{}" target="_blank">{}</a>', url, _("Preview page"))
+
+
+def _label_field_name(language: str) -> str:
+    return f"label_{language.replace('-', '_')}"
+
+
+class ReturnReasonFormBase(forms.ModelForm):
+    """A reason with one label field per page language (settings.LANGUAGES), kept in `labels`;
+    the default language's is required (the others fall back to it)."""
+
+    class Meta:
+        model = ReturnReason
+        fields = ["code", "position"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for language, _name in settings.LANGUAGES:
+            self.initial.setdefault(
+                _label_field_name(language), self.instance.labels.get(language, "")
+            )
+
+    def clean(self):
+        data = super().clean()
+        labels = {language: (data.get(_label_field_name(language)) or "").strip()
+                  for language, _name in settings.LANGUAGES}  # fmt: skip
+        if not labels[settings.LANGUAGE_CODE]:
+            self.add_error(
+                _label_field_name(settings.LANGUAGE_CODE),
+                _("Required: the other languages fall back to it."),
+            )
+        self.instance.labels = {language: label for language, label in labels.items() if label}
+        return data
+
+
+ReturnReasonForm = type(
+    "ReturnReasonForm",
+    (ReturnReasonFormBase,),
+    {
+        _label_field_name(language): forms.CharField(
+            label=format_lazy("{} ({})", _("Label"), name), max_length=200, required=False
+        )
+        for language, name in settings.LANGUAGES
+    },
+)
+
+
+class ReturnReasonInline(admin.StackedInline):
+    model = ReturnReason
+    form = ReturnReasonForm
+    extra = 0
+
+    def _policy_admin(self):
+        return self.admin_site._registry[ReturnPolicy]
+
+    def has_add_permission(self, request, obj=None):
+        return self._policy_admin().has_change_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._policy_admin().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._policy_admin().has_change_permission(request, obj)
+
+    def has_view_permission(self, request, obj=None):
+        return self._policy_admin().has_view_permission(request, obj)
+
+
+@admin.register(ReturnPolicy)
+class ReturnPolicyAdmin(MerchantScopedAdmin):
+    """What the merchant's customers may return, edited by the merchant's admins."""
+
+    editable_by_merchant_admins = True
+    list_display = ["merchant", "is_enabled", "window_days", "exchange_allowed", "approval"]
+    list_filter = ["is_enabled"]
+    search_fields = ["merchant__merchant_id", "merchant__name"]
+    inlines = [ReturnReasonInline]
+    fieldsets = [
+        (None, {"fields": ["merchant", "is_enabled"]}),
+        (
+            _("What may come back"),
+            {"fields": ["window_days", "not_returnable_patterns", "exchange_allowed"]},
+        ),
+        (_("How"), {"fields": ["approval", "shipping", "shipping_instructions"]}),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["merchant"] if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        return_policy_save(policy=obj)
+
+    def save_formset(self, request, form, formset, change):
+        reasons = formset.save(commit=False)
+        for reason in formset.deleted_objects:
+            return_reason_delete(reason=reason)
+        for reason in reasons:
+            return_reason_save(reason=reason)
 
 
 def write_only_field(label, help_text="") -> forms.CharField:

@@ -5,7 +5,13 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
 from carriers.vocabulary import CarrierCode
-from merchants.models import BrandingTemplate, Membership, MembershipRole, Merchant
+from merchants.models import (
+    BrandingTemplate,
+    Membership,
+    MembershipRole,
+    Merchant,
+    ReturnPolicy,
+)
 
 
 def user_sees_all_merchants(user: AbstractBaseUser | AnonymousUser) -> bool:
@@ -59,3 +65,10 @@ def tracked_carriers(merchant: Merchant) -> set[str]:
     those with platform credentials. Shipments on the others show what the OMS sent."""
     platform = {code for code, account in settings.CARRIER_CREDENTIALS.items() if account["secret"]}
     return {CarrierCode.SANDBOX.value} | platform | carriers_with_accounts(merchant)
+
+
+def return_policy_for(merchant: Merchant) -> ReturnPolicy | None:
+    """The merchant's return policy when it offers returns, else None. Read through the
+    relation: free for a merchant loaded with `select_related("merchant__return_policy")`."""
+    policy = getattr(merchant, "return_policy", None)
+    return policy if policy is not None and policy.is_enabled else None

@@ -21,6 +21,8 @@ from merchants.models import (
     Merchant,
     NotificationChannel,
     NotificationRule,
+    ReturnPolicy,
+    ReturnReason,
 )
 
 API_KEY_PREFIX = "ftk_"
@@ -172,3 +174,19 @@ def branding_template_save(*, template: BrandingTemplate) -> BrandingTemplate:
         template.is_default = True
     template.save()
     return template
+
+
+def return_policy_save(*, policy: ReturnPolicy) -> ReturnPolicy:
+    policy.full_clean()
+    policy.save()
+    return policy
+
+
+def return_reason_save(*, reason: ReturnReason) -> ReturnReason:
+    reason.save()
+    return reason
+
+
+def return_reason_delete(*, reason: ReturnReason) -> None:
+    """Requests keep the reason's code and label as the customer read it."""
+    reason.delete()

@@ -116,6 +116,10 @@ class WebhookEventType(models.TextChoices):
     TRACKING_EXCEPTION = "tracking.exception", _("Exception")
     TRACKING_DELAYED = "tracking.delayed", _("Delayed")
     TRACKING_RETURNED = "tracking.returned", _("Returned")
+    RETURN_REQUESTED = "return.requested", _("Return requested")
+    RETURN_APPROVED = "return.approved", _("Return approved")
+    RETURN_REFUSED = "return.refused", _("Return refused")
+    RETURN_RECEIVED = "return.received", _("Return received")
 
 
 class SeedWebhookEventType(models.TextChoices):

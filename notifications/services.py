@@ -375,6 +375,11 @@ ORDER_EVENTS = {
     "order.cancelled": (WebhookEventType.ORDER_CANCELLED, NotificationTrigger.ITEMS_CANCELLED),
     "shipment.created": (WebhookEventType.SHIPMENT_CREATED, None),
     "items.backordered": (None, NotificationTrigger.ITEMS_BACKORDERED),
+    "return.requested": (WebhookEventType.RETURN_REQUESTED, NotificationTrigger.RETURN_REQUESTED),
+    "return.approved": (WebhookEventType.RETURN_APPROVED, NotificationTrigger.RETURN_APPROVED),
+    "return.refused": (WebhookEventType.RETURN_REFUSED, NotificationTrigger.RETURN_REFUSED),
+    "return.label_ready": (None, NotificationTrigger.RETURN_LABEL_READY),
+    "return.received": (WebhookEventType.RETURN_RECEIVED, NotificationTrigger.RETURN_RECEIVED),
 }
 
 
@@ -398,7 +403,11 @@ def order_events(*, merchant: Merchant, events: Sequence[OrderEvent]) -> list[No
 
     `event` is "order.created" (customer trigger order_received), "order.cancelled"
     (items_cancelled; also a partial cancellation), "shipment.created" (webhooks only, with
-    `shipment`) or "items.backordered" (items_backordered; no webhook type exists for it).
+    `shipment`) or "items.backordered" (items_backordered; no webhook type exists for it); for
+    a return request (orders/services/returns.py) "return.requested", "return.approved",
+    "return.refused", "return.received" (webhook and customer trigger of the same name) and
+    "return.label_ready" (the customer only), `data` the return's API representation and
+    `occurrence` its id.
     `data` is JSON: `{"orderId", "status", "items": [...], "links": {"trackingPage"}}` for
     orders, `{"orderId", "trackingNumber", "carrier", ...}` for shipments. `occurrence` tells
     repeated events apart (the second partial cancellation of an order is news too); the same

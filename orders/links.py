@@ -60,12 +60,22 @@ def tracking_page_link_state(merchant: Merchant, order_id: str, token: str) -> L
 
 
 def tracking_page_url(order: Order) -> str:
+    return _signed_order_url("orders", order)
+
+
+def _signed_order_url(kind: str, order: Order) -> str:
     merchant_id = order.merchant.merchant_id
     query = urlencode({"t": tracking_page_token(merchant_id, order.order_id)})
     return (
-        f"{settings.PUBLIC_BASE_URL}/orders/{quote(merchant_id)}/"
+        f"{settings.PUBLIC_BASE_URL}/{kind}/{quote(merchant_id)}/"
         f"{quote(order.order_id, safe='')}?{query}"
     )
+
+
+def returns_page_url(order: Order) -> str:
+    """The order's return flow for the customer (pages/, issue 25): `/returns/<merchantId>/
+    <orderId>?t=…`, signed as the order's page is, so the same privacy rules let it open."""
+    return _signed_order_url("returns", order)
 
 
 def shipment_page_url(order: Order, tracking_number: str) -> str:

@@ -1,3 +1,4 @@
+import secrets
 import uuid
 
 from django.conf import settings
@@ -113,6 +114,13 @@ class LineItem(models.Model):
     # Backordered units are among those awaiting shipment (API.md).
     quantity_backordered = models.PositiveIntegerField(default=0)
     backorder_expected_date = models.DateField(null=True, blank=True)
+    # The OMS's `returnable` flag; the merchant's itemId patterns can refuse a return too.
+    is_returnable = models.BooleanField(default=True)
+    # Units in return requests not refused, and those of them received back. "Requested ≤
+    # delivered" cannot be a constraint (delivered is derived from delivered shipments): the
+    # returns service checks it with the order and its line items locked (select_for_update).
+    quantity_return_requested = models.PositiveIntegerField(default=0)
+    quantity_returned = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["position", "pk"]
@@ -139,6 +147,18 @@ class LineItem(models.Model):
                 ),
                 name="backordered_within_awaiting",
             ),
+            models.CheckConstraint(
+                condition=Q(quantity_return_requested__gte=0), name="return_requested_gte_0"
+            ),
+            models.CheckConstraint(condition=Q(quantity_returned__gte=0), name="returned_gte_0"),
+            models.CheckConstraint(
+                condition=Q(quantity_return_requested__lte=F("quantity_shipped")),
+                name="return_requested_within_shipped",
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity_returned__lte=F("quantity_return_requested")),
+                name="returned_within_return_requested",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -149,8 +169,17 @@ class LineItem(models.Model):
         return self.quantity_ordered - self.quantity_shipped - self.quantity_cancelled
 
 
+class ShipmentDirection(models.TextChoices):
+    OUTBOUND = "outbound", _("To the customer")
+    RETURN = "return", _("Back to the merchant")
+
+
 class Shipment(models.Model):
-    """A package followed with its carrier; also the tracked object behind an API tracker."""
+    """A package followed with its carrier; also the tracked object behind an API tracker.
+
+    A return shipment (direction "return") belongs to its ReturnRequest, never to the order's
+    `shipments`: it is polled like any package but counts toward no order status, delivered
+    quantity or "your order" message."""
 
     # Not indexed alone: shipment_unique (merchant, carrier, tracking_number) leads with it.
     merchant = models.ForeignKey(
@@ -163,6 +192,9 @@ class Shipment(models.Model):
     tracking_number = models.CharField(max_length=100)  # normalized: no spaces, upper-case
     # The shipment's public id (API.md `shipmentId`): stable, unique across merchants.
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    direction = models.CharField(
+        max_length=8, choices=ShipmentDirection.choices, default=ShipmentDirection.OUTBOUND
+    )
     service = models.CharField(max_length=100, blank=True)
     # The platform's own id of this shipment (a Shopify fulfillment's id), for writing back.
     source_reference = models.CharField(max_length=200, blank=True)
@@ -206,6 +238,10 @@ class Shipment(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(tracking_number=""), name="tracking_number_not_empty"
+            ),
+            models.CheckConstraint(
+                condition=Q(direction="outbound") | Q(order__isnull=True),
+                name="return_shipment_not_in_order",
             ),
         ]
         indexes = [
@@ -281,6 +317,79 @@ class ItemBackorder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} backordered"
+
+
+class ReturnStatus(models.TextChoices):
+    REQUESTED = "requested", _("Requested")
+    APPROVED = "approved", _("Approved")
+    REFUSED = "refused", _("Refused")
+    IN_TRANSIT = "in_transit", _("On its way back")
+    RECEIVED = "received", _("Received")
+
+
+def return_public_id() -> str:
+    return f"ret_{secrets.token_hex(12)}"
+
+
+class ReturnRequest(models.Model):
+    """A customer's request to return (or exchange) delivered units of an order: requested →
+    approved | refused → in transit (its return shipment moves) → received (delivered back)."""
+
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.CASCADE, related_name="return_requests", db_index=False
+    )
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="return_requests")
+    # The `{id}` of /api/v1/returns/{id}: not the row id, which would count returns.
+    public_id = models.CharField(
+        max_length=40, unique=True, editable=False, default=return_public_id
+    )
+    status = models.CharField(
+        max_length=16, choices=ReturnStatus.choices, default=ReturnStatus.REQUESTED
+    )
+    reason_code = models.CharField(max_length=40, blank=True)
+    reason_label = models.CharField(max_length=200, blank=True)  # as the customer read it
+    exchange_variant = models.CharField(max_length=300, blank=True)
+    customer_comment = models.TextField(blank=True)
+    language = models.CharField(max_length=16, blank=True)
+    merchant_message = models.TextField(blank=True)
+    label_url = models.URLField(max_length=2000, blank=True)
+    shipment = models.OneToOneField(
+        Shipment, null=True, blank=True, on_delete=models.SET_NULL, related_name="return_request"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    refused_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["merchant", "status", "-created_at"], name="return_status_idx"),
+            models.Index(fields=["merchant", "-created_at"], name="return_recent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.public_id
+
+
+class ReturnItem(models.Model):
+    return_request = models.ForeignKey(
+        ReturnRequest, on_delete=models.CASCADE, related_name="items", db_index=False
+    )
+    line_item = models.ForeignKey(LineItem, on_delete=models.CASCADE, related_name="return_items")
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["return_request", "line_item"], name="return_item_unique"
+            ),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="return_item_qty_gte_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line_item.item_id} × {self.quantity}"
 
 
 class TrackerType(models.TextChoices):

@@ -14,8 +14,9 @@ from carriers.vocabulary import (
     Status,
 )
 from flextracker.api.envelope import iso, number
-from orders.links import tracking_page_url
-from orders.models import LineItem, Order, Shipment, ShipmentItem
+from merchants.selectors import branding_template_for, return_policy_for
+from orders.links import returns_page_url, tracking_page_url
+from orders.models import LineItem, Order, ReturnRequest, Shipment, ShipmentItem
 
 
 class Details(Protocol):
@@ -179,6 +180,9 @@ def _line_item_json(item: LineItem, delivered: int) -> dict:
         "quantityBackordered": item.quantity_backordered,
         "quantityAwaitingShipment": item.quantity_awaiting_shipment,
         "expectedDate": iso(item.backorder_expected_date),
+        "returnable": item.is_returnable,
+        "quantityReturnRequested": item.quantity_return_requested,
+        "quantityReturned": item.quantity_returned,
     }
 
 
@@ -203,10 +207,68 @@ def order_json(order: Order, *, tracked: set[str], details: Details = PREFETCHED
         "attributes": order.attributes,
         "lineItems": [_line_item_json(i, delivered.get(i.item_id, 0)) for i in line_items],
         "shipments": [shipment_json(s, tracked=tracked, details=details) for s in shipments],
-        "links": {"trackingPage": tracking_page_url(order)},
+        "links": order_links(order),
         "createdAt": iso(order.created_at),
         "updatedAt": iso(order.updated_at),
     }  # fmt: skip
+
+
+def order_links(order: Order) -> dict:
+    """`trackingPage`, and `returnsUrl` (the customer's return flow) when the merchant offers
+    returns."""
+    links = {"trackingPage": tracking_page_url(order)}
+    if return_policy_for(order.merchant) is not None:
+        links["returnsUrl"] = returns_page_url(order)
+    return links
+
+
+def returns_url(merchant, order: Order | None) -> str:
+    """`referenceLinks.returnsUrl`: our return flow for an order when the merchant offers
+    returns, else the default branding's returns page ("" when none)."""
+    if order is not None and return_policy_for(merchant) is not None:
+        return returns_page_url(order)
+    return branding_template_for(merchant, None).returns_url
+
+
+def return_json(return_request: ReturnRequest) -> dict:
+    """A return request as GET /returns/{id} and the return.* webhooks show it (selected by
+    orders.selectors.return_request_queryset)."""
+    order, shipment = return_request.order, return_request.shipment
+    return {
+        "returnId": return_request.public_id,
+        "orderId": order.order_id,
+        "status": return_request.status,
+        "reason": {"code": return_request.reason_code, "label": return_request.reason_label},
+        "exchangeVariant": return_request.exchange_variant,
+        "customerComment": return_request.customer_comment,
+        "language": return_request.language,
+        "merchantMessage": return_request.merchant_message,
+        "items": [
+            {"itemId": item.line_item.item_id, "name": item.line_item.name,
+             "quantity": item.quantity}
+            for item in return_request.items.all()
+        ],
+        "labelUrl": return_request.label_url or None,
+        "returnShipment": _return_shipment_json(shipment) if shipment is not None else None,
+        "requestedAt": iso(return_request.created_at),
+        "approvedAt": iso(return_request.approved_at),
+        "refusedAt": iso(return_request.refused_at),
+        "receivedAt": iso(return_request.received_at),
+        "updatedAt": iso(return_request.updated_at),
+        "links": {"trackingPage": tracking_page_url(order), "returnsUrl": returns_page_url(order)},
+    }  # fmt: skip
+
+
+def _return_shipment_json(shipment: Shipment) -> dict:
+    return {
+        "shipmentId": str(shipment.public_id),
+        "trackingNumber": shipment.tracking_number,
+        "carrier": shipment.carrier,
+        "carrierName": shipment.carrier_name,
+        "status": shipment.status,
+        "deliveredAt": iso(shipment.delivered_at),
+        "carrierTrackingUrl": public_tracking_url(shipment.carrier, shipment.tracking_number),
+    }
 
 
 def restamp(data: dict, instance: Order | Shipment, ledger: Written) -> None:

@@ -2,14 +2,26 @@
 
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import datetime
 from typing import NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Max, Prefetch, QuerySet
+from django.utils import timezone
 
+from carriers.vocabulary import Status
 from merchants.models import Merchant
-from merchants.selectors import merchants_visible_to, user_sees_all_merchants
-from orders.models import Order, Shipment, ShipmentItem, Tracker
+from merchants.selectors import merchants_visible_to, return_policy_for, user_sees_all_merchants
+from orders.models import (
+    Order,
+    ReturnItem,
+    ReturnRequest,
+    Shipment,
+    ShipmentDirection,
+    ShipmentItem,
+    Tracker,
+)
+from orders.return_rules import Delivered, ReturnOption, return_options
 
 # What the customer page shows of an event (pages.tracking_page). A long history is hundreds of
 # rows: they are read as plain rows, which cost half as much to build as model instances.
@@ -55,7 +67,7 @@ def order_queryset_with_details(merchant: Merchant, *, events: bool = True) -> Q
     shipments = shipment_queryset_with_details(events=events).order_by("created_at", "pk")
     return (
         Order.objects.filter(merchant=merchant)
-        .select_related("merchant")
+        .select_related("merchant__return_policy")
         .prefetch_related("line_items", Prefetch("shipments", queryset=shipments))
     )
 
@@ -195,7 +207,7 @@ def tracker_queryset_with_details(merchant: Merchant, *, events: bool = True) ->
     shipments = shipment_queryset_with_details(events=events).select_related("order")
     return (
         Tracker.objects.filter(merchant=merchant)
-        .select_related("merchant", "order", "location")
+        .select_related("merchant__return_policy", "order__merchant", "location")
         .prefetch_related(
             Prefetch("shipment", queryset=shipments),
             "merchant__delivery_providers",
@@ -228,3 +240,53 @@ def _trackers_for_page(merchant: Merchant, **lookups) -> list[Tracker]:
     trackers = list(trackers.order_by("pk"))
     with_history(tracker.shipment for tracker in trackers if tracker.shipment_id)
     return trackers
+
+
+# --- Returns -----------------------------------------------------------------------------------
+
+
+def return_request_queryset(merchant: Merchant) -> QuerySet[ReturnRequest]:
+    """The merchant's return requests with what their answer shows, in a fixed number of
+    queries."""
+    items = ReturnItem.objects.select_related("line_item").order_by("pk")
+    return (
+        ReturnRequest.objects.filter(merchant=merchant)
+        .select_related("order__merchant__return_policy", "shipment")
+        .prefetch_related(Prefetch("items", queryset=items))
+    )
+
+
+def return_request_list(merchant: Merchant, *, status: str = "") -> QuerySet[ReturnRequest]:
+    """Newest first; `status` one of orders.models.ReturnStatus, or "" for all."""
+    requests = return_request_queryset(merchant).order_by("-created_at", "-pk")
+    return requests.filter(status=status) if status else requests
+
+
+def return_request_get_for_merchant(merchant: Merchant, return_id: str) -> ReturnRequest | None:
+    return return_request_queryset(merchant).filter(public_id=return_id).first()
+
+
+def return_requests_of_order(order: Order) -> list[ReturnRequest]:
+    """An order's return requests, newest first (what the customer page shows)."""
+    return list(return_request_list(order.merchant).filter(order=order))
+
+
+def deliveries_of_order(order: Order) -> list[Delivered]:
+    """The order's units in delivered outbound packages, with when each was delivered."""
+    rows = ShipmentItem.objects.filter(
+        shipment__order=order,
+        shipment__status=Status.DELIVERED,
+        shipment__direction=ShipmentDirection.OUTBOUND,
+    ).values_list("line_item_id", "quantity", "shipment__delivered_at", "shipment__updated_at")
+    return [Delivered(item, quantity, at or updated) for item, quantity, at, updated in rows]
+
+
+def order_return_options(order: Order, *, now: datetime | None = None) -> list[ReturnOption]:
+    """What the customer may return of each line item now (the page's form), in the order's
+    line item order; empty when the merchant offers no returns."""
+    policy = return_policy_for(order.merchant)
+    if policy is None:
+        return []
+    line_items = list(order.line_items.all())
+    options = return_options(policy, line_items, deliveries_of_order(order), now or timezone.now())
+    return [options[item.pk] for item in line_items]

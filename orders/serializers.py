@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from orders.models import Order
+from orders.models import Order, ReturnStatus
 
 
 class LocationSerializer(serializers.Serializer):
@@ -98,6 +98,13 @@ class LineItemOutputSerializer(serializers.Serializer):
     quantityBackordered = serializers.IntegerField()
     quantityAwaitingShipment = serializers.IntegerField()
     expectedDate = serializers.DateField(allow_null=True)
+    returnable = serializers.BooleanField(
+        help_text="The OMS's flag; the merchant's return policy may still refuse the item."
+    )
+    quantityReturnRequested = serializers.IntegerField(
+        help_text="Units in return requests not refused (received ones included)."
+    )
+    quantityReturned = serializers.IntegerField(help_text="Units received back.")
 
 
 class CustomerOutput(serializers.Serializer):
@@ -117,6 +124,11 @@ class AddressOutput(serializers.Serializer):
 
 class OrderLinksSerializer(serializers.Serializer):
     trackingPage = serializers.URLField()
+    returnsUrl = serializers.URLField(
+        required=False,
+        help_text="The customer's return flow, signed like trackingPage; only when the merchant "
+        "offers returns.",
+    )
 
 
 class OrderOutputSerializer(serializers.Serializer):
@@ -139,3 +151,55 @@ class OrderOutputSerializer(serializers.Serializer):
     links = OrderLinksSerializer()
     createdAt = serializers.DateTimeField()
     updatedAt = serializers.DateTimeField()
+
+
+class ReturnReasonOutput(serializers.Serializer):
+    code = serializers.CharField(help_text="One of the merchant's reasons; empty when it has none.")
+    label = serializers.CharField(help_text="As the customer read it, in `language`.")
+
+
+class ReturnItemOutput(serializers.Serializer):
+    itemId = serializers.CharField()
+    name = serializers.CharField()
+    quantity = serializers.IntegerField()
+
+
+class ReturnShipmentOutput(serializers.Serializer):
+    shipmentId = serializers.UUIDField()
+    trackingNumber = serializers.CharField()
+    carrier = serializers.CharField()
+    carrierName = serializers.CharField()
+    status = serializers.CharField(help_text="TRACKING.md's status of the package coming back.")
+    deliveredAt = serializers.DateTimeField(allow_null=True)
+    carrierTrackingUrl = serializers.URLField(allow_null=True)
+
+
+class ReturnLinksSerializer(serializers.Serializer):
+    trackingPage = serializers.URLField()
+    returnsUrl = serializers.URLField(help_text="The customer's return flow for the order.")
+
+
+class ReturnOutputSerializer(serializers.Serializer):
+    returnId = serializers.CharField(help_text="Our id of the return request, `ret_…`.")
+    orderId = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=ReturnStatus.values,
+        help_text="requested → approved or refused; approved → in_transit (its return shipment "
+        "moves) → received (delivered back to you).",
+    )
+    reason = ReturnReasonOutput()
+    exchangeVariant = serializers.CharField(
+        help_text="What the customer wants instead; empty for a plain return."
+    )
+    customerComment = serializers.CharField()
+    language = serializers.CharField(help_text="The customer's page language.")
+    merchantMessage = serializers.CharField(help_text="Your message to the customer.")
+    items = ReturnItemOutput(many=True)
+    labelUrl = serializers.URLField(allow_null=True)
+    returnShipment = ReturnShipmentOutput(allow_null=True)
+    requestedAt = serializers.DateTimeField()
+    approvedAt = serializers.DateTimeField(allow_null=True)
+    refusedAt = serializers.DateTimeField(allow_null=True)
+    receivedAt = serializers.DateTimeField(allow_null=True)
+    updatedAt = serializers.DateTimeField()
+    links = ReturnLinksSerializer()

@@ -12,9 +12,10 @@ from carriers.vocabulary import Status
 from merchants.selectors import tracked_carriers
 from notifications.services import shipment_status_changed
 from orders.links import shipment_page_url, tracker_page_url
-from orders.models import Shipment
+from orders.models import Shipment, ShipmentDirection
 from orders.representation import shipment_json
 from orders.services import order_refresh_status, shipment_lock
+from orders.services.returns import return_shipment_status_changed
 from tracking.models import TrackingEvent
 from tracking.selectors import shipments_with_details
 
@@ -100,6 +101,11 @@ def shipment_apply_events(
     if shipment.last_event_at is None or newest.occurred_at >= shipment.last_event_at:
         _take_status(shipment, newest, source)
         shipment.save()
+        if shipment.direction == ShipmentDirection.RETURN:
+            # A package coming back tells its return request, no customer of an order.
+            if applied.status_changed:
+                return_shipment_status_changed(shipment=shipment)
+            return applied
         if applied.status_changed and shipment.order_id:
             order_refresh_status(shipment.order)
         # A change of seed 002's status alone (picked_up → arrived_at_facility) adds seed-style

@@ -88,6 +88,12 @@ class LineItemInputSerializer(InputSerializer):
         max_digits=12, decimal_places=2, min_value=0, required=False, allow_null=True
     )
     imageUrl = serializers.URLField(max_length=1000, **TEXT)
+    returnable = serializers.BooleanField(
+        required=False,
+        default=True,
+        help_text="false: the customer can never return this item (issue 25); left out, the "
+        "merchant's return policy decides.",
+    )
 
 
 def _unique_item_ids(items: list[dict]) -> list[dict]:
@@ -141,6 +147,7 @@ class OrderInputSerializer(InputSerializer):
                     description=item["description"],
                     price=item.get("price"),
                     image_url=item["imageUrl"],
+                    returnable=item["returnable"],
                 )
                 for item in data["lineItems"]
             ],

@@ -9,10 +9,9 @@ from rest_framework import serializers
 
 from carriers.vocabulary import CarrierCode, Status, StatusDetail
 from flextracker.api.envelope import iso, number
-from merchants.selectors import branding_template_for
 from orders.links import group_page_url, tracker_page_url
 from orders.models import Shipment, Tracker
-from orders.representation import shipment_json
+from orders.representation import returns_url, shipment_json
 from orders.serializers import AddressOutput, CustomerOutput, TrackingOutputSerializer
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -98,7 +97,9 @@ class ReferenceLinksSerializer(serializers.Serializer):
     trackingPage = serializers.URLField(help_text="The same customer page.")
     groupPage = serializers.URLField(required=False, help_text="Only when groupId is set.")
     returnsUrl = serializers.URLField(
-        required=False, help_text="Only when the merchant offers returns (its default branding)."
+        required=False,
+        help_text="Only when the merchant offers returns: the return flow of the tracker's order "
+        "when the merchant's return policy is on, else its default branding's returns page.",
     )
 
 
@@ -289,7 +290,7 @@ def _reference_links(tracker: Tracker) -> dict:
     links = {"customerWebflowUrl": page, "trackingPage": page}
     if tracker.group_id:
         links["groupPage"] = group_page_url(merchant_id, tracker.group_id)
-    returns_url = branding_template_for(tracker.merchant, None).returns_url  # templates prefetched
-    if returns_url:
-        links["returnsUrl"] = returns_url
+    # The merchant's policy and templates are selected with the tracker.
+    if url := returns_url(tracker.merchant, tracker.order):
+        links["returnsUrl"] = url
     return links

@@ -56,7 +56,8 @@ def test_an_order_is_created_then_updated_in_place(api, merchant):
         "itemId": "SKU-1", "name": "Blue Mug", "description": "", "price": 10.0, "imageUrl": "",
         "quantityOrdered": 2, "quantityShipped": 0, "quantityDelivered": 0,
         "quantityCancelled": 0, "quantityBackordered": 0, "quantityAwaitingShipment": 2,
-        "expectedDate": None,
+        "expectedDate": None, "returnable": True, "quantityReturnRequested": 0,
+        "quantityReturned": 0,
     }  # fmt: skip
     assert data["links"]["trackingPage"].startswith(
         "http://127.0.0.1:8000/orders/FDC-01-12345/12345?t="

@@ -27,6 +27,9 @@ LOGGED_PATHS = [
     "/api/v1/tracking/batch",
     "/api/v1/tracking/1Z999/events",
     "/api/v1/tracking/1Z999/refresh",
+    "/api/v1/returns/ret_1/approve",
+    "/api/v1/returns/ret_1/refuse",
+    "/api/v1/returns/ret_1/label",
 ]
 
 

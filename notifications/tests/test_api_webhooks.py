@@ -24,7 +24,8 @@ OWN_SECRET = "my-own-secret-0123456789-abcdef"
 EVENT_TYPES = (
     "order.created, order.cancelled, shipment.created, tracking.updated, "
     "tracking.out_for_delivery, tracking.delivered, tracking.available_for_pickup, "
-    "tracking.exception, tracking.delayed, tracking.returned"
+    "tracking.exception, tracking.delayed, tracking.returned, return.requested, "
+    "return.approved, return.refused, return.received"
 )
 
 

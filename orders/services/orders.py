@@ -24,6 +24,7 @@ from orders.models import (
     Order,
     OrderStatus,
     Shipment,
+    ShipmentDirection,
     ShipmentItem,
 )
 from orders.search import name_folded
@@ -43,6 +44,7 @@ class LineItemInput:
     description: str = ""
     price: Decimal | None = None
     image_url: str = ""
+    returnable: bool = True  # the OMS's flag: False, never returnable
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,6 +332,7 @@ def _line_items_replace(ledger: Ledger, order: Order, line_items: Sequence[LineI
         item.description = item_input.description
         item.price = item_input.price
         item.image_url = item_input.image_url
+        item.is_returnable = item_input.returnable
         item.position = position
         item.quantity_ordered = item_input.quantity
         item.quantity_backordered = min(item.quantity_backordered, item.quantity_awaiting_shipment)
@@ -428,6 +431,12 @@ def _shipment_confirm(ledger: Ledger, change: ShipmentConfirmation, key) -> Outc
     order_id, data = change.order_id, change.data
     order = ledger.order(order_id)
     shipment = ledger.shipment(carrier, tracking_number)
+    if shipment is not None and shipment.direction == ShipmentDirection.RETURN:
+        raise InvalidData(
+            f"Tracking number {tracking_number} is a return's, coming back to you.",
+            code="INVALID_SHIPMENT_DATA",
+            fields={"trackingNumber": ["Already used by a return shipment."]},
+        )
     if shipment is not None and ledger.shipment_owner(shipment) not in (None, order_id):
         raise InvalidData(
             f"Tracking number {tracking_number} already belongs to another order.",

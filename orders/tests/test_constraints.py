@@ -3,7 +3,7 @@
 import pytest
 from django.db import IntegrityError, transaction
 
-from orders.models import LineItem, Order, Shipment, ShipmentItem
+from orders.models import LineItem, Order, ReturnItem, ReturnRequest, Shipment, ShipmentItem
 from orders.tests.factories import create_order, ship
 
 pytestmark = pytest.mark.django_db
@@ -85,3 +85,55 @@ def test_database_refuses_a_zero_quantity_in_a_shipment(merchant):
 def test_database_refuses_a_negative_order_value(merchant):
     with pytest.raises(IntegrityError), transaction.atomic():
         Order.objects.create(merchant=merchant, order_id="1001", order_value=-1)
+
+
+def _returned_mug(merchant):
+    """1 of 2 mugs shipped, delivered and asked back."""
+    order = create_order(merchant, "1001")
+    ship(merchant, "1001", "SBXDELIVERED0001", ("MUG", 1))
+    mug = order.line_items.get(item_id="MUG")
+    LineItem.objects.filter(pk=mug.pk).update(quantity_return_requested=1)
+    return mug
+
+
+@pytest.mark.parametrize(
+    ("change", "name"),
+    [
+        ({"quantity_return_requested": 2}, "more asked back than shipped"),
+        ({"quantity_returned": 2}, "more returned than asked back"),
+        ({"quantity_return_requested": 0, "quantity_returned": 1}, "returned, never asked back"),
+        ({"quantity_return_requested": -1}, "negative"),
+        ({"quantity_returned": -1}, "negative returned"),
+    ],
+)
+def test_database_refuses_return_quantities_that_do_not_add_up(merchant, change, name):
+    # given
+    mug = _returned_mug(merchant)
+    # when / then
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LineItem.objects.filter(pk=mug.pk).update(**change)
+    mug.refresh_from_db()
+    assert (mug.quantity_return_requested, mug.quantity_returned) == (1, 0)
+
+
+def test_database_refuses_a_return_shipment_counted_in_an_order(merchant):
+    # given
+    order = create_order(merchant, "1001")
+    shipment = Shipment.objects.create(
+        merchant=merchant, carrier="sandbox", tracking_number="SBXDELIVERED9", direction="return"
+    )
+    # when / then
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Shipment.objects.filter(pk=shipment.pk).update(order=order)
+
+
+def test_database_refuses_the_same_line_item_twice_in_a_return(merchant):
+    # given
+    mug = _returned_mug(merchant)
+    request = ReturnRequest.objects.create(merchant=merchant, order=mug.order)
+    ReturnItem.objects.create(return_request=request, line_item=mug, quantity=1)
+    # when / then
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ReturnItem.objects.create(return_request=request, line_item=mug, quantity=1)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ReturnItem.objects.filter(return_request=request).update(quantity=0)
