@@ -92,7 +92,7 @@ def database_settings(**env) -> dict:
         "import json, django; django.setup(); from django.conf import settings; "
         "print(json.dumps(settings.DATABASES['default'], default=str))"
     )
-    result = subprocess.run(  # noqa: S603 - this interpreter, fixed code
+    result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT, capture_output=True, text=True, check=True, timeout=120,
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "flextracker.settings", **env},
