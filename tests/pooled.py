@@ -47,6 +47,23 @@ def _end_pooled_connections_to(test_name: str) -> None:
         )
 
 
+def pooler_reconnect(database: str) -> None:
+    """Through PgBouncer, its server connections to `database` are replaced as each is released,
+    so that what ALTER DATABASE … SET changed applies to every later transaction. Direct: nothing
+    to do (a new connection has it)."""
+    if not POOLED:
+        return
+    import psycopg
+    from django.db import connection
+
+    pooler = connection.settings_dict
+    with psycopg.connect(
+        host=pooler["HOST"], port=pooler["PORT"], user=pooler["USER"], dbname="pgbouncer",
+        autocommit=True,
+    ) as admin:  # fmt: skip
+        admin.execute(f"RECONNECT {database}")  # its console takes no parameters
+
+
 if POOLED:
 
     @pytest.fixture(scope="session")
