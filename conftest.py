@@ -11,7 +11,7 @@ from merchants.services import api_key_issue
 from merchants.tests.factories import MerchantFactory
 from tests.network import FakeDns
 
-pytest_plugins = ["tests.ci_skips"]
+pytest_plugins = ["tests.ci_skips", "tests.pooled"]
 
 
 @pytest.fixture

@@ -143,10 +143,10 @@ def processes_cpu_seconds() -> Iterator[tuple[int, int, str, float]]:
 
 
 def cpu_seconds(server_pid: int, worker_pid: int | None = None) -> dict[str, float]:
-    """CPU time so far of gunicorn (master and workers), of PostgreSQL's processes, of this
-    driver, of the django-q2 cluster started as `worker_pid` (all its processes) if any, and of
-    every other process."""
-    totals = Counter(app=0, worker=0, db=0)
+    """CPU time so far of gunicorn (master and workers), of PostgreSQL's processes, of PgBouncer
+    (the pooler), of this driver, of the django-q2 cluster started as `worker_pid` (all its
+    processes) if any, and of every other process."""
+    totals = Counter(app=0, worker=0, db=0, pooler=0)
     processes = list(processes_cpu_seconds())
     children = defaultdict(list)
     for pid, parent, _command, _used in processes:
@@ -162,6 +162,8 @@ def cpu_seconds(server_pid: int, worker_pid: int | None = None) -> dict[str, flo
             totals["worker"] += used
         elif command.startswith("postgres"):
             totals["db"] += used
+        elif command == "pgbouncer":
+            totals["pooler"] += used
     own = os.times()
     totals["driver"] = own.user + own.system
     totals["other"] = machine_busy_seconds() - sum(totals.values())

@@ -1,6 +1,7 @@
 """Ingest benchmark (issues 3 and 9): how many OMS messages per second we take in, next to a floor.
 
     .venv/bin/python bench/ingest.py [--duration 20] [--clients 16] [--workers 2]
+    .venv/bin/python bench/ingest.py --pgbouncer [postgres://postgres@127.0.0.1:6432]
 
 Against a fresh PostgreSQL database (`flextracker_bench`, dropped at the end) and gunicorn with
 `ROOT_URLCONF=bench.floor_urls`, three scenarios run one after the other:
@@ -20,17 +21,24 @@ and an in-process check counts the SQL queries per request. Results are printed 
 "## Ingest" section of docs/benchmarks.md (other sections are kept). Targets (issue 9): single
 events at least 70 % of the floor's rate (answered at once, and queued); batch at least 3,000
 events/s.
+
+With --pgbouncer (issue 26), each round runs floor, single, queued and batch twice in turn: direct
+to PostgreSQL, and through PgBouncer in transaction mode (.ci/pgbouncer starts it) with
+DATABASE_POOLED=true, gunicorn and the worker alike; the figures go to "## Ingest through
+PgBouncer" instead.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import gc
 import itertools
 import json
 import secrets
+import shutil
 import statistics
 import sys
 import time
@@ -687,6 +695,105 @@ def measure_queued(prefix: str, common: dict, env: dict) -> dict:
                        headers={"Prefer": "respond-async"})  # fmt: skip
 
 
+# --- Through PgBouncer (issue 26) -----------------------------------------------------------------
+
+POOLED_SCENARIOS = ("floor", "single", "queued", "batch")
+ROUTES = {"direct": "D", "PgBouncer": "P"}  # → a letter in the order IDs each route sends
+
+
+def pooled_env(env: dict, pgbouncer_url: str) -> dict:
+    return env | {"DATABASE_URL": f"{pgbouncer_url}/{DB_NAME}", "DATABASE_POOLED": "true"}
+
+
+def measure_route(scenario: str, prefix: str, common: dict, env: dict, warm_up=False) -> dict:
+    if scenario == "queued":
+        return measure_queued(prefix, common, env)
+    if scenario == "batch":
+        return measure("batch", batch_units(f"{prefix}-"), **common,
+                       events_per_request=2 * BATCH_PAIRS, check=expect_batch_created)  # fmt: skip
+    units = floor_units() if scenario == "floor" else single_units(prefix)
+    name = "warm-up" if warm_up else scenario
+    return measure(name, units, **common, events_per_request=1, check=expect_created,
+                   scenario=scenario)  # fmt: skip
+
+
+def measure_pooled(args, key: str, env: dict) -> tuple[list[list[dict]], str]:
+    """Rounds of every scenario direct, then through PgBouncer: two gunicorns on the same
+    database, each with its own worker cluster for the queued messages."""
+    envs = {"direct": env, "PgBouncer": pooled_env(env, args.pgbouncer)}
+    warm = argparse.Namespace(**vars(args) | {"duration": 2})
+    with contextlib.ExitStack() as stack:
+        commons, warm_rows = {}, []
+        for route, letter in ROUTES.items():
+            port = free_port()
+            server = stack.enter_context(
+                gunicorn(envs[route] | {"PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}, port,
+                         args.workers, "--timeout", "120")
+            )  # fmt: skip
+            commons[route] = {"port": port, "key": key, "args": args, "server_pid": server.pid}
+            warm_rows += [
+                measure_route(scenario, f"W{letter}", commons[route] | {"args": warm},
+                              envs[route], warm_up=True)
+                for scenario in ("floor", "single")
+            ]  # fmt: skip
+        print(f"gunicorn direct and through PgBouncer ({args.workers} workers each), "
+              f"{args.clients} clients", flush=True)  # fmt: skip
+        rounds = [  # interleaved, so a slow spell of a shared machine hits both routes
+            [
+                measure_route(scenario, f"{scenario[0].upper()}{letter}{n}", commons[route],
+                              envs[route]) | {"route": route}
+                for scenario in POOLED_SCENARIOS
+                for route, letter in ROUTES.items()
+            ]
+            for n in range(args.rounds)
+        ]  # fmt: skip
+        verification = verified(warm_rows + [row for run in rounds for row in run])
+    return rounds, verification
+
+
+def pgbouncer_version() -> str:
+    pgbouncer = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+    return sh(pgbouncer, "--version").split("\n")[0]
+
+
+def pooled_report(rounds, info, args, verification) -> str:
+    rows = median_rows(rounds)
+    by = {(row["name"], row["route"]): row for row in rows}
+    lines = [
+        "## Ingest through PgBouncer",
+        "",
+        "`bench/ingest.py --pgbouncer` (issue 26): in each round, every scenario of the Ingest "
+        "section above runs direct to PostgreSQL and then through PgBouncer in transaction mode "
+        "(`.ci/pgbouncer.ini`, as CI runs the suite; `DATABASE_POOLED=true`: no prepared "
+        "statements, no server-side cursors), gunicorn and the queued messages' worker alike, on "
+        f"the same database and machine; {args.rounds} rounds, {args.duration:g} s per scenario, "
+        f"{args.clients} clients, gunicorn {args.workers} sync workers, each row its median round.",
+        "",
+        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"- Machine: {info['cpus']} CPUs ({info['cpu_model']}), {info['ram_gib']} GiB RAM",
+        f"- Commit: {info['commit']}",
+        f"- PostgreSQL {info['postgres']}; {pgbouncer_version()}",
+        "",
+        "| scenario | events/s direct | events/s through PgBouncer | PgBouncer / direct "
+        "| by round (direct; PgBouncer) | p95 ms direct / PgBouncer | PgBouncer CPU ms/event "
+        "| errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for name in POOLED_SCENARIOS:
+        direct, pooled = by[(name, "direct")], by[(name, "PgBouncer")]
+        lines.append(
+            f"| {LABELS[name]} | {fmt(direct['events_per_s'])} | {fmt(pooled['events_per_s'])}"
+            f" | {pooled['events_per_s'] / direct['events_per_s']:.0%}"
+            f" | {' / '.join(fmt(r) for r in direct['rates'])};"
+            f" {' / '.join(fmt(r) for r in pooled['rates'])}"
+            f" | {direct['p95_ms']:.0f} / {pooled['p95_ms']:.0f}"
+            f" | {pooled['cpu_ms_per_event']['pooler']:.2f}"
+            f" | {errors_text(direct['errors'])}; {errors_text(pooled['errors'])} |"
+        )
+    lines += ["", f"Nothing lost: {verification}"]
+    return "\n".join(lines) + "\n"
+
+
 # --- Main ----------------------------------------------------------------------------------------
 
 
@@ -707,6 +814,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the three scenarios")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument(
+        "--pgbouncer",
+        nargs="?",
+        const="postgres://postgres@127.0.0.1:6432",
+        metavar="URL",
+        help="also through PgBouncer at URL (no database name)",
+    )
     parser.add_argument("--count-queries", metavar="KEY", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.count_queries:  # the in-process check, run in a child with the server's environment
@@ -724,6 +838,14 @@ def main() -> None:
         # The worker does only what is measured: no carrier polling, no sweeps of other queues.
         pg("DELETE FROM django_q_schedule WHERE func <> 'ingest.tasks.apply_queued_messages'",
            DB_NAME)  # fmt: skip
+        if args.pgbouncer:
+            rounds, verification = measure_pooled(args, key, env)
+            print(verification, flush=True)
+            section = pooled_report(rounds, info, args, verification)
+            print("\n" + section)
+            write_doc(section)
+            print(f"Wrote the Ingest through PgBouncer section of {DOC.relative_to(REPO)}.")
+            return
         with gunicorn(env, port, args.workers, "--timeout", "120") as server:
             print(f"gunicorn on :{port} ({args.workers} workers), {args.clients} clients",
                   flush=True)  # fmt: skip

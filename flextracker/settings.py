@@ -109,6 +109,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # DATABASE_URL names PgBouncer in transaction mode: consecutive transactions of one connection
+    # may run on different server connections, so nothing may outlive a transaction there.
+    if env.bool("DATABASE_POOLED", default=False):
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None  # none prepared
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True  # .iterator() reads in chunks
 # A streaming replica of the primary (docs/scaling.md): the read-only views read from it
 # (flextracker/replica.py). Absent, everything reads from the primary.
 if env("DATABASE_REPLICA_URL", default=""):

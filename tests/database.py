@@ -4,6 +4,8 @@ table) while every other table, and reading this one, go on."""
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
+from tests.pooled import pooler_reconnect
+
 LOCK_TIMEOUT = "100ms"  # PostgreSQL: how long our writes wait for the lock before they fail
 
 
@@ -12,7 +14,7 @@ class TableLock:
     in-memory database is one shared cache, whose table locks refuse a write at once (so the
     table must be one the test's own transaction has not written). PostgreSQL: EXCLUSIVE mode
     lets reads through, and our side stops waiting after LOCK_TIMEOUT (a new connection too,
-    should the code reconnect)."""
+    should the code reconnect, and every server connection behind PgBouncer)."""
 
     def __init__(self, model):
         self.table = connection.ops.quote_name(model._meta.db_table)
@@ -30,9 +32,9 @@ class TableLock:
         self._other = connections.create_connection(DEFAULT_DB_ALIAS)
         with self._other.cursor() as cursor:
             if self._other.vendor == "postgresql":
-                # Should our side wait after all, the lock goes after a while: a failure, no hang.
-                cursor.execute("SET idle_in_transaction_session_timeout = '20s'")
                 cursor.execute("BEGIN")
+                # Should our side wait after all, the lock goes after a while: a failure, no hang.
+                cursor.execute("SET LOCAL idle_in_transaction_session_timeout = '20s'")
                 cursor.execute(f"LOCK TABLE {self.table} IN EXCLUSIVE MODE NOWAIT")
             else:
                 assert self._other.is_in_memory_db(), "table locks need the shared-cache database"
@@ -58,3 +60,5 @@ def _our_lock_timeout(timeout: str | None) -> None:
         else:
             cursor.execute(f"SET lock_timeout = '{timeout}'")
             cursor.execute(f"ALTER DATABASE {database} SET lock_timeout = '{timeout}'")
+    # Behind PgBouncer the next transaction may run on a server connection opened before.
+    pooler_reconnect(connection.settings_dict["NAME"])

@@ -68,9 +68,11 @@ def test_orders_stay_readable_while_0014s_backfill_rewrites_them(merchant):
 
 
 def _read_orders(reader):
+    reader.ensure_connection()
     try:
-        with reader.cursor() as cursor:
-            cursor.execute("SET lock_timeout = '1s'")
+        # SET LOCAL: this transaction's alone, also through PgBouncer (tests/pooled.py)
+        with reader.connection.transaction(), reader.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '1s'")
             cursor.execute("SELECT count(*) FROM orders_order")
             return cursor.fetchone()[0]
     except DatabaseError as error:
