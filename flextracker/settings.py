@@ -183,6 +183,15 @@ Q_CLUSTER = {
     "ack_failures": True,  # business retries live in our own tables, not in redelivery
     "poll": 1,
 }
+if Q_CLUSTER["retry"] <= Q_CLUSTER["timeout"]:
+    raise ImproperlyConfigured("Q_RETRY must exceed Q_TIMEOUT, or a running task is run twice.")
+# A task that works in rounds (polling, sending, draining the queue) starts none after this, so
+# it ends within `timeout`: one stopped at the timeout is acknowledged as failed, never retried.
+TASK_ROUND_SECONDS = Q_CLUSTER["timeout"] * 3 // 4
+# A claimed outbox row or shipment is leased this long: a worker that dies holding it loses
+# nothing, as another claims it once the lease ends (tests/test_worker_kill.py lowers both).
+SEND_LEASE_SECONDS = env.int("SEND_LEASE_SECONDS", default=5 * 60)
+POLL_LEASE_SECONDS = env.int("POLL_LEASE_SECONDS", default=10 * 60)
 
 # Merchant-configured addresses we connect to (webhooks, carrier base URLs, SFTP, queues) must be
 # public (flextracker/urlguard.py). With DEBUG on only, these hosts may be loopback or private, on

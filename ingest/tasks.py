@@ -2,6 +2,7 @@
 
 import time
 
+from django.conf import settings
 from django_q.tasks import async_task
 
 from ingest.channels.files import file_sources_poll
@@ -9,7 +10,7 @@ from ingest.channels.imap import mailboxes_poll
 from ingest.channels.pulls import platform_connections_pull
 from ingest.queued import queued_drain
 
-ROUND_BUDGET_SECONDS = 45  # the schedule runs each minute (Q_TIMEOUT 60 s); a long file goes on
+ROUND_BUDGET_SECONDS = settings.TASK_ROUND_SECONDS  # 45 s of Q_TIMEOUT 60; a long file goes on
 
 
 def poll_file_sources() -> str:

@@ -2,9 +2,11 @@
 
 import time
 
+from django.conf import settings
+
 from notifications.sending import notifications_send_due
 
-ROUND_BUDGET_SECONDS = 45
+ROUND_BUDGET_SECONDS = settings.TASK_ROUND_SECONDS
 
 
 def send_notifications() -> str:

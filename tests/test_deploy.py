@@ -70,6 +70,19 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert "SECRET_KEY must be set when DEBUG is off." in result.stderr
 
 
+def test_a_worker_whose_tasks_would_be_redelivered_while_running_refuses_to_start():
+    # given: a retry shorter than the timeout (a running task would be delivered again)
+    env = {**os.environ, "Q_TIMEOUT": "300", "Q_RETRY": "180"}
+    # when
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    # then
+    assert result.returncode != 0
+    assert "Q_RETRY must exceed Q_TIMEOUT" in result.stderr
+
+
 def test_the_wsgi_application_loads_its_views_and_freezes_them_out_of_the_collector():
     # given: the module gunicorn serves, loaded as a worker loads it
     code = (

@@ -1,18 +1,9 @@
 """The real worker, end to end: `manage.py qcluster` polls the sandbox carrier and sends the
 outbox through a local SMTP server, on the test's PostgreSQL database."""
 
-import os
-import socket
-import subprocess
-import sys
 import time
-from email import message_from_bytes
-from email.header import decode_header, make_header
-from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
-from django.db import connection
 from django_q.tasks import async_task
 
 from inbound.models import InboundMessage
@@ -22,30 +13,12 @@ from notifications.models import Notification
 from orders.models import Order, Shipment
 from orders.tests.factories import create_order, ship
 from tests.concurrency import requires_postgresql
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        message = message_from_bytes(envelope.content)
-        self.messages.append(
-            (envelope.rcpt_tos[0], str(make_header(decode_header(message["Subject"]))))
-        )
-        return "250 OK"
+from tests.workers import qcluster, smtp_sink, stop, worker_env
 
 
 @pytest.fixture
 def inbox():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
+    handler, port, controller = smtp_sink()
     yield handler, port
     controller.stop()
 
@@ -53,24 +26,9 @@ def inbox():
 @pytest.fixture
 def worker(inbox):
     _handler, port = inbox
-    database = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
-        f"{database['NAME']}",
-        "EMAIL_URL": f"smtp://127.0.0.1:{port}",
-        "SANDBOX_MINUTES_PER_STEP": "0.02",  # a step every 1.2 s
-        "Q_WORKERS": "2",
-        "CUSTOMER_MESSAGE_MERGE_SECONDS": "0",  # each status told at once, as in every test
-        "DEBUG": "true",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    process = qcluster(worker_env(port))
     yield process
-    process.terminate()
-    process.wait(timeout=30)
+    stop(process)
 
 
 def _done() -> bool:

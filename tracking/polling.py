@@ -42,7 +42,7 @@ from tracking.services import Applied, shipment_apply_events
 
 logger = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=10)
+LEASE = timedelta(seconds=settings.POLL_LEASE_SECONDS)
 WINDOW_MARGIN_SECONDS = 2
 DEFER_SPREAD_SECONDS = 50
 TRANSIENT_BASE = timedelta(minutes=5)

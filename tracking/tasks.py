@@ -2,6 +2,7 @@
 
 import time
 
+from django.conf import settings
 from django.utils import timezone
 
 from tracking.delays import shipments_flag_delayed
@@ -9,7 +10,7 @@ from tracking.polling import poll_due_shipments
 from tracking.predictions import predictions_refresh
 from tracking.registration import registrations_run
 
-ROUND_BUDGET_SECONDS = 45  # the schedule runs each minute; a round never overlaps the next
+ROUND_BUDGET_SECONDS = settings.TASK_ROUND_SECONDS  # 45 s: within the minute of the schedule
 
 
 def poll_carriers() -> str:
