@@ -336,7 +336,8 @@ def report(runs: list[dict], info: dict, args, received: dict, skipped: list[str
         "webhook, whose messages go one at a time and in order.",
         "",
         f"    {COMMAND} --messages {args.messages} --latency-ms {args.latency_ms:g} "
-        f"--threads {','.join(map(str, args.threads))} --merchants {args.merchants}",
+        f"--threads {','.join(map(str, args.threads))} --merchants {args.merchants} "
+        f"--channels {','.join(args.channels)}",
         "",
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"- Machine: {info['cpus']} CPUs ({info['cpu_model']}), {info['ram_gib']} GiB RAM, "
@@ -396,10 +397,14 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1000, help="messages per channel")
     parser.add_argument("--latency-ms", type=float, default=20, help="the HTTP receiver's delay")
     parser.add_argument(
-        "--threads", type=lambda text: [int(n) for n in text.split(",")], default=[1, 16],
+        "--threads", type=lambda text: [int(n) for n in text.split(",")], default=[1, 16, 32],
         help="the NOTIFICATIONS_SEND_THREADS to measure, comma-separated",
     )  # fmt: skip
     parser.add_argument("--merchants", type=int, default=50, help="merchants taking turns")
+    parser.add_argument(
+        "--channels", type=lambda text: text.split(","), default=list(LABELS),
+        help="comma-separated, of: " + ", ".join(LABELS),
+    )  # fmt: skip
     parser.add_argument("--http-receiver", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--smtp-receiver", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -432,7 +437,7 @@ def main() -> None:
         call_command("migrate", verbosity=0)
         guard_admits_the_receiver(http_port)
         senders = seed(http_port, args.merchants)
-        channels = ["webhook", "slack", "staff_email", "email"]
+        channels = args.channels
         skipped = [f"{LABELS[c]} (the channel is not registered)" for c in channels
                    if c not in CHANNELS]  # fmt: skip
         wait_for_quiet_machine()

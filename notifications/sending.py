@@ -57,6 +57,8 @@ from notifications.webhook_health import webhook_endpoint_delivered, webhook_end
 logger = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
+CLAIM = 100  # rows a worker takes at a time, at least
+CLAIM_PER_THREAD = 10
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_WAIT = timedelta(hours=2)
 GIVE_UP_AFTER = timedelta(hours=26)  # "retries for 24 h+" (API.md)
@@ -85,13 +87,19 @@ class SendReport:
     skipped: int = 0  # claimed again by another worker while this one was busy: theirs now
 
 
-def notifications_send_due(*, now: datetime | None = None, limit: int = 100) -> SendReport:
+def notifications_send_due(*, now: datetime | None = None, limit: int | None = None) -> SendReport:
     now = now or timezone.now()
-    claimed = _claim(now, limit)
+    claimed = _claim(now, limit or _claim_size())
     report = SendReport(claimed=len(claimed))
     for outcome in _send_all(_by_recipient(claimed), now):
         setattr(report, outcome, getattr(report, outcome) + 1)
     return report
+
+
+def _claim_size() -> int:
+    """Several queues for each thread, so that the claim's last one (the round waits for it) is
+    a small part of the round."""
+    return max(CLAIM, CLAIM_PER_THREAD * settings.NOTIFICATIONS_SEND_THREADS)
 
 
 def _by_recipient(claimed: Sequence[Notification]) -> list[list[Notification]]:
