@@ -343,8 +343,9 @@ def report(runs: list[dict], info: dict, args, received: dict, skipped: list[str
         f"- Machine: {info['cpus']} CPUs ({info['cpu_model']}), {info['ram_gib']} GiB RAM, "
         "shared by the worker, PostgreSQL and the receivers",
         f"- Commit: {info['commit']}",
-        f"- PostgreSQL {info['postgres']}; {args.messages:,} messages per channel; claims of 100 "
-        "(the default `limit`); one new connection per message (HTTP and SMTP), as in production",
+        f"- PostgreSQL {info['postgres']}; {args.messages:,} messages per channel; claims of "
+        "100 rows, or 10 per thread when that is more (the default); one new connection per "
+        "message (HTTP and SMTP), as in production",
         "",
         "| channel | threads | messages | seconds | messages/min | one-at-a-time floor/min | "
         "worker CPU ms/message | SQL statements/message | SQL ms/message | CPUs busy (all) | "
@@ -368,6 +369,7 @@ def report(runs: list[dict], info: dict, args, received: dict, skipped: list[str
     if alone and side_by_side and alone is not side_by_side:
         own = alone["seconds"] / alone["messages"] * 1000 - args.latency_ms
         cpu = side_by_side["cpu"] / side_by_side["messages"] * 1000
+        sql = side_by_side["sql_seconds"] / side_by_side["messages"] * 1000
         gain = per_minute(side_by_side) / per_minute(alone)
         lines += [
             "",
@@ -377,9 +379,11 @@ def report(runs: list[dict], info: dict, args, received: dict, skipped: list[str
             f"{own:.1f} ms of our own (the SSRF check, a new connection — without TLS here —, "
             "signing, the SQL statements). With "
             f"{side_by_side['threads']} threads a worker waits for {side_by_side['threads']} "
-            f"receivers at once: {gain:.1f}× the webhooks per minute in this run. What is left "
-            f"is the worker's own CPU ({cpu:.1f} ms a webhook, under one Python interpreter "
-            "lock) and the end of each claim of 100, which waits for its slowest endpoint. "
+            f"receivers at once: {gain:.1f}× the webhooks per minute in this run. Each thread "
+            "still waits for its own message's SQL statements, one after another "
+            f"({sql:.0f} ms a webhook here, with every CPU of the machine busy), and they all "
+            f"share the worker's CPU ({cpu:.1f} ms a webhook, under one Python interpreter "
+            "lock); a claim ends with its slowest recipient's queue. "
             "Messages to one endpoint still go one at a time, in order: a single endpoint gets "
             "no more than the one-at-a-time figure from one worker. Email is bound by SMTP and "
             "rendering (CPU): the customer email renders HTML with the merchant's branding.",
