@@ -1,8 +1,8 @@
 """Notifications benchmark (issue 7): messages sent per minute by one worker, per channel, against
 local receivers.
 
-    .venv/bin/python bench/notifications.py [--messages 1000] [--latency-ms 20] [--threads 1,16]
-                                            [--merchants 50]
+    .venv/bin/python bench/notifications.py [--messages 640] [--latency-ms 200]
+        [--threads 1,16,32] [--merchants 50] [--channels webhook,slack,staff_email,email]
 
 A fresh PostgreSQL database (`flextracker_bench_notify`, dropped at the end), and two receivers
 in child processes: an HTTP server answering 200 after --latency-ms (merchant webhooks and a
@@ -398,8 +398,8 @@ def report(runs: list[dict], info: dict, args, received: dict, skipped: list[str
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--messages", type=int, default=1000, help="messages per channel")
-    parser.add_argument("--latency-ms", type=float, default=20, help="the HTTP receiver's delay")
+    parser.add_argument("--messages", type=int, default=640, help="messages per channel")
+    parser.add_argument("--latency-ms", type=float, default=200, help="the HTTP receiver's delay")
     parser.add_argument(
         "--threads", type=lambda text: [int(n) for n in text.split(",")], default=[1, 16, 32],
         help="the NOTIFICATIONS_SEND_THREADS to measure, comma-separated",
