@@ -242,6 +242,8 @@ PAGE_CHECKS_PER_MINUTE = env.int("PAGE_CHECKS_PER_MINUTE", default=6)
 # Predicted delivery (tracking/predictions.py): no range from fewer past deliveries on a lane.
 PREDICTION_MIN_DELIVERIES = env.int("PREDICTION_MIN_DELIVERIES", default=20)
 POLL_CONCURRENCY = env.int("POLL_CONCURRENCY", default=16)  # carrier calls in flight per worker
+# Outbox messages in flight per worker (one recipient's still in order): notifications/sending.py.
+NOTIFICATIONS_SEND_THREADS = env.int("NOTIFICATIONS_SEND_THREADS", default=32)
 SANDBOX_MINUTES_PER_STEP = env.float("SANDBOX_MINUTES_PER_STEP", default=10.0)
 # Carriers and aggregators that push updates to us sign them with these (tracking/push.py).
 EASYPOST_WEBHOOK_SECRET = env("EASYPOST_WEBHOOK_SECRET", default="")

@@ -6,20 +6,29 @@ so two workers never send the same row, and a worker that dies between "sent" an
 causes at most one resend when the lease ends — never a lost message. The resend is the same
 message (an email keeps its Message-ID, a webhook its eventId), so it can be recognised. Each row's
 lease is renewed just before its send, only if the row is still this claim's, so a slow batch never
-sends what another worker took over. Twilio cannot recognise a repeated SMS, so an SMS is marked
-before Twilio is called, and one abandoned after that is not sent again. The outcome is recorded
-at once, and recording waits out a database restart rather than leave the message to be sent
-again.
+sends what another worker took over.
+
+A claim is sent by up to NOTIFICATIONS_SEND_THREADS threads at once, one recipient's messages (a
+webhook endpoint's, a Slack channel's, a phone's …) in order by one thread, so a slow receiver
+holds up only its own messages. Each thread renews, sends and records its rows on its own
+database connection, closed when its work is done.
+
+Twilio cannot recognise a repeated SMS, so an SMS is marked before Twilio is called, and one
+abandoned after that is not sent again. The outcome is recorded at once, and recording waits out
+a database restart rather than leave the message to be sent again.
 """
 
 import logging
 import random
 import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from queue import Empty, SimpleQueue
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import InterfaceError, OperationalError, connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -48,6 +57,8 @@ from notifications.webhook_health import webhook_endpoint_delivered, webhook_end
 logger = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=settings.SEND_LEASE_SECONDS)
+CLAIM = 100  # rows a worker takes at a time, at least
+CLAIM_PER_THREAD = 10
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_WAIT = timedelta(hours=2)
 GIVE_UP_AFTER = timedelta(hours=26)  # "retries for 24 h+" (API.md)
@@ -76,14 +87,62 @@ class SendReport:
     skipped: int = 0  # claimed again by another worker while this one was busy: theirs now
 
 
-def notifications_send_due(*, now: datetime | None = None, limit: int = 100) -> SendReport:
+def notifications_send_due(*, now: datetime | None = None, limit: int | None = None) -> SendReport:
     now = now or timezone.now()
-    report = SendReport()
-    for notification in _claim(now, limit):
-        report.claimed += 1
-        outcome = _deliver(notification, now)
+    claimed = _claim(now, limit or _claim_size())
+    report = SendReport(claimed=len(claimed))
+    for outcome in _send_all(_by_recipient(claimed), now):
         setattr(report, outcome, getattr(report, outcome) + 1)
     return report
+
+
+def _claim_size() -> int:
+    """Several queues for each thread, so that the claim's last one (the round waits for it) is
+    a small part of the round."""
+    return max(CLAIM, CLAIM_PER_THREAD * settings.NOTIFICATIONS_SEND_THREADS)
+
+
+def _by_recipient(claimed: Sequence[Notification]) -> list[list[Notification]]:
+    """The claim in queues that may be sent side by side: one per recipient, each in the order
+    the rows were written; the longest first, so the round is not left waiting on one."""
+    queues: dict[tuple, list[Notification]] = {}
+    for notification in claimed:
+        key = (notification.merchant_id, notification.channel, notification.recipient)
+        queues.setdefault(key, []).append(notification)
+    return sorted(queues.values(), key=len, reverse=True)
+
+
+def _send_all(queues: list[list[Notification]], now: datetime) -> list[str]:
+    """Each queue sent in order; several at once on their own threads and connections."""
+    threads = min(settings.NOTIFICATIONS_SEND_THREADS, len(queues))
+    if threads <= 1 or not _threads_can_write():
+        return [_deliver(notification, now) for queue in queues for notification in queue]
+    waiting: SimpleQueue[list[Notification]] = SimpleQueue()
+    for queue in queues:
+        waiting.put(queue)
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="send") as pool:
+        sent = [pool.submit(_send_queues, waiting, now) for _ in range(threads)]
+    return [outcome for thread in sent for outcome in thread.result()]
+
+
+def _threads_can_write() -> bool:
+    """Not inside a caller's transaction (its rows are seen on its connection only), nor on
+    SQLite (development: one writer at a time); there the queues are sent in turn."""
+    return not connection.in_atomic_block and connection.vendor != "sqlite"
+
+
+def _send_queues(waiting: SimpleQueue, now: datetime) -> list[str]:
+    """One sending thread: takes queues until none is left, then closes its connections."""
+    outcomes = []
+    try:
+        while True:
+            try:
+                queue = waiting.get_nowait()
+            except Empty:
+                return outcomes
+            outcomes += [_deliver(notification, now) for notification in queue]
+    finally:
+        connections.close_all()
 
 
 def _claim(now: datetime, limit: int) -> list[Notification]:

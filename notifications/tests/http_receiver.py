@@ -7,6 +7,8 @@ server instead. Nothing is ever sent beyond loopback.
 """
 
 import threading
+import time
+from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -23,23 +25,49 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float = 0.0  # time.monotonic() when it arrived
 
 
 @dataclass(slots=True)
 class Receiver:
-    """Keeps every request and answers `status` to each."""
+    """Keeps every request and answers `status` to each (or its path's, from `statuses`), after
+    `delay` seconds; `most_at_once` is how many it has held at the same time, in all and on
+    each path."""
 
     status: int = 500
     requests: list[Received] = field(default_factory=list)
     port: int = 0
+    delay: float = 0.0
+    statuses: dict[str, int] = field(default_factory=dict)
+    most_at_once: int = 0
+    most_at_once_by_path: dict[str, int] = field(default_factory=dict)
+    _in_flight: Counter = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def arrived(self, received: Received) -> None:
+        with self._lock:
+            self.requests.append(received)
+            self._in_flight[received.path] += 1
+            self.most_at_once = max(self.most_at_once, self._in_flight.total())
+            self.most_at_once_by_path[received.path] = max(
+                self.most_at_once_by_path.get(received.path, 0), self._in_flight[received.path]
+            )
+
+    def answered(self, path: str) -> None:
+        with self._lock:
+            self._in_flight[path] -= 1
 
 
 def _handler_for(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            receiver.requests.append(Received(self.path, dict(self.headers.items()), body))
-            self.send_response(receiver.status)
+            receiver.arrived(
+                Received(self.path, dict(self.headers.items()), body, time.monotonic())
+            )
+            time.sleep(receiver.delay)
+            receiver.answered(self.path)
+            self.send_response(receiver.statuses.get(self.path, receiver.status))
             self.send_header("Content-Length", "0")
             self.end_headers()
 
