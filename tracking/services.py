@@ -212,15 +212,18 @@ def notification_contexts(merchant: Merchant, shipments: Sequence[Shipment]) -> 
         pages.setdefault(tracker.shipment_id, {})[tracker.external_id] = tracker_page_url(
             merchant.merchant_id, tracker.external_id
         )
-    return {
-        shipment.pk: {
+    shown = {}
+    for shipment in detailed:
+        page = ""
+        if shipment.order_id:
+            shipment.order.merchant = merchant  # the link names it: not read once per order
+            page = shipment_page_url(shipment.order, shipment.tracking_number)
+        shown[shipment.pk] = {
             "tracking": shipment_json(shipment, tracked=tracked),
-            "trackingPage": shipment_page_url(shipment.order, shipment.tracking_number)
-            if shipment.order_id else "",
+            "trackingPage": page,
             "trackerPages": pages.get(shipment.pk, {}),
         }
-        for shipment in detailed
-    }  # fmt: skip
+    return shown
 
 
 def _take_status(shipment: Shipment, event: CarrierEvent, source: str) -> None:
