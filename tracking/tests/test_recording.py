@@ -6,6 +6,7 @@ mocked at the requests layer (recorded payloads)."""
 
 import json
 import re
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -305,3 +306,24 @@ def test_a_shipment_deleted_while_its_carrier_was_asked_costs_the_others_nothing
     assert set(Shipment.objects.values_list("tracking_number", "status")) == {
         ("SBXDELIVERED0", "in_transit"), ("SBXDELIVERED2", "in_transit"),
     }  # fmt: skip
+
+
+def test_a_round_of_two_merchants_shipments_tells_each_merchant_of_its_own(
+    merchant, other_merchant
+):
+    # given: both merchants' shops, due in the same round
+    _shop(merchant)
+    _shop(other_merchant)
+    moment = ROUNDS[0]
+    # when: one worker's round takes them all
+    with time_machine.travel(moment, tick=False):
+        report = poll_due_shipments(now=moment)
+    # then: every message is the shipment's merchant's, to that merchant's own subscription
+    assert report.refreshed == 12 and len(report.status_changes) == 12
+    endpoints = dict(WebhookEndpoint.objects.values_list("public_id", "merchant_id"))
+    for message in Notification.objects.select_related("shipment"):
+        assert message.merchant_id == message.shipment.merchant_id
+        if message.channel == "webhook":
+            assert endpoints[message.recipient] == message.merchant_id
+    per_merchant = Notification.objects.filter(channel="webhook").values_list("merchant_id")
+    assert sorted(Counter(per_merchant).values()) == [6, 6]
