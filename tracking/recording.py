@@ -12,6 +12,7 @@ from django.db import DatabaseError, transaction
 from carriers.base import CarrierRejected, TrackingResult
 from carriers.events import CarrierEvent
 from carriers.vocabulary import TERMINAL_STATUSES, EventSource, EventType, Status
+from flextracker.db import rows_update
 from orders.models import Shipment
 from tracking import cadence
 from tracking.registration import shipments_pushed
@@ -126,7 +127,7 @@ def shipments_record_failures(
     *, failures: Sequence[tuple[Shipment, Exception]], now: datetime
 ) -> None:
     """A transient failure backs off with jitter; a hard one stops polling and says why. One
-    statement for the round's failures."""
+    executemany for the round's failures."""
     for shipment, error in failures:
         shipment.consecutive_check_failures += 1  # the shipment is leased: no one else counts
         if isinstance(error, CarrierRejected):
@@ -137,14 +138,14 @@ def shipments_record_failures(
                 cap=cadence.MAX_BACKOFF, retry_after=error.retry_after,
             )  # fmt: skip
         shipment.last_error, shipment.last_checked_at = str(error)[:500], now
-    Shipment.objects.bulk_update(
-        [shipment for shipment, _error in failures],
+    rows_update(
+        Shipment, [shipment for shipment, _error in failures],
         ["consecutive_check_failures", "last_error", "last_checked_at", "next_check_at"],
-    )
+    )  # fmt: skip
 
 
 def shipments_defer(*, deferrals: Sequence[tuple[Shipment, datetime]]) -> None:
-    """Each shipment asked again at its time (one statement)."""
+    """Each shipment asked again at its time (one executemany)."""
     for shipment, when in deferrals:
         shipment.next_check_at = when
-    Shipment.objects.bulk_update([shipment for shipment, _when in deferrals], ["next_check_at"])
+    rows_update(Shipment, [shipment for shipment, _when in deferrals], ["next_check_at"])

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from carriers.detection import detect_carrier, normalize_tracking_number
 from carriers.vocabulary import CarrierCode, Status
+from flextracker.db import rows_update
 from flextracker.errors import ApiError, InvalidData, NotFound
 from merchants.models import Merchant
 from notifications.channels.sms import e164
@@ -760,4 +761,4 @@ def orders_refresh_status(orders: Iterable[Order]) -> None:
         if status != order.status:
             order.status, order.updated_at = status, timezone.now()
             changed.append(order)
-    Order.objects.bulk_update(changed, ["status", "updated_at"])
+    rows_update(Order, changed, ["status", "updated_at"])
