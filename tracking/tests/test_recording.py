@@ -4,6 +4,7 @@ failure or a vanished shipment costing no other shipment its answer, news stored
 rounds, and the account's rate kept. The sandbox carrier at frozen times, and UPS with its HTTP
 mocked at the requests layer (recorded payloads)."""
 
+import dataclasses
 import json
 import re
 from collections import Counter
@@ -14,12 +15,16 @@ import pytest
 import responses
 import time_machine
 
+from carriers.base import TrackingResult
+from carriers.events import CarrierEvent
 from notifications.models import Notification, WebhookEndpoint
 from orders.models import Order, Shipment, Tracker
 from orders.services import LineItemInput
 from orders.tests.factories import create_order, ship
+from tests.concurrency import requires_postgresql
 from tracking.models import CarrierAccount, TrackingEvent
 from tracking.polling import poll_due_shipments, poll_shipments
+from tracking.recording import shipments_record_results
 
 pytestmark = pytest.mark.django_db
 
@@ -327,3 +332,28 @@ def test_a_round_of_two_merchants_shipments_tells_each_merchant_of_its_own(
             assert endpoints[message.recipient] == message.merchant_id
     per_merchant = Notification.objects.filter(channel="webhook").values_list("merchant_id")
     assert sorted(Counter(per_merchant).values()) == [6, 6]
+
+
+@requires_postgresql
+def test_a_shipment_whose_news_the_database_refuses_costs_the_others_nothing(merchant):
+    # given: a round of three whose answers for one carry a status too long for its column
+    _orders_with_one_package(merchant, 3)
+    shipments = sorted(_due(merchant, T0), key=lambda s: s.tracking_number)
+    scan = CarrierEvent(
+        occurred_at=T0, status="in_transit", status_detail="in_transit", event_type="TRANSIT",
+        description="Arrived at facility",
+    )  # fmt: skip
+    garbled = dataclasses.replace(scan, status="in_transit_" * 3)
+    results = [
+        (s.pk, TrackingResult(s.tracking_number, events=(garbled if n == 1 else scan,)))
+        for n, s in enumerate(shipments)
+    ]
+    # when
+    applied = shipments_record_results(results=results, now=T0 + STEP)
+    # then: the two others recorded; the refused one untouched, to be asked again
+    assert [one.shipment.tracking_number for one in applied] == ["SBXDELIVERED0", "SBXDELIVERED2"]
+    statuses = dict(Shipment.objects.values_list("tracking_number", "status"))
+    assert statuses == {
+        "SBXDELIVERED0": "in_transit", "SBXDELIVERED1": "unknown", "SBXDELIVERED2": "in_transit"
+    }  # fmt: skip
+    assert not TrackingEvent.objects.filter(shipment__tracking_number="SBXDELIVERED1").exists()
