@@ -153,17 +153,6 @@ def webhook_event_types_for(status: str, detail: str = "") -> list[str]:
     return [WebhookEventType.TRACKING_UPDATED, *([specific] if specific else []), seed002]
 
 
-def shipment_status_changed(
-    *, shipment, previous_status: str, context: Callable[[], dict]
-) -> list[Notification]:
-    """The hand-over of one shipment's status change (see shipments_status_changed)."""
-    return shipments_status_changed(
-        merchant=shipment.merchant,
-        changes=[(shipment, previous_status)],
-        context=lambda _shipments: {shipment.pk: context()},
-    )
-
-
 def shipments_status_changed(
     *, merchant: Merchant, changes: Sequence[tuple[Any, str]],
     context: Callable[[list], dict[int, dict]],
@@ -424,7 +413,8 @@ def _orders_completed_by(shipments: Sequence, connections: dict, links: dict) ->
 
 def shipment_delayed(*, shipment, context: Callable[[], dict]) -> list[Notification]:
     """The tracking app's hand-over when a shipment becomes late (once per shipment): the
-    tracking.delayed webhooks and a staff alert. `context` as for shipment_status_changed."""
+    tracking.delayed webhooks and a staff alert. `context()`: what the messages show, as
+    shipments_status_changed's gives for one shipment."""
     cause = f"shipment:{shipment.pk}:delayed"
     rows = [
         *_webhook_rows(shipment.merchant, [WebhookEventType.TRACKING_DELAYED], cause,
@@ -521,7 +511,7 @@ def shipment_statuses_told(
     last, so the customer is told the current status of each of its shipments, as the merchant's
     rules say — what a status change that reached the placeholder found no one to tell. The cause
     is the status change's own, so a status already told is not told again. `shipments`: each
-    with what its messages show (`{"tracking", "trackingPage"}`, as shipment_status_changed's
+    with what its messages show (`{"tracking", "trackingPage"}`, as shipments_status_changed's
     `context`), in the caller's transaction."""
     chosen = _chosen_channels(merchant, {shipment.status for shipment, _shown in shipments})
     rows = []
