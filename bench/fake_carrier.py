@@ -4,7 +4,7 @@
 
 UPS lives under /ups (POST /ups/security/v1/oauth/token, GET /ups/api/track/v1/details/{number})
 and FedEx under /fedex (POST /fedex/oauth/token, POST /fedex/track/v1/trackingnumbers, up to 30
-numbers). Answers are the in-transit fixtures of tracking/tests/fixtures with the asked number in
+numbers). Answers are the in-transit fixtures of carriers/tests/fixtures with the asked number in
 place of the recorded one and every date moved so that the newest scan is yesterday. Each request
 waits --latency-ms (time.sleep in its own thread). The access token names the client id, so every
 tracking call is logged with its account: GET /_log returns them all (received and answered, as
@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote
 
-FIXTURES = Path(__file__).resolve().parent.parent / "tracking" / "tests" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent.parent / "carriers" / "tests" / "fixtures"
 UPS_NUMBER = "1Z1202R66698804005"
 FEDEX_NUMBER = "61292701078443410536"
 NUMBER = "@@NUMBER@@"

@@ -1,7 +1,7 @@
-"""Poller benchmark (issues 4 and 9): shipments refreshed per minute by one worker, against a local
-fake carrier, and whether two workers together keep to a carrier account's rate limit.
+"""Poller benchmark (issues 4, 9 and 26): shipments refreshed per minute by one worker, against a
+local fake carrier, and whether two workers together keep to a carrier account's rate limit.
 
-    .venv/bin/python bench/poller.py [--shipments 3000] [--latency-ms 100]
+    .venv/bin/python bench/poller.py [--shipments 3000] [--latency-ms 100] [--before b816206]
 
 A fresh PostgreSQL database (`flextracker_bench_poll`, dropped at the end), Redis as the cache
 (the rate budget and OAuth tokens are shared as in production, under a key prefix of this run's
@@ -10,15 +10,19 @@ own), and bench/fake_carrier.py answering UPS- and FedEx-shaped requests after -
   throughput  one worker process calls `poll_due_shipments` in a loop (as a django-q2 worker does
               in `poll_carriers`) until nothing is due: --shipments shipments, half UPS (one
               number per call), half FedEx (30 per call), first poll of each (every scan is new),
-              accounts with a budget that never binds; POLL_CONCURRENCY 16, then 32;
+              accounts with a budget that never binds; POLL_CONCURRENCY 16, then 32; first the
+              worker of --before (the last commit that recorded one shipment at a time, exported
+              with `git archive` and run on the same database, carrier and settings; '' skips it)
+              at POLL_CONCURRENCY 16;
   rate        two worker processes at once, each looping for 70 s, against one merchant's UPS
               account limited to 120 requests a minute with 600 shipments due; they start half a
               second before a clock minute ends, the worst moment for a per-minute window;
   profile     one round of 500 shipments under cProfile: where a worker's time goes.
 
 Results are printed and written to the "## Poller" section of docs/benchmarks.md (other sections
-are kept). Target (issue 9): at least 1,000 shipments a minute per worker at 100 ms carrier
-latency, never over a carrier's rate limit.
+are kept). Targets: at least 1,000 shipments a minute per worker at 100 ms carrier latency (issue
+9), at least twice the one-at-a-time worker's rate in the same run (issue 26), never over a
+carrier's rate limit.
 """
 
 from __future__ import annotations
@@ -28,9 +32,11 @@ import cProfile
 import json
 import os
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections import Counter
@@ -62,6 +68,8 @@ from bench.common import (
 DB_NAME = "flextracker_bench_poll"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 TARGET_PER_MINUTE = 1000
+TARGET_SPEEDUP = 2  # over recording one shipment at a time (issue 26)
+BEFORE = "b816206"  # the last commit that recorded a round one shipment at a time
 CONCURRENCIES = (16, 32)
 RATE_LIMIT = 120  # requests a minute on the rate run's UPS account
 RATE_DUE = 600
@@ -154,7 +162,7 @@ def profile_round() -> dict:
         file, name = entry.code.co_filename, entry.code.co_qualname
         if file.endswith("django/db/backends/utils.py") and name == "CursorWrapper._execute":
             shares["executing SQL"] = entry.totaltime / total
-        elif file.endswith("concurrent/futures/_base.py") and name == "_result_or_cancel":
+        elif file.endswith("concurrent/futures/_base.py") and name == "wait":
             shares["waiting for carrier answers"] = entry.totaltime / total
         elif file.startswith(str(REPO)) and "/.venv/" not in file and "/bench/" not in file:
             label = f"{Path(file).relative_to(REPO)}:{name}"
@@ -162,11 +170,25 @@ def profile_round() -> dict:
     return {"refreshed": report.refreshed, "seconds": total, "shares": shares}
 
 
-def spawn_worker(env: dict, *args: str) -> subprocess.Popen:
+def spawn_worker(env: dict, *args: str, tree: Path = REPO) -> subprocess.Popen:
+    """A worker of this checkout, or of another commit's `tree` (its own bench/poller.py)."""
     return subprocess.Popen(  # noqa: S603 - this script, fixed arguments
-        [PYTHON, __file__, "--worker", *args],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, text=True,
+        [PYTHON, str(tree / "bench" / "poller.py"), "--worker", *args],
+        cwd=tree, env=env, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
+
+
+def tree_export(commit: str) -> Path:
+    """The files of `commit` in a temporary directory (`git archive`: no checkout, no worktree),
+    with this checkout's .env so that both run with the same settings."""
+    tree = Path(tempfile.mkdtemp(prefix="poller-before-"))
+    archive = subprocess.run(  # noqa: S603 - fixed arguments
+        ["/usr/bin/git", "-C", str(REPO), "archive", commit], check=True, capture_output=True
+    )
+    subprocess.run(["/usr/bin/tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)  # noqa: S603
+    if (REPO / ".env").exists():
+        shutil.copy(REPO / ".env", tree / ".env")
+    return tree
 
 
 def result_of(process: subprocess.Popen) -> dict:
@@ -319,19 +341,25 @@ def cpu_seconds(fake_carrier_pid: int) -> Counter:
 # --- Runs ----------------------------------------------------------------------------------------
 
 
-def throughput(port: int, fake_pid: int, env: dict, concurrency: int, shipments: int, n: int):
+def throughput(
+    port: int, fake_pid: int, env: dict, concurrency: int, shipments: int, n: int,
+    code: str = "", tree: Path = REPO,
+):  # fmt: skip
+    """One worker until nothing is due; `code` names another commit whose worker runs."""
     merchant = create_merchant(f"TPUT-01-{n:05d}", {"ups": 10**6, "fedex": 10**6})
     half = shipments // 2
     add_shipments(merchant, f"T{n}", {"ups": half, "fedex": shipments - half})
     wait_for_quiet_machine(patience=30)
     carrier_log(port, reset=True)
     before = cpu_seconds(fake_pid)
-    result = result_of(spawn_worker(env | {"POLL_CONCURRENCY": str(concurrency)}))
+    worker_env = env | {"POLL_CONCURRENCY": str(concurrency)}
+    result = result_of(spawn_worker(worker_env, tree=tree))
     used = cpu_seconds(fake_pid) - before  # the worker's own time comes from the worker
     result["pg_cpu"] = used["postgres"]
     result["other_cpu"] = used["busy"] - used["postgres"] - used["fake carrier"] - result["cpu"]
     log = carrier_log(port)
     result |= {
+        "code": code,
         "concurrency": concurrency,
         "per_minute": result["refreshed"] / result["elapsed"] * 60,
         "by_carrier": refreshed_by_carrier(merchant),
@@ -339,7 +367,8 @@ def throughput(port: int, fake_pid: int, env: dict, concurrency: int, shipments:
         "calls": {carrier: calls_summary(log, carrier) for carrier in ("ups", "fedex")},
     }
     print(
-        f"POLL_CONCURRENCY {concurrency}: {result['refreshed']:,} refreshed in "
+        f"{code or 'this checkout'}, POLL_CONCURRENCY {concurrency}: "
+        f"{result['refreshed']:,} refreshed in "
         f"{result['elapsed']:.1f} s = {result['per_minute']:,.0f}/min; failed {result['failed']};"
         f" SQL {result['db_seconds'] / result['elapsed']:.0%} of the time; CPUs busy: "
         f"{cpus(result)}",
@@ -399,13 +428,16 @@ def profile(port: int, env: dict) -> dict:
 # --- The report ----------------------------------------------------------------------------------
 
 
-def report(runs, rate, prof, info, args) -> str:
+def report(before, runs, rate, prof, info, args) -> str:
     best = max(runs, key=lambda run: run["per_minute"])
     throughput_met = all(run["per_minute"] >= TARGET_PER_MINUTE for run in runs)
     most = max(rate["per_minute"].values(), default=0)
 
     def events_per(carrier: str) -> str:
         return f"{runs[0]['events'][carrier] / max(runs[0]['by_carrier'][carrier], 1):g}"
+
+    def recording(run: dict) -> str:
+        return f"one at a time ({run['code']})" if run["code"] else "in sets (this commit)"
 
     lines = [
         "## Poller",
@@ -417,6 +449,11 @@ def report(runs, rate, prof, info, args) -> str:
         " moved so the newest scan is yesterday). A fresh PostgreSQL database; Redis as the cache,"
         " so rate budgets and OAuth tokens are shared between workers as in production.",
         "",
+        f"Command: `.venv/bin/python bench/poller.py --before {args.before or chr(39) * 2}`"
+        " (`--before`: a commit whose worker is measured first in the same run, on the same"
+        f" database, carrier and settings; {BEFORE} is the last that recorded a round one"
+        " shipment at a time).",
+        "",
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"- Machine: {info['cpus']} CPUs ({info['cpu_model']}), {info['ram_gib']} GiB RAM, shared"
         " by the worker, PostgreSQL, Redis and the fake carrier",
@@ -426,24 +463,25 @@ def report(runs, rate, prof, info, args) -> str:
         f" first time (all scans new: {events_per('ups')} events per UPS shipment,"
         f" {events_per('fedex')} per FedEx one); rounds of 500 (the default `limit`)",
         "",
-        "| POLL_CONCURRENCY | shipments/min | UPS / FedEx per min | seconds | failed "
+        "| recording | POLL_CONCURRENCY | shipments/min | UPS / FedEx per min | seconds | failed "
         "| UPS calls: p50 / p95 ms, most in flight | FedEx calls: p50 / p95 ms "
         "| SQL share of time | SQL per shipment | CPUs busy: worker / PostgreSQL / others "
         "| deferred |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for run in runs:
+    for run in [*before, *runs]:
         ups, fedex = run["calls"]["ups"], run["calls"]["fedex"]
         per_carrier = " / ".join(
             fmt(run["by_carrier"].get(code, 0) / run["elapsed"] * 60) for code in ("ups", "fedex")
         )
         lines.append(
-            f"| {run['concurrency']} | **{fmt(run['per_minute'])}** | {per_carrier} "
+            f"| {recording(run)} | {run['concurrency']} | **{fmt(run['per_minute'])}** "
+            f"| {per_carrier} "
             f"| {run['elapsed']:.1f} | {run['failed']} "
             f"| {ups['calls']:,}: {ups['p50_ms']:.0f} / {ups['p95_ms']:.0f}, "
             f"{ups['most_in_flight']} | {fedex['calls']:,}: {fedex['p50_ms']:.0f} / "
             f"{fedex['p95_ms']:.0f} | {run['db_seconds'] / run['elapsed']:.0%} "
-            f"| {run['queries'] / max(run['refreshed'], 1):.1f} | {cpus(run)} "
+            f"| {run['queries'] / max(run['refreshed'], 1):.2f} | {cpus(run)} "
             f"| {run['deferred']:,} |"
         )
     lines += [
@@ -485,6 +523,7 @@ def report(runs, rate, prof, info, args) -> str:
         f"- {fmt(best['per_minute'])} shipments/min per worker at {args.latency_ms:g} ms carrier"
         f" latency (target ≥ {TARGET_PER_MINUTE:,}): "
         + ("**met**" if throughput_met else "**missed**"),
+        *speedup_lines(before, runs),
         f"- never over a carrier's rate limit: at most {most} calls in a clock minute for a"
         f" budget of {RATE_LIMIT}: " + ("**met**" if most <= RATE_LIMIT else "**missed**"),
     ]
@@ -492,6 +531,25 @@ def report(runs, rate, prof, info, args) -> str:
         lines += ["", "### What breaks the rate limit", "", rate_paragraph(rate)]
     lines += ["", "### Where a round's time goes", "", profile_paragraph(prof)]
     return "\n".join(lines) + "\n"
+
+
+def speedup_lines(before: list[dict], runs: list[dict]) -> list[str]:
+    """Issue 26's target: the same concurrency, recorded in sets against one at a time."""
+    same = [run for run in runs if before and run["concurrency"] == before[0]["concurrency"]]
+    if not same:
+        return []
+    old, new = before[0], same[0]
+    speedup = new["per_minute"] / old["per_minute"]
+    per_shipment = [run["queries"] / max(run["refreshed"], 1) for run in (old, new)]
+    return [
+        f"- recording in sets: {fmt(new['per_minute'])} against {fmt(old['per_minute'])}"
+        f" shipments/min one at a time ({old['code']}), both at POLL_CONCURRENCY"
+        f" {new['concurrency']} in this run: ×{speedup:.1f}; database calls per shipment (an"
+        f" executemany, pipelined, is one)"
+        f" {per_shipment[0]:.1f} → {per_shipment[1]:.2f}"
+        f" (issue 26, target ≥ ×{TARGET_SPEEDUP}): "
+        + ("**met**" if speedup >= TARGET_SPEEDUP else "**missed**")
+    ]
 
 
 def rate_paragraph(rate: dict) -> str:
@@ -516,13 +574,18 @@ def profile_paragraph(prof: dict) -> str:
     shares = sorted(prof["shares"].items(), key=lambda item: -item[1])
     ours = ", ".join(f"`{name}` {share:.0%}" for name, share in shares[:10])
     waiting = prof["shares"].get("waiting for carrier answers", 0)
+    pace = (
+        "the carriers' answers set a worker's pace, so a higher POLL_CONCURRENCY (or a faster"
+        " carrier) is what would go faster"
+        if waiting >= 0.5
+        else "recording the answers (SQL and the ORM around it) sets a worker's pace, so a"
+        " POLL_CONCURRENCY above 16 changes little by itself"
+    )
     return (
         f"One round of {prof['refreshed']} shipments (half UPS, half FedEx) under cProfile took "
         f"{prof['seconds']:.1f} s; cumulative shares: {ours}. The main thread waits for carrier"
-        f" answers {waiting:.0%} of the round: recording the results (SQL round trips one"
-        " shipment at a time, and the ORM around them) is what sets a worker's pace, so a"
-        " POLL_CONCURRENCY above 16 changes little by itself; when the two runs differ, compare"
-        " how busy the other processes were."
+        f" answers {waiting:.0%} of the round: {pace}; when two runs differ, compare how busy"
+        " the other processes were."
     )
 
 
@@ -533,6 +596,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--shipments", type=int, default=3000, help="due shipments per run")
     parser.add_argument("--latency-ms", type=float, default=100, help="the fake carrier's delay")
+    parser.add_argument(
+        "--before", default=BEFORE,
+        help="a commit whose worker is measured first, in the same run ('' skips it)",
+    )  # fmt: skip
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--seconds", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--start-at", type=float, help=argparse.SUPPRESS)
@@ -552,6 +619,7 @@ def main() -> None:
     os.environ.update(settings_env(port, key_prefix))
     env = dict(os.environ)  # the workers' too
     database_create(DB_NAME)
+    old_tree = tree_export(args.before) if args.before else None
     carrier = subprocess.Popen(  # noqa: S603 - fixed arguments
         [PYTHON, str(REPO / "bench" / "fake_carrier.py"), "--port", str(port),
          "--latency-ms", str(args.latency_ms)],
@@ -567,6 +635,12 @@ def main() -> None:
         print(f"Database {DB_NAME}: migrating …", flush=True)
         call_command("migrate", verbosity=0)
         wait_for_port(port, carrier, "the fake carrier")
+        before = []
+        if args.before:
+            before = [
+                throughput(port, carrier.pid, env, CONCURRENCIES[0], args.shipments, 0,
+                           code=args.before, tree=old_tree)
+            ]  # fmt: skip
         runs = [
             throughput(port, carrier.pid, env, concurrency, args.shipments, n)
             for n, concurrency in enumerate(CONCURRENCIES, start=1)
@@ -574,7 +648,7 @@ def main() -> None:
         prof = profile(port, env)
         rate = rate_run(port, env, key_prefix)
         connection.close()
-        section = report(runs, rate, prof, info, args)
+        section = report(before, runs, rate, prof, info, args)
         print("\n" + section)
         write_doc(section)
         print(f"Wrote the Poller section of {DOC.relative_to(REPO)}.")
@@ -583,6 +657,8 @@ def main() -> None:
         carrier.wait(timeout=10)
         database_drop(DB_NAME)
         forget_cache(key_prefix)
+        if old_tree:
+            shutil.rmtree(old_tree)
 
 
 def forget_cache(key_prefix: str) -> None:

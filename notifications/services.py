@@ -153,44 +153,67 @@ def webhook_event_types_for(status: str, detail: str = "") -> list[str]:
     return [WebhookEventType.TRACKING_UPDATED, *([specific] if specific else []), seed002]
 
 
-def shipment_status_changed(
-    *, shipment, previous_status: str, context: Callable[[], dict]
-) -> list[Notification]:
-    """The one function the tracking app calls when a shipment's status changes (STYLE.md:
-    explicit calls, no signals). It writes the outbox rows in the caller's transaction: the
+def shipments_status_changed(
+    *, merchant: Merchant, changes: Sequence[tuple[Any, str]],
+    context: Callable[[list], dict[int, dict]],
+) -> list[Notification]:  # fmt: skip
+    """The one function the tracking app calls when shipments' statuses change (STYLE.md:
+    explicit calls, no signals): `changes` are (shipment, previous status) of one merchant, each
+    shipment with its new status. It writes the outbox rows in the caller's transaction: the
     customer's email/SMS when the merchant chose this status (the order's customer and the
-    delivery contacts of the trackers following the shipment), the merchant's webhooks, and a
-    staff alert for exception, failed_attempt, return_to_sender and expired (TRACKING.md). The
-    unique key (merchant, channel, recipient, dedupe_key) makes each message exist once: one
-    alert per shipment and status. `context` builds what the messages show; it is called only
-    when there is a message to write."""
-    status, merchant = shipment.status, shipment.merchant
-    cause = f"shipment:{shipment.pk}:{status}"
-    chosen = _chosen_channels(merchant, {status})[status]
-    rows = [
-        *_once_per_recipient([
-            *(_customer_rows(merchant, shipment.order, trigger=status, cause=cause,
-                             shipment=shipment, chosen=chosen) if shipment.order_id else []),
-            *_tracker_rows(merchant, shipment, trigger=status, cause=cause, chosen=chosen),
-        ]),
-        *_webhook_rows(merchant, webhook_event_types_for(status, shipment.status_detail), cause,
-                       shipment=shipment),
-        *_staff_rows(merchant, trigger=status, cause=cause, shipment=shipment,
-                     alert=status in STAFF_ALERT_STATUSES, chosen=chosen),
-        *_platform_rows(merchant, shipment, status=status, cause=cause),
-    ]  # fmt: skip
-    if not rows:
+    delivery contacts of the trackers following the shipment), the merchant's webhooks, a staff
+    alert for exception, failed_attempt, return_to_sender and expired (TRACKING.md), and the
+    write-back to the store. The unique key (merchant, channel, recipient, dedupe_key) makes each
+    message exist once: one alert per shipment and status. `context(shipments)` builds what the
+    messages show, by shipment primary key; it is called once, for the shipments with a message.
+    A fixed number of queries, however many changes: the same rows as telling each in turn."""
+    shipments = [shipment for shipment, _previous in changes]
+    chosen = _chosen_channels(merchant, {shipment.status for shipment in shipments})
+    trackers = _trackers_following(shipments) if any(chosen.values()) else {}
+    endpoints = list(WebhookEndpoint.objects.filter(merchant=merchant, is_active=True))
+    platform_rows = _platform_rows(merchant, shipments)
+    told = []
+    for shipment, previous_status in changes:
+        rows = _status_rows(merchant, shipment, chosen, trackers.get(shipment.pk, []), endpoints)
+        rows += platform_rows.get(shipment.pk, [])
+        if rows:
+            told.append((shipment, previous_status, rows))
+    if not told:
         return []
-    shown = context()
-    tracker_pages = shown.pop("trackerPages", {})
-    payloads = {"previousStatus": previous_status, "status": status, **shown}
-    for row in rows:
-        row.payload = {**payloads, **row.payload}
-        tracker = row.payload.get("tracker")
-        if tracker:  # a tracker's customer follows the tracker's own page
-            row.payload["trackingPage"] = tracker_pages.get(tracker["externalId"], "")
+    shown_by_shipment = context([shipment for shipment, _previous, _rows in told])
+    rows = []
+    for shipment, previous_status, rows_of_shipment in told:
+        shown = dict(shown_by_shipment[shipment.pk])
+        tracker_pages = shown.pop("trackerPages", {})
+        payloads = {"previousStatus": previous_status, "status": shipment.status, **shown}
+        for row in rows_of_shipment:
+            row.payload = {**payloads, **row.payload}
+            tracker = row.payload.get("tracker")
+            if tracker:  # a tracker's customer follows the tracker's own page
+                row.payload["trackingPage"] = tracker_pages.get(tracker["externalId"], "")
+        rows += rows_of_shipment
     _name_packages(rows)
     return _queue(rows)
+
+
+def _status_rows(merchant, shipment, chosen: dict[str, set[str]], trackers: list,
+                 endpoints: list) -> list[Notification]:  # fmt: skip
+    """One shipment's messages about its new status, but the write-back to the store."""
+    status = shipment.status
+    cause = f"shipment:{shipment.pk}:{status}"
+    order = shipment.order if shipment.order_id else None
+    return [
+        *_once_per_recipient([
+            *_customer_rows(merchant, order, trigger=status, cause=cause, shipment=shipment,
+                            chosen=chosen[status]),
+            *_tracker_rows(merchant, shipment, trackers, trigger=status, cause=cause,
+                           chosen=chosen[status]),
+        ]),
+        *_webhook_rows(merchant, webhook_event_types_for(status, shipment.status_detail), cause,
+                       shipment=shipment, endpoints=endpoints),
+        *_staff_rows(merchant, trigger=status, cause=cause, shipment=shipment,
+                     alert=status in STAFF_ALERT_STATUSES, chosen=chosen[status]),
+    ]  # fmt: skip
 
 
 def _queue(rows: list[Notification]) -> list[Notification]:
@@ -223,17 +246,30 @@ def _customer_rows(merchant, order, *, trigger: str, cause: str, shipment=None, 
     ]  # fmt: skip
 
 
-def _tracker_rows(merchant, shipment, *, trigger: str, cause: str,
+def _trackers_following(shipments: Sequence) -> dict[int, list]:
+    """The unmuted trackers following each shipment, by shipment primary key (one query)."""
+    # The reverse relation: notifications does not import the orders app.
+    tracker_model = Notification._meta.get_field(
+        "shipment"
+    ).related_model.trackers.rel.related_model
+    following = defaultdict(list)
+    for tracker in tracker_model.objects.filter(
+        shipment__in=[shipment.pk for shipment in shipments], notifications_muted_at__isnull=True
+    ).order_by("pk"):
+        following[tracker.shipment_id].append(tracker)
+    return following
+
+
+def _tracker_rows(merchant, shipment, trackers: list, *, trigger: str, cause: str,
                   chosen: set[str]) -> list[Notification]:  # fmt: skip
-    """The delivery contacts of the trackers following a shipment, with or without an order:
+    """The delivery contacts of the `trackers` following a shipment, with or without an order:
     API.md gives them the notifications an order's customer gets (an order that never arrives
     must not leave them untold). The payload names the tracker, whose contact the channels
     check again when sending. `chosen`: the channels chosen for `trigger`."""
     if not chosen:
         return []
     rows = []
-    # The reverse relation: notifications does not import the orders app.
-    for tracker in shipment.trackers.filter(notifications_muted_at__isnull=True):
+    for tracker in trackers:
         contacts = {
             Channel.EMAIL: merchant.email_notifications_enabled and tracker.contact_email,
             Channel.SMS: merchant.sms_notifications_enabled and tracker.contact_phone,
@@ -302,46 +338,83 @@ def _staff_rows(merchant, *, trigger: str, cause: str, shipment=None, alert: boo
     ]  # fmt: skip
 
 
-def _platform_rows(merchant, shipment, *, status: str, cause: str) -> list[Notification]:
-    """The write-back to the store the shipment's order came from (platforms/writers.py), when
-    its connection writes this status back. The payload says what to write: a note for a chosen
-    status, and whether to complete the order (every shipment of it delivered)."""
-    order = shipment.order if shipment.order_id else None
-    link = order.attributes.get(PLATFORM_ORDER_ATTRIBUTE) if order is not None else None
-    if not isinstance(link, dict) or not link.get("connection"):
-        return []
-    connection = PlatformConnection.objects.filter(
-        merchant=merchant, public_id=str(link["connection"]), is_active=True
-    ).first()
-    if connection is None or not connection.writes_back(status):
-        return []
-    if connection.writes_to_shipments and not shipment.source_reference:
-        return []  # a shipment the platform did not make (one an OMS posted): nowhere to write
-    # The reverse relation: notifications does not import the orders app.
-    order_delivered = status == Status.DELIVERED and not (
-        order.shipments.exclude(status=Status.DELIVERED).exists()
+def _platform_rows(merchant, shipments: Sequence) -> dict[int, list[Notification]]:
+    """The write-backs to the store each shipment's order came from (platforms/writers.py), by
+    shipment primary key, when its connection writes the new status back. The payload says what
+    to write: a note for a chosen status, and whether to complete the order (every shipment of it
+    delivered; of several delivered together, the last one completes it). Two queries at most."""
+    links = {}
+    for shipment in shipments:
+        link = (
+            shipment.order.attributes.get(PLATFORM_ORDER_ATTRIBUTE) if shipment.order_id else None
+        )
+        if isinstance(link, dict) and link.get("connection"):
+            links[shipment.pk] = link
+    if not links:
+        return {}
+    connections = {
+        str(connection.public_id): connection
+        for connection in PlatformConnection.objects.filter(
+            merchant=merchant, is_active=True,
+            public_id__in={str(link["connection"]) for link in links.values()},
+        )
+    }  # fmt: skip
+    completing = _orders_completed_by(
+        [shipment for shipment in shipments if shipment.pk in links], connections, links
     )
-    write_note = status in connection.write_back_statuses
-    complete_order = connection.complete_on_delivery and order_delivered
-    if not (write_note or complete_order):
-        return []  # one package of several delivered: nothing to write yet
-    payload = {
-        "platformOrder": link,
-        "sourceReference": shipment.source_reference,
-        "writeNote": write_note,
-        "completeOrder": complete_order,
-        "orderDelivered": order_delivered,
+    rows = {}
+    for shipment in shipments:
+        connection = connections.get(str(links.get(shipment.pk, {}).get("connection")))
+        if connection is None or not connection.writes_back(shipment.status):
+            continue
+        if connection.writes_to_shipments and not shipment.source_reference:
+            continue  # a shipment the platform did not make (one an OMS posted): nowhere to write
+        write_note = shipment.status in connection.write_back_statuses
+        order_delivered = completing.get(shipment.order_id) is shipment
+        complete_order = connection.complete_on_delivery and order_delivered
+        if not (write_note or complete_order):
+            continue  # one package of several delivered: nothing to write yet
+        payload = {
+            "platformOrder": links[shipment.pk],
+            "sourceReference": shipment.source_reference,
+            "writeNote": write_note,
+            "completeOrder": complete_order,
+            "orderDelivered": order_delivered,
+        }
+        rows[shipment.pk] = [
+            Notification(merchant=merchant, order=shipment.order, shipment=shipment,
+                         channel=Channel.PLATFORM, recipient=str(connection.public_id),
+                         trigger=shipment.status, dedupe_key=f"shipment:{shipment.pk}:"
+                         f"{shipment.status}", payload=payload)
+        ]  # fmt: skip
+    return rows
+
+
+def _orders_completed_by(shipments: Sequence, connections: dict, links: dict) -> dict[int, Any]:
+    """For each order whose every shipment is now delivered, the shipment among `shipments` that
+    completes it: the last of them delivered (as if they had been told one after another)."""
+    delivered = {
+        shipment.order_id: shipment
+        for shipment in shipments
+        if shipment.status == Status.DELIVERED
+        and str(links[shipment.pk]["connection"]) in connections
     }
-    return [
-        Notification(merchant=merchant, order=order, shipment=shipment,
-                     channel=Channel.PLATFORM, recipient=str(connection.public_id),
-                     trigger=status, dedupe_key=cause, payload=payload)
-    ]  # fmt: skip
+    if not delivered:
+        return {}
+    # The reverse relation: notifications does not import the orders app.
+    shipment_model = Notification._meta.get_field("shipment").related_model
+    unfinished = set(
+        shipment_model.objects.filter(order_id__in=list(delivered))
+        .exclude(status=Status.DELIVERED)
+        .values_list("order_id", flat=True)
+    )
+    return {order_id: last for order_id, last in delivered.items() if order_id not in unfinished}
 
 
 def shipment_delayed(*, shipment, context: Callable[[], dict]) -> list[Notification]:
     """The tracking app's hand-over when a shipment becomes late (once per shipment): the
-    tracking.delayed webhooks and a staff alert. `context` as for shipment_status_changed."""
+    tracking.delayed webhooks and a staff alert. `context()`: what the messages show, as
+    shipments_status_changed's gives for one shipment."""
     cause = f"shipment:{shipment.pk}:delayed"
     rows = [
         *_webhook_rows(shipment.merchant, [WebhookEventType.TRACKING_DELAYED], cause,
@@ -447,7 +520,7 @@ def shipment_statuses_told(
     last, so the customer is told the current status of each of its shipments, as the merchant's
     rules say — what a status change that reached the placeholder found no one to tell. The cause
     is the status change's own, so a status already told is not told again. `shipments`: each
-    with what its messages show (`{"tracking", "trackingPage"}`, as shipment_status_changed's
+    with what its messages show (`{"tracking", "trackingPage"}`, as shipments_status_changed's
     `context`), in the caller's transaction."""
     chosen = _chosen_channels(merchant, {shipment.status for shipment, _shown in shipments})
     rows = []

@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from carriers.base import (
@@ -26,27 +25,21 @@ from carriers.base import (
     TrackingResult,
     TrackQuery,
 )
-from carriers.events import CarrierEvent
 from carriers.registry import CARRIERS
 from carriers.sandbox import Sandbox
-from carriers.vocabulary import TERMINAL_STATUSES, EventSource, EventType, Status
+from carriers.vocabulary import TERMINAL_STATUSES
 from flextracker import ratelimit
 from flextracker.outbound import GuardedSession
 from flextracker.urlguard import WEB
 from orders.models import Shipment
-from orders.services import shipment_lock
-from tracking import cadence
 from tracking.models import CarrierAccount
-from tracking.registration import shipment_is_pushed
-from tracking.services import Applied, shipment_apply_events
+from tracking.recording import shipments_defer, shipments_record_failures, shipments_record_results
 
 logger = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=settings.POLL_LEASE_SECONDS)
 WINDOW_MARGIN_SECONDS = 2
 DEFER_SPREAD_SECONDS = 50
-TRANSIENT_BASE = timedelta(minutes=5)
-NOT_FOUND_BASE = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,33 +100,37 @@ def poll_shipments(
     try:
         asked = [pool.submit(_ask, job) for job in jobs]
         answered, _late = wait(asked, timeout=wait_seconds)
-        for call in asked:  # in order
-            if call in answered:
-                _record_outcome(*call.result(), now, report)
+        outcomes = [call.result() for call in asked if call in answered]  # in order
     finally:  # a late call ends on its own (the HTTP timeouts), its answer unread
         pool.shutdown(wait=wait_seconds is None, cancel_futures=True)
+    _record_outcomes(outcomes, now, report)
     return report
 
 
-def _record_outcome(batch, outcome, now: datetime, report: PollReport) -> None:
-    if isinstance(outcome, BudgetSpent):
-        # Spread over the next window, so its budget is not spent in one burst at its start.
-        next_window = timezone.now() + timedelta(seconds=ratelimit.seconds_to_next_window())
-        _defer(batch, next_window + timedelta(seconds=random.uniform(0, DEFER_SPREAD_SECONDS)))  # noqa: S311
-        report.deferred += len(batch)
-        return
-    if isinstance(outcome, Exception):
-        shipment_record_failure(shipments=batch, error=outcome, now=now)
-        report.failed += len(batch)
-        return
-    for shipment in batch:
-        result = outcome.get(shipment.tracking_number) or TrackingResult(
-            shipment.tracking_number, found=False
-        )
-        applied = shipment_record_result(shipment_id=shipment.pk, result=result, now=now)
-        report.refreshed += 1
-        if applied.status_changed:
-            report.status_changes.append(shipment.pk)
+def _record_outcomes(outcomes, now: datetime, report: PollReport) -> None:
+    """The round's answers, failures and deferrals, each kind written together."""
+    results, failures, deferrals = [], [], []
+    for batch, outcome in outcomes:
+        if isinstance(outcome, BudgetSpent):
+            # Spread over the next window, so its budget is not spent in one burst at its start.
+            next_window = timezone.now() + timedelta(seconds=ratelimit.seconds_to_next_window())
+            spread = timedelta(seconds=random.uniform(0, DEFER_SPREAD_SECONDS))  # noqa: S311
+            deferrals += [(shipment, next_window + spread) for shipment in batch]
+        elif isinstance(outcome, Exception):
+            failures += [(shipment, outcome) for shipment in batch]
+        else:
+            results += [
+                (shipment.pk, outcome.get(shipment.tracking_number)
+                 or TrackingResult(shipment.tracking_number, found=False))
+                for shipment in batch
+            ]  # fmt: skip
+    shipments_defer(deferrals=deferrals)
+    shipments_record_failures(failures=failures, now=now)
+    applied = shipments_record_results(results=results, now=now) if results else []
+    report.deferred += len(deferrals)
+    report.failed += len(failures)
+    report.refreshed += len(applied)
+    report.status_changes += [one.shipment.pk for one in applied if one.status_changed]
 
 
 class BudgetSpent(Exception):
@@ -205,107 +202,10 @@ def _account(shipment: Shipment, own: CarrierAccount | None) -> Account | None:
     )
 
 
-def _defer(shipments, when: datetime) -> None:
-    Shipment.objects.filter(pk__in=[s.pk for s in shipments]).update(next_check_at=when)
-
-
 def _record_not_tracked(shipments) -> None:
     Shipment.objects.filter(pk__in=[s.pk for s in shipments]).update(
         next_check_at=None, last_error="Not tracked: no carrier credentials for this merchant."
     )
-
-
-def shipment_record_failure(*, shipments, error: Exception, now: datetime) -> None:
-    """A transient failure backs off with jitter; a hard one stops polling and says why."""
-    for shipment in shipments:
-        failures = shipment.consecutive_check_failures + 1
-        if isinstance(error, CarrierRejected):
-            next_check_at = None
-        else:
-            next_check_at = now + cadence.backoff(
-                failures=failures, base=TRANSIENT_BASE, cap=cadence.MAX_BACKOFF,
-                retry_after=error.retry_after,
-            )  # fmt: skip
-        Shipment.objects.filter(pk=shipment.pk).update(
-            consecutive_check_failures=F("consecutive_check_failures") + 1,
-            last_error=str(error)[:500],
-            last_checked_at=now,
-            next_check_at=next_check_at,
-            updated_at=now,  # the page says when the carrier was last asked
-        )
-
-
-@transaction.atomic
-def shipment_record_result(
-    *, shipment_id: int, result: TrackingResult, now: datetime, source: str = EventSource.POLL
-) -> Applied:
-    """Applies what the carrier said (a status change is handed to the notifications app, in
-    this transaction), then decides when to ask next."""
-    details = shipment_lock(shipment_id)
-    _take_details(details, result)  # first, so a status change is handed over with them
-    details.save()
-    applied = shipment_apply_events(shipment_id=shipment_id, events=result.events, source=source)
-    shipment = applied.shipment
-    shipment.last_checked_at = now
-    if result.problem:
-        shipment.last_error, shipment.next_check_at = result.problem[:500], None
-        shipment.consecutive_check_failures += 1
-    elif not result.found and shipment.last_event_at is None:
-        # "Not found" is usually "not yet" (CARRIERS.md §0): ask again, less and less often.
-        shipment.consecutive_check_failures += 1
-        shipment.last_error = "The carrier does not know this number yet."
-        shipment.next_check_at = now + cadence.backoff(
-            failures=shipment.consecutive_check_failures, base=NOT_FOUND_BASE,
-            cap=cadence.NOT_FOUND_MAX_BACKOFF,
-        )  # fmt: skip
-    else:
-        shipment.consecutive_check_failures, shipment.last_error = 0, ""
-        shipment.next_check_at = cadence.next_check(
-            carrier=shipment.carrier, status=shipment.status, now=now,
-            delivered_at=shipment.delivered_at, sandbox_step=_sandbox_step(),
-            pushed=shipment_is_pushed(shipment.pk),
-        )  # fmt: skip
-    shipment.save()
-    return _expire_if_silent(applied, now)
-
-
-def _take_details(shipment: Shipment, result: TrackingResult) -> None:
-    if result.estimated_delivery_date:
-        shipment.estimated_delivery_date = result.estimated_delivery_date
-    if result.estimated_delivery_at:
-        shipment.estimated_delivery_at = result.estimated_delivery_at
-    shipment.service = shipment.service or result.service[:100]
-    if result.origin and not shipment.origin_city:
-        shipment.origin_city, shipment.origin_state = result.origin.city, result.origin.state
-        shipment.origin_country = result.origin.country
-    if result.destination and not shipment.destination_city:
-        destination = result.destination
-        shipment.destination_city, shipment.destination_state = destination.city, destination.state
-        shipment.destination_postal_code = destination.postal_code
-        shipment.destination_country = destination.country
-
-
-def _expire_if_silent(applied: Applied, now: datetime) -> Applied:
-    """TRACKING.md: no carrier news for 30 days (the number never moved) ends tracking."""
-    shipment = applied.shipment
-    quiet_since = shipment.last_event_at or shipment.created_at
-    if shipment.status in TERMINAL_STATUSES or now - quiet_since < cadence.EXPIRE_AFTER:
-        return applied
-    expired = CarrierEvent(
-        occurred_at=now, status=Status.EXPIRED, status_detail="unknown",
-        event_type=EventType.EXCEPTION,
-        description="No news from the carrier for 30 days; tracking stopped.",
-        raw_code="EXPIRED", raw_description="flexTracker: no carrier information for 30 days",
-    )  # fmt: skip
-    expiry = shipment_apply_events(
-        shipment_id=shipment.pk, events=[expired], source=EventSource.POLL
-    )
-    Shipment.objects.filter(pk=shipment.pk).update(next_check_at=None)
-    return Applied(expiry.shipment, expiry.new_events, previous_status=applied.previous_status)
-
-
-def _sandbox_step() -> timedelta:
-    return timedelta(minutes=settings.SANDBOX_MINUTES_PER_STEP)
 
 
 REFRESH_MIN_INTERVAL = timedelta(seconds=60)

@@ -185,7 +185,10 @@ def _poll_slowly(shipment_id: int, now: datetime) -> None:
     Shipment.objects.filter(pk=shipment_id, next_check_at__lt=safety).update(next_check_at=safety)
 
 
-def shipment_is_pushed(shipment_id: int) -> bool:
-    return AggregatorRegistration.objects.filter(
-        shipment_id=shipment_id, state=RegistrationState.REGISTERED
-    ).exists()
+def shipments_pushed(shipment_ids: list[int]) -> set[int]:
+    """Those of the shipments an aggregator pushes us news of (one query)."""
+    return set(
+        AggregatorRegistration.objects.filter(
+            shipment_id__in=shipment_ids, state=RegistrationState.REGISTERED
+        ).values_list("shipment_id", flat=True)
+    )

@@ -1,20 +1,23 @@
 """Applying tracking news to a shipment: the one path for polls, pushes and merchant reports."""
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils import timezone
 
 from carriers.events import CarrierEvent
 from carriers.seed002 import seed002_status
 from carriers.vocabulary import Status
+from flextracker.db import rows_update
+from merchants.models import Merchant
 from merchants.selectors import tracked_carriers
-from notifications.services import shipment_status_changed
+from notifications.services import shipments_status_changed
 from orders.links import shipment_page_url, tracker_page_url
-from orders.models import Shipment, ShipmentDirection
+from orders.models import Shipment, ShipmentDirection, Tracker
 from orders.representation import shipment_json
-from orders.services import order_refresh_status, shipment_lock
+from orders.services import orders_refresh_status, shipments_lock
 from orders.services.returns import return_shipment_status_changed
 from tracking.models import TrackingEvent
 from tracking.selectors import shipments_with_details
@@ -81,56 +84,155 @@ def shipment_apply_events(
     A duplicate is a no-op, and an older event arriving late is stored but never moves the
     status backwards (TRACKING.md).
     """
-    shipment = shipment_lock(shipment_id)
-    applied = Applied(
-        shipment, previous_status=shipment.status, previous_detail=shipment.status_detail
-    )
-    by_key = {event_dedupe_key(event): event for event in events}
-    known = set(
-        TrackingEvent.objects.filter(shipment=shipment, dedupe_key__in=by_key).values_list(
-            "dedupe_key", flat=True
+    news = TrackingNews([shipment_id])
+    if shipment_id not in news.shipments:
+        raise Shipment.DoesNotExist(f"Shipment {shipment_id} does not exist.")
+    news.apply({shipment_id: events}, source=source)
+    news.flush()
+    return news.applied[shipment_id]
+
+
+class TrackingNews:
+    """Tracking news for a set of shipments as one unit of work, as the orders ledger is for OMS
+    events: the shipments locked (orders first), the news applied in memory (by
+    `shipment_apply_events`' rules), then `flush` writes it in a few bulk statements and hands
+    the status changes to notifications once per merchant. A fixed number of statements for a
+    poll round of any size. Callers may change the shipments' other fields before `flush`."""
+
+    def __init__(self, shipment_ids: Iterable[int]):
+        self.shipments = shipments_lock(shipment_ids)
+        self.applied = {
+            pk: Applied(shipment, previous_status=shipment.status,
+                        previous_detail=shipment.status_detail)
+            for pk, shipment in self.shipments.items()
+        }  # fmt: skip
+        self._loaded = {pk: _values(shipment) for pk, shipment in self.shipments.items()}
+
+    def apply(self, events: Mapping[int, Sequence[CarrierEvent]], *, source: str) -> None:
+        """Each shipment's events not stored before (one query for them all)."""
+        keyed = {
+            pk: {event_dedupe_key(event): event for event in shipment_events}
+            for pk, shipment_events in events.items()
+            if shipment_events and pk in self.shipments
+        }
+        known = _known_events(keyed)
+        for pk, by_key in keyed.items():
+            known |= {(pk, row.dedupe_key) for row in self.applied[pk].new_events}  # unwritten
+            fresh = [(key, event) for key, event in by_key.items() if (pk, key) not in known]
+            if not fresh:
+                continue
+            shipment = self.shipments[pk]
+            self.applied[pk].new_events += [
+                _event_row(shipment, event, source, key) for key, event in fresh
+            ]
+            newest = max((event for _key, event in fresh), key=lambda event: event.occurred_at)
+            if shipment.last_event_at is None or newest.occurred_at >= shipment.last_event_at:
+                _take_status(shipment, newest, source)
+
+    def flush(self) -> None:
+        """The new events, the shipments that changed, their orders' statuses, then the
+        hand-over (its messages show the shipments as written)."""
+        applied = list(self.applied.values())
+        TrackingEvent.objects.bulk_create(
+            [row for one in applied for row in one.new_events], batch_size=EVENTS_PER_INSERT
         )
-    )
-    fresh = [(key, event) for key, event in by_key.items() if key not in known]
-    if not fresh:
-        return applied
-    applied.new_events = TrackingEvent.objects.bulk_create(
-        _event_row(shipment, event, source, key) for key, event in fresh
-    )
-    newest = max((event for _key, event in fresh), key=lambda event: event.occurred_at)
-    if shipment.last_event_at is None or newest.occurred_at >= shipment.last_event_at:
-        _take_status(shipment, newest, source)
-        shipment.save()
-        if shipment.direction == ShipmentDirection.RETURN:
-            # A package coming back tells its return request, no customer of an order.
-            if applied.status_changed:
-                return_shipment_status_changed(shipment=shipment)
-            return applied
-        if applied.status_changed and shipment.order_id:
-            order_refresh_status(shipment.order)
-        # A change of seed 002's status alone (picked_up → arrived_at_facility) adds seed-style
-        # webhooks only: the other messages of this status were written at its first change,
-        # and their unique keys keep them once.
-        if applied.status_changed or applied.seed002_status_changed:
-            shipment_status_changed(
-                shipment=shipment,
-                previous_status=applied.previous_status,
-                context=lambda: notification_context(shipment),
+        self._shipments_write()
+        changed = [one for one in applied if one.status_changed]
+        for one in changed:
+            if one.shipment.direction == ShipmentDirection.RETURN:
+                # A package coming back tells its return request, no customer of an order.
+                return_shipment_status_changed(shipment=one.shipment)
+        orders_refresh_status(
+            {one.shipment.order_id: one.shipment.order for one in changed if one.shipment.order_id}
+            .values()
+        )  # fmt: skip
+        by_merchant: dict[int, list[Applied]] = {}
+        for one in applied:
+            # A change of seed 002's status alone (picked_up → arrived_at_facility) adds
+            # seed-style webhooks only: the other messages of this status were written at its
+            # first change, and their unique keys keep them once.
+            if one.shipment.direction == ShipmentDirection.RETURN:
+                continue
+            if one.status_changed or one.seed002_status_changed:
+                by_merchant.setdefault(one.shipment.merchant_id, []).append(one)
+        for told in by_merchant.values():
+            merchant = told[0].shipment.merchant
+            shipments_status_changed(
+                merchant=merchant,
+                changes=[(one.shipment, one.previous_status) for one in told],
+                context=lambda shipments, merchant=merchant: notification_contexts(
+                    merchant, shipments
+                ),
             )
-    return applied
+
+    def _shipments_write(self) -> None:
+        """The changed fields of each shipment, one executemany per set of fields changed (a
+        round has a handful: bulk_update's CASE for 500 shipments cost seconds to build)."""
+        fields = Shipment._meta.concrete_fields
+        now = timezone.now()
+        groups: dict[tuple[str, ...], list[Shipment]] = {}
+        for pk, shipment in self.shipments.items():
+            names = tuple(
+                field.attname
+                for field, value, old in zip(
+                    fields, _values(shipment), self._loaded[pk], strict=True
+                )
+                if value != old
+            )
+            if names:
+                shipment.updated_at = now
+                groups.setdefault((*names, "updated_at"), []).append(shipment)
+        for names, group in groups.items():
+            rows_update(Shipment, group, list(dict.fromkeys(names)))
+
+
+EVENTS_PER_INSERT = 2000
+
+
+def _values(shipment: Shipment) -> tuple:
+    return tuple(getattr(shipment, field.attname) for field in Shipment._meta.concrete_fields)
+
+
+def _known_events(keyed: Mapping[int, Mapping[str, CarrierEvent]]) -> set[tuple[int, str]]:
+    if not keyed:
+        return set()
+    return set(
+        TrackingEvent.objects.filter(
+            shipment_id__in=list(keyed),
+            dedupe_key__in={key for keys in keyed.values() for key in keys},
+        ).values_list("shipment_id", "dedupe_key")
+    )
 
 
 def notification_context(shipment: Shipment) -> dict:
-    """What a message about this shipment shows, frozen when it happens: the tracking object
-    (webhooks' `data`) and the customer's signed link to it."""
-    merchant = shipment.merchant
-    detailed = shipments_with_details(merchant).get(pk=shipment.pk)
-    tracking = shipment_json(detailed, tracked=tracked_carriers(merchant))
-    page = shipment_page_url(detailed.order, shipment.tracking_number) if detailed.order_id else ""
-    # The trackers following it: each tracker's contact is sent to their tracker's page.
-    pages = {tracker.external_id: tracker_page_url(merchant.merchant_id, tracker.external_id)
-             for tracker in shipment.trackers.all()}  # fmt: skip
-    return {"tracking": tracking, "trackingPage": page, "trackerPages": pages}
+    """What a message about this shipment shows (see notification_contexts)."""
+    return notification_contexts(shipment.merchant, [shipment])[shipment.pk]
+
+
+def notification_contexts(merchant: Merchant, shipments: Sequence[Shipment]) -> dict[int, dict]:
+    """What a message about each of the merchant's shipments shows, by primary key, frozen when
+    it happens: the tracking object (webhooks' `data`) and the customer's signed link to it, and
+    the pages of the trackers following it (each tracker's contact is sent to their tracker's
+    page). A fixed number of queries, however many shipments."""
+    detailed = shipments_with_details(merchant).filter(pk__in=[s.pk for s in shipments])
+    tracked = tracked_carriers(merchant)
+    pages: dict[int, dict[str, str]] = {}
+    for tracker in Tracker.objects.filter(shipment__in=[s.pk for s in shipments]).order_by("pk"):
+        pages.setdefault(tracker.shipment_id, {})[tracker.external_id] = tracker_page_url(
+            merchant.merchant_id, tracker.external_id
+        )
+    shown = {}
+    for shipment in detailed:
+        page = ""
+        if shipment.order_id:
+            shipment.order.merchant = merchant  # the link names it: not read once per order
+            page = shipment_page_url(shipment.order, shipment.tracking_number)
+        shown[shipment.pk] = {
+            "tracking": shipment_json(shipment, tracked=tracked),
+            "trackingPage": page,
+            "trackerPages": pages.get(shipment.pk, {}),
+        }
+    return shown
 
 
 def _take_status(shipment: Shipment, event: CarrierEvent, source: str) -> None:

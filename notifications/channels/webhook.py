@@ -39,7 +39,7 @@ def seed002_signature(secret: str, body: bytes) -> str:
 
 def _tracking_object(payload: dict) -> dict:
     """What happened, frozen when it happened: an order event's `data`, or the tracking object
-    of a status change (tracking.services.notification_context)."""
+    of a status change (tracking.services.notification_contexts)."""
     return payload.get("data") or payload.get("tracking") or {}
 
 

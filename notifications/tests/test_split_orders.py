@@ -12,7 +12,7 @@ from django.utils import timezone
 from carriers.events import CarrierEvent
 from notifications.models import MessageTemplate, Notification, NotificationStatus
 from notifications.sending import notifications_send_due
-from notifications.services import shipment_status_changed
+from notifications.services import shipments_status_changed
 from notifications.tests.test_customer_sms import TWILIO, sent_form
 from orders.tests.factories import create_order, ship
 from tracking.services import shipment_apply_events
@@ -192,8 +192,10 @@ def test_the_same_status_told_again_is_not_merged_twice(merchant, inbox, merge_w
     move(mugs, "in_transit")
     move(towel, "in_transit")
     # when: the towel's move is handed over again (a replay: the same cause)
-    shipment_status_changed(shipment=towel, previous_status="pre_transit",
-                            context=lambda: {"tracking": {}, "trackingPage": ""})  # fmt: skip
+    shipments_status_changed(
+        merchant=merchant, changes=[(towel, "pre_transit")],
+        context=lambda _shipments: {towel.pk: {"tracking": {}, "trackingPage": ""}},
+    )  # fmt: skip
     notifications_send_due(now=timezone.now() + merge_window + timedelta(seconds=1))
     # then: still two packages, one email
     assert subjects(inbox) == ["2 packages of your order 1001 are on their way"]

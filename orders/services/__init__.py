@@ -20,11 +20,12 @@ from orders.services.orders import (
     items_backorder,
     order_cancel,
     order_create_or_update,
-    order_refresh_status,
     order_status_derive,
+    orders_refresh_status,
     phone_digits,
     shipment_confirm,
     shipment_lock,
+    shipments_lock,
 )
 
 __all__ = [
@@ -47,9 +48,10 @@ __all__ = [
     "items_backorder",
     "order_cancel",
     "order_create_or_update",
-    "order_refresh_status",
     "order_status_derive",
+    "orders_refresh_status",
     "phone_digits",
     "shipment_confirm",
     "shipment_lock",
+    "shipments_lock",
 ]

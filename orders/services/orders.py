@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from carriers.detection import detect_carrier, normalize_tracking_number
 from carriers.vocabulary import CarrierCode, Status
+from flextracker.db import rows_update
 from flextracker.errors import ApiError, InvalidData, NotFound
 from merchants.models import Merchant
 from notifications.channels.sms import e164
@@ -716,22 +717,57 @@ def _order_status_refresh(ledger: Ledger, order: Order) -> None:
 
 
 def shipment_lock(shipment_id: int) -> Shipment:
-    """The shipment locked for this transaction, its order locked first: the ledger locks
-    orders before their shipments, and a writer taking them the other way round deadlocks it."""
+    """The shipment locked for this transaction, its order locked first (see shipments_lock)."""
+    locked = shipments_lock([shipment_id])
+    if shipment_id not in locked:
+        raise Shipment.DoesNotExist(f"Shipment {shipment_id} does not exist.")
+    return locked[shipment_id]
+
+
+def shipments_lock(shipment_ids: Iterable[int]) -> dict[int, Shipment]:
+    """The shipments locked for this transaction by primary key (those that still exist), with
+    their merchant and their order, the orders locked first and in primary-key order: the ledger
+    locks orders before their shipments, and a writer taking them the other way round deadlocks
+    it. Three statements, however many shipments."""
+    ids = sorted(set(shipment_ids))
     while True:
-        order_id = Shipment.objects.filter(pk=shipment_id).values_list("order_id", flat=True).get()
-        if order_id is not None:
-            list(Order.objects.select_for_update().filter(pk=order_id).values_list("pk"))
-        shipment = Shipment.objects.select_for_update().get(pk=shipment_id)
-        if shipment.order_id == order_id:  # not attached to an order meanwhile
-            return shipment
+        order_of = dict(Shipment.objects.filter(pk__in=ids).values_list("pk", "order_id"))
+        locked_orders = Order.objects.select_for_update().filter(
+            pk__in={order_id for order_id in order_of.values() if order_id is not None}
+        )
+        orders = {order.pk: order for order in locked_orders.order_by("pk")}
+        shipments = (
+            Shipment.objects.select_for_update(of=("self",))
+            .select_related("merchant")
+            .filter(pk__in=list(order_of))
+            .order_by("pk")
+        )
+        locked = {shipment.pk: shipment for shipment in shipments}
+        # Attached to an order meanwhile: that order is not locked yet, so take them again.
+        if all(shipment.order_id == order_of[pk] for pk, shipment in locked.items()):
+            break
+    for shipment in locked.values():
+        if shipment.order_id is not None:
+            shipment.order = orders[shipment.order_id]
+    return locked
 
 
-def order_refresh_status(order: Order) -> Order:
-    """The status again from the database (a shipment's status changed elsewhere)."""
-    shipments = order.shipments.prefetch_related("items")
-    status = _order_status(order.line_items.all(), [(s, s.items.all()) for s in shipments])
-    if status != order.status:
-        order.status = status
-        order.save(update_fields=["status", "updated_at"])
-    return order
+def orders_refresh_status(orders: Iterable[Order]) -> None:
+    """Each order's status again from the database (its shipments' statuses changed elsewhere),
+    in place; four statements at most, however many orders."""
+    orders = {order.pk: order for order in orders}
+    if not orders:
+        return
+    line_items: dict[int, list[LineItem]] = {pk: [] for pk in orders}
+    for item in LineItem.objects.filter(order__in=list(orders)):
+        line_items[item.order_id].append(item)
+    shipments: dict[int, list] = {pk: [] for pk in orders}
+    for shipment in Shipment.objects.filter(order__in=list(orders)).prefetch_related("items"):
+        shipments[shipment.order_id].append((shipment, shipment.items.all()))
+    changed = []
+    for pk, order in orders.items():
+        status = _order_status(line_items[pk], shipments[pk])
+        if status != order.status:
+            order.status, order.updated_at = status, timezone.now()
+            changed.append(order)
+    rows_update(Order, changed, ["status", "updated_at"])

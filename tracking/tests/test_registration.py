@@ -21,7 +21,7 @@ from merchants.tests.factories import member_of
 from orders.models import Shipment
 from orders.tests.factories import create_order, ship
 from tracking.models import AggregatorRegistration, AggregatorRoute
-from tracking.polling import shipment_record_result
+from tracking.recording import shipments_record_results
 from tracking.registration import registrations_run
 
 FIXTURES = Path(__file__).parent / "fixtures" / "aggregators"
@@ -198,10 +198,9 @@ def test_a_registered_shipment_is_polled_slowly_and_the_others_as_before(merchan
         occurred_at=T0, status="in_transit", status_detail="in_transit", event_type="TRANSIT",
         description="Arrived at USPS facility",
     )  # fmt: skip
-    # when: the safety check polls both
-    for shipment in (pushed, polled):
-        result = TrackingResult(shipment.tracking_number, events=(scan,))
-        shipment_record_result(shipment_id=shipment.pk, result=result, now=T0 + timedelta(hours=6))
+    # when: the safety check polls both, in one round
+    results = [(s.pk, TrackingResult(s.tracking_number, events=(scan,))) for s in (pushed, polled)]
+    shipments_record_results(results=results, now=T0 + timedelta(hours=6))
     # then: USPS in transit is 2 h ± 10 % when polled, 6 h ± 10 % when pushed
     pushed.refresh_from_db()
     polled.refresh_from_db()
