@@ -328,3 +328,19 @@ def write_doc(section: str) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + section
     DOC.write_text(text)
+
+
+def instructions_executed(argv: list[str], env: dict) -> int:
+    """The instructions a Python child (`PYTHON *argv`) executed from start to end, counted by
+    valgrind's callgrind: the same code and input give the same count however busy the machine
+    is."""
+    valgrind = shutil.which("valgrind") or "valgrind"
+    with tempfile.TemporaryDirectory() as scratch:
+        result = subprocess.run(  # noqa: S603 - fixed programs, no shell
+            [valgrind, "--tool=callgrind", f"--callgrind-out-file={scratch}/out", PYTHON, *argv],
+            cwd=REPO, env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+    collected = re.search(r"Collected : (\d+)", result.stderr)
+    if result.returncode != 0 or not collected:
+        sys.exit(f"valgrind {argv} failed:\n{result.stdout}\n{result.stderr[-3000:]}")
+    return int(collected[1])

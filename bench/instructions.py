@@ -21,12 +21,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import secrets
 import shutil
-import subprocess
 import sys
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,10 +31,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (
-    PYTHON,
-    REPO,
     database_create,
     database_drop,
+    instructions_executed,
     machine,
     postgres_ensure_running,
     server_env,
@@ -97,16 +93,7 @@ def send(kind: str, count: int, key: str) -> None:
 
 def instructions(kind: str, count: int, env: dict) -> int:
     """Instructions the child executed from start to end, sending `count` messages of `kind`."""
-    with tempfile.TemporaryDirectory() as scratch:
-        result = subprocess.run(  # noqa: S603 - fixed programs, no shell
-            [VALGRIND, "--tool=callgrind", f"--callgrind-out-file={scratch}/out",
-             PYTHON, __file__, "--child", kind, str(count)],
-            cwd=REPO, env=env, capture_output=True, text=True, check=False,
-        )  # fmt: skip
-    collected = re.search(r"Collected : (\d+)", result.stderr)
-    if result.returncode != 0 or not collected:
-        sys.exit(f"valgrind {kind} {count} failed:\n{result.stdout}\n{result.stderr[-3000:]}")
-    return int(collected[1])
+    return instructions_executed([__file__, "--child", kind, str(count)], env)
 
 
 def measure(args, env: dict) -> dict[str, dict]:

@@ -15,9 +15,11 @@ import argparse
 import asyncio
 import itertools
 import json
+import os
 import statistics
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,6 +34,7 @@ from bench.common import (
     explained_ms,
     free_port,
     gunicorn,
+    instructions_executed,
     machine,
     postgres_ensure_running,
     sh,
@@ -48,6 +51,7 @@ SAMPLE = 3_000
 TARGET_P95_MS, TARGET_QUERIES = 50, 10
 TARGET_BIG_P95_MS, TARGET_CACHED_TIMES = 25, 10  # issue 24: uncached 10 × 40; cached / uncached
 REVISITED = 200  # random orders viewed again from the cache
+VIEWS = 20  # views counted under callgrind, each way
 CACHE_URL = "redis://127.0.0.1:6379/15"  # a database of its own, emptied before the cached runs
 
 
@@ -98,6 +102,34 @@ def count_queries(paths: list[str]) -> list[dict]:
     return results
 
 
+def views(path: str, count: int) -> None:
+    """In a child under callgrind: the page once (imports, connections; in the cache when it is
+    on), then `count` more views."""
+    import django
+
+    django.setup()
+    from django.test import Client
+
+    client = Client()
+    for _ in range(count + 1):
+        assert client.get(path, HTTP_HOST="127.0.0.1").status_code == 200
+
+
+def instructions_per_view(path: str, env: dict) -> dict[str, float]:
+    """The Django process's instructions per view of `path`, rendered each time and from the
+    cache (local memory, in-process): the difference of a run of VIEWS views and a run of none,
+    over VIEWS. Free of the noise of a shared machine."""
+    settings = {"rendered": env | {"PAGE_CACHE_SECONDS": "0"}, "cached": env}
+    runs = [(name, n) for name in settings for n in (0, VIEWS)]
+    argv = [__file__, "--child", "views", path]
+    with ThreadPoolExecutor(max_workers=len(os.sched_getaffinity(0))) as pool:
+        counts = pool.map(
+            lambda run: instructions_executed([*argv, str(run[1])], settings[run[0]]), runs
+        )
+        totals = dict(zip(runs, counts, strict=True))
+    return {name: (totals[(name, VIEWS)] - totals[(name, 0)]) / VIEWS for name in settings}
+
+
 def _timed(client, path: str) -> float:
     started = time.perf_counter()
     client.get(path, HTTP_HOST="127.0.0.1")
@@ -115,7 +147,9 @@ def _row(label: str, stats: dict, queries: str, size: str) -> str:
     )
 
 
-def report(runs: dict, info: dict, args, data: dict, queries: list[dict], hit: dict) -> str:
+def report(
+    runs: dict, info: dict, args, data: dict, queries: list[dict], hit: dict, per_view: dict
+) -> str:
     big, typical = queries[0], queries[1:]
     most = max(q["queries"] for q in queries)
     met_p95 = max(runs["alone"]["p95_ms"], runs["sample"]["p95_ms"]) <= TARGET_P95_MS
@@ -187,6 +221,12 @@ def report(runs: dict, info: dict, args, data: dict, queries: list[dict], hit: d
         "- cached repeat views, pages/s against uncached renders in this run: "
         + ", ".join(f"{label} {n:.1f}×" for label, n in times.items())
         + f" (target ≥ {TARGET_CACHED_TIMES}×): **{'met' if met_times else 'missed'}**",
+        f"- the same in instructions, free of the machine's noise (callgrind, the Django "
+        f"process in-process, {VIEWS} views of the big order): "
+        f"{per_view['rendered'] / 1e6:.1f} M per rendered view, "
+        f"{per_view['cached'] / 1e6:.1f} M per cached view: "
+        f"{per_view['rendered'] / per_view['cached']:.1f}× (PostgreSQL's and gunicorn's own "
+        "work not counted)",
         f"- uncached big order p95 for one customer = {runs['alone']['p95_ms']:.1f} ms (target "
         f"≤ {TARGET_BIG_P95_MS} ms): **{'met' if met_big else 'missed'}**",
         "",
@@ -271,7 +311,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--orders", type=int, default=DEFAULT_ORDERS, help="generated orders")
-    parser.add_argument("--child", choices=["build", "count"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["build", "count", "views"], help=argparse.SUPPRESS)
     parser.add_argument("paths", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child == "build":
@@ -279,6 +319,9 @@ def main() -> None:
         return
     if args.child == "count":
         print(json.dumps(count_queries(args.paths)))
+        return
+    if args.child == "views":
+        views(args.paths[0], int(args.paths[1]))
         return
 
     postgres_ensure_running()
@@ -296,6 +339,7 @@ def main() -> None:
     cached = env | {"CACHE_URL": CACHE_URL}
     queries = child_json(__file__, "--child", "count", *probes, env=uncached)
     hit_queries = child_json(__file__, "--child", "count", big_path, env=env)  # local memory
+    per_view = instructions_per_view(big_path, env)
     runs = {}
     with gunicorn(uncached, port, args.workers) as server:
         measure(server, [big_path], args.clients, 3, port)  # warm-up: imports, connections
@@ -313,7 +357,7 @@ def main() -> None:
                                      ("cached_sample", revisited[1:], 1)):  # fmt: skip
             wait_for_quiet_machine()
             runs[name] = measure(server, paths, clients, args.duration, port)
-    section = report(runs, info, args, data, queries, hit_queries[0])
+    section = report(runs, info, args, data, queries, hit_queries[0], per_view)
     print(section)
     write_doc(section)
 

@@ -16,7 +16,7 @@ from orders.links import tracking_page_token
 from orders.models import Order, Shipment
 from orders.services import ItemQuantity, items_backorder, order_cancel
 from orders.tests.factories import create_order, ship
-from tracking.polling import shipment_record_failure
+from tracking.recording import shipments_record_failures
 from tracking.services import shipment_apply_events
 
 pytestmark = pytest.mark.django_db
@@ -92,7 +92,7 @@ def _cancel(shipment: Shipment) -> str:
 
 
 def _failed_poll(shipment: Shipment) -> str:
-    shipment_record_failure(shipments=[shipment], error=CarrierUnavailable("503"), now=NOW)
+    shipments_record_failures(failures=[(shipment, CarrierUnavailable("503"))], now=NOW)
     return "Last checked at"
 
 
