@@ -82,8 +82,10 @@ def test_each_step_of_a_return_reaches_the_customers_mailbox(merchant, inbox):
     assert "/orders/FDC-01-12345/1001?t=" in text
     # when the merchant approves, then gives the label and the tracking number
     request = return_request_approve(return_request=request, message="Thanks for telling us")
-    request = return_request_label(return_request=request, tracking_number="SBXDELIVERED0555",
-                                   carrier="sandbox", label_url="https://labels.example/555.pdf")  # fmt: skip
+    request = return_request_label(
+        return_request=request, tracking_number="SBXDELIVERED0555", carrier="sandbox",
+        label_url="https://labels.example/555.pdf",
+    )  # fmt: skip
     approved, label = _sent(inbox)[1:]
     assert approved["Subject"] == "Your return for order 1001 is approved"
     assert "Fred's Discount City says: Thanks for telling us" in _text(approved)
@@ -104,7 +106,7 @@ def test_a_refusal_tells_the_customer_the_merchants_message_in_their_language(me
     # when
     return_request_refuse(return_request=request, message="Article porté")
     # then
-    asked, refused = _sent(inbox)
+    _asked, refused = _sent(inbox)
     assert refused["Subject"] == "Votre retour pour la commande 1001 n'a pas été accepté"
     text = _text(refused)
     assert "Fred's Discount City dit : Article porté" in text
