@@ -247,15 +247,18 @@ def _trackers_for_page(merchant: Merchant, **lookups) -> list[Tracker]:
 # --- Returns -----------------------------------------------------------------------------------
 
 
-def return_request_queryset(merchant: Merchant) -> QuerySet[ReturnRequest]:
-    """The merchant's return requests with what their answer shows, in a fixed number of
-    queries."""
+def return_request_queryset_with_details() -> QuerySet[ReturnRequest]:
+    """Return requests with what their answer, the page and the console show, in a fixed number
+    of queries; the caller scopes them."""
     items = ReturnItem.objects.select_related("line_item").order_by("pk")
-    return (
-        ReturnRequest.objects.filter(merchant=merchant)
-        .select_related("order__merchant__return_policy", "shipment")
-        .prefetch_related(Prefetch("items", queryset=items))
-    )
+    return ReturnRequest.objects.select_related(
+        "order__merchant__return_policy", "shipment"
+    ).prefetch_related(Prefetch("items", queryset=items))
+
+
+def return_request_queryset(merchant: Merchant) -> QuerySet[ReturnRequest]:
+    """The merchant's return requests with what their answer shows."""
+    return return_request_queryset_with_details().filter(merchant=merchant)
 
 
 def return_request_list(merchant: Merchant, *, status: str = "") -> QuerySet[ReturnRequest]:
