@@ -107,7 +107,8 @@ def test_a_refusal_tells_the_customer_the_merchants_message_in_their_language(me
     return_request_refuse(return_request=request, message="Article porté")
     # then
     _asked, refused = _sent(inbox)
-    assert refused["Subject"] == "Votre retour pour la commande 1001 n'a pas été accepté"
+    subject = refused["Subject"].strip()  # a long encoded subject may be folded
+    assert subject == "Votre retour pour la commande 1001 n'a pas été accepté"
     text = _text(refused)
     assert "Fred's Discount City dit : Article porté" in text
     assert "1 × Blue mug" in text
