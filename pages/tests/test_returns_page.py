@@ -5,8 +5,9 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.conf import settings as django_settings
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from orders.links import tracking_page_token
 from orders.models import LineItem, ReturnRequest, ReturnStatus
@@ -18,6 +19,8 @@ from orders.services.returns import (
 from orders.tests.returns import delivered_order, policy_for
 
 pytestmark = pytest.mark.django_db
+
+TRANSLATED = [code for code, _name in django_settings.LANGUAGES if code != "en"]
 
 
 def _signed(merchant, order_id="1001") -> str:
@@ -194,3 +197,21 @@ def test_no_returns_page_when_the_merchant_offers_none(client, merchant):
     delivered_order(merchant)
     assert _form(client, merchant).status_code == 404
     assert "Return or exchange items" not in _order_page(client, merchant).content.decode()
+
+
+def test_the_form_is_rate_limited_like_the_page(client, merchant, settings):
+    policy_for(merchant)
+    delivered_order(merchant)
+    settings.PAGE_VIEWS_PER_MINUTE = 2
+    assert [_form(client, merchant).status_code for _ in range(3)] == [200, 200, 429]
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_the_form_speaks_every_page_language(client, merchant, language):
+    policy_for(merchant)
+    delivered_order(merchant)
+    html = _form(client, merchant, lang=language).content.decode()
+    with translation.override(language):
+        words = [translation.gettext(w) for w in ("Confirm the return", "Items to send back")]
+    assert all(word in html for word in words)
+    assert "Confirm the return" not in html and "Items to send back" not in html
