@@ -39,6 +39,7 @@ class OrderStory:
     inbound_messages: list[InboundMessage]
     notes: list[OrderNote]
     audit_entries: list[AuditEntry]
+    return_requests: list[ReturnRequest]
 
 
 def order_for_user(user: AbstractBaseUser, order_pk: int) -> Order | None:
@@ -63,6 +64,9 @@ def order_story(order: Order) -> OrderStory:
         inbound_messages=list(inbound.order_by("-received_at", "-pk")[:MAX_ROWS]),
         notes=list(order.notes.all()[:MAX_ROWS]),
         audit_entries=list(order.audit_entries.all()[:MAX_ROWS]),
+        return_requests=list(
+            return_request_queryset_with_details().filter(order=order).order_by("-created_at")
+        ),
     )
 
 

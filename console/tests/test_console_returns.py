@@ -105,3 +105,10 @@ def test_another_merchants_request_is_a_404_everywhere(client, merchant, other_m
         assert answer.status_code == 404
     theirs.refresh_from_db()
     assert theirs.status == ReturnStatus.REQUESTED
+
+
+def test_the_orders_screen_links_to_its_return_requests(agent, merchant):
+    request = _requested(merchant)
+    html = agent.get(reverse("console:order", args=[request.order_id])).content.decode()
+    assert reverse("console:return", args=[request.public_id]) in html
+    assert "Blue mug × 1" in html
