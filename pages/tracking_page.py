@@ -670,7 +670,7 @@ def return_form(options, policy, *, values: dict | None = None, error: str = "",
         name = return_field_name(option.line_item)
         lines.append(ReturnFormLine(
             field=name, name=option.line_item.name, image_url=option.line_item.image_url,
-            available=option.available, chosen=_chosen(values.get(name)),
+            available=option.available, chosen=quantity_from_form(values.get(name)),
             window_ends_at=option.window_ends_at, refusal=refusals.get(option.refusal, ""),
             error=field_errors.get(name, ""),
         ))  # fmt: skip
@@ -688,7 +688,8 @@ def return_field_name(line_item) -> str:
     return f"quantity-{line_item.pk}"
 
 
-def _chosen(value) -> int:
+def quantity_from_form(value: str | None) -> int:
+    """A quantity as a form sent it: anything but a whole number ≥ 0 is 0."""
     try:
         return max(0, int(value or 0))
     except ValueError:

@@ -51,6 +51,7 @@ from pages.tracking_page import (
     page_for_order,
     page_for_trackers,
     page_for_verification,
+    quantity_from_form,
     return_field_name,
     return_form,
 )
@@ -385,7 +386,7 @@ def _return_asked(request, merchant, order, policy, language) -> HttpResponse:
     shows; or the form again with what was refused, said in the customer's language."""
     line_items = list(order.line_items.all())
     asked = [(li, request.POST.get(return_field_name(li), "")) for li in line_items]
-    asked = [(li, _quantity(value)) for li, value in asked if value.strip()]
+    asked = [(li, quantity_from_form(value)) for li, value in asked if value.strip()]
     try:
         return_request_create(
             order=order,
@@ -396,34 +397,34 @@ def _return_asked(request, merchant, order, policy, language) -> HttpResponse:
             language=language,
         )
     except ReturnNotAllowed as refused:
-        field_errors = {}
-        for key, messages in (refused.fields or {}).items():
-            if key.startswith("items[") and key.endswith("]") and key[6:-1].isdigit():
-                index = int(key[6:-1])
-                if index < len(asked):
-                    field_errors[return_field_name(asked[index][0])] = messages[0]
-            else:
-                field_errors[key] = messages[0]
+        errors = _form_errors(refused, [li for li, _quantity in asked])
         return _returns_form(request, merchant, order, policy, language, error=refused.message,
-                             field_errors=field_errors)  # fmt: skip
+                             field_errors=errors)  # fmt: skip
     path = _signed_path(request, "order_page", merchant, order)
     return HttpResponseRedirect(f"{path}#returns", status=303)
 
 
+def _form_errors(refused: ReturnNotAllowed, asked: list) -> dict[str, str]:
+    """The service's fields (`items[<index in what was asked>]`, `reason`, `exchangeVariant`)
+    as the form's: an item's error beside its quantity."""
+    errors = {}
+    for key, messages in (refused.fields or {}).items():
+        index = key.removeprefix("items[").removesuffix("]")
+        if key.startswith("items[") and index.isdigit() and int(index) < len(asked):
+            errors[return_field_name(asked[int(index)])] = messages[0]
+        else:
+            errors[key] = messages[0]
+    return errors
+
+
 def _signed_path(request: HttpRequest, view: str, merchant: Merchant, order: Order) -> str:
-    """The order's page or returns page, signed, in the language the customer chose."""
+    """The order's page or returns page, signed, in the language and branding of this link."""
     query = {"t": tracking_page_token(merchant.merchant_id, order.order_id)}
-    if request.GET.get("lang"):
-        query["lang"] = request.GET["lang"]
+    for kept in ("lang", "templateName"):
+        if request.GET.get(kept):
+            query[kept] = request.GET[kept]
     path = reverse(view, args=[merchant.merchant_id, order.order_id])
     return f"{path}?{urlencode(query)}"
-
-
-def _quantity(value: str) -> int:
-    try:
-        return max(0, int(value))
-    except ValueError:
-        return 0
 
 
 def _check_for_updates(request: HttpRequest, merchant: Merchant, order: Order) -> HttpResponse:
