@@ -4,11 +4,17 @@ fixed number of queries whatever the number of shipments, events or messages."""
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import QuerySet
 
 from inbound.models import InboundMessage
+from merchants.selectors import merchants_visible_to, user_sees_all_merchants
 from notifications.models import Channel, Notification
-from orders.models import AuditEntry, Order, OrderNote, Shipment
-from orders.selectors import orders_visible_to, shipment_queryset_with_details
+from orders.models import AuditEntry, Order, OrderNote, ReturnRequest, Shipment
+from orders.selectors import (
+    orders_visible_to,
+    return_request_queryset_with_details,
+    shipment_queryset_with_details,
+)
 from platforms.models import PlatformConnection
 
 MAX_ROWS = 200  # per list on the story screen; older rows stay in the admin
@@ -33,6 +39,7 @@ class OrderStory:
     inbound_messages: list[InboundMessage]
     notes: list[OrderNote]
     audit_entries: list[AuditEntry]
+    return_requests: list[ReturnRequest]
 
 
 def order_for_user(user: AbstractBaseUser, order_pk: int) -> Order | None:
@@ -57,6 +64,9 @@ def order_story(order: Order) -> OrderStory:
         inbound_messages=list(inbound.order_by("-received_at", "-pk")[:MAX_ROWS]),
         notes=list(order.notes.all()[:MAX_ROWS]),
         audit_entries=list(order.audit_entries.all()[:MAX_ROWS]),
+        return_requests=list(
+            return_request_queryset_with_details().filter(order=order).order_by("-created_at")
+        ),
     )
 
 
@@ -71,3 +81,24 @@ def _write_backs(order: Order, rows: list[Notification]) -> list[WriteBack]:
         )
     }
     return [WriteBack(row, connections.get(row.recipient)) for row in rows]
+
+
+def return_requests_visible_to(user: AbstractBaseUser) -> QuerySet[ReturnRequest]:
+    """The return requests of the user's merchants (every merchant's for flexEngage staff), with
+    what the console shows of them, in a fixed number of queries."""
+    requests = return_request_queryset_with_details()
+    if user_sees_all_merchants(user):
+        return requests
+    return requests.filter(merchant__in=merchants_visible_to(user).values("pk"))
+
+
+def return_request_list_for_user(user: AbstractBaseUser, *, status: str = "") -> list:
+    """Newest first, MAX_ROWS at most; `status` one of orders.models.ReturnStatus, or all."""
+    requests = return_requests_visible_to(user).order_by("-created_at", "-pk")
+    if status:
+        requests = requests.filter(status=status)
+    return list(requests[:MAX_ROWS])
+
+
+def return_request_for_user(user: AbstractBaseUser, return_id: str) -> ReturnRequest | None:
+    return return_requests_visible_to(user).filter(public_id=return_id).first()

@@ -18,4 +18,9 @@ urlpatterns = [
     path("orders/<int:order_pk>/link", views.copy_link, name="copy_link"),
     path("orders/<int:order_pk>/pdf", views.open_pdf, name="pdf"),
     path("dashboard", dashboard.dashboard, name="dashboard"),
+    path("returns/", views.returns, name="returns"),
+    path("returns/<str:return_id>/", views.return_detail, name="return"),
+    path("returns/<str:return_id>/approve", views.return_approve, name="return_approve"),
+    path("returns/<str:return_id>/refuse", views.return_refuse, name="return_refuse"),
+    path("returns/<str:return_id>/label", views.return_label, name="return_label"),
 ]

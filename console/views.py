@@ -7,21 +7,34 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import URLValidator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from console.selectors import order_for_user, order_story
-from console.services import audit_record, order_note_add
+from console.selectors import (
+    order_for_user,
+    order_story,
+    return_request_for_user,
+    return_request_list_for_user,
+)
+from console.services import (
+    audit_record,
+    order_note_add,
+    return_approve_by_agent,
+    return_label_by_agent,
+    return_refuse_by_agent,
+)
+from flextracker.errors import ApiError
 from flextracker.replica import SAFE_METHODS, replica_reads, user_client, writes_note
 from merchants.selectors import merchants_visible_to, user_sees_all_merchants
 from notifications.models import Notification
 from notifications.services import notification_resend
 from orders.links import tracking_page_pdf_url, tracking_page_url
-from orders.models import AuditAction, Order
+from orders.models import AuditAction, Order, ReturnRequest, ReturnStatus
 from orders.search import orders_search
 from tracking.polling import shipment_refresh_summary
 
@@ -147,6 +160,93 @@ def open_pdf(request: HttpRequest, order_pk: int) -> HttpResponse:
     order = _order_or_404(request, order_pk)
     audit_record(user=request.user, order=order, action=AuditAction.OPEN_PDF)
     return redirect(tracking_page_pdf_url(order))
+
+
+@require_GET
+@console_view
+@replica_reads(agent_readers)
+def returns(request: HttpRequest) -> HttpResponse:
+    """Return requests of the agent's merchants, newest first, filtered by status."""
+    status = request.GET.get("status", "")
+    status = status if status in ReturnStatus.values else ""
+    context = {
+        "requests": return_request_list_for_user(request.user, status=status),
+        "status": status,
+        "statuses": ReturnStatus.choices,
+        "all_merchants": user_sees_all_merchants(request.user),
+    }
+    return render(request, "console/returns.html", context)
+
+
+def _return_or_404(request: HttpRequest, return_id: str) -> ReturnRequest:
+    return_request = return_request_for_user(request.user, return_id)
+    if return_request is None:
+        raise Http404(_("No such return request."))
+    return return_request
+
+
+@require_GET
+@console_view
+def return_detail(request: HttpRequest, return_id: str) -> HttpResponse:
+    context = {
+        "return_request": _return_or_404(request, return_id),
+        "all_merchants": user_sees_all_merchants(request.user),
+    }
+    return render(request, "console/return.html", context)
+
+
+def _decided(request: HttpRequest, return_request: ReturnRequest, decide: Callable) -> HttpResponse:
+    """Runs the agent's decision; a refusal by the rules (a status already moved on, a message
+    missing, a tracking number already used) is said on the screen, not a 500."""
+    try:
+        decided = decide()
+    except ApiError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Return %(id)s is now %(status)s.") % {
+            "id": decided.public_id, "status": decided.get_status_display()})  # fmt: skip
+    return redirect("console:return", return_id=return_request.public_id)
+
+
+@require_POST
+@console_view
+def return_approve(request: HttpRequest, return_id: str) -> HttpResponse:
+    return_request = _return_or_404(request, return_id)
+    message = request.POST.get("message", "")[:2000]
+    return _decided(request, return_request, lambda: return_approve_by_agent(
+        user=request.user, return_request=return_request, message=message))  # fmt: skip
+
+
+@require_POST
+@console_view
+def return_refuse(request: HttpRequest, return_id: str) -> HttpResponse:
+    return_request = _return_or_404(request, return_id)
+    message = request.POST.get("message", "")[:2000]
+    return _decided(request, return_request, lambda: return_refuse_by_agent(
+        user=request.user, return_request=return_request, message=message))  # fmt: skip
+
+
+@require_POST
+@console_view
+def return_label(request: HttpRequest, return_id: str) -> HttpResponse:
+    return_request = _return_or_404(request, return_id)
+    number = request.POST.get("tracking_number", "").strip()[:100]
+    carrier = request.POST.get("carrier", "").strip()[:40]
+    label_url = request.POST.get("label_url", "").strip()[:2000]
+    if label_url and not _is_web_address(label_url):
+        messages.error(request, _("The label link must be a web address (https://…)."))
+        return redirect("console:return", return_id=return_request.public_id)
+    return _decided(request, return_request, lambda: return_label_by_agent(
+        user=request.user, return_request=return_request, tracking_number=number,
+        carrier=carrier, label_url=label_url))  # fmt: skip
+
+
+def _is_web_address(value: str) -> bool:
+    try:
+        URLValidator(schemes=["https", "http"])(value)
+    except ValidationError:
+        return False
+    return True
 
 
 def home(request: HttpRequest) -> HttpResponse:

@@ -176,9 +176,28 @@ def branding_template_save(*, template: BrandingTemplate) -> BrandingTemplate:
     return template
 
 
+RETURN_EMAIL_TRIGGERS = ["return_requested", "return_approved", "return_refused",
+                         "return_label_ready", "return_received"]  # fmt: skip
+
+
 def return_policy_save(*, policy: ReturnPolicy) -> ReturnPolicy:
+    """Saves the policy. Turned on (new, or off until now), it also ticks the customer emails of
+    every return step: a customer who asks for a return expects to hear back. The merchant may
+    untick them afterwards; they come back only when returns are turned off and on again."""
     policy.full_clean()
-    policy.save()
+    was_enabled = (
+        policy.pk is not None
+        and ReturnPolicy.objects.filter(pk=policy.pk, is_enabled=True).exists()
+    )
+    with transaction.atomic():
+        policy.save()
+        if policy.is_enabled and not was_enabled:
+            NotificationRule.objects.bulk_create(
+                [NotificationRule(merchant_id=policy.merchant_id, channel=NotificationChannel.EMAIL,
+                                  trigger=t)
+                 for t in RETURN_EMAIL_TRIGGERS],
+                ignore_conflicts=True,
+            )  # fmt: skip
     return policy
 
 

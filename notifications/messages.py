@@ -130,7 +130,43 @@ WORDING = {
         gettext_lazy("%(merchant)s: some items in your order %(order_id)s are on backorder. "
                      "Details: %(link)s"),
     ),
+    "return_requested": Wording(
+        gettext_lazy("We have your return request for order %(order_id)s"),
+        gettext_lazy("We have received your request to return items from order %(order_id)s. "
+                     "%(merchant)s will look at it and let you know."),
+        gettext_lazy("%(merchant)s: we have your return request for order %(order_id)s. "
+                     "Follow it: %(link)s"),
+    ),
+    "return_approved": Wording(
+        gettext_lazy("Your return for order %(order_id)s is approved"),
+        gettext_lazy("%(merchant)s has approved your return for order %(order_id)s. You can "
+                     "send the items back."),
+        gettext_lazy("%(merchant)s: your return for order %(order_id)s is approved. "
+                     "Next steps: %(link)s"),
+    ),
+    "return_refused": Wording(
+        gettext_lazy("Your return for order %(order_id)s was not accepted"),
+        gettext_lazy("%(merchant)s cannot accept your return for order %(order_id)s."),
+        gettext_lazy("%(merchant)s: your return for order %(order_id)s was not accepted. "
+                     "Details: %(link)s"),
+    ),
+    "return_label_ready": Wording(
+        gettext_lazy("Your return for order %(order_id)s is ready to send"),
+        gettext_lazy("Everything is ready for you to send back the items of order "
+                     "%(order_id)s."),
+        gettext_lazy("%(merchant)s: your return for order %(order_id)s is ready to send. "
+                     "Details: %(link)s"),
+    ),
+    "return_received": Wording(
+        gettext_lazy("%(merchant)s has received your return for order %(order_id)s"),
+        gettext_lazy("%(merchant)s has received the items you sent back from order "
+                     "%(order_id)s."),
+        gettext_lazy("%(merchant)s: we have received your return for order %(order_id)s. "
+                     "Details: %(link)s"),
+    ),
 }  # fmt: skip
+RETURN_TRIGGERS = {"return_requested", "return_approved", "return_refused", "return_label_ready",
+                   "return_received"}  # fmt: skip
 # A package of a split order (more than one package, or items still to ship), named: "package 1
 # of 2". The customer's first package must not read as the whole order (issue #24).
 PACKAGE_WORDING = {
@@ -301,6 +337,8 @@ class MessageContext:
     unsubscribe_link: str = ""
     # A split order's packages this message is about (services._name_packages), else empty.
     package: dict = field(default_factory=dict)
+    # A return step's request, as orders.representation.return_json shows it, else empty.
+    return_request: dict = field(default_factory=dict)
 
 
 def message_language(order_locale: str, merchant_locale: str) -> str:
@@ -319,6 +357,9 @@ def context_for(notification) -> MessageContext:
     tracker = payload.get("tracker") or {}
     locale = order.locale if order else tracker.get("locale", "")
     reference = tracking.get("orderId") or tracker.get("externalId") or ""
+    return_request = payload.get("data") or {} if notification.trigger in RETURN_TRIGGERS else {}
+    if return_request:
+        tracking = {"items": return_request.get("items") or []}
     return MessageContext(
         merchant=merchant,
         trigger=notification.trigger,
@@ -329,6 +370,7 @@ def context_for(notification) -> MessageContext:
         tracking_link=payload.get("trackingPage") or "",
         unsubscribe_link=unsubscribe_link_for(notification),
         package=payload.get("package") or {},
+        return_request=return_request,
     )
 
 
@@ -373,7 +415,7 @@ def render_email_for(
             body = fill(template.body.replace("\r\n", "\n"), values)  # browsers post CRLF
             paragraphs = [p.strip() for p in PARAGRAPH_BREAK.split(body) if p.strip()]
         else:
-            paragraphs = _default_paragraphs(context, wording.lead)
+            paragraphs = _default_paragraphs(context, wording.lead) + _return_paragraphs(context)
         parts = _email_parts(context, values, subject, paragraphs)
         text = _plain_text(parts)
         html = render_to_string("notifications/email.html", {**parts, **_branding(context)})
@@ -456,6 +498,33 @@ def _default_paragraphs(context: MessageContext, lead: str) -> list[str]:
     return [greeting, lead[:1].upper() + lead[1:]]  # a carrier name may open the sentence
 
 
+def _return_paragraphs(context: MessageContext) -> list[str]:
+    """What a return step's email says besides its lead: the merchant's message, how to send
+    the items back, the label and the return's tracking number."""
+    data = context.return_request
+    if not data:
+        return []
+    paragraphs = []
+    merchant = context.merchant.name
+    if data.get("exchangeVariant") and context.trigger == "return_requested":
+        paragraphs.append(_("You asked to exchange them for: %(variant)s")
+                          % {"variant": one_line(data["exchangeVariant"])})  # fmt: skip
+    if data.get("merchantMessage"):
+        paragraphs.append(_("%(merchant)s says: %(message)s")
+                          % {"merchant": merchant, "message": data["merchantMessage"]})  # fmt: skip
+    if context.trigger in ("return_approved", "return_label_ready"):
+        policy = getattr(context.merchant, "return_policy", None)
+        if policy is not None and policy.shipping_instructions:
+            paragraphs.append(policy.shipping_instructions)
+        if data.get("labelUrl"):
+            paragraphs.append(_("Print your return label: %(link)s") % {"link": data["labelUrl"]})
+        shipment = data.get("returnShipment") or {}
+        if shipment.get("trackingNumber"):
+            paragraphs.append(_("Return tracking number: %(number)s")
+                              % {"number": shipment["trackingNumber"]})  # fmt: skip
+    return paragraphs
+
+
 def item_lines(tracking: dict) -> list[str]:
     return [
         f"{item.get('quantity') or 1} × {one_line(str(item.get('name') or item.get('itemId')))}"
@@ -498,7 +567,7 @@ def _email_parts(context: MessageContext, values: dict, subject: str, paragraphs
         "paragraphs": paragraphs,
         "merchant_name": context.merchant.name,
         "eta": _("Estimated arrival: %(date)s") % {"date": eta} if eta else "",
-        "items_title": _("In this package"),
+        "items_title": _("In this return") if context.return_request else _("In this package"),
         "items": item_lines(context.tracking),
         "tracking_number_line": (
             _("%(carrier)s tracking number: %(number)s")

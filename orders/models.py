@@ -486,6 +486,9 @@ class AuditAction(models.TextChoices):
     COPY_LINK = "copy_link", _("Copied the customer link")
     OPEN_PDF = "open_pdf", _("Opened the PDF")
     ADD_NOTE = "add_note", _("Added a note")
+    APPROVE_RETURN = "approve_return", _("Approved a return")
+    REFUSE_RETURN = "refuse_return", _("Refused a return")
+    RETURN_LABEL = "return_label", _("Gave a return its label or tracking number")
 
 
 class AuditEntry(models.Model):

@@ -204,9 +204,11 @@ def order_latest_for_page(merchant: Merchant) -> Order | None:
 
 
 def _order_for_page(merchant: Merchant, **lookups) -> Order | None:
+    """The order with its shipments' `history` and its return requests (`returns_for_page`)."""
     order = order_queryset_with_details(merchant, events=False).filter(**lookups).first()
     if order:
         with_history(order.shipments.all())
+        order.returns_for_page = return_requests_of_order(order)
     return order
 
 
@@ -253,15 +255,18 @@ def _trackers_for_page(merchant: Merchant, **lookups) -> list[Tracker]:
 # --- Returns -----------------------------------------------------------------------------------
 
 
-def return_request_queryset(merchant: Merchant) -> QuerySet[ReturnRequest]:
-    """The merchant's return requests with what their answer shows, in a fixed number of
-    queries."""
+def return_request_queryset_with_details() -> QuerySet[ReturnRequest]:
+    """Return requests with what their answer, the page and the console show, in a fixed number
+    of queries; the caller scopes them."""
     items = ReturnItem.objects.select_related("line_item").order_by("pk")
-    return (
-        ReturnRequest.objects.filter(merchant=merchant)
-        .select_related("order__merchant__return_policy", "shipment")
-        .prefetch_related(Prefetch("items", queryset=items))
-    )
+    return ReturnRequest.objects.select_related(
+        "order__merchant__return_policy", "shipment"
+    ).prefetch_related(Prefetch("items", queryset=items))
+
+
+def return_request_queryset(merchant: Merchant) -> QuerySet[ReturnRequest]:
+    """The merchant's return requests with what their answer shows."""
+    return return_request_queryset_with_details().filter(merchant=merchant)
 
 
 def return_request_list(merchant: Merchant, *, status: str = "") -> QuerySet[ReturnRequest]:
@@ -291,10 +296,17 @@ def deliveries_of_order(order: Order) -> list[Delivered]:
 
 def order_return_options(order: Order, *, now: datetime | None = None) -> list[ReturnOption]:
     """What the customer may return of each line item now (the page's form), in the order's
-    line item order; empty when the merchant offers no returns."""
+    line item order; empty when the merchant offers no returns. Free for an order read by
+    order_for_page (its shipments and items are prefetched)."""
     policy = return_policy_for(order.merchant)
     if policy is None:
         return []
     line_items = list(order.line_items.all())
-    options = return_options(policy, line_items, deliveries_of_order(order), now or timezone.now())
+    deliveries = [
+        Delivered(part.line_item_id, part.quantity, shipment.delivered_at or shipment.updated_at)
+        for shipment in order.shipments.all()
+        if shipment.status == Status.DELIVERED and shipment.direction == ShipmentDirection.OUTBOUND
+        for part in shipment.items.all()
+    ]
+    options = return_options(policy, line_items, deliveries, now or timezone.now())
     return [options[item.pk] for item in line_items]

@@ -21,8 +21,9 @@ from carriers.vocabulary import (
     Status,
     StatusDetail,
 )
-from orders.models import Order, Shipment, Tracker
+from orders.models import Order, ReturnRequest, ReturnStatus, Shipment, Tracker
 from orders.representation import prediction_for
+from orders.selectors import order_return_options
 
 PROGRESS_STEPS = (Status.PRE_TRANSIT, Status.IN_TRANSIT, Status.OUT_FOR_DELIVERY, Status.DELIVERED)
 PROGRESS_POSITION = {
@@ -178,6 +179,8 @@ class OrderPage:
     awaiting: list[ItemLine] = field(default_factory=list)
     backordered: list[ItemLine] = field(default_factory=list)
     cancelled: list[ItemLine] = field(default_factory=list)
+    returns: list["ReturnCard"] = field(default_factory=list)
+    can_return: bool = False  # something delivered may be returned now
 
     @property
     def is_split(self) -> bool:
@@ -439,7 +442,72 @@ def page_for_order(order: Order, tracking_number: str | None = None) -> OrderPag
             for i in line_items
             if i.quantity_cancelled
         ],
+        returns=[return_card(r, merchant_name) for r in getattr(order, "returns_for_page", [])],
+        can_return=any(option.available for option in order_return_options(order)),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnCard:
+    """A return request as its customer follows it: where it stands and what to do next."""
+
+    public_id: str
+    status: str
+    headline: str  # "Return requested", "Return approved" …
+    advice: str  # what happens next, in a sentence
+    items: list[ItemLine]
+    reason: str
+    exchange_variant: str
+    merchant_message: str
+    instructions: str  # how to send it back, once approved
+    label_url: str
+    tracking_number: str
+    tracking_url: str
+    requested_at: datetime
+
+
+def return_card(return_request: ReturnRequest, merchant_name: str) -> ReturnCard:
+    status = return_request.status
+    policy = getattr(return_request.order.merchant, "return_policy", None)
+    waiting_for_parcel = status in (ReturnStatus.APPROVED, ReturnStatus.IN_TRANSIT)
+    shipment = return_request.shipment
+    headline, advice = _return_words(status, merchant_name)
+    return ReturnCard(
+        public_id=return_request.public_id,
+        status=status,
+        headline=headline,
+        advice=advice,
+        items=[
+            ItemLine(i.line_item.name, i.quantity, i.line_item.image_url)
+            for i in return_request.items.all()
+        ],
+        reason=return_request.reason_label,
+        exchange_variant=return_request.exchange_variant,
+        merchant_message=return_request.merchant_message,
+        instructions=policy.shipping_instructions if policy and waiting_for_parcel else "",
+        label_url=return_request.label_url if waiting_for_parcel else "",
+        tracking_number=shipment.tracking_number if shipment else "",
+        tracking_url=public_tracking_url(shipment.carrier, shipment.tracking_number)
+        if shipment
+        else "",
+        requested_at=return_request.created_at,
+    )
+
+
+def _return_words(status: str, merchant: str) -> tuple[str, str]:
+    words = {
+        ReturnStatus.REQUESTED: (_("Return requested"),
+                                 _("%(merchant)s will look at your request and reply by email.")),
+        ReturnStatus.APPROVED: (_("Return approved"),
+                                _("Send the items back to %(merchant)s as explained below.")),
+        ReturnStatus.REFUSED: (_("Return refused"), _("%(merchant)s cannot take this return.")),
+        ReturnStatus.IN_TRANSIT: (_("Return on its way back"),
+                                  _("Your parcel is on its way back to %(merchant)s.")),
+        ReturnStatus.RECEIVED: (_("Return received"),
+                                _("%(merchant)s has received the items you sent back.")),
+    }  # fmt: skip
+    headline, advice = words[ReturnStatus(status)]
+    return headline, advice % {"merchant": merchant}
 
 
 def page_for_verification(order_id: str) -> OrderPage:
@@ -546,3 +614,83 @@ def demo_page() -> OrderPage:
         shipments=[in_transit, delivered],
         awaiting=[ItemLine(_("Cake stand"), 1)],
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnFormLine:
+    """One line item in the return form: how many the customer may send back, or why none."""
+
+    field: str  # the quantity's form field
+    name: str
+    image_url: str
+    available: int
+    chosen: int
+    window_ends_at: datetime | None
+    refusal: str  # why none may be returned, in words
+    error: str = ""
+
+    @property
+    def image(self) -> str:
+        return self.image_url if self.image_url.startswith("https://") else ""
+
+    @property
+    def choices(self) -> range:
+        return range(self.available + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnForm:
+    lines: list[ReturnFormLine]
+    reasons: list[tuple[str, str]]  # (code, label in the page's language)
+    exchange_allowed: bool
+    values: dict  # what the customer sent, shown again after an error
+    error: str = ""
+    field_errors: dict = field(default_factory=dict)
+
+    @property
+    def any_available(self) -> bool:
+        return any(line.available for line in self.lines)
+
+
+def return_form(options, policy, *, values: dict | None = None, error: str = "",
+                field_errors: dict | None = None) -> ReturnForm:  # fmt: skip
+    """The return form from the order's return options (orders.selectors.order_return_options),
+    in the active language."""
+    values = values or {}
+    field_errors = field_errors or {}
+    refusals = {
+        "ITEM_NOT_RETURNABLE": _("This item cannot be returned."),
+        "ITEM_NOT_DELIVERED": _("Not delivered yet."),
+        "RETURN_WINDOW_CLOSED": _("The return window has closed."),
+        "RETURN_QUANTITY_EXCEEDED": _("Already in a return request."),
+    }
+    language = get_language()
+    lines = []
+    for option in options:
+        name = return_field_name(option.line_item)
+        lines.append(ReturnFormLine(
+            field=name, name=option.line_item.name, image_url=option.line_item.image_url,
+            available=option.available, chosen=quantity_from_form(values.get(name)),
+            window_ends_at=option.window_ends_at, refusal=refusals.get(option.refusal, ""),
+            error=field_errors.get(name, ""),
+        ))  # fmt: skip
+    return ReturnForm(
+        lines=lines,
+        reasons=[(reason.code, reason.label_in(language)) for reason in policy.reasons.all()],
+        exchange_allowed=policy.exchange_allowed,
+        values=values,
+        error=error,
+        field_errors=field_errors,
+    )
+
+
+def return_field_name(line_item) -> str:
+    return f"quantity-{line_item.pk}"
+
+
+def quantity_from_form(value: str | None) -> int:
+    """A quantity as a form sent it: anything but a whole number ≥ 0 is 0."""
+    try:
+        return max(0, int(value or 0))
+    except ValueError:
+        return 0

@@ -14,6 +14,7 @@ urlpatterns = [
     path("branding/<int:template_id>/logo.png", views.branding_logo, name="branding_logo"),
     path("orders/<str:merchant_id>/", views.order_lookup, name="order_lookup"),
     path("orders/<str:merchant_id>/<path:order_id>", views.order_page, name="order_page"),
+    path("returns/<str:merchant_id>/<path:order_id>", views.returns_page, name="returns_page"),
     path(
         "trackers/<str:merchant_id>/<path:tracker_external_id>",
         views.tracker_page,

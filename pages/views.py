@@ -7,6 +7,7 @@ import secrets
 import zoneinfo
 from collections.abc import Callable
 from typing import TypeVar
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
@@ -26,6 +27,7 @@ from merchants.selectors import (
     branding_template_for,
     merchant_get_by_public_id,
     merchants_visible_to,
+    return_policy_for,
 )
 from orders.links import LinkState, tracking_page_link_state, tracking_page_token
 from orders.models import Order
@@ -35,9 +37,11 @@ from orders.selectors import (
     order_for_verification,
     order_latest_for_page,
     order_page_version,
+    order_return_options,
     tracker_for_page,
     trackers_in_group,
 )
+from orders.services.returns import ReturnItemInput, ReturnNotAllowed, return_request_create
 from pages.page_cache import page_cache_key, page_for_visitor, page_html
 from pages.pdf import render_pdf
 from pages.tracking_page import (
@@ -47,6 +51,9 @@ from pages.tracking_page import (
     page_for_order,
     page_for_trackers,
     page_for_verification,
+    quantity_from_form,
+    return_field_name,
+    return_form,
 )
 from tracking.polling import shipment_check_for_customer
 
@@ -229,7 +236,9 @@ def _order_page_cached(
             return ""
         with translation.override(language):
             page = page_for_order(order, tracking_number=request.GET.get("trackingId"))
-        context = {"page": page, "verified": True, "verify_failed": False}
+        returns_url = _signed_path(request, "returns_page", merchant, order)
+        context = {"page": page, "verified": True, "verify_failed": False,
+                   "returns_url": returns_url}  # fmt: skip
         return _page_html(request, context, merchant=merchant, language=language,
                           template=template, nonce=nonce)  # fmt: skip
 
@@ -324,6 +333,98 @@ def _redirect_signed(request: HttpRequest, merchant: Merchant, order: Order) -> 
     if request.path.endswith(".pdf") and not order.order_id.endswith(".pdf"):
         path += ".pdf"
     return HttpResponseRedirect(f"{path}?{query.urlencode()}")
+
+
+@require_http_methods(["GET", "POST"])
+@replica_reads(_page_readers)
+def returns_page(request: HttpRequest, merchant_id: str, order_id: str) -> HttpResponse:
+    """`/returns/<merchant>/<order>`: the customer asks to return or exchange delivered items
+    (issue 25). Behind the order page's rules: its signed link or the gate, its rate limits,
+    the same 404 for another merchant's order."""
+    if _too_many(request):
+        return _rate_limited()
+    merchant = merchant_get_by_public_id(merchant_id)
+    if merchant is None:
+        return _not_found(request)
+    signed_id, link = _signed_order_id(merchant, order_id, request.GET.get("t", ""))
+    if signed_id is None and merchant.verify_customer:
+        if request.method == "POST":
+            return _verify(request, merchant, order_id)
+        return _gate(request, merchant, order_id, expired=link is LinkState.EXPIRED)
+    if signed_id is None and _too_many(request, miss=True):
+        return _rate_limited()
+    order = order_for_page(merchant, signed_id or order_id)
+    policy = return_policy_for(merchant)
+    if order is None or policy is None:
+        return _not_found(request, counted=signed_id is None, merchant=merchant, order_id=order_id)
+    language = page_language(request, order.locale)
+    if request.method == "POST":
+        return _return_asked(request, merchant, order, policy, language)
+    return _returns_form(request, merchant, order, policy, language)
+
+
+def _returns_form(request, merchant, order, policy, language, *, error: str = "",
+                  field_errors: dict | None = None) -> HttpResponse:  # fmt: skip
+    template = branding_template_for(merchant, request.GET.get("templateName"))
+    with translation.override(language):
+        page = page_for_order(order)
+        form = return_form(order_return_options(order), policy, error=error,
+                           values=request.POST if request.method == "POST" else {},
+                           field_errors=field_errors)  # fmt: skip
+        title = translation.gettext("Return or exchange items")
+    context = {"page": page, "verified": True, "verify_failed": False, "returns_form": form,
+               "returns_title": title,
+               "back_url": _signed_path(request, "order_page", merchant, order)}  # fmt: skip
+    response = _render(request, context, merchant=merchant, language=language, template=template)
+    if error:
+        response.status_code = 422
+    return response
+
+
+def _return_asked(request, merchant, order, policy, language) -> HttpResponse:
+    """The form's answer: the request made and the customer back on the order page, where it
+    shows; or the form again with what was refused, said in the customer's language."""
+    line_items = list(order.line_items.all())
+    asked = [(li, request.POST.get(return_field_name(li), "")) for li in line_items]
+    asked = [(li, quantity_from_form(value)) for li, value in asked if value.strip()]
+    try:
+        return_request_create(
+            order=order,
+            items=[ReturnItemInput(li.item_id, quantity) for li, quantity in asked],
+            reason=request.POST.get("reason", "")[:40],
+            exchange_variant=request.POST.get("exchange_variant", "")[:300],
+            comment=request.POST.get("comment", "")[:2000],
+            language=language,
+        )
+    except ReturnNotAllowed as refused:
+        errors = _form_errors(refused, [li for li, _quantity in asked])
+        return _returns_form(request, merchant, order, policy, language, error=refused.message,
+                             field_errors=errors)  # fmt: skip
+    path = _signed_path(request, "order_page", merchant, order)
+    return HttpResponseRedirect(f"{path}#returns", status=303)
+
+
+def _form_errors(refused: ReturnNotAllowed, asked: list) -> dict[str, str]:
+    """The service's fields (`items[<index in what was asked>]`, `reason`, `exchangeVariant`)
+    as the form's: an item's error beside its quantity."""
+    errors = {}
+    for key, messages in (refused.fields or {}).items():
+        index = key.removeprefix("items[").removesuffix("]")
+        if key.startswith("items[") and index.isdigit() and int(index) < len(asked):
+            errors[return_field_name(asked[int(index)])] = messages[0]
+        else:
+            errors[key] = messages[0]
+    return errors
+
+
+def _signed_path(request: HttpRequest, view: str, merchant: Merchant, order: Order) -> str:
+    """The order's page or returns page, signed, in the language and branding of this link."""
+    query = {"t": tracking_page_token(merchant.merchant_id, order.order_id)}
+    for kept in ("lang", "templateName"):
+        if request.GET.get(kept):
+            query[kept] = request.GET[kept]
+    path = reverse(view, args=[merchant.merchant_id, order.order_id])
+    return f"{path}?{urlencode(query)}"
 
 
 def _check_for_updates(request: HttpRequest, merchant: Merchant, order: Order) -> HttpResponse:

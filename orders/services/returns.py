@@ -307,6 +307,7 @@ def return_shipment_status_changed(*, shipment: Shipment) -> ReturnRequest | Non
     if shipment.status in MOVING and return_request.status == ReturnStatus.APPROVED:
         return_request.status = ReturnStatus.IN_TRANSIT
         return_request.save(update_fields=["status", "updated_at"])
+        _order_page_moved(return_request)
     return return_request
 
 
@@ -332,6 +333,7 @@ def _conflict(return_request: ReturnRequest, action: str) -> Conflict:
 
 def _told(return_request: ReturnRequest, events: list[str]) -> ReturnRequest:
     """The request as its answer shows it, with its events handed to notifications."""
+    _order_page_moved(return_request)
     detailed = return_request_queryset(return_request.order.merchant).get(pk=return_request.pk)
     if events:
         data = return_json(detailed)
@@ -341,3 +343,9 @@ def _told(return_request: ReturnRequest, events: list[str]) -> ReturnRequest:
             for event in events
         ])  # fmt: skip
     return detailed
+
+
+def _order_page_moved(return_request: ReturnRequest) -> None:
+    """The customer page shows the order's returns and is cached by the order's data version
+    (orders.selectors.order_page_version): each step moves the order's updated_at."""
+    Order.objects.filter(pk=return_request.order_id).update(updated_at=timezone.now())

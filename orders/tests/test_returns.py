@@ -336,7 +336,7 @@ def test_each_step_hands_its_event_over_once(merchant):
 
 
 def test_a_return_step_the_merchant_chose_is_emailed_to_the_customer(merchant, mailoutbox):
-    # given: until part 2 words it, the step's email is the general "news about your order"
+    # given
     notification_rules_set(merchant=merchant, channel="email", triggers=["return_refused"])
     policy_for(merchant)
     request = _request(delivered_order(merchant))
@@ -345,5 +345,5 @@ def test_a_return_step_the_merchant_chose_is_emailed_to_the_customer(merchant, m
     notifications_send_due()
     # then
     assert [(m.to, m.subject) for m in mailoutbox] == [
-        (["jane@example.com"], "An update on your order 1001"),
+        (["jane@example.com"], "Your return for order 1001 was not accepted"),
     ]  # fmt: skip
