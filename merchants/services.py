@@ -108,7 +108,7 @@ def api_key_authenticate(raw_key: str) -> ApiKey | None:
     if not raw_key.startswith(API_KEY_PREFIX):
         return None
     api_key = (
-        ApiKey.objects.select_related("merchant")
+        ApiKey.objects.select_related("merchant__return_policy")  # returnsUrl in answers
         .filter(hashed_key=hash_api_key(raw_key), revoked_at__isnull=True, merchant__is_active=True)
         .first()
     )
