@@ -285,7 +285,8 @@ ORDER_COLUMNS = (
 )
 LINE_ITEM_COLUMNS = (
     "id, order_id, item_id, name, description, image_url, price, position, quantity_ordered, "
-    "quantity_shipped, quantity_cancelled, quantity_backordered, backorder_expected_date"
+    "quantity_shipped, quantity_cancelled, quantity_backordered, backorder_expected_date, "
+    "is_returnable, quantity_return_requested, quantity_returned"
 )
 SHIPMENT_COLUMNS = (
     "id, merchant_id, order_id, carrier, tracking_number, service, shipped_at, "
@@ -293,7 +294,7 @@ SHIPMENT_COLUMNS = (
     "delivered_at, is_delayed, origin_city, origin_state, origin_country, destination_city, "
     "destination_state, destination_postal_code, destination_country, last_event_at, "
     "last_update_source, last_checked_at, next_check_at, consecutive_check_failures, "
-    "last_error, created_at, updated_at, public_id, source_reference"
+    "last_error, created_at, updated_at, public_id, source_reference, direction"
 )
 SHIPMENT_ITEM_COLUMNS = "id, shipment_id, line_item_id, quantity"
 EVENT_COLUMNS = (
@@ -504,6 +505,7 @@ class Generator:
             str(item.pk), str(order.pk), item.sku, item.name, "", "", item.price,
             str(item.position), str(item.ordered), str(item.shipped), str(item.cancelled),
             str(item.backordered), NULL if item.expected is None else item.expected.isoformat(),
+            "t", "0", "0",  # returnable; none asked back or returned yet
         )) + "\n")  # fmt: skip
 
     # --- Fulfilment: cancellations, backorders, shipments --------------------------------------
@@ -618,6 +620,7 @@ class Generator:
             ts(shipped_at + timedelta(seconds=rng.randint(1, 30))), ts(max(checked, last_at)),
             str(uuid.UUID(int=pk, version=4)),  # unique as the row id is; no draw of rng
             "",  # source_reference: generated orders come from no platform
+            "outbound",  # direction: no returns are generated
         )) + "\n")  # fmt: skip
         self.rows["tracking_trackingevent"].extend(events)
 
