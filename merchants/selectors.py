@@ -46,7 +46,13 @@ def branding_template_for(merchant: Merchant, name: str | None) -> BrandingTempl
     if name and name in templates:
         return templates[name]
     default = next((t for t in templates.values() if t.is_default), None)
-    return default or BrandingTemplate(merchant=merchant, name="default", is_default=True)
+    if default:
+        return default
+    # Built by id, its merchant then cached: assigning the merchant itself would ask the database
+    # router where to write, which ends a read-only view's reads from the replica.
+    builtin = BrandingTemplate(merchant_id=merchant.pk, name="default", is_default=True)
+    BrandingTemplate.merchant.field.set_cached_value(builtin, merchant)
+    return builtin
 
 
 def notification_triggers(merchant: Merchant, channel: str) -> list[str]:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection
+from django.db import connections
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
@@ -175,7 +175,7 @@ def order_page_version(merchant: Merchant, order_id: str) -> PageVersion | None:
     each shipment's with every change to it (tracking too); a new event has the highest id, a
     shipment added or taken away changes the count."""
     order_ids = order_id_spellings([order_id])
-    with connection.cursor() as cursor:
+    with connections[Order.objects.db].cursor() as cursor:  # the replica, when routed there
         cursor.execute(_page_version_sql(len(order_ids)), [merchant.pk, *order_ids])
         found = {row[0]: row for row in cursor.fetchall()}
     row = next((found[i] for i in order_ids if i in found), None)
