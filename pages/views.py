@@ -227,10 +227,8 @@ def _order_page_cached(
     language = page_language(request, found.locale)
     key = page_cache_key(request, merchant=merchant, template=template, language=language,
                          version=found.version, zone=_zone(merchant))  # fmt: skip
-    order = None
 
     def render(nonce: str) -> str:
-        nonlocal order
         order = order_for_page(merchant, found.order_id)
         if order is None:  # gone since its version was read
             return ""
