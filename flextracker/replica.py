@@ -4,8 +4,8 @@ DATABASE_REPLICA_URL nothing here runs: every query goes to the primary.
 
 - A view says it only reads (`replica_reads` on a function view, `replica_reads = True` on an API
   view). While its GET runs, ReplicaRouter sends its reads to the replica; never inside a
-  transaction, and no longer once the request has written (a GET that creates what it did not
-  find reads it back from the primary).
+  transaction, and no longer once the request has sent the primary anything but a read (a GET
+  that creates what it did not find reads it back from the primary).
 - Read-your-writes: after a request that may have written (POST, PUT, PATCH, DELETE), its client
   (an API key's merchant, a logged-in user, a customer page's merchant) is noted in the shared
   cache with the primary's WAL position. That client's reads go to the replica only once the
@@ -46,9 +46,8 @@ class ReplicaRouter:
         return REPLICA if _reading_replica() else DEFAULT_DB_ALIAS
 
     def db_for_write(self, model, **hints) -> str:
-        reads = _reads.get()
-        if reads is not None and reads.on_replica:
-            reads.wrote = True
+        # Not where a write is noticed: Django also asks this when a related object is only
+        # assigned to an unsaved one. _writes_noted sees the statements themselves.
         return DEFAULT_DB_ALIAS
 
     def allow_relation(self, obj1, obj2, **hints) -> bool:
@@ -88,9 +87,27 @@ def request_reads() -> Iterator[None]:
     thread starts afresh."""
     token = _reads.set(_Reads())
     try:
-        yield
+        with connections[DEFAULT_DB_ALIAS].execute_wrapper(_writes_noted):
+            yield
     finally:
         _reads.reset(token)
+
+
+_NOT_WRITES = ("SELECT", "BEGIN", "SAVEPOINT", "RELEASE", "ROLLBACK")  # SQLite sends BEGIN
+
+
+def _writes_noted(execute, sql, params, many, context):
+    """Once the view reads from the replica, any statement to the primary that is not a read
+    (noted before it runs: one that fails may have written too) sends its later reads to the
+    primary."""
+    reads = _reads.get()
+    if (
+        reads is not None
+        and reads.on_replica
+        and not sql.lstrip()[:9].upper().startswith(_NOT_WRITES)
+    ):
+        reads.wrote = True
+    return execute(sql, params, many, context)
 
 
 def replica_reads_begin(clients: Iterable[str]) -> None:

@@ -48,11 +48,7 @@ def branding_template_for(merchant: Merchant, name: str | None) -> BrandingTempl
     default = next((t for t in templates.values() if t.is_default), None)
     if default:
         return default
-    # Built by id, its merchant then cached: assigning the merchant itself would ask the database
-    # router where to write, which ends a read-only view's reads from the replica.
-    builtin = BrandingTemplate(merchant_id=merchant.pk, name="default", is_default=True)
-    BrandingTemplate.merchant.field.set_cached_value(builtin, merchant)
-    return builtin
+    return BrandingTemplate(merchant=merchant, name="default", is_default=True)
 
 
 def notification_triggers(merchant: Merchant, channel: str) -> list[str]:

@@ -5,7 +5,7 @@ import pytest
 from django.db import DEFAULT_DB_ALIAS, router, transaction
 
 from flextracker.replica import REPLICA, reads_on_replica, request_reads
-from orders.models import Order
+from orders.models import Order, Shipment
 
 pytestmark = pytest.mark.django_db(transaction=True)  # outside the test's own transaction
 
@@ -24,15 +24,24 @@ def test_reads_leave_the_primary_only_in_a_read_only_view_outside_transactions_b
         with transaction.atomic():
             assert router.db_for_read(Order) == DEFAULT_DB_ALIAS
         assert router.db_for_read(Order) == REPLICA
-        assert router.db_for_write(Order) == DEFAULT_DB_ALIAS
+        Order.objects.filter(pk=0).update(locale="en")
         assert router.db_for_read(Order) == DEFAULT_DB_ALIAS  # this request wrote
     assert router.db_for_read(Order) == DEFAULT_DB_ALIAS  # the next request starts afresh
 
 
 def test_a_write_before_the_view_reads_leaves_the_reads_on_the_replica():
     with request_reads():
-        router.db_for_write(Order)  # authentication recording when a key was last used
+        Order.objects.filter(pk=0).update(locale="en")  # as authentication notes a key's use
         reads_on_replica()
+        assert router.db_for_read(Order) == REPLICA
+
+
+def test_an_object_built_in_memory_is_not_a_write():
+    with request_reads():
+        reads_on_replica()
+        Shipment(order=Order(merchant_id=1, order_id="1001"))  # Django asks where it would write
+        with transaction.atomic(), transaction.atomic():  # a savepoint writes nothing
+            pass
         assert router.db_for_read(Order) == REPLICA
 
 
