@@ -123,16 +123,19 @@ def event_parsed(payload) -> Parsed:
     """(eventId, type, the Change — or the error of its `data`, which is the answer unless the
     eventId was applied before); ApiError when the envelope itself is not valid."""
     event = validated(EventInput, payload, ENVELOPE_ENTITY)
-    order_id = None
+    data, order_id = event["data"], None
     if EVENT_TYPES[event["type"]].addresses_order:
-        order_id = validated(OrderRefInput, event["data"], ENVELOPE_ENTITY)["orderId"]
+        order_id = validated(OrderRefInput, data, ENVELOPE_ENTITY)["orderId"]
     try:
-        change = event_change(event["type"], event["data"], order_id)
+        change = event_change(event["type"], data, order_id)
     except ApiError as error:
         change = error
+    endpoint_body = {
+        key: value for key, value in data.items() if order_id is None or key != "orderId"
+    }
     warnings = [
         *unknown_field_warnings(EventInput, payload),
-        *unknown_field_warnings(EVENT_TYPES[event["type"]].serializer, event["data"], "data"),
+        *unknown_field_warnings(EVENT_TYPES[event["type"]].serializer, endpoint_body, "data"),
     ]
     return Parsed(event["eventId"], event["type"], change, warnings)
 

@@ -60,3 +60,22 @@ def test_a_queued_message_keeps_its_warnings_for_when_it_is_applied(api):
     answer = api.get(queued.json()["data"]["statusUrl"]).json()["data"]["response"]["body"]
     assert answer["success"] is True
     assert sorted(_unknown(answer["warnings"])) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("prefer", ["", "respond-async"])
+def test_an_events_order_id_is_known_to_every_type_that_addresses_an_order(api, prefer):
+    # given
+    api.post("/api/v1/orders", ORDER)
+    shipment = {"eventId": "e-ship", "type": "shipment.confirmed",
+                "data": {"orderId": "A-1", "trackingNumber": "1Z5R89390357567127",
+                         "items": [{"itemId": "SKU-1", "quantity": 1}]}}  # fmt: skip
+    # when
+    response = api.post("/api/v1/events", shipment, HTTP_PREFER=prefer)
+    if prefer:
+        queued_apply()
+        answer = api.get(response.json()["data"]["statusUrl"]).json()["data"]["response"]["body"]
+    else:
+        answer = response.json()
+    # then
+    assert answer["success"] is True, answer
+    assert _unknown(answer["warnings"]) == []
