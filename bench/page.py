@@ -51,6 +51,7 @@ SAMPLE = 3_000
 TARGET_P95_MS, TARGET_QUERIES = 50, 10
 TARGET_BIG_P95_MS, TARGET_CACHED_TIMES = 25, 10  # issue 24: uncached 10 × 40; cached / uncached
 REVISITED = 200  # random orders viewed again from the cache
+FLOOR_PATH = "/bench/page-floor"  # bench/floor_urls.py: middleware and the page's bytes, no more
 VIEWS = 20  # views counted under callgrind, each way
 CACHE_URL = "redis://127.0.0.1:6379/15"  # a database of its own, emptied before the cached runs
 
@@ -197,6 +198,8 @@ def report(
              f"{big['bytes']:,}"),
         _row(f"{REVISITED} random orders, cached | 1", runs["cached_sample"], str(hit["queries"]),
              f"{typical_bytes[0]:,}–{typical_bytes[-1]:,}"),
+        _row("page floor | 1", runs["floor_alone"], "0", f"{big['bytes']:,}"),
+        _row(f"page floor | {args.clients}", runs["floor_loaded"], "0", f"{big['bytes']:,}"),
     ]  # fmt: skip
     compared = (("big order, 1 client", "alone"),
                 (f"big order, {args.clients} clients", "loaded"),
@@ -206,6 +209,11 @@ def report(
         for label, name in compared
     }
     met_times = min(times.values()) >= TARGET_CACHED_TIMES
+    of_floor = {clients: runs[f"cached_{name}"]["requests_per_s"]
+                / runs[f"floor_{name}"]["requests_per_s"]
+                for clients, name in ((1, "alone"), (args.clients, "loaded"))}  # fmt: skip
+    floor_times = {clients: runs[f"floor_{name}"]["requests_per_s"] / runs[name]["requests_per_s"]
+                   for clients, name in ((1, "alone"), (args.clients, "loaded"))}  # fmt: skip
     met_big = runs["alone"]["p95_ms"] <= TARGET_BIG_P95_MS
     lines += [
         "",
@@ -227,12 +235,26 @@ def report(
         f"{per_view['cached'] / 1e6:.1f} M per cached view: "
         f"{per_view['rendered'] / per_view['cached']:.1f}× (PostgreSQL's and gunicorn's own "
         "work not counted)",
+        "- the page floor (the project's middleware answering the big page's bytes, no query, "
+        "no cache, no template: `GET /bench/page-floor`, bench/floor_urls.py) in the same run: "
+        + ", ".join(
+            f"{n:.1f}× the uncached big order's pages/s with {clients} client"
+            f"{'s' if clients > 1 else ''}"
+            for clients, n in floor_times.items()
+        )
+        + "; the cached big order reaches "
+        + ", ".join(
+            f"{n:.0%} of it with {clients} client{'s' if clients > 1 else ''}"
+            for clients, n in of_floor.items()
+        )
+        + ". No cache inside Django can serve more pages/s than the floor, so where the floor "
+        f"is under {TARGET_CACHED_TIMES}× the render, so is any cached view.",
         f"- uncached big order p95 for one customer = {runs['alone']['p95_ms']:.1f} ms (target "
         f"≤ {TARGET_BIG_P95_MS} ms): **{'met' if met_big else 'missed'}**",
         "",
         "Uncached rows: PAGE_CACHE_SECONDS=0. Cached rows: the page cache on Redis as in "
         f"production (`CACHE_URL`), each page viewed once before the run; a cached view makes "
-        f"{hit['queries']} SQL queries (the merchant, its templates, the order's data "
+        f"{hit['queries']} SQL queries (the merchant, then the version of the order's data "
         f"version) and costs {hit['in_process_ms']:.1f} ms in-process (Django test client, "
         "local memory), against the render's figures below. Nothing is ever served stale: "
         "the key holds the order's data version (orders.selectors.order_page_version), so "
@@ -350,11 +372,14 @@ def main() -> None:
             runs[name] = measure(server, paths, clients, args.duration, port)
     revisited = [big_path, *data["sample"][:REVISITED]]
     sh(PYTHON, "-c", f"import redis; redis.Redis.from_url('{CACHE_URL}').flushdb()")
+    cached |= {"BENCH_PAGE_BYTES": str(queries[0]["bytes"])}  # the page floor's answer
     with gunicorn(cached, port, args.workers) as server:
         measure(server, revisited, args.clients, 5, port)  # each viewed once: in the cache
         for name, paths, clients in (("cached_alone", [big_path], 1),
                                      ("cached_loaded", [big_path], args.clients),
-                                     ("cached_sample", revisited[1:], 1)):  # fmt: skip
+                                     ("cached_sample", revisited[1:], 1),
+                                     ("floor_alone", [FLOOR_PATH], 1),
+                                     ("floor_loaded", [FLOOR_PATH], args.clients)):  # fmt: skip
             wait_for_quiet_machine()
             runs[name] = measure(server, paths, clients, args.duration, port)
     section = report(runs, info, args, data, queries, hit_queries[0], per_view)

@@ -12,7 +12,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from carriers.vocabulary import Status
-from merchants.models import Merchant
+from merchants.models import BrandingTemplate, Merchant
 from merchants.selectors import merchants_visible_to, return_policy_for, user_sees_all_merchants
 from orders.models import (
     Order,
@@ -169,11 +169,12 @@ class PageVersion(NamedTuple):
 
 
 def order_page_version(merchant: Merchant, order_id: str) -> PageVersion | None:
-    """The order a page link names (spelt as order_for_page reads it), its locale and its data
-    version, in one query: a text that changes whenever anything its page shows changes. The
+    """The order a page link names (spelt as order_for_page reads it), its locale and the version
+    of what its page shows, in one query: a text that changes whenever any of it changes. The
     order's updated_at moves with every change to the order and its line items (the ledger),
     each shipment's with every change to it (tracking too); a new event has the highest id, a
-    shipment added or taken away changes the count."""
+    shipment added or taken away changes the count; and the merchant's branding templates' newest
+    updated_at and count move when one is saved, added or deleted."""
     order_ids = order_id_spellings([order_id])
     with connections[Order.objects.db].cursor() as cursor:  # the replica, when routed there
         cursor.execute(_page_version_sql(len(order_ids)), [merchant.pk, *order_ids])
@@ -191,11 +192,16 @@ def _page_version_sql(spellings: int) -> str:
     ids = ", ".join(["%s"] * spellings)
     orders, shipments = Order._meta.db_table, Shipment._meta.db_table
     events = _events().model._meta.db_table
+    templates = BrandingTemplate._meta.db_table
     # the models' table names; every value a parameter
     return f"""SELECT o.order_id, o.locale, o.updated_at, MAX(s.updated_at), COUNT(DISTINCT s.id),
-        MAX(e.id) FROM {orders} o LEFT JOIN {shipments} s ON s.order_id = o.id
+        MAX(e.id),
+        (SELECT MAX(t.updated_at) FROM {templates} t WHERE t.merchant_id = o.merchant_id),
+        (SELECT COUNT(*) FROM {templates} t WHERE t.merchant_id = o.merchant_id)
+        FROM {orders} o LEFT JOIN {shipments} s ON s.order_id = o.id
         LEFT JOIN {events} e ON e.shipment_id = s.id
-        WHERE o.merchant_id = %s AND o.order_id IN ({ids}) GROUP BY o.id"""  # noqa: S608
+        WHERE o.merchant_id = %s AND o.order_id IN ({ids})
+        GROUP BY o.id, o.order_id, o.locale, o.updated_at, o.merchant_id"""  # noqa: S608
 
 
 def order_latest_for_page(merchant: Merchant) -> Order | None:

@@ -3,9 +3,9 @@ served from the cache (Redis in production, local memory in development) without
 again.
 
 The key names everything the HTML depends on: the link as opened (its query picks the language,
-the template and the open package), the language, the order's data version
-(orders.selectors.order_page_version), the branding template and the merchant as last saved, and
-the merchant's today (the page says "Arriving today", and a prediction whose range has passed is
+the template and the open package), the language, the version of the order's data and the
+merchant's branding templates (orders.selectors.order_page_version), the merchant as last saved,
+and the merchant's today (the page says "Arriving today", and a prediction whose range has passed is
 no longer shown). Nothing has to remember to clear it: a change makes a new key, and the old entry
 expires after PAGE_CACHE_SECONDS.
 
@@ -24,21 +24,19 @@ from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from django.utils import timezone
 
-from merchants.models import BrandingTemplate, Merchant
+from merchants.models import Merchant
 
 NONCE_SLOT = "page-nonce-slot"
 CSRF_SLOT = "page-csrf-slot"
 _CSRF_VALUE = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
 
 
-def page_cache_key(request: HttpRequest, *, merchant: Merchant, template: BrandingTemplate,
-                   language: str, version: str, zone: zoneinfo.ZoneInfo) -> str:  # fmt: skip
+def page_cache_key(request: HttpRequest, *, merchant: Merchant, language: str, version: str,
+                   zone: zoneinfo.ZoneInfo) -> str:  # fmt: skip
     parts = (
         request.get_full_path(),
         language,
         version,
-        template.pk,
-        template.updated_at,
         merchant.updated_at,
         timezone.localdate(timezone=zone),
     )

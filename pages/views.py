@@ -223,12 +223,12 @@ def _order_page_cached(
 ) -> HttpResponse:
     """The order's page from the cache when nothing it shows has changed (pages/page_cache.py),
     else built, stored and served."""
-    template = branding_template_for(merchant, request.GET.get("templateName"))
     language = page_language(request, found.locale)
-    key = page_cache_key(request, merchant=merchant, template=template, language=language,
-                         version=found.version, zone=_zone(merchant))  # fmt: skip
+    key = page_cache_key(request, merchant=merchant, language=language, version=found.version,
+                         zone=_zone(merchant))  # fmt: skip
 
     def render(nonce: str) -> str:
+        template = branding_template_for(merchant, request.GET.get("templateName"))
         order = order_for_page(merchant, found.order_id)
         if order is None:  # gone since its version was read
             return ""

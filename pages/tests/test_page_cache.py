@@ -52,7 +52,7 @@ def test_a_reload_is_served_from_the_cache_with_its_own_nonce_and_form_token(
     client = Client(enforce_csrf_checks=True)
     first = _view(client, merchant)
     # when they reload
-    with django_assert_max_num_queries(3):  # the merchant, its templates, the order's version
+    with django_assert_max_num_queries(2):  # the merchant; the order's and templates' version
         again = _view(client, merchant)
     # then the same page, not built again, with a nonce and a form token of its own
     assert (first["X-Page-Cache"], again["X-Page-Cache"]) == ("miss", "hit")
@@ -123,6 +123,19 @@ def test_any_change_to_what_the_page_shows_is_on_the_next_view(client, merchant,
     after = _view(client, merchant)
     assert shown not in before.content.decode()
     assert (after["X-Page-Cache"], shown in after.content.decode()) == ("miss", True)
+
+
+def test_a_template_deleted_is_on_the_next_view(client, merchant):
+    # given a page cached in the merchant's own colours
+    template = BrandingTemplateFactory(merchant=merchant, primary_color="#123456", is_default=True)
+    _shipped(merchant)
+    _view(client, merchant)
+    assert "--header-bg:#123456" in _view(client, merchant).content.decode()
+    # when the merchant deletes the template
+    template.delete()
+    # then the next view is built again in our own look
+    after = _view(client, merchant)
+    assert (after["X-Page-Cache"], "#123456" in after.content.decode()) == ("miss", False)
 
 
 def test_the_privacy_gate_stands_before_the_cache(client, merchant):
