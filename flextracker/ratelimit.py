@@ -7,11 +7,15 @@ budget within one window. Only a cache that every process shares makes it one bu
 local-memory cache is one per process, hence the deploy check below.
 """
 
+import functools
 import time
 
 from django.conf import settings
 from django.core import checks
 from django.core.cache import cache
+from redis import Redis
+
+REDIS_CACHE = "django.core.cache.backends.redis.RedisCache"
 
 # Caches whose counters other processes do not see, or whose `incr` reads then writes back.
 UNSHARED_CACHES = {
@@ -47,11 +51,34 @@ def take(
 
 
 def _take_in(key: str, limit: int, count: int, window_seconds: int) -> bool:
-    cache.add(key, 0, timeout=2 * window_seconds)
-    if cache.incr(key, count) > limit:
+    if _spend(key, count, timeout=2 * window_seconds) > limit:
         cache.decr(key, count)
         return False
     return True
+
+
+def _spend(key: str, count: int, timeout: int) -> int:
+    """Adds `count` to the window's counter, made when missing, and returns the sum. Every page
+    view and API request spends: on Redis it is one round trip (Django's `add` then `incr`
+    take three)."""
+    redis = _redis()
+    if redis is None:
+        cache.add(key, 0, timeout=timeout)
+        return cache.incr(key, count)
+    name = cache.make_and_validate_key(key)  # the key Django's cache gives it: decr finds it
+    with redis.pipeline(transaction=True) as pipeline:
+        spent, _expiry_set = pipeline.incrby(name, count).expire(name, timeout, nx=True).execute()
+    return spent
+
+
+@functools.cache
+def _redis() -> Redis | None:
+    """The default cache's Redis (its first server: the one Django writes to), else None."""
+    if settings.CACHES["default"]["BACKEND"] != REDIS_CACHE:
+        return None
+    location = settings.CACHES["default"]["LOCATION"]
+    servers = location.split(",") if isinstance(location, str) else location
+    return Redis.from_url(servers[0])
 
 
 def seconds_to_next_window(window_seconds: int = 60) -> float:

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 
 from flextracker import ratelimit
@@ -63,12 +64,16 @@ def _wait_until_answering(port: int, server: subprocess.Popen) -> None:
     raise AssertionError("gunicorn did not answer within 60 s")
 
 
-@pytest.fixture
-def gunicorn(tmp_path):
+def _require_redis() -> None:
     if not _redis_answers():
         if os.environ.get("CI"):
             pytest.fail("Redis is not answering on 127.0.0.1:6379", pytrace=False)
         pytest.skip("Redis is not answering on 127.0.0.1:6379")
+
+
+@pytest.fixture
+def gunicorn(tmp_path):
+    _require_redis()
     port, log = _free_port(), tmp_path / "access.log"
     database = connection.settings_dict
     env = {
@@ -113,3 +118,23 @@ def test_the_limit_holds_across_worker_processes(merchant, gunicorn):
     served = [line.split() for line in log.read_text().splitlines()]
     workers = {pid for pid, status in served if status in ("200", "429")}
     assert len(workers) == 2
+
+
+def test_a_windows_counter_on_redis_is_one_round_trip_and_expires(settings):
+    # given the cache on Redis, as in production
+    _require_redis()
+    settings.CACHES = {"default": {"BACKEND": ratelimit.REDIS_CACHE, "LOCATION": REDIS_URL,
+                                   "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}  # fmt: skip
+    ratelimit._redis.cache_clear()
+    if ratelimit.seconds_to_next_window() < 5:  # the three within one window
+        time.sleep(ratelimit.seconds_to_next_window() + 0.1)
+    try:
+        # when a budget of 2 is spent three times in one window
+        spent = [ratelimit.take("visitor", 2) for _ in range(3)]
+        # then the third is refused, the counter stays at the budget, and it will expire
+        key = f"rate:visitor:{int(time.time() // 60)}"
+        assert spent == [True, True, False]
+        assert cache.get(key) == 2
+        assert 0 < ratelimit._redis().ttl(cache.make_and_validate_key(key)) <= 120
+    finally:
+        ratelimit._redis.cache_clear()
