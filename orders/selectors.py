@@ -172,7 +172,7 @@ def order_page_version(merchant: Merchant, order_id: str) -> PageVersion | None:
     """The order a page link names (spelt as order_for_page reads it), its locale and the version
     of what its page shows, in one query: a text that changes whenever any of it changes. The
     order's updated_at moves with every change to the order and its line items (the ledger),
-    each shipment's with every change to it (tracking too); a new event has the highest id, a
+    each shipment's with every change to it, a new event included (tracking.services); a
     shipment added or taken away changes the count; and the merchant's branding templates' newest
     updated_at and count move when one is saved, added or deleted."""
     order_ids = order_id_spellings([order_id])
@@ -191,15 +191,12 @@ def _page_version_sql(spellings: int) -> str:
     # building this query cost as much as the rest of the view.
     ids = ", ".join(["%s"] * spellings)
     orders, shipments = Order._meta.db_table, Shipment._meta.db_table
-    events = _events().model._meta.db_table
     templates = BrandingTemplate._meta.db_table
     # the models' table names; every value a parameter
-    return f"""SELECT o.order_id, o.locale, o.updated_at, MAX(s.updated_at), COUNT(DISTINCT s.id),
-        MAX(e.id),
+    return f"""SELECT o.order_id, o.locale, o.updated_at, MAX(s.updated_at), COUNT(s.id),
         (SELECT MAX(t.updated_at) FROM {templates} t WHERE t.merchant_id = o.merchant_id),
         (SELECT COUNT(*) FROM {templates} t WHERE t.merchant_id = o.merchant_id)
         FROM {orders} o LEFT JOIN {shipments} s ON s.order_id = o.id
-        LEFT JOIN {events} e ON e.shipment_id = s.id
         WHERE o.merchant_id = %s AND o.order_id IN ({ids})
         GROUP BY o.id, o.order_id, o.locale, o.updated_at, o.merchant_id"""  # noqa: S608
 

@@ -179,7 +179,9 @@ class TrackingNews:
                 )
                 if value != old
             )
-            if names:
+            # A new event moves updated_at even when it changes nothing else (an older one
+            # arriving late): the customer page's version reads no events (order_page_version).
+            if names or self.applied[pk].new_events:
                 shipment.updated_at = now
                 groups.setdefault((*names, "updated_at"), []).append(shipment)
         for names, group in groups.items():

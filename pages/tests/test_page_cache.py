@@ -125,6 +125,25 @@ def test_any_change_to_what_the_page_shows_is_on_the_next_view(client, merchant,
     assert (after["X-Page-Cache"], shown in after.content.decode()) == ("miss", True)
 
 
+def test_an_older_event_arriving_late_is_on_the_next_view(client, merchant):
+    # given a page cached after the carrier's newest news
+    shipment = _shipped(merchant)
+    _carrier_event(shipment)
+    _view(client, merchant)
+    assert _view(client, merchant)["X-Page-Cache"] == "hit"
+    # when the carrier reports an earlier scan only now: the package's status stays as it was
+    late = CarrierEvent(
+        occurred_at=NOW - timedelta(days=2), status=Status.IN_TRANSIT, status_detail="picked_up",
+        event_type=EventType.TRANSIT, description="Picked up",
+        location=Location(city="Abilene", state="TX", country="US"),
+    )  # fmt: skip
+    shipment_apply_events(shipment_id=shipment.pk, events=[late], source="carrier")
+    # then the next view is built again and lists it
+    after = _view(client, merchant)
+    assert Shipment.objects.get(pk=shipment.pk).status == Status.OUT_FOR_DELIVERY
+    assert (after["X-Page-Cache"], "Abilene" in after.content.decode()) == ("miss", True)
+
+
 def test_a_template_deleted_is_on_the_next_view(client, merchant):
     # given a page cached in the merchant's own colours
     template = BrandingTemplateFactory(merchant=merchant, primary_color="#123456", is_default=True)
