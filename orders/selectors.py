@@ -8,7 +8,8 @@ from typing import NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connections
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, F, Prefetch, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from carriers.vocabulary import Status
@@ -46,22 +47,33 @@ def _events() -> QuerySet:
     return Shipment.events.rel.related_model.objects.all()
 
 
-def with_history(shipments: Iterable[Shipment]) -> None:
+def with_history(shipments: Iterable[Shipment], *, newest: int | None = None) -> None:
     """Give each shipment `history`: its events as the customer page shows them (rows of
-    PAGE_EVENT_FIELDS), newest first, all in one query."""
+    PAGE_EVENT_FIELDS), newest first, all in one query (only its `newest` when given), and
+    `event_count`, how many it has in all."""
     shipments = list(shipments)
     history: dict[int, list] = defaultdict(list)
+    counts: dict[int, int] = {}
     if shipments:
-        rows = (
-            _events()
-            .filter(shipment__in=shipments)
-            .order_by("shipment", "-occurred_at", "-pk")
-            .values_list("shipment", *PAGE_EVENT_FIELDS, named=True)
+        rows = _events().filter(shipment__in=shipments)
+        rows = rows.annotate(in_all=Window(Count("pk"), partition_by=[F("shipment")]))
+        if newest is not None:
+            rows = rows.annotate(
+                position=Window(
+                    RowNumber(),
+                    partition_by=[F("shipment")],
+                    order_by=[F("occurred_at").desc(), F("pk").desc()],
+                )
+            ).filter(position__lte=newest)
+        rows = rows.order_by("shipment", "-occurred_at", "-pk").values_list(
+            "shipment", "in_all", *PAGE_EVENT_FIELDS, named=True
         )
         for row in rows:
             history[row.shipment].append(row)
+            counts[row.shipment] = row.in_all
     for shipment in shipments:
         shipment.history = history[shipment.pk]
+        shipment.event_count = counts.get(shipment.pk, 0)
 
 
 def order_queryset_with_details(merchant: Merchant, *, events: bool = True) -> QuerySet[Order]:
@@ -86,12 +98,15 @@ def order_get_for_merchant(merchant: Merchant, order_id: str) -> Order | None:
     return order_queryset_with_details(merchant).filter(order_id=order_id).first()
 
 
-def order_for_page(merchant: Merchant, order_id: str) -> Order | None:
-    """The order as the customer page shows it: its shipments' events as `history` rows. A
-    link written with the number alone ("1001") opens the order named "#1001" (a Shopify name):
-    a "#" cannot stand unencoded in a link."""
+def order_for_page(
+    merchant: Merchant, order_id: str, *, newest_events: int | None = None
+) -> Order | None:
+    """The order as the customer page shows it: its shipments' events as `history` rows (only
+    the `newest_events` of each when given, see with_history). A link written with the number
+    alone ("1001") opens the order named "#1001" (a Shopify name): a "#" cannot stand unencoded
+    in a link."""
     for spelling in order_id_spellings([order_id]):
-        if order := _order_for_page(merchant, order_id=spelling):
+        if order := _order_for_page(merchant, newest_events, order_id=spelling):
             return order
     return None
 
@@ -203,14 +218,14 @@ def _page_version_sql(spellings: int) -> str:
 
 def order_latest_for_page(merchant: Merchant) -> Order | None:
     """The merchant's newest order, as the customer page shows it (order_for_page)."""
-    return _order_for_page(merchant, is_placeholder=False)
+    return _order_for_page(merchant, None, is_placeholder=False)
 
 
-def _order_for_page(merchant: Merchant, **lookups) -> Order | None:
+def _order_for_page(merchant: Merchant, newest_events: int | None, **lookups) -> Order | None:
     """The order with its shipments' `history` and its return requests (`returns_for_page`)."""
     order = order_queryset_with_details(merchant, events=False).filter(**lookups).first()
     if order:
-        with_history(order.shipments.all())
+        with_history(order.shipments.all(), newest=newest_events)
         order.returns_for_page = return_requests_of_order(order)
     return order
 

@@ -111,6 +111,7 @@ class ShipmentCard:
     predicted: tuple[date, date, int] | None = None  # our estimate: earliest, latest, deliveries
     last_checked_at: datetime | None = None  # when the carrier was last asked
     can_check: bool = False  # "Check for updates": a tracked shipment that can still change
+    event_count: int = 0  # its events in all, when `timeline` holds only the newest
 
     @property
     def recent_history_html(self) -> str:
@@ -123,7 +124,12 @@ class ShipmentCard:
 
     @property
     def older_count(self) -> int:
-        return max(len(self.timeline) - HISTORY_SHOWN, 0)
+        return max(max(self.event_count, len(self.timeline)) - HISTORY_SHOWN, 0)
+
+    @property
+    def history_complete(self) -> bool:
+        """Every event is in `timeline`; else "Show all" links to the package's own page."""
+        return len(self.timeline) >= self.event_count
 
 
 def _history_html(timeline: list[TimelineEntry]) -> str:
@@ -370,6 +376,7 @@ def shipment_card(shipment: Shipment, merchant_name: str) -> ShipmentCard:
         predicted=prediction_for(shipment),
         last_checked_at=shipment.last_checked_at,
         can_check=shipment.status not in TERMINAL_STATUSES and shipment.carrier != "other",
+        event_count=shipment.event_count,
     )
 
 

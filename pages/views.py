@@ -45,6 +45,7 @@ from orders.services.returns import ReturnItemInput, ReturnNotAllowed, return_re
 from pages.page_cache import page_cache_key, page_for_visitor, page_html
 from pages.pdf import render_pdf
 from pages.tracking_page import (
+    HISTORY_SHOWN,
     demo_page,
     merchant_contact,
     page_for_lookup,
@@ -229,14 +230,19 @@ def _order_page_cached(
 
     def render(nonce: str) -> str:
         template = branding_template_for(merchant, request.GET.get("templateName"))
-        order = order_for_page(merchant, found.order_id)
+        # The whole order shows each package's newest events, and "Show all" opens one package
+        # with all of its own: a 10-package order is not a page of 400 rows.
+        open_package = request.GET.get("trackingId")
+        newest = None if open_package else HISTORY_SHOWN
+        order = order_for_page(merchant, found.order_id, newest_events=newest)
         if order is None:  # gone since its version was read
             return ""
         with translation.override(language):
-            page = page_for_order(order, tracking_number=request.GET.get("trackingId"))
+            page = page_for_order(order, tracking_number=open_package)
         returns_url = _signed_path(request, "returns_page", merchant, order)
         context = {"page": page, "verified": True, "verify_failed": False,
-                   "returns_url": returns_url}  # fmt: skip
+                   "returns_url": returns_url, "open_package": open_package,
+                   "show_all_query": _query_without(request, "trackingId")}  # fmt: skip
         return _page_html(request, context, merchant=merchant, language=language,
                           template=template, nonce=nonce)  # fmt: skip
 
@@ -247,6 +253,14 @@ def _order_page_cached(
     response = _page_response(page_for_visitor(html, request, nonce), language, nonce)
     response["X-Page-Cache"] = "hit" if cached else "miss"
     return response
+
+
+def _query_without(request: HttpRequest, name: str) -> str:
+    """The link's query without `name`, ready for another parameter ("t=…&lang=es&")."""
+    query = request.GET.copy()
+    query.pop(name, None)
+    encoded = query.urlencode()
+    return f"{encoded}&" if encoded else ""
 
 
 Found = TypeVar("Found")

@@ -3,6 +3,7 @@ problems first, a progress line that shows problems as problems, the newest even
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from html import unescape
 
 import pytest
 import time_machine
@@ -138,14 +139,25 @@ def test_the_newest_three_events_show_and_the_rest_are_behind_show_all(
     for hours_ago in (50, 40, 30, 20, 10):
         _scan("SBXDELIVERED0001", "in_transit", "departed_facility", hours_ago=hours_ago)
     # when
-    html = _html(client, merchant)
-    article = html[html.index('id="package-SBXDELIVERED0001"') :]
-    article = article[: article.index("</article>")]
-    # then
-    recent, older = article.split('<details class="older-history">')
+    article = _article(_html(client, merchant, "1001?lang=en"), "SBXDELIVERED0001")
+    # then the newest three, and a link to the package with all of its events
+    assert len(re.findall(r"<li><time", article)) == 3
+    link = re.search(r'<p class="older-history"><a href="([^"]+)">Show all 2 earlier events</a>',
+                     article).group(1)  # fmt: skip
+    link = unescape(link)
+    assert link == "?lang=en&trackingId=SBXDELIVERED0001#package-SBXDELIVERED0001"
+    # and following it (no JavaScript needed) shows them all, open
+    opened = client.get(f"/orders/{merchant.merchant_id}/1001{link.split('#')[0]}")
+    article = _article(opened.content.decode(), "SBXDELIVERED0001")
+    recent, older = article.split('<details class="older-history" open>')
     assert len(re.findall(r"<li><time", recent)) == 3
     assert "<summary>Show all 2 earlier events</summary>" in older
     assert len(re.findall(r"<li><time", older)) == 2
+
+
+def _article(html: str, number: str) -> str:
+    article = html[html.index(f'id="package-{number}"') :]
+    return article[: article.index("</article>")]
 
 
 def _pdf_pages(client, merchant, order_id: str) -> list[str]:
