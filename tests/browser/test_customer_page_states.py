@@ -145,3 +145,23 @@ def test_arabic_right_to_left(open_page, screenshot_path, size):
     assert page.get_attribute("html", "dir") == "rtl"
     _check_what_a_customer_notices(page, WIDTHS[size]["width"])
     _screenshot(page, screenshot_path, f"arabic-{size}")
+
+
+def test_show_all_opens_the_package_with_all_of_its_events(open_page):
+    # given a package with five scans, on a signed link
+    merchant = Merchant.objects.get(merchant_id=MERCHANT_ID)
+    order = create_order(merchant, "FDC-5005")
+    ship(merchant, "FDC-5005", "SBXTRANSIT50050001", ("MUG", 1))
+    for hours_ago in (50, 40, 30, 20, 10):
+        _scan("SBXTRANSIT50050001", "in_transit", "departed_facility", hours_ago=hours_ago)
+    link = urlsplit(tracking_page_url(order))
+    page = open_page(f"{link.path}?{link.query}", **WIDTHS["phone"])
+    assert page.locator("ol.timeline li:not(.day)").count() == 3
+    # when the customer taps "Show all" (no script on the page)
+    page.get_by_role("link", name="Show all 2 earlier events").click()
+    page.wait_for_url("**trackingId=SBXTRANSIT50050001*")
+    # then the package's whole history is there, open, and the link still signed
+    assert page.locator("ol.timeline li:not(.day)").count() == 5
+    assert page.locator("details.older-history").get_attribute("open") is not None
+    assert "t=" in page.url
+    _check_what_a_customer_notices(page, WIDTHS["phone"]["width"])
