@@ -223,11 +223,20 @@ def order_latest_for_page(merchant: Merchant) -> Order | None:
 
 def _order_for_page(merchant: Merchant, newest_events: int | None, **lookups) -> Order | None:
     """The order with its shipments' `history` and its return requests (`returns_for_page`)."""
-    order = order_queryset_with_details(merchant, events=False).filter(**lookups).first()
+    orders = order_queryset_with_details(merchant, events=False).prefetch_related(
+        Prefetch("return_requests", queryset=_returns_for_page(), to_attr="returns_for_page")
+    )
+    order = orders.filter(**lookups).first()
     if order:
         with_history(order.shipments.all(), newest=newest_events)
-        order.returns_for_page = return_requests_of_order(order)
     return order
+
+
+def _returns_for_page() -> QuerySet[ReturnRequest]:
+    """An order's return requests, newest first, as its page shows them (their order is the
+    one prefetching them)."""
+    requests = ReturnRequest.objects.select_related("shipment")
+    return requests.prefetch_related(_return_items()).order_by("-created_at", "-pk")
 
 
 def tracker_queryset_with_details(merchant: Merchant, *, events: bool = True) -> QuerySet[Tracker]:
@@ -276,10 +285,13 @@ def _trackers_for_page(merchant: Merchant, **lookups) -> list[Tracker]:
 def return_request_queryset_with_details() -> QuerySet[ReturnRequest]:
     """Return requests with what their answer, the page and the console show, in a fixed number
     of queries; the caller scopes them."""
-    items = ReturnItem.objects.select_related("line_item").order_by("pk")
     return ReturnRequest.objects.select_related(
         "order__merchant__return_policy", "shipment"
-    ).prefetch_related(Prefetch("items", queryset=items))
+    ).prefetch_related(_return_items())
+
+
+def _return_items() -> Prefetch:
+    return Prefetch("items", queryset=ReturnItem.objects.select_related("line_item").order_by("pk"))
 
 
 def return_request_queryset(merchant: Merchant) -> QuerySet[ReturnRequest]:
@@ -295,11 +307,6 @@ def return_request_list(merchant: Merchant, *, status: str = "") -> QuerySet[Ret
 
 def return_request_get_for_merchant(merchant: Merchant, return_id: str) -> ReturnRequest | None:
     return return_request_queryset(merchant).filter(public_id=return_id).first()
-
-
-def return_requests_of_order(order: Order) -> list[ReturnRequest]:
-    """An order's return requests, newest first (what the customer page shows)."""
-    return list(return_request_list(order.merchant).filter(order=order))
 
 
 def deliveries_of_order(order: Order) -> list[Delivered]:
