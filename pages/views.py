@@ -240,9 +240,10 @@ def _order_page_cached(
         with translation.override(language):
             page = page_for_order(order, tracking_number=open_package)
         returns_url = _signed_path(request, "returns_page", merchant, order)
+        query = _query_without(request, "trackingId")
         context = {"page": page, "verified": True, "verify_failed": False,
                    "returns_url": returns_url, "open_package": open_package,
-                   "show_all_query": _query_without(request, "trackingId")}  # fmt: skip
+                   "show_all_query": query, "whole_order_url": f"?{query.rstrip('&')}"}  # fmt: skip
         return _page_html(request, context, merchant=merchant, language=language,
                           template=template, nonce=nonce)  # fmt: skip
 

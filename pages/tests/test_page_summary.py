@@ -153,6 +153,9 @@ def test_the_newest_three_events_show_and_the_rest_are_behind_show_all(
     assert len(re.findall(r"<li><time", recent)) == 3
     assert "<summary>Show all 2 earlier events</summary>" in older
     assert len(re.findall(r"<li><time", older)) == 2
+    assert '<p class="whole-order"><a href="?lang=en">See the whole order</a></p>' in (
+        opened.content.decode()
+    )
 
 
 def _article(html: str, number: str) -> str:

@@ -165,3 +165,8 @@ def test_show_all_opens_the_package_with_all_of_its_events(open_page):
     assert page.locator("details.older-history").get_attribute("open") is not None
     assert "t=" in page.url
     _check_what_a_customer_notices(page, WIDTHS["phone"]["width"])
+    # and "See the whole order" leads back to every package, newest events only
+    page.get_by_role("link", name="See the whole order").click()
+    page.wait_for_url(lambda url: "trackingId" not in url)
+    assert page.locator("ol.timeline li:not(.day)").count() == 3
+    assert "t=" in page.url
