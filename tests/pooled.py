@@ -64,6 +64,29 @@ def pooler_reconnect(database: str) -> None:
         admin.execute(f"RECONNECT {database}")  # its console takes no parameters
 
 
+def database_clients() -> int:
+    """The connections open to the test database from our side: PgBouncer's clients when pooled
+    (it keeps its server connections to PostgreSQL whatever its clients do), else PostgreSQL's."""
+    from django.db import connection
+
+    if not POOLED:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            )
+            return cursor.fetchone()[0]
+    import psycopg
+
+    pooler = connection.settings_dict
+    with psycopg.connect(
+        host=pooler["HOST"], port=pooler["PORT"], user=pooler["USER"], dbname="pgbouncer",
+        autocommit=True,
+    ) as admin:  # fmt: skip
+        clients = admin.execute("SHOW CLIENTS")
+        database = [column.name for column in clients.description].index("database")
+        return sum(1 for row in clients.fetchall() if row[database] == pooler["NAME"])
+
+
 if POOLED:
 
     @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ from collections import defaultdict
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from notifications.models import Notification, NotificationAttempt
@@ -16,6 +15,7 @@ from notifications.sending import notifications_send_due
 from notifications.services import webhook_endpoint_create
 from notifications.tests.http_receiver import URL
 from tests.concurrency import requires_postgresql, run_at_once
+from tests.pooled import database_clients
 
 # The threads see committed rows only, and write side by side: PostgreSQL (SQLite sends in turn).
 pytestmark = [requires_postgresql, pytest.mark.django_db(transaction=True)]
@@ -139,17 +139,11 @@ def test_emails_sent_side_by_side_each_arrive_once(merchant, inbox):
     assert sorted(m["To"] for m in inbox.messages) == sorted(r.recipient for r in rows)
 
 
-def _our_connections() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
-        return cursor.fetchone()[0]
-
-
 def test_the_sending_threads_close_their_database_connections(merchant, receiver):
     # given
     receiver.status = 200
     _queue(merchant, _endpoints(merchant))
-    before = _our_connections()
+    before = database_clients()
     # when
     report = notifications_send_due()
     # then: 4 threads connected to send and record, and none of their connections is left
@@ -158,9 +152,9 @@ def test_the_sending_threads_close_their_database_connections(merchant, receiver
 
 
 def _connections_drop_to(count: int, seconds: float = 3) -> bool:
-    """A closed connection's server process takes a moment to leave pg_stat_activity."""
+    """A closed connection takes a moment to leave pg_stat_activity (or PgBouncer's clients)."""
     deadline = time.monotonic() + seconds
-    while _our_connections() > count:
+    while database_clients() > count:
         if time.monotonic() > deadline:
             return False
         time.sleep(0.05)
