@@ -182,21 +182,10 @@ def _zone(merchant: Merchant) -> zoneinfo.ZoneInfo:
 @require_http_methods(["GET", "POST"])
 @replica_reads(_page_readers)
 def order_page(request: HttpRequest, merchant_id: str, order_id: str) -> HttpResponse:
-    if _too_many(request):
-        return _rate_limited()
-    merchant = merchant_get_by_public_id(merchant_id)
-    if merchant is None:
-        return _not_found(request)
-    signed_id, link = _signed_order_id(merchant, order_id, request.GET.get("t", ""))
-    if signed_id is None and merchant.verify_customer:
-        if request.method == "POST":
-            return _verify(request, merchant, order_id)
-        return _gate(request, merchant, order_id, expired=link is LinkState.EXPIRED)
-    # Without the gate an order id is public by the merchant's choice; what we can still do is
-    # hold a visitor's unsigned lookups, found or not, to the guesses' budget, so that walking
-    # sequential order ids is as slow as guessing them.
-    if signed_id is None and _too_many(request, miss=True):
-        return _rate_limited()
+    admitted = _admitted(request, merchant_id, order_id)
+    if isinstance(admitted, HttpResponse):
+        return admitted
+    merchant, signed_id = admitted
     if request.method == "GET":
         found, as_pdf = _order_in_path(merchant, signed_id, order_id, order_page_version)
         if found is None:
@@ -217,6 +206,31 @@ def order_page(request: HttpRequest, merchant_id: str, order_id: str) -> HttpRes
         page = page_for_order(order, tracking_number=request.GET.get("trackingId"))
     context = {"page": page, "verified": True, "verify_failed": False}
     return _pdf_response(request, context, merchant, language, template, order)
+
+
+def _admitted(
+    request: HttpRequest, merchant_id: str, order_id: str
+) -> tuple[Merchant, str | None] | HttpResponse:
+    """An order's pages' rules, before anything about the order is read: the visitor's rate
+    limit, the merchant, then our signature in the link or the gate (a POST to it is the
+    customer's answer). The merchant and the order id the link signs (None: unsigned), or the
+    answer that stops here."""
+    if _too_many(request):
+        return _rate_limited()
+    merchant = merchant_get_by_public_id(merchant_id)
+    if merchant is None:
+        return _not_found(request)
+    signed_id, link = _signed_order_id(merchant, order_id, request.GET.get("t", ""))
+    if signed_id is None and merchant.verify_customer:
+        if request.method == "POST":
+            return _verify(request, merchant, order_id)
+        return _gate(request, merchant, order_id, expired=link is LinkState.EXPIRED)
+    # Without the gate an order id is public by the merchant's choice; what we can still do is
+    # hold a visitor's unsigned lookups, found or not, to the guesses' budget, so that walking
+    # sequential order ids is as slow as guessing them.
+    if signed_id is None and _too_many(request, miss=True):
+        return _rate_limited()
+    return merchant, signed_id
 
 
 def _order_page_cached(
@@ -354,18 +368,10 @@ def returns_page(request: HttpRequest, merchant_id: str, order_id: str) -> HttpR
     """`/returns/<merchant>/<order>`: the customer asks to return or exchange delivered items
     (issue 25). Behind the order page's rules: its signed link or the gate, its rate limits,
     the same 404 for another merchant's order."""
-    if _too_many(request):
-        return _rate_limited()
-    merchant = merchant_get_by_public_id(merchant_id)
-    if merchant is None:
-        return _not_found(request)
-    signed_id, link = _signed_order_id(merchant, order_id, request.GET.get("t", ""))
-    if signed_id is None and merchant.verify_customer:
-        if request.method == "POST":
-            return _verify(request, merchant, order_id)
-        return _gate(request, merchant, order_id, expired=link is LinkState.EXPIRED)
-    if signed_id is None and _too_many(request, miss=True):
-        return _rate_limited()
+    admitted = _admitted(request, merchant_id, order_id)
+    if isinstance(admitted, HttpResponse):
+        return admitted
+    merchant, signed_id = admitted
     order = order_for_page(merchant, signed_id or order_id)
     policy = return_policy_for(merchant)
     if order is None or policy is None:
