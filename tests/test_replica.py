@@ -5,7 +5,6 @@ The test database made on the primary reaches the standby by replication, and on
 does: these tests write in real transactions and wait for the standby to replay them. A lagging
 replica is the standby with its replay paused."""
 
-import socket
 import time
 from contextlib import contextmanager
 
@@ -18,6 +17,7 @@ from django.urls import reverse
 from flextracker.replica import REPLICA, replica_configured
 from merchants.services import api_key_issue
 from merchants.tests.factories import member_of
+from notifications.tests.smtp import free_port
 from orders.models import Order, Shipment
 from orders.tests.factories import create_order, ship
 
@@ -242,9 +242,3 @@ def test_a_replica_that_cannot_be_reached_leaves_the_page_to_the_primary(merchan
         replica.settings_dict["PORT"] = port
     assert TRACKING_NUMBER in html
     assert len(on_primary) >= 5
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

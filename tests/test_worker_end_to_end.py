@@ -13,19 +13,12 @@ from notifications.models import Notification
 from orders.models import Order, Shipment
 from orders.tests.factories import create_order, ship
 from tests.concurrency import requires_postgresql
-from tests.workers import qcluster, smtp_sink, stop, worker_env
+from tests.workers import qcluster, stop, worker_env
 
 
 @pytest.fixture
-def inbox():
-    handler, port, controller = smtp_sink()
-    yield handler, port
-    controller.stop()
-
-
-@pytest.fixture
-def worker(inbox):
-    _handler, port = inbox
+def worker(smtp_sink):
+    _handler, port = smtp_sink
     process = qcluster(worker_env(port))
     yield process
     stop(process)
@@ -39,9 +32,9 @@ def _done() -> bool:
 
 @requires_postgresql
 @pytest.mark.django_db(transaction=True)
-def test_the_worker_walks_shipments_and_emails_each_chosen_status_once(merchant, inbox, worker):
+def test_the_worker_walks_shipments_and_emails_each_chosen_status_once(merchant, smtp_sink, worker):
     # given: a split order, the default customer email choices, and a staff alert address
-    handler, _port = inbox
+    handler, _port = smtp_sink
     merchant.alert_emails = "ops@example.com"
     merchant.save()
     create_order(merchant, "1001")

@@ -24,7 +24,7 @@ from notifications.models import Notification
 from notifications.services import webhook_endpoint_create
 from orders.models import LineItem, Order, Shipment
 from tests.concurrency import requires_postgresql
-from tests.workers import holds_connection, kill, qcluster, smtp_sink, worker_env
+from tests.workers import holds_connection, kill, qcluster, worker_env
 
 ORDERS = 10
 POST_EVERY_SECONDS = 0.3
@@ -76,13 +76,6 @@ def _handler_for(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
 
 
 @pytest.fixture
-def inbox():
-    handler, port, controller = smtp_sink()
-    yield handler, port
-    controller.stop()
-
-
-@pytest.fixture
 def hooks():
     receiver = Receiver()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(receiver))
@@ -94,9 +87,9 @@ def hooks():
 
 
 @pytest.fixture
-def clusters(inbox):
+def clusters(smtp_sink):
     """Two clusters on the test's database; the list is where a restarted one replaces it."""
-    _inbox, smtp_port = inbox
+    _inbox, smtp_port = smtp_sink
     env = worker_env(smtp_port, **QUICK)
     running = [qcluster(env), qcluster(env)]
     yield running, env
@@ -181,12 +174,12 @@ def _run_the_stream(api, running, env, receiver) -> tuple[list, dict]:
 @requires_postgresql
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_mid_run_loses_nothing_and_repeats_only_what_it_was_sending(
-    api, merchant, settings, inbox, hooks, clusters
+    api, merchant, settings, smtp_sink, hooks, clusters
 ):
     # given: a webhook subscription on loopback (development allows it), the default customer
     # emails, two clusters, and no schedules (the test sweeps each second instead of each minute)
     settings.DEBUG = True
-    sink, _smtp_port = inbox
+    sink, _smtp_port = smtp_sink
     receiver, url = hooks
     running, env = clusters
     webhook_endpoint_create(merchant=merchant, url=url, event_types=["tracking.updated"])

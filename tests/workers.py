@@ -4,14 +4,12 @@ database, and a local SMTP server (aiosmtpd) that keeps what they send."""
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 from email import message_from_bytes
 from email.header import decode_header, make_header
 from pathlib import Path
 
-from aiosmtpd.controller import Controller
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,21 +29,6 @@ class Inbox:
         )
         self.ids.append(message["Message-ID"])
         return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def smtp_sink():
-    """(the Inbox, its port, the controller to stop)."""
-    port = free_port()
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    return handler, port, controller
 
 
 def worker_env(smtp_port: int, **overrides: str) -> dict[str, str]:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from notifications.tests.conftest import inbox, smtp_server, smtp_settings  # noqa: F401 - fixtures
 from tests.browser.chromium import CHROMIUM, MISSING_REASON
 from tests.browser.logins import log_in
 

@@ -14,7 +14,6 @@ from merchants.models import Merchant, ReturnPolicy, ReturnReason
 from merchants.services import return_policy_save
 from merchants.tests.factories import member_of
 from notifications.sending import notifications_send_due
-from notifications.tests.smtp import SmtpServer, free_port
 from orders.links import tracking_page_token
 from orders.models import ReturnRequest, Shipment
 from orders.tests.returns import delivered_order
@@ -25,17 +24,6 @@ pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]
 
 MERCHANT_ID = "FDC-01-12345"
 PHONE = {"width": 360, "height": 740, "phone": True}
-
-
-@pytest.fixture
-def inbox(settings):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    server = SmtpServer(settings.EMAIL_PORT)
-    yield server.start()
-    server.stop()
 
 
 @pytest.fixture
