@@ -7,15 +7,13 @@ budget within one window. Only a cache that every process shares makes it one bu
 local-memory cache is one per process, hence the deploy check below.
 """
 
-import functools
 import time
 
 from django.conf import settings
 from django.core import checks
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from redis import Redis
-
-REDIS_CACHE = "django.core.cache.backends.redis.RedisCache"
 
 # Caches whose counters other processes do not see, or whose `incr` reads then writes back.
 UNSHARED_CACHES = {
@@ -61,24 +59,23 @@ def _spend(key: str, count: int, timeout: int) -> int:
     """Adds `count` to the window's counter, made when missing, and returns the sum. Every page
     view and API request spends: on Redis it is one round trip (Django's `add` then `incr`
     take three)."""
-    redis = _redis()
+    name = cache.make_and_validate_key(key)  # the key Django's cache gives it: decr finds it
+    redis = redis_client(name)
     if redis is None:
         cache.add(key, 0, timeout=timeout)
         return cache.incr(key, count)
-    name = cache.make_and_validate_key(key)  # the key Django's cache gives it: decr finds it
     with redis.pipeline(transaction=True) as pipeline:
         spent, _expiry_set = pipeline.incrby(name, count).expire(name, timeout, nx=True).execute()
     return spent
 
 
-@functools.cache
-def _redis() -> Redis | None:
-    """The default cache's Redis (its first server: the one Django writes to), else None."""
-    if settings.CACHES["default"]["BACKEND"] != REDIS_CACHE:
+def redis_client(name: str) -> Redis | None:
+    """The default cache's own Redis client for writing `name` (its connection pool), or None
+    when the cache is not Redis."""
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
         return None
-    location = settings.CACHES["default"]["LOCATION"]
-    servers = location.split(",") if isinstance(location, str) else location
-    return Redis.from_url(servers[0])
+    return backend._cache.get_client(name, write=True)  # Django's client, not a second pool
 
 
 def seconds_to_next_window(window_seconds: int = 60) -> float:
