@@ -111,7 +111,7 @@ class ShipmentCard:
     predicted: tuple[date, date, int] | None = None  # our estimate: earliest, latest, deliveries
     last_checked_at: datetime | None = None  # when the carrier was last asked
     can_check: bool = False  # "Check for updates": a tracked shipment that can still change
-    event_count: int = 0  # its events in all, when `timeline` holds only the newest
+    event_count: int = 0  # its events in all: `timeline` may hold only the newest
 
     @property
     def recent_history_html(self) -> str:
@@ -124,7 +124,7 @@ class ShipmentCard:
 
     @property
     def older_count(self) -> int:
-        return max(max(self.event_count, len(self.timeline)) - HISTORY_SHOWN, 0)
+        return max(self.event_count - HISTORY_SHOWN, 0)
 
     @property
     def history_complete(self) -> bool:
@@ -600,7 +600,7 @@ def demo_page() -> OrderPage:
             TimelineEntry(now - timedelta(hours=20), _("Picked up"), "Austin, TX, US",
                           "in_transit"),
         ],
-        steps=_steps(Status.IN_TRANSIT, 2),
+        steps=_steps(Status.IN_TRANSIT, 2), event_count=2,
     )  # fmt: skip
     delivered = ShipmentCard(
         carrier=CarrierCode.USPS, carrier_name="USPS", carrier_logo=CARRIER_LOGOS["usps"],
@@ -611,7 +611,7 @@ def demo_page() -> OrderPage:
         items=[ItemLine(_("Tea towel"), 1)],
         timeline=[TimelineEntry(now - timedelta(days=1), _("Delivered, front door"),
                                 "Denver, CO, US", "delivered")],
-        steps=_steps(Status.DELIVERED, 4),
+        steps=_steps(Status.DELIVERED, 4), event_count=1,
     )  # fmt: skip
     return OrderPage(
         title=_("Order %(order)s") % {"order": "DEMO-1001"},
